@@ -1,0 +1,63 @@
+# Cordée — the README's commands. Everything installs into ./.venv and ./node_modules.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo run install install-dev test test-postgres lint bench totp migrate browser clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.runtime
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+install: $(VENV)/.runtime node_modules/.package-lock.json
+
+install-dev: $(VENV)/.dev node_modules/.package-lock.json
+
+migrate: install
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py createcachetable
+
+## demo: install, migrate, load the demo personas and start Cordée at http://127.0.0.1:8000
+demo: migrate
+	DEBUG=1 $(PY) manage.py seed_demo
+	@echo "Cordée is starting at http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	DEBUG=1 $(VENV)/bin/uvicorn cordee.asgi:application --host $(HOST) --port $(PORT) --no-access-log
+
+## totp: the current second-factor code of the demo accounts
+totp: install
+	@DEBUG=1 $(PY) manage.py demo_totp
+
+browser:
+	@bash scripts/ensure-chromium.sh
+
+## test: install everything and run the whole suite (SQLite, in-memory channel layer)
+test: install-dev browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## test-postgres: the same suite on PostgreSQL + Redis (as CI does)
+test-postgres: install-dev browser
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=1 $(VENV)/bin/mypy cordee
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cordee.accounts.models import Membership, User
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address"))
+    kind = forms.ChoiceField(label=_("Kind of account"), choices=User.Kind.choices)
+    role = forms.ChoiceField(label=_("Role in the structure"), choices=Membership.Role.choices,
+                             initial=Membership.Role.MEMBER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
+
+
+class SignupForm(forms.Form):
+    """Extra sign-up fields (allauth ACCOUNT_SIGNUP_FORM_CLASS); which apply depends on the invitation."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150)
+    rpps = forms.CharField(label=_("RPPS number"), max_length=20, required=False,
+                           help_text=_("11 digits, on your professional card (CPS)."))
+    profession_code = forms.ChoiceField(label=_("Profession"), required=False)
+    specialty = forms.CharField(label=_("Specialty"), max_length=120, required=False)
+    function = forms.ChoiceField(label=_("Function"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from cordee.accounts.models import Staff
+        from cordee.accounts.professions import PROFESSION_CHOICES
+
+        super().__init__(*args, **kwargs)
+        self.fields["profession_code"].choices = [("", "—"), *PROFESSION_CHOICES]
+        self.fields["function"].choices = [("", "—"), *Staff.Function.choices]
+        self.invitation = self._invitation()
+        kind = self.invitation.kind if self.invitation else None
+        if kind != User.Kind.PROFESSIONAL:
+            for name in ("rpps", "profession_code", "specialty"):
+                del self.fields[name]
+        else:
+            self.fields["rpps"].required = True
+            self.fields["profession_code"].required = True
+        if kind != User.Kind.STAFF:
+            del self.fields["function"]
+        else:
+            self.fields["function"].required = True
+        if self.invitation and "email" in self.fields:
+            self.fields["email"].initial = self.invitation.email
+
+    def _invitation(self):
+        from allauth.core import context
+
+        from cordee.accounts.adapters import INVITATION_SESSION_KEY
+        from cordee.accounts.models import Invitation
+
+        request = context.request
+        invitation_id = request.session.get(INVITATION_SESSION_KEY) if request is not None else None
+        invitation = Invitation.objects.filter(pk=invitation_id).first() if invitation_id else None
+        return invitation if invitation is not None and invitation.is_pending else None
+
+    def clean_rpps(self):
+        from cordee.accounts.identifiers import validate_rpps
+        from cordee.accounts.models import Professional
+
+        rpps = validate_rpps(self.cleaned_data["rpps"])
+        if Professional.objects.filter(rpps=rpps).exists():
+            raise forms.ValidationError(_("An account already exists for this RPPS number."))
+        return rpps
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.invitation is None:
+            raise forms.ValidationError(_("Accounts are created from an invitation only."))
+        email = (cleaned.get("email") or "").strip().lower()
+        if email and email != self.invitation.email:
+            self.add_error("email", _("Use the address the invitation was sent to."))
+        return cleaned
+
+    def signup(self, request, user):
+        from cordee.accounts.onboarding import do_complete_signup
+
+        do_complete_signup(request, user, self.invitation, self.cleaned_data)

@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand
+
+from cordee.accounts import demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo structure and personas (idempotent) and print how to sign in."
+
+    def handle(self, *args, **options):
+        demo.seed()
+        out = self.stdout
+        out.write(self.style.SUCCESS("Cordée demo data is ready.") + "\n")
+        out.write(f"Password of every demo account: {demo.DEMO_PASSWORD}\n")
+        for persona in demo.PERSONAS:
+            out.write(f"  {persona.email:<22} {persona.first_name} {persona.last_name}: {persona.note}\n")
+        out.write(
+            "Second factor (professionals and staff): enter the 6-digit code of the demo TOTP secret\n"
+            f"  {demo.DEMO_TOTP_SECRET}\n"
+            "  in any authenticator app, or print the current code with:  make totp\n"
+        )

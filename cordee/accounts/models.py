@@ -1,0 +1,236 @@
+"""Who is who in Cordée: users, structures, professionals, staff, patients, invitations.
+
+Models stay thin: state changes go through ``services.py`` (``do_*``), which audits them.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from cordee.accounts import identifiers
+from cordee.accounts.professions import PROFESSION_CHOICES, profession_label
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra) -> User:
+        if not email:
+            raise ValueError("an e-mail address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+        extra.update(is_staff=True, is_superuser=True, kind=User.Kind.STAFF)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """An account. ``kind`` says which profile it has (professional, staff or patient)."""
+
+    class Kind(models.TextChoices):
+        PROFESSIONAL = "professional", _("Health professional")
+        STAFF = "staff", _("Staff")
+        PATIENT = "patient", _("Patient")
+
+    username = None  # type: ignore[assignment]  # e-mail is the login
+    email = models.EmailField(_("e-mail address"), unique=True)
+    kind = models.CharField(_("kind of account"), max_length=16, choices=Kind.choices, default=Kind.PATIENT)
+    modules = models.JSONField(_("chosen modules"), default=list, blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+    objects = UserManager()  # type: ignore[misc]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.email
+
+    @property
+    def mfa_mandatory(self) -> bool:
+        """Professionals and staff may not skip MFA; it is offered to patients."""
+        return self.kind in (self.Kind.PROFESSIONAL, self.Kind.STAFF)
+
+
+class Structure(models.Model):
+    class Kind(models.TextChoices):
+        CABINET = "cabinet", _("Practice (cabinet)")
+        MAISON_SANTE = "maison_sante", _("Health centre (maison / centre de santé)")
+        HOPITAL = "hopital", _("Hospital or clinic")
+        LABORATOIRE = "laboratoire", _("Medical laboratory")
+        PHARMACIE = "pharmacie", _("Pharmacy")
+        EHPAD = "ehpad", _("Nursing home (EHPAD)")
+
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    finess = models.CharField(
+        _("FINESS number"), max_length=9, blank=True, null=True, unique=True, validators=[identifiers.validate_finess]
+    )
+    siret = models.CharField(
+        _("SIRET number"), max_length=14, blank=True, null=True, unique=True, validators=[identifiers.validate_siret]
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("structure")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Administrator")
+        MEMBER = "member", _("Member")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    structure = models.ForeignKey(Structure, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+    security_officer = models.BooleanField(_("security officer"), default=False)
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "structure"], name="membership_unique_user_structure")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.structure_id}:{self.role}"
+
+
+class Professional(models.Model):
+    """A health professional, identified by RPPS; must be verified to open patient data or prescribe."""
+
+    class Verification(models.TextChoices):
+        UNVERIFIED = "unverified", _("Not verified")
+        VERIFIED = "verified", _("Verified (Annuaire Santé)")
+        REJECTED = "rejected", _("Rejected")
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="professional")
+    rpps = models.CharField(_("RPPS number"), max_length=11, unique=True, validators=[identifiers.validate_rpps])
+    profession_code = models.CharField(_("profession"), max_length=2, choices=PROFESSION_CHOICES)
+    specialty = models.CharField(_("specialty"), max_length=120, blank=True)
+    verification = models.CharField(max_length=12, choices=Verification.choices, default=Verification.UNVERIFIED)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by_id = models.BigIntegerField(null=True, blank=True)  # id copy: the verifier may leave
+    verification_source = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user.display_name} (RPPS {self.rpps})"
+
+    @property
+    def id_nat_ps(self) -> str:
+        return "8" + self.rpps
+
+    @property
+    def profession_label(self) -> str:
+        return profession_label(self.profession_code)
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verification == self.Verification.VERIFIED
+
+
+class Staff(models.Model):
+    """Secretaries, reception staff and clinical research associates act for named professionals."""
+
+    class Function(models.TextChoices):
+        SECRETARY = "secretary", _("Medical secretary")
+        RECEPTION = "reception", _("Reception")
+        CRA = "cra", _("Clinical research associate")
+        ADMINISTRATION = "administration", _("Administration")
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="staff")
+    function = models.CharField(_("function"), max_length=16, choices=Function.choices)
+    acts_for = models.ManyToManyField(Professional, blank=True, related_name="assistants", verbose_name=_("acts for"))
+
+    def __str__(self) -> str:
+        return f"{self.user.display_name} ({self.get_function_display()})"
+
+
+class Patient(models.Model):
+    """A patient and the INS identity (matricule + 5 strict traits)."""
+
+    class IdentityStatus(models.TextChoices):
+        PROVISOIRE = "provisoire", _("Provisional")
+        RECUPEREE = "recuperee", _("Retrieved (INSi)")
+        VALIDEE = "validee", _("Validated (identity document)")
+        QUALIFIEE = "qualifiee", _("Qualified")
+
+    class Sex(models.TextChoices):
+        FEMALE = "F", _("Female")
+        MALE = "M", _("Male")
+        UNKNOWN = "I", _("Undetermined")
+
+    user = models.OneToOneField(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="patient")
+    ins = models.CharField(_("INS number (NIR or NIA)"), max_length=15, blank=True, validators=[identifiers.validate_ins])
+    birth_name = models.CharField(_("birth name"), max_length=100)
+    birth_given_names = models.CharField(_("birth given names"), max_length=200)
+    used_name = models.CharField(_("used name"), max_length=100, blank=True)
+    used_given_name = models.CharField(_("used given name"), max_length=100, blank=True)
+    birth_date = models.DateField(_("birth date"))
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    birth_place_code = models.CharField(_("INSEE code of the birth place"), max_length=5)
+    identity_status = models.CharField(max_length=10, choices=IdentityStatus.choices, default=IdentityStatus.PROVISOIRE)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"patient #{self.pk}"
+
+    @property
+    def first_birth_given_name(self) -> str:
+        return self.birth_given_names.split(" ")[0] if self.birth_given_names else ""
+
+    @property
+    def ins_oid(self) -> str:
+        return identifiers.ins_oid(self.ins) if self.ins else ""
+
+
+class Invitation(models.Model):
+    """An invitation by a structure admin; only the token's hash is stored, it expires."""
+
+    structure = models.ForeignKey(Structure, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    kind = models.CharField(max_length=16, choices=User.Kind.choices)
+    role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class LoginFailure(models.Model):
+    """One failed login, kept to throttle and lock accounts (works on SQLite and across processes)."""
+
+    email = models.CharField(max_length=254, db_index=True)
+    ip = models.GenericIPAddressField(null=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+
+class AccountLock(models.Model):
+    email = models.CharField(max_length=254, unique=True)
+    locked_until = models.DateTimeField()

@@ -1,0 +1,132 @@
+"""State changes of accounts and structures. Each ``do_*`` audits in its own transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cordee.accounts.models import Invitation, Membership, Professional, Staff, Structure, User
+from cordee.audit import services as audit
+from cordee.web.modules import MODULE_KEYS
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def is_structure_admin(user: User, structure: Structure) -> bool:
+    return Membership.objects.filter(user=user, structure=structure, role=Membership.Role.ADMIN).exists()
+
+
+def do_set_modules(user: User, modules: list[str], *, request=None) -> None:
+    unknown = set(modules) - set(MODULE_KEYS)
+    if unknown:
+        raise ValidationError(_("Unknown module."))
+    chosen = [key for key in MODULE_KEYS if key in modules]  # registry order, no duplicates
+    with transaction.atomic():
+        previous = list(user.modules)
+        user.modules = chosen
+        user.save(update_fields=["modules"])
+        audit.record("account.modules_changed", actor=user, request=request, target=user,
+                     details={"before": previous, "after": chosen})
+
+
+def do_invite(
+    structure: Structure, email: str, kind: str, role: str, *, invited_by: User, request=None
+) -> tuple[Invitation, str]:
+    """Create an invitation and e-mail its link (after commit). Returns it with its clear token."""
+    if not is_structure_admin(invited_by, structure):
+        raise PermissionDenied
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            structure=structure,
+            email=email.strip().lower(),
+            kind=kind,
+            role=role,
+            token_hash=token_hash(token),
+            invited_by=invited_by,
+            expires_at=timezone.now() + dt.timedelta(days=settings.INVITATION_VALIDITY_DAYS),
+        )
+        audit.record("invitation.sent", actor=invited_by, request=request, target=invitation,
+                     target_display=invitation.email, details={"structure": structure.pk, "kind": kind, "role": role})
+        link = settings.SITE_URL + reverse("accounts:invitation", args=[token])
+        body = render_to_string(
+            "accounts/email/invitation.txt",
+            {"structure": structure, "inviter": invited_by, "link": link, "invitation": invitation},
+        )
+        transaction.on_commit(
+            lambda: send_mail(_("[Cordée] Invitation to join %(name)s") % {"name": structure.name}, body,
+                              None, [invitation.email])
+        )
+    return invitation, token
+
+
+def pending_invitation(token: str) -> Invitation | None:
+    invitation = Invitation.objects.select_related("structure").filter(token_hash=token_hash(token)).first()
+    return invitation if invitation is not None and invitation.is_pending else None
+
+
+def do_accept_invitation(invitation: Invitation, user: User, *, request=None) -> Membership:
+    """The invited person joins the structure. The invitation must still be pending."""
+    with transaction.atomic():
+        locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if not locked.is_pending:
+            raise ValidationError(_("This invitation has expired or was already used."))
+        if user.email.lower() != locked.email:
+            raise ValidationError(_("This invitation was sent to another e-mail address."))
+        locked.accepted_at = timezone.now()
+        locked.accepted_by = user
+        locked.save(update_fields=["accepted_at", "accepted_by"])
+        membership, _created = Membership.objects.get_or_create(
+            user=user, structure=locked.structure, defaults={"role": locked.role}
+        )
+        audit.record("invitation.accepted", actor=user, request=request, target=locked, target_display=locked.email,
+                     details={"structure": locked.structure_id, "role": membership.role})
+    return membership
+
+
+def do_change_role(membership: Membership, role: str, *, by: User, request=None) -> Membership:
+    if role not in Membership.Role.values:
+        raise ValidationError(_("Unknown role."))
+    if not is_structure_admin(by, membership.structure):
+        raise PermissionDenied
+    with transaction.atomic():
+        if (
+            membership.role == Membership.Role.ADMIN
+            and role != Membership.Role.ADMIN
+            and not Membership.objects.filter(structure=membership.structure, role=Membership.Role.ADMIN)
+            .exclude(pk=membership.pk)
+            .exists()
+        ):
+            raise ValidationError(_("A structure keeps at least one administrator."))
+        before = membership.role
+        membership.role = role
+        membership.save(update_fields=["role"])
+        audit.record("membership.role_changed", actor=by, request=request, target=membership.user,
+                     details={"structure": membership.structure_id, "before": before, "after": role})
+    return membership
+
+
+def do_set_security_officer(membership: Membership, value: bool, *, by: User, request=None) -> None:
+    if not is_structure_admin(by, membership.structure):
+        raise PermissionDenied
+    with transaction.atomic():
+        membership.security_officer = value
+        membership.save(update_fields=["security_officer"])
+        audit.record("membership.security_officer_changed", actor=by, request=request, target=membership.user,
+                     details={"structure": membership.structure_id, "after": value})
+
+
+def can_act_for(staff: Staff, professional: Professional) -> bool:
+    return staff.acts_for.filter(pk=professional.pk).exists()

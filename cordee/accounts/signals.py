@@ -1,0 +1,70 @@
+"""Audit receivers for authentication events raised by Django and allauth.
+
+Account POSTs run in one transaction (``AtomicAccountPostsMiddleware``), so these entries are
+committed together with the change they describe, or not at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.signals import password_changed, password_reset, user_signed_up
+from allauth.mfa import signals as mfa_signals
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.dispatch import receiver
+
+from cordee.accounts import lockout
+from cordee.audit import services as audit
+
+
+@receiver(user_logged_in)
+def audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    lockout.do_clear(user.email)
+    method = request.session.get("cordee_login_method", "password")
+    audit.record("login.success", actor=user, request=request, target=user, details={"method": method})
+
+
+@receiver(user_logged_out)
+def audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if user is not None:
+        audit.record("logout", actor=user, request=request, target=user)
+
+
+@receiver(mfa_signals.authenticator_added)
+def audit_mfa_added(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
+    audit.record("mfa.added", actor=user, request=request, target=user, details={"type": authenticator.type})
+
+
+@receiver(mfa_signals.authenticator_removed)
+def audit_mfa_removed(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
+    request.session.pop("cordee_mfa_ok", None)  # re-check that a second factor remains
+    audit.record("mfa.removed", actor=user, request=request, target=user, details={"type": authenticator.type})
+
+
+@receiver(mfa_signals.authenticator_reset)
+def audit_mfa_reset(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
+    audit.record("mfa.reset", actor=user, request=request, target=user, details={"type": authenticator.type})
+
+
+@receiver(mfa_signals.authentication_failed)
+def audit_mfa_failed(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
+    audit.record(
+        "mfa.failed", actor=None, request=request, target=user, outcome="failure", details={"type": authenticator.type}
+    )
+
+
+@receiver(password_changed)
+def audit_password_changed(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    audit.record("password.changed", actor=user, request=request, target=user)
+
+
+@receiver(password_reset)
+def audit_password_reset(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    audit.record("password.reset", actor=user, request=request, target=user)
+
+
+@receiver(user_signed_up)
+def forget_invitation(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    from cordee.accounts.adapters import INVITATION_SESSION_KEY
+
+    request.session.pop(INVITATION_SESSION_KEY, None)

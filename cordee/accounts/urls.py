@@ -1,0 +1,15 @@
+from django.urls import path
+
+from cordee.accounts import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("structures/", views.structures, name="structures"),
+    path("structures/<int:structure_id>/", views.structure, name="structure"),
+    path("structures/<int:structure_id>/invitations/", views.invite, name="invite"),
+    path("membres/<int:membership_id>/role/", views.change_role, name="change_role"),
+    path("invitation/<str:token>/", views.invitation, name="invitation"),
+    path("securite/", views.security, name="security"),
+    path("securite/sessions/<int:session_id>/revoquer/", views.revoke_session, name="revoke_session"),
+    path("securite/sessions/revoquer-autres/", views.revoke_other_sessions, name="revoke_other_sessions"),
+]

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from allauth.account.decorators import reauthentication_required
+from allauth.usersessions.models import UserSession
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cordee.accounts import services
+from cordee.accounts.access import access_membership, access_structure
+from cordee.accounts.adapters import INVITATION_SESSION_KEY
+from cordee.accounts.forms import InvitationForm, RoleForm
+from cordee.accounts.models import Membership
+from cordee.audit import services as audit
+
+
+@login_required
+@require_GET
+def structures(request: HttpRequest) -> HttpResponse:
+    memberships = Membership.objects.filter(user=request.user).select_related("structure").order_by("structure__name")
+    return render(request, "accounts/structures.html", {"memberships": memberships})
+
+
+@login_required
+@require_GET
+def structure(request: HttpRequest, structure_id: int) -> HttpResponse:
+    place = access_structure(request.user, structure_id, purpose="structure.view")  # type: ignore[arg-type]
+    is_admin = services.is_structure_admin(request.user, place)  # type: ignore[arg-type]
+    members = (
+        place.memberships.select_related("user", "user__professional", "user__staff").order_by("user__last_name")
+    )
+    context = {
+        "structure": place,
+        "members": members,
+        "is_admin": is_admin,
+        "invite_form": InvitationForm() if is_admin else None,
+        "invitations": place.invitations.order_by("-created_at")[:20] if is_admin else [],
+    }
+    return render(request, "accounts/structure.html", context)
+
+
+@login_required
+@require_POST
+def invite(request: HttpRequest, structure_id: int) -> HttpResponse:
+    place = access_structure(request.user, structure_id, purpose="structure.invite", admin=True)  # type: ignore[arg-type]
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        services.do_invite(place, form.cleaned_data["email"], form.cleaned_data["kind"], form.cleaned_data["role"],
+                           invited_by=request.user, request=request)  # type: ignore[arg-type]
+        messages.success(request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]})
+    else:
+        messages.error(request, _("The invitation was not sent: check the e-mail address."))
+    return redirect("accounts:structure", place.pk)
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = access_membership(request.user, membership_id, purpose="membership.role")  # type: ignore[arg-type]
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    try:
+        services.do_change_role(membership, form.cleaned_data["role"], by=request.user, request=request)  # type: ignore[arg-type]
+        messages.success(request, _("Role changed."))
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return redirect("accounts:structure", membership.structure_id)
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    pending = services.pending_invitation(token)
+    if pending is None:
+        return render(request, "accounts/invitation_invalid.html", status=404)
+    user = request.user
+    if not user.is_authenticated:
+        request.session[INVITATION_SESSION_KEY] = pending.pk
+        return render(request, "accounts/invitation.html", {"invitation": pending})
+    if request.method == "POST":
+        try:
+            services.do_accept_invitation(pending, user, request=request)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+            return redirect("web:home")
+        messages.success(request, _("You joined %(name)s.") % {"name": pending.structure.name})
+        return redirect("accounts:structure", pending.structure_id)
+    return render(request, "accounts/invitation.html", {"invitation": pending})
+
+
+@login_required
+@require_GET
+def security(request: HttpRequest) -> HttpResponse:
+    sessions = UserSession.objects.purge_and_list(request.user)
+    current = request.session.session_key
+    return render(request, "accounts/security.html", {"sessions": sessions, "current_key": current})
+
+
+@login_required
+@require_POST
+def revoke_session(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = UserSession.objects.filter(pk=session_id, user=request.user).first()
+    if session is None or session.session_key == request.session.session_key:
+        raise Http404
+    with transaction.atomic():
+        audit.record("session.revoked", request=request, target=request.user,
+                     details={"session": session.pk, "ip": session.ip})
+        session.end()
+    messages.success(request, _("The session was closed."))
+    return redirect("accounts:security")
+
+
+@login_required
+@require_POST
+def revoke_other_sessions(request: HttpRequest) -> HttpResponse:
+    others = [s for s in UserSession.objects.filter(user=request.user) if s.session_key != request.session.session_key]
+    with transaction.atomic():
+        for session in others:
+            audit.record("session.revoked", request=request, target=request.user,
+                         details={"session": session.pk, "ip": session.ip})
+            session.end()
+    messages.success(request, _("%(n)s other session(s) closed.") % {"n": len(others)})
+    return redirect("accounts:security")

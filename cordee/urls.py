@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from cordee.web import views as web_views
+
+urlpatterns = [
+    path("", include("cordee.web.urls")),
+    path("manifest.webmanifest", web_views.manifest, name="manifest"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("allauth.urls")),
+    path("comptes/", include("cordee.accounts.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,123 @@
+"""Shared fixtures and the personas of CONVENTIONS.md.
+
+Personas (all in "Maison de santé des Tilleuls"):
+- alice: Dr Alice, treating physician of Paula; may see Paula's data.
+- bob: nurse in Alice's care team; may see Paula's data.
+- charlie: doctor outside Paula's care team; must get the answer given for a missing patient.
+- paula: patient of Alice; sees her own data and who accessed it.
+- sam: medical secretary acting for Alice; narrower rights, never prescribes.
+- ada: administrator of the structure; manages members and verifies identities.
+- otto: security officer of the structure; alerts and audit.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+import pytest
+
+from cordee.accounts import demo
+
+
+def require(service: str, available: bool, reason: str) -> None:
+    """Skip when a real service is absent, but fail under CI, where it must be there."""
+    if available:
+        return
+    message = f"{service} is not available: {reason}"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (CI is set, so this is a failure)")
+    pytest.skip(message)
+
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address):  # type: ignore[no-untyped-def]
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            ip = ipaddress.ip_address(socket.gethostbyname(host) if self.family == socket.AF_INET else host)
+        except (OSError, ValueError):
+            raise OSError(f"tests may not resolve {host!r}") from None
+        if not ip.is_loopback:
+            raise OSError(f"tests may not connect outside loopback ({host})")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_outbound_network():
+    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.DATA_DIR = tmp_path / "data"
+
+
+@pytest.fixture
+def personas(db):
+    """All personas, with their TOTP set up (professionals and staff)."""
+    return demo.seed()
+
+
+@pytest.fixture
+def alice(personas):
+    return personas["alice"]
+
+
+@pytest.fixture
+def bob(personas):
+    return personas["bob"]
+
+
+@pytest.fixture
+def charlie(personas):
+    return personas["charlie"]
+
+
+@pytest.fixture
+def paula(personas):
+    return personas["paula"]
+
+
+@pytest.fixture
+def sam(personas):
+    return personas["sam"]
+
+
+@pytest.fixture
+def ada(personas):
+    return personas["ada"]
+
+
+@pytest.fixture
+def otto(personas):
+    return personas["otto"]
+
+
+@pytest.fixture
+def structure(personas):
+    return personas["ada"].memberships.get().structure
+
+
+def login_as(client, user) -> None:
+    """A session that has passed password and second factor (as after a full login)."""
+    client.force_login(user)
+    session = client.session
+    session["cordee_mfa_ok"] = True
+    session.save()
+
+
+@pytest.fixture
+def client_for(client):
+    def make(user):
+        login_as(client, user)
+        return client
+
+    return make
