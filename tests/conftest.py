@@ -106,18 +106,29 @@ def structure(personas):
     return personas["ada"].memberships.get().structure
 
 
-def login_as(client, user) -> None:
-    """A session that has passed password and second factor (as after a full login)."""
+def login_as(client, user, *, recent: bool = True) -> None:
+    """A session that has passed password and second factor, as after a full login.
+
+    ``recent``: the sign-in happened just now, so sudo mode (re-authentication) is satisfied.
+    """
+    import time
+
     client.force_login(user)
     session = client.session
     session["cordee_mfa_ok"] = True
+    if recent:
+        session["account_authentication_methods_user"] = str(user.pk)
+        session["account_authentication_methods"] = [
+            {"method": "password", "at": time.time(), "email": user.email},
+            {"method": "mfa", "at": time.time(), "type": "totp"},
+        ]
     session.save()
 
 
 @pytest.fixture
 def client_for(client):
-    def make(user):
-        login_as(client, user)
+    def make(user, *, recent: bool = True):
+        login_as(client, user, recent=recent)
         return client
 
     return make

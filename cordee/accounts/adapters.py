@@ -32,6 +32,22 @@ class AccountAdapter(DefaultAccountAdapter):
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
         lockout.do_record_failure(credentials.get("email", ""), self.get_client_ip(request), request=request)
 
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        """Sudo mode: a sign-in (password, and the second factor for professionals) within the
+        re-authentication window counts as recent; later, dangerous actions ask again."""
+        import time
+
+        from allauth.account.internal.flows.login import get_authentication_records
+        from allauth.core import context
+        from django.conf import settings
+
+        request = context.request
+        if request is not None and request.user.is_authenticated:
+            records = get_authentication_records(request, request.user)
+            if records and time.time() - records[-1]["at"] < settings.ACCOUNT_REAUTHENTICATION_TIMEOUT:
+                return False
+        return super().is_reauthentication_required(app=app, **kwargs)
+
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         """Nobody signs up alone: an account starts from a structure's invitation."""
         return bool(request.session.get(INVITATION_SESSION_KEY))

@@ -9,8 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.signals import password_changed, password_reset, user_signed_up
+from allauth.core import context
 from allauth.mfa import signals as mfa_signals
+from allauth.mfa.models import Authenticator
 from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from cordee.accounts import lockout
@@ -30,15 +33,23 @@ def audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
         audit.record("logout", actor=user, request=request, target=user)
 
 
-@receiver(mfa_signals.authenticator_added)
-def audit_mfa_added(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
-    audit.record("mfa.added", actor=user, request=request, target=user, details={"type": authenticator.type})
+# allauth sends authenticator_added/removed after commit; model signals fire inside the
+# transaction that adds or removes the factor, so the audit entry commits with it.
+@receiver(post_save, sender=Authenticator)
+def audit_mfa_added(sender: Any, instance: Authenticator, created: bool, **kwargs: Any) -> None:
+    if created:
+        request = context.request
+        audit.record("mfa.added", actor=instance.user, request=request, target=instance.user,
+                     details={"type": instance.type})
 
 
-@receiver(mfa_signals.authenticator_removed)
-def audit_mfa_removed(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
-    request.session.pop("cordee_mfa_ok", None)  # re-check that a second factor remains
-    audit.record("mfa.removed", actor=user, request=request, target=user, details={"type": authenticator.type})
+@receiver(post_delete, sender=Authenticator)
+def audit_mfa_removed(sender: Any, instance: Authenticator, **kwargs: Any) -> None:
+    request = context.request
+    if request is not None and hasattr(request, "session"):
+        request.session.pop("cordee_mfa_ok", None)  # re-check that a second factor remains
+    audit.record("mfa.removed", actor=instance.user, request=request, target=instance.user,
+                 details={"type": instance.type})
 
 
 @receiver(mfa_signals.authenticator_reset)
