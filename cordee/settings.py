@@ -198,6 +198,7 @@ ACCOUNT_PREVENT_ENUMERATION = True
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = "Cordée"
+MFA_TOTP_TOLERANCE = 1  # accept the previous and next 30-s code (clock drift); each code works once
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 MFA_RECOVERY_CODE_COUNT = 10
 

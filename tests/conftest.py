@@ -55,6 +55,12 @@ def _no_outbound_network():
 
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path):
+    from django.core.cache import cache
+
+    # A Redis cache (REDIS_URL) outlives each test's rolled-back transaction: start clean, so
+    # rate-limit counters and used TOTP codes of one test do not leak into the next.
+    if "redis" in settings.CACHES["default"]["BACKEND"].lower():
+        cache.clear()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.DATA_DIR = tmp_path / "data"

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -25,9 +27,12 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def modules(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        do_set_modules(request.user, request.POST.getlist("modules"), request=request)  # type: ignore[arg-type]
-        from django.contrib import messages
-
+        try:
+            do_set_modules(request.user, request.POST.getlist("modules"), request=request)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+            context = {"modules": MODULES, "selected": set(request.POST.getlist("modules"))}
+            return render(request, "web/modules.html", context, status=400)
         messages.success(request, _("Your modules were saved."))
         return redirect("web:modules")
     return render(request, "web/modules.html", {"modules": MODULES, "selected": set(request.user.modules)})  # type: ignore[union-attr]

@@ -124,3 +124,15 @@ def test_pages_need_login(client, db, path):
     response = client.get(path)
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_a_totp_code_works_only_once(client, alice):
+    from django.test import Client
+
+    code = demo.totp_now()
+    _password(client, alice.email)
+    assert client.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 302
+    other = Client()
+    _password(other, alice.email)
+    other.post("/accounts/2fa/authenticate/", {"code": code})
+    assert other.get("/").status_code == 302  # replayed code refused

@@ -1,0 +1,87 @@
+"""Users see their active sessions and close them; idle sessions end by themselves."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from allauth.usersessions.models import UserSession
+from django.contrib.sessions.models import Session
+from django.test import Client
+
+from cordee.accounts import demo
+from cordee.accounts.middleware import LAST_SEEN_KEY
+from cordee.audit.models import AuditEntry
+
+
+_offsets = itertools.cycle((-30, 0, 30))
+
+
+def _full_login(user, user_agent):
+    """A real sign-in; TOTP codes are single-use, so successive logins use neighbouring codes."""
+    client = Client(HTTP_USER_AGENT=user_agent)
+    client.post("/accounts/login/", {"login": user.email, "password": demo.DEMO_PASSWORD})
+    if user.mfa_mandatory:
+        client.post("/accounts/2fa/authenticate/", {"code": demo.totp_now(at=time.time() + next(_offsets))})
+    assert client.get("/").status_code == 200
+    return client
+
+
+def test_sessions_listed_and_one_revoked(alice):
+    laptop = _full_login(alice, "Laptop/1.0")
+    phone = _full_login(alice, "Phone/2.0")
+    page = laptop.get("/comptes/securite/")
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "Laptop/1.0" in content and "Phone/2.0" in content
+    phone_session = UserSession.objects.get(user=alice, user_agent="Phone/2.0")
+    response = laptop.post(f"/comptes/securite/sessions/{phone_session.pk}/revoquer/")
+    assert response.status_code == 302
+    assert phone.get("/").status_code == 302  # the phone is signed out
+    assert laptop.get("/").status_code == 200
+    entry = AuditEntry.objects.get(action="session.revoked")
+    assert entry.actor_id == alice.pk and entry.details["session"] == phone_session.pk
+
+
+def test_cannot_revoke_someone_elses_session(alice, bob):
+    bob_client = _full_login(bob, "Bob/1.0")
+    alice_client = _full_login(alice, "Alice/1.0")
+    bob_session = UserSession.objects.get(user=bob)
+    response = alice_client.post(f"/comptes/securite/sessions/{bob_session.pk}/revoquer/")
+    assert response.status_code == 404
+    assert bob_client.get("/").status_code == 200
+    assert alice_client.post("/comptes/securite/sessions/999999/revoquer/").status_code == 404
+
+
+def test_revoke_all_other_sessions(alice):
+    first = _full_login(alice, "One/1.0")
+    second = _full_login(alice, "Two/1.0")
+    third = _full_login(alice, "Three/1.0")
+    third.post("/comptes/securite/sessions/revoquer-autres/")
+    assert first.get("/").status_code == 302
+    assert second.get("/").status_code == 302
+    assert third.get("/").status_code == 200
+    assert AuditEntry.objects.filter(action="session.revoked").count() == 2
+
+
+def test_idle_session_times_out(paula, settings):
+    settings.SESSION_IDLE_TIMEOUT_SECONDS = 600
+    client = _full_login(paula, "Idle/1.0")
+    session = client.session
+    session[LAST_SEEN_KEY] = int(time.time()) - 601
+    session.save()
+    response = client.get("/")
+    assert response.status_code == 302
+    assert "expired=1" in response["Location"]
+    assert client.get("/").status_code == 302
+    assert not Session.objects.filter(session_key=session.session_key).exists()
+
+
+def test_activity_keeps_session_alive(paula, settings):
+    settings.SESSION_IDLE_TIMEOUT_SECONDS = 600
+    client = _full_login(paula, "Busy/1.0")
+    session = client.session
+    session[LAST_SEEN_KEY] = int(time.time()) - 300
+    session.save()
+    assert client.get("/").status_code == 200
+    assert client.session[LAST_SEEN_KEY] >= int(time.time()) - 2
