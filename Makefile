@@ -35,7 +35,7 @@ migrate: install
 demo: migrate
 	DEBUG=1 $(PY) manage.py seed_demo
 	@echo "Cordée is starting at http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
-	DEBUG=1 $(VENV)/bin/uvicorn cordee.asgi:application --host $(HOST) --port $(PORT) --no-access-log
+	DEBUG=1 $(VENV)/bin/uvicorn cordee.asgi:application --host $(HOST) --port $(PORT) --no-access-log --lifespan off
 
 ## totp: the current second-factor code of the demo accounts
 totp: install

@@ -66,7 +66,11 @@ def _start(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
     environment.update({"DJANGO_SETTINGS_MODULE": "cordee.settings", **extra})
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
-        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -125,10 +129,16 @@ def test_redis_url_switches_channel_layer_and_cache(tmp_path):
         "import django; django.setup(); from django.conf import settings as s; "
         "print(s.CHANNEL_LAYERS['default']['BACKEND']); print(s.CACHES['default']['BACKEND'])"
     )
-    environment = dict(os.environ, DEBUG="1", REDIS_URL="redis://127.0.0.1:6379/3", CORDEE_DATA_DIR=str(tmp_path),
-                       DJANGO_SETTINGS_MODULE="cordee.settings")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True,
-                            timeout=60)
+    environment = dict(
+        os.environ,
+        DEBUG="1",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+        CORDEE_DATA_DIR=str(tmp_path),
+        DJANGO_SETTINGS_MODULE="cordee.settings",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "channels_redis.core.RedisChannelLayer" in result.stdout
     assert "django.core.cache.backends.redis.RedisCache" in result.stdout

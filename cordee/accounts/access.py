@@ -28,8 +28,11 @@ def access_membership(user: User, membership_id: int | str, *, purpose: str) -> 
     except (TypeError, ValueError):
         raise Http404 from None
     membership = Membership.objects.select_related("structure", "user").filter(pk=pk).first()
-    if membership is None or not Membership.objects.filter(
-        user=user, structure_id=membership.structure_id, role=Membership.Role.ADMIN
-    ).exists():
+    if (
+        membership is None
+        or not Membership.objects.filter(
+            user=user, structure_id=membership.structure_id, role=Membership.Role.ADMIN
+        ).exists()
+    ):
         raise Http404
     return membership

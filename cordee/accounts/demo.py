@@ -17,9 +17,9 @@ from django.utils import timezone
 from cordee.accounts.models import Membership, Patient, Professional, Staff, Structure, User
 from cordee.web.modules import DEFAULT_MODULES, MODULE_KEYS
 
-DEMO_PASSWORD = "cordee-demo-2026"
+DEMO_PASSWORD = "cordee-demo-2026"  # noqa: S105  (public demo credential, printed by make demo)
 # Base32 TOTP secret shared by every demo account (type it into any authenticator app).
-DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105  (public demo secret)
 
 
 @dataclass(frozen=True)
@@ -40,18 +40,67 @@ class Persona:
 
 
 PERSONAS = (
-    Persona("alice", "alice@cordee.test", "Alice", "Martin", "professional", rpps="10000000009", profession="10",
-            specialty="Médecine générale", note="treating physician of Paula"),
-    Persona("bob", "bob@cordee.test", "Bob", "Durand", "professional", rpps="10000000017", profession="60",
-            note="nurse in Alice's care team"),
-    Persona("charlie", "charlie@cordee.test", "Charlie", "Petit", "professional", rpps="10000000025",
-            profession="10", specialty="Cardiologie", note="doctor outside Paula's care team"),
-    Persona("sam", "sam@cordee.test", "Sam", "Leroy", "staff", function="secretary",
-            note="medical secretary acting for Alice"),
-    Persona("ada", "ada@cordee.test", "Ada", "Lovelace", "staff", role=Membership.Role.ADMIN,
-            function="administration", note="administrator of the structure"),
-    Persona("otto", "otto@cordee.test", "Otto", "Weber", "staff", function="administration",
-            security_officer=True, note="security officer of the structure"),
+    Persona(
+        "alice",
+        "alice@cordee.test",
+        "Alice",
+        "Martin",
+        "professional",
+        rpps="10000000009",
+        profession="10",
+        specialty="Médecine générale",
+        note="treating physician of Paula",
+    ),
+    Persona(
+        "bob",
+        "bob@cordee.test",
+        "Bob",
+        "Durand",
+        "professional",
+        rpps="10000000017",
+        profession="60",
+        note="nurse in Alice's care team",
+    ),
+    Persona(
+        "charlie",
+        "charlie@cordee.test",
+        "Charlie",
+        "Petit",
+        "professional",
+        rpps="10000000025",
+        profession="10",
+        specialty="Cardiologie",
+        note="doctor outside Paula's care team",
+    ),
+    Persona(
+        "sam",
+        "sam@cordee.test",
+        "Sam",
+        "Leroy",
+        "staff",
+        function="secretary",
+        note="medical secretary acting for Alice",
+    ),
+    Persona(
+        "ada",
+        "ada@cordee.test",
+        "Ada",
+        "Lovelace",
+        "staff",
+        role=Membership.Role.ADMIN,
+        function="administration",
+        note="administrator of the structure",
+    ),
+    Persona(
+        "otto",
+        "otto@cordee.test",
+        "Otto",
+        "Weber",
+        "staff",
+        function="administration",
+        security_officer=True,
+        note="security officer of the structure",
+    ),
     Persona("paula", "paula@cordee.test", "Paula", "Bernard", "patient", note="patient of Alice"),
 )
 
@@ -78,8 +127,12 @@ def seed(*, with_mfa: bool = True) -> dict[str, User]:
         user = User.objects.filter(email=persona.email).first()
         if user is None:
             user = User.objects.create_user(
-                persona.email, DEMO_PASSWORD, first_name=persona.first_name, last_name=persona.last_name,
-                kind=persona.kind, modules=list(DEFAULT_MODULES[persona.kind]),
+                persona.email,
+                DEMO_PASSWORD,
+                first_name=persona.first_name,
+                last_name=persona.last_name,
+                kind=persona.kind,
+                modules=list(DEFAULT_MODULES[persona.kind]),
             )
         EmailAddress.objects.get_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
         users[persona.key] = user
@@ -87,7 +140,9 @@ def seed(*, with_mfa: bool = True) -> dict[str, User]:
             Professional.objects.get_or_create(
                 user=user,
                 defaults={
-                    "rpps": persona.rpps, "profession_code": persona.profession, "specialty": persona.specialty,
+                    "rpps": persona.rpps,
+                    "profession_code": persona.profession,
+                    "specialty": persona.specialty,
                     "verification": Professional.Verification.VERIFIED if persona.verified else "unverified",
                     "verified_at": timezone.now() if persona.verified else None,
                     "verification_source": "demo",
@@ -99,14 +154,19 @@ def seed(*, with_mfa: bool = True) -> dict[str, User]:
             Patient.objects.get_or_create(
                 user=user,
                 defaults={
-                    "ins": "285076911234576", "birth_name": "BERNARD", "birth_given_names": "Paula Marie",
-                    "birth_date": dt.date(1985, 7, 14), "sex": "F", "birth_place_code": "69123",
+                    "ins": "285076911234576",
+                    "birth_name": "BERNARD",
+                    "birth_given_names": "Paula Marie",
+                    "birth_date": dt.date(1985, 7, 14),
+                    "sex": "F",
+                    "birth_place_code": "69123",
                     "identity_status": Patient.IdentityStatus.QUALIFIEE,
                 },
             )
         if persona.kind != User.Kind.PATIENT:
             Membership.objects.get_or_create(
-                user=user, structure=structure,
+                user=user,
+                structure=structure,
                 defaults={"role": persona.role, "security_officer": persona.security_officer},
             )
         if with_mfa and user.mfa_mandatory and not Authenticator.objects.filter(user=user, type="totp").exists():

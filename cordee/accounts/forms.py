@@ -9,8 +9,9 @@ from cordee.accounts.models import Membership, User
 class InvitationForm(forms.Form):
     email = forms.EmailField(label=_("E-mail address"))
     kind = forms.ChoiceField(label=_("Kind of account"), choices=User.Kind.choices)
-    role = forms.ChoiceField(label=_("Role in the structure"), choices=Membership.Role.choices,
-                             initial=Membership.Role.MEMBER)
+    role = forms.ChoiceField(
+        label=_("Role in the structure"), choices=Membership.Role.choices, initial=Membership.Role.MEMBER
+    )
 
 
 class RoleForm(forms.Form):
@@ -22,8 +23,12 @@ class SignupForm(forms.Form):
 
     first_name = forms.CharField(label=_("First name"), max_length=150)
     last_name = forms.CharField(label=_("Last name"), max_length=150)
-    rpps = forms.CharField(label=_("RPPS number"), max_length=20, required=False,
-                           help_text=_("11 digits, on your professional card (CPS)."))
+    rpps = forms.CharField(
+        label=_("RPPS number"),
+        max_length=20,
+        required=False,
+        help_text=_("11 digits, on your professional card (CPS)."),
+    )
     profession_code = forms.ChoiceField(label=_("Profession"), required=False)
     specialty = forms.CharField(label=_("Specialty"), max_length=120, required=False)
     function = forms.ChoiceField(label=_("Function"), required=False)

@@ -129,3 +129,20 @@ def validate_ins(value: str) -> str:
 def ins_oid(ins: str) -> str:
     """The OID naming the INS kind: NIA matricules begin with 7 or 8, NIR ones with 1–4."""
     return OID_INS_NIA if ins[0] in "78" else OID_INS_NIR
+
+
+# Django field validators return nothing; these adapt the validate_* functions above.
+def rpps_validator(value: str) -> None:
+    validate_rpps(value)
+
+
+def finess_validator(value: str) -> None:
+    validate_finess(value)
+
+
+def siret_validator(value: str) -> None:
+    validate_siret(value)
+
+
+def ins_validator(value: str) -> None:
+    validate_ins(value)

@@ -43,14 +43,14 @@ class User(AbstractUser):
         STAFF = "staff", _("Staff")
         PATIENT = "patient", _("Patient")
 
-    username = None  # type: ignore[assignment]  # e-mail is the login
+    username = None  # type: ignore[assignment,misc]  # the e-mail is the login
     email = models.EmailField(_("e-mail address"), unique=True)
     kind = models.CharField(_("kind of account"), max_length=16, choices=Kind.choices, default=Kind.PATIENT)
     modules = models.JSONField(_("chosen modules"), default=list, blank=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
-    objects = UserManager()  # type: ignore[misc]
+    REQUIRED_FIELDS = []  # type: ignore[misc]  # the e-mail (USERNAME_FIELD) is the only one
+    objects = UserManager()  # type: ignore[assignment,misc]  # e-mail based manager
 
     class Meta:
         verbose_name = _("user")
@@ -82,10 +82,10 @@ class Structure(models.Model):
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     finess = models.CharField(
-        _("FINESS number"), max_length=9, blank=True, null=True, unique=True, validators=[identifiers.validate_finess]
+        _("FINESS number"), max_length=9, blank=True, null=True, unique=True, validators=[identifiers.finess_validator]
     )
     siret = models.CharField(
-        _("SIRET number"), max_length=14, blank=True, null=True, unique=True, validators=[identifiers.validate_siret]
+        _("SIRET number"), max_length=14, blank=True, null=True, unique=True, validators=[identifiers.siret_validator]
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -124,7 +124,7 @@ class Professional(models.Model):
         REJECTED = "rejected", _("Rejected")
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="professional")
-    rpps = models.CharField(_("RPPS number"), max_length=11, unique=True, validators=[identifiers.validate_rpps])
+    rpps = models.CharField(_("RPPS number"), max_length=11, unique=True, validators=[identifiers.rpps_validator])
     profession_code = models.CharField(_("profession"), max_length=2, choices=PROFESSION_CHOICES)
     specialty = models.CharField(_("specialty"), max_length=120, blank=True)
     verification = models.CharField(max_length=12, choices=Verification.choices, default=Verification.UNVERIFIED)
@@ -180,7 +180,9 @@ class Patient(models.Model):
         UNKNOWN = "I", _("Undetermined")
 
     user = models.OneToOneField(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="patient")
-    ins = models.CharField(_("INS number (NIR or NIA)"), max_length=15, blank=True, validators=[identifiers.validate_ins])
+    ins = models.CharField(
+        _("INS number (NIR or NIA)"), max_length=15, blank=True, validators=[identifiers.ins_validator]
+    )
     birth_name = models.CharField(_("birth name"), max_length=100)
     birth_given_names = models.CharField(_("birth given names"), max_length=200)
     used_name = models.CharField(_("used name"), max_length=100, blank=True)
@@ -218,6 +220,9 @@ class Invitation(models.Model):
     accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"invitation #{self.pk} to {self.structure_id}"
+
     @property
     def is_pending(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
@@ -230,7 +235,16 @@ class LoginFailure(models.Model):
     ip = models.GenericIPAddressField(null=True)
     at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    def __str__(self) -> str:
+        return f"failure {self.email} {self.at:%Y-%m-%d %H:%M}"
+
 
 class AccountLock(models.Model):
     email = models.CharField(max_length=254, unique=True)
     locked_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"lock {self.email} until {self.locked_until:%Y-%m-%d %H:%M}"
+
+
+from cordee.accounts.annuaire.models import AnnuaireEntry, AnnuaireImport  # noqa: E402, F401  # Django finds models here

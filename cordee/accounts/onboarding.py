@@ -21,7 +21,10 @@ def do_complete_signup(request, user: User, invitation: Invitation, data: dict[s
         user.save(update_fields=["first_name", "last_name", "kind", "modules"])
         if invitation.kind == User.Kind.PROFESSIONAL:
             Professional.objects.create(
-                user=user, rpps=data["rpps"], profession_code=data["profession_code"], specialty=data.get("specialty", "")
+                user=user,
+                rpps=data["rpps"],
+                profession_code=data["profession_code"],
+                specialty=data.get("specialty", ""),
             )
         elif invitation.kind == User.Kind.STAFF:
             Staff.objects.create(user=user, function=data["function"])

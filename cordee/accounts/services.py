@@ -37,8 +37,13 @@ def do_set_modules(user: User, modules: list[str], *, request=None) -> None:
         previous = list(user.modules)
         user.modules = chosen
         user.save(update_fields=["modules"])
-        audit.record("account.modules_changed", actor=user, request=request, target=user,
-                     details={"before": previous, "after": chosen})
+        audit.record(
+            "account.modules_changed",
+            actor=user,
+            request=request,
+            target=user,
+            details={"before": previous, "after": chosen},
+        )
 
 
 def do_invite(
@@ -58,16 +63,23 @@ def do_invite(
             invited_by=invited_by,
             expires_at=timezone.now() + dt.timedelta(days=settings.INVITATION_VALIDITY_DAYS),
         )
-        audit.record("invitation.sent", actor=invited_by, request=request, target=invitation,
-                     target_display=invitation.email, details={"structure": structure.pk, "kind": kind, "role": role})
+        audit.record(
+            "invitation.sent",
+            actor=invited_by,
+            request=request,
+            target=invitation,
+            target_display=invitation.email,
+            details={"structure": structure.pk, "kind": kind, "role": role},
+        )
         link = settings.SITE_URL + reverse("accounts:invitation", args=[token])
         body = render_to_string(
             "accounts/email/invitation.txt",
             {"structure": structure, "inviter": invited_by, "link": link, "invitation": invitation},
         )
         transaction.on_commit(
-            lambda: send_mail(_("[Cordée] Invitation to join %(name)s") % {"name": structure.name}, body,
-                              None, [invitation.email])
+            lambda: send_mail(
+                _("[Cordée] Invitation to join %(name)s") % {"name": structure.name}, body, None, [invitation.email]
+            )
         )
     return invitation, token
 
@@ -91,8 +103,14 @@ def do_accept_invitation(invitation: Invitation, user: User, *, request=None) ->
         membership, _created = Membership.objects.get_or_create(
             user=user, structure=locked.structure, defaults={"role": locked.role}
         )
-        audit.record("invitation.accepted", actor=user, request=request, target=locked, target_display=locked.email,
-                     details={"structure": locked.structure_id, "role": membership.role})
+        audit.record(
+            "invitation.accepted",
+            actor=user,
+            request=request,
+            target=locked,
+            target_display=locked.email,
+            details={"structure": locked.structure_id, "role": membership.role},
+        )
     return membership
 
 
@@ -113,8 +131,13 @@ def do_change_role(membership: Membership, role: str, *, by: User, request=None)
         before = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
-        audit.record("membership.role_changed", actor=by, request=request, target=membership.user,
-                     details={"structure": membership.structure_id, "before": before, "after": role})
+        audit.record(
+            "membership.role_changed",
+            actor=by,
+            request=request,
+            target=membership.user,
+            details={"structure": membership.structure_id, "before": before, "after": role},
+        )
     return membership
 
 
@@ -124,8 +147,13 @@ def do_set_security_officer(membership: Membership, value: bool, *, by: User, re
     with transaction.atomic():
         membership.security_officer = value
         membership.save(update_fields=["security_officer"])
-        audit.record("membership.security_officer_changed", actor=by, request=request, target=membership.user,
-                     details={"structure": membership.structure_id, "after": value})
+        audit.record(
+            "membership.security_officer_changed",
+            actor=by,
+            request=request,
+            target=membership.user,
+            details={"structure": membership.structure_id, "after": value},
+        )
 
 
 def can_act_for(staff: Staff, professional: Professional) -> bool:

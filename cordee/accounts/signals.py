@@ -39,8 +39,9 @@ def audit_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 def audit_mfa_added(sender: Any, instance: Authenticator, created: bool, **kwargs: Any) -> None:
     if created:
         request = context.request
-        audit.record("mfa.added", actor=instance.user, request=request, target=instance.user,
-                     details={"type": instance.type})
+        audit.record(
+            "mfa.added", actor=instance.user, request=request, target=instance.user, details={"type": instance.type}
+        )
 
 
 @receiver(post_delete, sender=Authenticator)
@@ -48,8 +49,9 @@ def audit_mfa_removed(sender: Any, instance: Authenticator, **kwargs: Any) -> No
     request = context.request
     if request is not None and hasattr(request, "session"):
         request.session.pop("cordee_mfa_ok", None)  # re-check that a second factor remains
-    audit.record("mfa.removed", actor=instance.user, request=request, target=instance.user,
-                 details={"type": instance.type})
+    audit.record(
+        "mfa.removed", actor=instance.user, request=request, target=instance.user, details={"type": instance.type}
+    )
 
 
 @receiver(mfa_signals.authenticator_reset)

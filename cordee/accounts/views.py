@@ -17,23 +17,22 @@ from cordee.accounts.adapters import INVITATION_SESSION_KEY
 from cordee.accounts.forms import InvitationForm, RoleForm
 from cordee.accounts.models import Membership
 from cordee.audit import services as audit
+from cordee.web.http import AuthedRequest
 
 
 @login_required
 @require_GET
-def structures(request: HttpRequest) -> HttpResponse:
+def structures(request: AuthedRequest) -> HttpResponse:
     memberships = Membership.objects.filter(user=request.user).select_related("structure").order_by("structure__name")
     return render(request, "accounts/structures.html", {"memberships": memberships})
 
 
 @login_required
 @require_GET
-def structure(request: HttpRequest, structure_id: int) -> HttpResponse:
-    place = access_structure(request.user, structure_id, purpose="structure.view")  # type: ignore[arg-type]
-    is_admin = services.is_structure_admin(request.user, place)  # type: ignore[arg-type]
-    members = (
-        place.memberships.select_related("user", "user__professional", "user__staff").order_by("user__last_name")
-    )
+def structure(request: AuthedRequest, structure_id: int) -> HttpResponse:
+    place = access_structure(request.user, structure_id, purpose="structure.view")
+    is_admin = services.is_structure_admin(request.user, place)
+    members = place.memberships.select_related("user", "user__professional", "user__staff").order_by("user__last_name")
     context = {
         "structure": place,
         "members": members,
@@ -46,12 +45,18 @@ def structure(request: HttpRequest, structure_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def invite(request: HttpRequest, structure_id: int) -> HttpResponse:
-    place = access_structure(request.user, structure_id, purpose="structure.invite", admin=True)  # type: ignore[arg-type]
+def invite(request: AuthedRequest, structure_id: int) -> HttpResponse:
+    place = access_structure(request.user, structure_id, purpose="structure.invite", admin=True)
     form = InvitationForm(request.POST)
     if form.is_valid():
-        services.do_invite(place, form.cleaned_data["email"], form.cleaned_data["kind"], form.cleaned_data["role"],
-                           invited_by=request.user, request=request)  # type: ignore[arg-type]
+        services.do_invite(
+            place,
+            form.cleaned_data["email"],
+            form.cleaned_data["kind"],
+            form.cleaned_data["role"],
+            invited_by=request.user,
+            request=request,
+        )
         messages.success(request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]})
     else:
         messages.error(request, _("The invitation was not sent: check the e-mail address."))
@@ -61,13 +66,13 @@ def invite(request: HttpRequest, structure_id: int) -> HttpResponse:
 @login_required
 @require_POST
 @reauthentication_required
-def change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
-    membership = access_membership(request.user, membership_id, purpose="membership.role")  # type: ignore[arg-type]
+def change_role(request: AuthedRequest, membership_id: int) -> HttpResponse:
+    membership = access_membership(request.user, membership_id, purpose="membership.role")
     form = RoleForm(request.POST)
     if not form.is_valid():
         raise Http404
     try:
-        services.do_change_role(membership, form.cleaned_data["role"], by=request.user, request=request)  # type: ignore[arg-type]
+        services.do_change_role(membership, form.cleaned_data["role"], by=request.user, request=request)
         messages.success(request, _("Role changed."))
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
@@ -85,7 +90,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/invitation.html", {"invitation": pending})
     if request.method == "POST":
         try:
-            services.do_accept_invitation(pending, user, request=request)  # type: ignore[arg-type]
+            services.do_accept_invitation(pending, user, request=request)
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
             return redirect("web:home")
@@ -96,7 +101,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def security(request: HttpRequest) -> HttpResponse:
+def security(request: AuthedRequest) -> HttpResponse:
     sessions = UserSession.objects.purge_and_list(request.user)
     current = request.session.session_key
     return render(request, "accounts/security.html", {"sessions": sessions, "current_key": current})
@@ -104,13 +109,14 @@ def security(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def revoke_session(request: HttpRequest, session_id: int) -> HttpResponse:
+def revoke_session(request: AuthedRequest, session_id: int) -> HttpResponse:
     session = UserSession.objects.filter(pk=session_id, user=request.user).first()
     if session is None or session.session_key == request.session.session_key:
         raise Http404
     with transaction.atomic():
-        audit.record("session.revoked", request=request, target=request.user,
-                     details={"session": session.pk, "ip": session.ip})
+        audit.record(
+            "session.revoked", request=request, target=request.user, details={"session": session.pk, "ip": session.ip}
+        )
         session.end()
     messages.success(request, _("The session was closed."))
     return redirect("accounts:security")
@@ -118,12 +124,16 @@ def revoke_session(request: HttpRequest, session_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def revoke_other_sessions(request: HttpRequest) -> HttpResponse:
+def revoke_other_sessions(request: AuthedRequest) -> HttpResponse:
     others = [s for s in UserSession.objects.filter(user=request.user) if s.session_key != request.session.session_key]
     with transaction.atomic():
         for session in others:
-            audit.record("session.revoked", request=request, target=request.user,
-                         details={"session": session.pk, "ip": session.ip})
+            audit.record(
+                "session.revoked",
+                request=request,
+                target=request.user,
+                details={"session": session.pk, "ip": session.ip},
+            )
             session.end()
     messages.success(request, _("%(n)s other session(s) closed.") % {"n": len(others)})
     return redirect("accounts:security")

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
 class Module:
     key: str
-    label: str
-    description: str
+    label: str | Promise
+    description: str | Promise
     url_name: str | None = None
 
 

@@ -14,8 +14,14 @@ def test_valid_rpps(rpps):
 
 @pytest.mark.parametrize(
     ("rpps", "code"),
-    [("10106476765", "key"), ("1010647676", "length"), ("101064767644", "length"), ("1010647676A", "chars"),
-     ("", "chars"), ("１０１０６４７６７６４", "chars")],
+    [
+        ("10106476765", "key"),
+        ("1010647676", "length"),
+        ("101064767644", "length"),
+        ("1010647676A", "chars"),
+        ("", "chars"),
+        ("１０１０６４７６７６４", "chars"),
+    ],
 )
 def test_invalid_rpps(rpps, code):
     with pytest.raises(ids.IdentifierError) as caught:
@@ -54,7 +60,9 @@ def test_valid_siret(siret):
     assert ids.validate_siret(siret) == siret.replace(" ", "")
 
 
-@pytest.mark.parametrize(("siret", "code"), [("77554408300387", "key"), ("7755440830038", "length"), ("7755440830038A", "chars")])
+@pytest.mark.parametrize(
+    ("siret", "code"), [("77554408300387", "key"), ("7755440830038", "length"), ("7755440830038A", "chars")]
+)
 def test_invalid_siret(siret, code):
     with pytest.raises(ids.IdentifierError) as caught:
         ids.validate_siret(siret)

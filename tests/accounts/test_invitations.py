@@ -56,8 +56,14 @@ def test_outsider_structure_answers_like_missing(client_for, ada, structure):
 
 def _signup(client, link, **extra):
     client.get(link)
-    data = {"email": "nouveau@cordee.test", "password1": "un-mot-de-passe-long-42", "password2": "un-mot-de-passe-long-42",
-            "first_name": "Nora", "last_name": "Nouveau", **extra}
+    data = {
+        "email": "nouveau@cordee.test",
+        "password1": "un-mot-de-passe-long-42",
+        "password2": "un-mot-de-passe-long-42",
+        "first_name": "Nora",
+        "last_name": "Nouveau",
+        **extra,
+    }
     return client.post("/accounts/signup/", data)
 
 
@@ -96,9 +102,16 @@ def test_signup_with_another_address_is_refused(client_for, ada, structure, clie
     link = _link_from_mail()
     client.logout()
     client.get(link)
-    response = client.post("/accounts/signup/", {
-        "email": "autre@cordee.test", "password1": "un-mot-de-passe-long-42", "password2": "un-mot-de-passe-long-42",
-        "first_name": "A", "last_name": "B"})
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": "autre@cordee.test",
+            "password1": "un-mot-de-passe-long-42",
+            "password2": "un-mot-de-passe-long-42",
+            "first_name": "A",
+            "last_name": "B",
+        },
+    )
     assert response.status_code == 200
     assert not User.objects.filter(email="autre@cordee.test").exists()
 
@@ -106,10 +119,15 @@ def test_signup_with_another_address_is_refused(client_for, ada, structure, clie
 def test_signup_without_invitation_is_closed(client, db):
     response = client.get("/accounts/signup/")
     assert response.status_code == 200
-    assert "signup_closed" in response.templates[0].name or "closed" in response.content.decode().lower() or \
-        "fermée" in response.content.decode().lower()
-    response = client.post("/accounts/signup/", {"email": "x@cordee.test", "password1": "un-mot-de-passe-long-42",
-                                                 "password2": "un-mot-de-passe-long-42"})
+    assert (
+        "signup_closed" in response.templates[0].name
+        or "closed" in response.content.decode().lower()
+        or "fermée" in response.content.decode().lower()
+    )
+    response = client.post(
+        "/accounts/signup/",
+        {"email": "x@cordee.test", "password1": "un-mot-de-passe-long-42", "password2": "un-mot-de-passe-long-42"},
+    )
     assert not User.objects.filter(email="x@cordee.test").exists()
 
 

@@ -13,14 +13,17 @@ from cordee.audit.models import AuditEntry
 
 @pytest.fixture
 def newcomer(db):
-    user = User.objects.create_user("newdoc@cordee.test", demo.DEMO_PASSWORD, kind=User.Kind.PROFESSIONAL,
-                                    first_name="Nina", last_name="Nouvelle")
+    user = User.objects.create_user(
+        "newdoc@cordee.test", demo.DEMO_PASSWORD, kind=User.Kind.PROFESSIONAL, first_name="Nina", last_name="Nouvelle"
+    )
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     Professional.objects.create(user=user, rpps="10000000033", profession_code="10")
     return user
 
 
-@pytest.mark.parametrize("path", ["/", "/modules/", "/comptes/structures/", "/comptes/securite/", "/accounts/sessions/"])
+@pytest.mark.parametrize(
+    "path", ["/", "/modules/", "/comptes/structures/", "/comptes/securite/", "/accounts/sessions/"]
+)
 def test_professional_without_mfa_is_sent_to_setup_everywhere(client, newcomer, path):
     client.post("/accounts/login/", {"login": newcomer.email, "password": demo.DEMO_PASSWORD})
     response = client.get(path)

@@ -13,7 +13,6 @@ from cordee.accounts import demo
 from cordee.accounts.middleware import LAST_SEEN_KEY
 from cordee.audit.models import AuditEntry
 
-
 _offsets = itertools.cycle((-30, 0, 30))
 
 

@@ -60,5 +60,12 @@ def test_unknown_module_is_refused(client_for, bob):
 
 def test_module_registry_is_complete():
     assert set(MODULE_KEYS) == {
-        "messagerie", "prescription", "medicaments", "bibliotheque", "imagerie", "adressage", "tele_expertise", "visio"
+        "messagerie",
+        "prescription",
+        "medicaments",
+        "bibliotheque",
+        "imagerie",
+        "adressage",
+        "tele_expertise",
+        "visio",
     }

@@ -40,8 +40,8 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=200, verbose_name='name')),
                 ('kind', models.CharField(choices=[('cabinet', 'Practice (cabinet)'), ('maison_sante', 'Health centre (maison / centre de santé)'), ('hopital', 'Hospital or clinic'), ('laboratoire', 'Medical laboratory'), ('pharmacie', 'Pharmacy'), ('ehpad', 'Nursing home (EHPAD)')], max_length=20, verbose_name='kind')),
-                ('finess', models.CharField(blank=True, max_length=9, null=True, unique=True, validators=[cordee.accounts.identifiers.validate_finess], verbose_name='FINESS number')),
-                ('siret', models.CharField(blank=True, max_length=14, null=True, unique=True, validators=[cordee.accounts.identifiers.validate_siret], verbose_name='SIRET number')),
+                ('finess', models.CharField(blank=True, max_length=9, null=True, unique=True, validators=[cordee.accounts.identifiers.finess_validator], verbose_name='FINESS number')),
+                ('siret', models.CharField(blank=True, max_length=14, null=True, unique=True, validators=[cordee.accounts.identifiers.siret_validator], verbose_name='SIRET number')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
@@ -79,7 +79,7 @@ class Migration(migrations.Migration):
             name='Patient',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ins', models.CharField(blank=True, max_length=15, validators=[cordee.accounts.identifiers.validate_ins], verbose_name='INS number (NIR or NIA)')),
+                ('ins', models.CharField(blank=True, max_length=15, validators=[cordee.accounts.identifiers.ins_validator], verbose_name='INS number (NIR or NIA)')),
                 ('birth_name', models.CharField(max_length=100, verbose_name='birth name')),
                 ('birth_given_names', models.CharField(max_length=200, verbose_name='birth given names')),
                 ('used_name', models.CharField(blank=True, max_length=100, verbose_name='used name')),
@@ -96,7 +96,7 @@ class Migration(migrations.Migration):
             name='Professional',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rpps', models.CharField(max_length=11, unique=True, validators=[cordee.accounts.identifiers.validate_rpps], verbose_name='RPPS number')),
+                ('rpps', models.CharField(max_length=11, unique=True, validators=[cordee.accounts.identifiers.rpps_validator], verbose_name='RPPS number')),
                 ('profession_code', models.CharField(choices=[('10', 'Médecin'), ('21', 'Pharmacien'), ('26', 'Audioprothésiste'), ('28', 'Opticien-lunetier'), ('40', 'Chirurgien-dentiste'), ('50', 'Sage-femme'), ('60', 'Infirmier'), ('69', 'Infirmier psychiatrique'), ('70', 'Masseur-kinésithérapeute'), ('80', 'Pédicure-podologue'), ('81', 'Orthoprothésiste'), ('91', 'Orthophoniste'), ('92', 'Orthoptiste'), ('94', 'Ergothérapeute'), ('95', 'Diététicien'), ('96', 'Psychomotricien'), ('98', 'Manipulateur ERM')], max_length=2, verbose_name='profession')),
                 ('specialty', models.CharField(blank=True, max_length=120, verbose_name='specialty')),
                 ('verification', models.CharField(choices=[('unverified', 'Not verified'), ('verified', 'Verified (Annuaire Santé)'), ('rejected', 'Rejected')], default='unverified', max_length=12)),
