@@ -1,0 +1,76 @@
+"""Patient identity: the five strict traits, the INS, and the identity-status rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from cordee.accounts import services
+from cordee.accounts.models import Patient
+from cordee.audit.models import AuditEntry
+
+TRAITS = {
+    "birth_name": "  Dupont ",
+    "birth_given_names": "Jeanne  Marie",
+    "birth_date": dt.date(1961, 3, 2),
+    "sex": "F",
+    "birth_place_code": "2a004",
+}
+
+
+def test_register_normalises_and_audits(alice):
+    patient = services.do_register_patient(by=alice, **TRAITS)
+    assert (patient.birth_name, patient.birth_given_names, patient.birth_place_code) == (
+        "DUPONT",
+        "Jeanne Marie",
+        "2A004",
+    )
+    assert patient.first_birth_given_name == "Jeanne"
+    assert patient.identity_status == Patient.IdentityStatus.PROVISOIRE
+    entry = AuditEntry.objects.get(action="patient.registered")
+    assert entry.patient_id == patient.pk and entry.actor_id == alice.pk
+    assert "DUPONT" not in str(entry.target_display) + str(entry.details)  # no identity data in the trail
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("birth_name", " "),
+        ("birth_date", dt.date(2999, 1, 1)),
+        ("sex", "X"),
+        ("birth_place_code", "123"),
+        ("ins", "185076911234500"),
+    ],
+)
+def test_bad_traits_are_refused_with_the_field_named(alice, field, value):
+    with pytest.raises(ValidationError) as caught:
+        services.do_register_patient(by=alice, **{**TRAITS, field: value})
+    assert field in caught.value.message_dict
+    assert not Patient.objects.filter(birth_name="DUPONT").exists()
+
+
+def test_status_goes_up_only_through_allowed_steps(alice):
+    patient = services.do_register_patient(by=alice, **TRAITS)
+    with pytest.raises(ValidationError):
+        services.do_set_identity_status(patient, "qualifiee", by=alice)  # skipping a step
+    with pytest.raises(ValidationError):
+        services.do_set_identity_status(patient, "recuperee", by=alice)  # no INS yet
+    services.do_set_identity_status(patient, "validee", by=alice)
+    with pytest.raises(ValidationError):
+        services.do_set_identity_status(patient, "qualifiee", by=alice)  # qualified needs the INS
+    patient.ins = "285076911234576"
+    patient.save(update_fields=["ins"])
+    services.do_set_identity_status(patient, "qualifiee", by=alice)
+    assert patient.identity_status == "qualifiee"
+    assert patient.ins_oid == "1.2.250.1.213.1.4.8"
+    with pytest.raises(ValidationError):
+        services.do_set_identity_status(patient, "provisoire", by=alice)  # a fall-back needs a reason
+    services.do_set_identity_status(patient, "provisoire", by=alice, reason="Doute sur l'identité")
+    changes = AuditEntry.objects.filter(action="patient.identity_status_changed").order_by("seq")
+    assert [(e.details["before"], e.details["after"]) for e in changes] == [
+        ("provisoire", "validee"),
+        ("validee", "qualifiee"),
+        ("qualifiee", "provisoire"),
+    ]
