@@ -249,3 +249,35 @@ def do_set_identity_status(patient: Patient, status: str, *, by: User, reason: s
             details={"before": current.value, "after": wanted.value, "reason": reason[:200]},
         )
     return patient
+
+
+def do_set_acts_for(membership: Membership, professional_ids: list[int], *, by: User, request=None) -> Staff:
+    """A structure admin names the professionals of the structure a staff member acts for."""
+    if not is_structure_admin(by, membership.structure):
+        raise PermissionDenied
+    staff = Staff.objects.filter(user=membership.user).first()
+    if staff is None:
+        raise ValidationError(_("Only staff members act for professionals."))
+    allowed = Professional.objects.filter(
+        pk__in=professional_ids, user__memberships__structure=membership.structure
+    ).distinct()
+    if len(allowed) != len(set(professional_ids)):
+        raise ValidationError(_("Choose professionals of this structure."))
+    with transaction.atomic():
+        before = sorted(staff.acts_for.values_list("pk", flat=True))
+        # Only the structure's professionals are replaced; links made in other structures stay.
+        in_structure = staff.acts_for.filter(user__memberships__structure=membership.structure)
+        staff.acts_for.remove(*in_structure)
+        staff.acts_for.add(*allowed)
+        audit.record(
+            "staff.acts_for_changed",
+            actor=by,
+            request=request,
+            target=membership.user,
+            details={
+                "structure": membership.structure_id,
+                "before": before,
+                "after": sorted(staff.acts_for.values_list("pk", flat=True)),
+            },
+        )
+    return staff

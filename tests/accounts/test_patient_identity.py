@@ -74,3 +74,29 @@ def test_status_goes_up_only_through_allowed_steps(alice):
         ("validee", "qualifiee"),
         ("qualifiee", "provisoire"),
     ]
+
+
+def test_admin_sets_who_staff_acts_for(ada, sam, alice, bob, structure):
+    from cordee.accounts.models import Membership
+
+    membership = Membership.objects.get(user=sam, structure=structure)
+    services.do_set_acts_for(membership, [alice.professional.pk, bob.professional.pk], by=ada)
+    assert set(sam.staff.acts_for.all()) == {alice.professional, bob.professional}
+    entry = AuditEntry.objects.get(action="staff.acts_for_changed")
+    assert entry.details["after"] == sorted([alice.professional.pk, bob.professional.pk])
+
+
+def test_acts_for_refuses_outsiders_and_non_admins(ada, sam, bob, structure):
+    from django.core.exceptions import PermissionDenied
+
+    from cordee.accounts.models import Membership, Professional, Structure, User
+
+    other = Structure.objects.create(name="Ailleurs", kind="cabinet")
+    stranger = User.objects.create_user("loin@cordee.test", "x", kind="professional")
+    pro = Professional.objects.create(user=stranger, rpps="10000000058", profession_code="10")
+    Membership.objects.create(user=stranger, structure=other)
+    membership = Membership.objects.get(user=sam, structure=structure)
+    with pytest.raises(ValidationError):
+        services.do_set_acts_for(membership, [pro.pk], by=ada)
+    with pytest.raises(PermissionDenied):
+        services.do_set_acts_for(membership, [bob.professional.pk], by=bob)
