@@ -220,11 +220,37 @@ CSRF_COOKIE_NAME = "cordee_csrf"
 
 INVITATION_VALIDITY_DAYS = env_int("INVITATION_VALIDITY_DAYS", 7, minimum=1, maximum=60)
 
-# Pro Santé Connect (OpenID Connect). Unset: the "Pro Santé Connect" button is not shown.
+# Pro Santé Connect (OpenID Connect), see docs/pro-sante-connect.md. Unset: no PSC button.
+# PSC_SERVER_URL is the issuer (discovery at <url>/.well-known/openid-configuration) or, when the
+# discovery document lives elsewhere, its full URL (any URL containing "/.well-known/").
 PSC_SERVER_URL = env_str("PSC_SERVER_URL").rstrip("/")
 PSC_CLIENT_ID = env_str("PSC_CLIENT_ID")
 PSC_CLIENT_SECRET = env_secret("PSC_CLIENT_SECRET")
 PSC_SCOPES = env_list("PSC_SCOPES", ["openid", "scope_all"])
+PSC_ACR_VALUES = env_str("PSC_ACR_VALUES", "eidas1")  # PSC refuses an authorization request without it
+PSC_TOKEN_AUTH_METHOD = env_choice(
+    "PSC_TOKEN_AUTH_METHOD", ("client_secret_post", "client_secret_basic"), "client_secret_post"
+)
+if PSC_SERVER_URL and not (PSC_CLIENT_ID and PSC_CLIENT_SECRET):
+    raise ImproperlyConfigured("PSC_SERVER_URL is set: PSC_CLIENT_ID and PSC_CLIENT_SECRET (or _FILE) are required")
+if PSC_SERVER_URL and not DEBUG and not PSC_SERVER_URL.startswith("https://"):
+    raise ImproperlyConfigured("PSC_SERVER_URL must be an https:// URL")
+# Chromium applies CSP form-action to the redirect after the PSC button's form post, and PSC's
+# authorization endpoint (wallet.esante.gouv.fr) is not on the issuer's host (auth.esante.gouv.fr).
+_psc_host = PSC_SERVER_URL.split("/")[2] if PSC_SERVER_URL.count("/") >= 2 else ""
+PSC_FORM_ACTION_ORIGINS = env_list(
+    "PSC_FORM_ACTION_ORIGINS",
+    ([f"{PSC_SERVER_URL.split('/')[0]}//{_psc_host}"] if _psc_host else [])
+    + (["https://*.esante.gouv.fr"] if _psc_host.endswith(".esante.gouv.fr") else []),
+)
+# How Cordée talks to PSC, whatever the server (tests point the same settings at a local provider).
+PSC_APP_SETTINGS: dict = {
+    "scope": PSC_SCOPES,
+    "auth_params": {"acr_values": PSC_ACR_VALUES} if PSC_ACR_VALUES else {},
+    "token_auth_method": PSC_TOKEN_AUTH_METHOD,
+    "oauth_pkce_enabled": True,
+    "fetch_userinfo": True,  # SubjectRefPro (the professions) is only in userinfo
+}
 SOCIALACCOUNT_PROVIDERS: dict = {"openid_connect": {"APPS": [], "OAUTH_PKCE_ENABLED": True}}
 if PSC_SERVER_URL:
     SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"].append(
@@ -233,7 +259,7 @@ if PSC_SERVER_URL:
             "name": "Pro Santé Connect",
             "client_id": PSC_CLIENT_ID,
             "secret": PSC_CLIENT_SECRET,
-            "settings": {"server_url": PSC_SERVER_URL, "scope": PSC_SCOPES, "token_auth_method": "client_secret_post"},
+            "settings": {"server_url": PSC_SERVER_URL, **PSC_APP_SETTINGS},
         }
     )
 SOCIALACCOUNT_AUTO_SIGNUP = False
@@ -257,7 +283,6 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-_psc_origin = [PSC_SERVER_URL.split("/", 3)[0] + "//" + PSC_SERVER_URL.split("/", 3)[2]] if PSC_SERVER_URL else []
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -273,7 +298,7 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [NONE],
         # Chromium applies form-action to the redirect that follows a form post: the
         # Pro Santé Connect login form redirects to the provider.
-        "form-action": [SELF, *_psc_origin],
+        "form-action": [SELF, *PSC_FORM_ACTION_ORIGINS],
         "frame-ancestors": [NONE],
     }
 }

@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
-from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django import forms
 from django.http import HttpRequest
-from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from cordee.accounts import lockout, psc
-from cordee.audit import services as audit
 
 INVITATION_SESSION_KEY = "cordee_invitation_id"
 
@@ -65,6 +62,10 @@ class AccountAdapter(DefaultAccountAdapter):
         # (uvicorn --proxy-headers with FORWARDED_ALLOW_IPS), never trust a client header here.
         return request.META.get("REMOTE_ADDR", "")
 
+    def get_login_stages(self) -> list[str]:
+        # Pro Santé Connect (CPS / e-CPS) is itself two-factor: no second TOTP after it.
+        return psc.login_stages(super().get_login_stages())
+
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
@@ -75,20 +76,5 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
     def pre_social_login(self, request: HttpRequest, sociallogin: Any) -> None:
         """Bind a Pro Santé Connect login to the verified professional with the same RPPS, or refuse."""
-        if sociallogin.account.provider != psc.PROVIDER_ID:
-            return
-        claims = psc.claims_from(sociallogin.account.extra_data)
-        professional = psc.find_verified_professional(claims)
-        if professional is None:
-            audit.record(
-                "login.psc_refused",
-                request=request,
-                actor=None,
-                target_type="rpps",
-                target_id=claims.rpps or "",
-                target_display=claims.display_name,
-                outcome="denied",
-            )
-            raise ImmediateHttpResponse(render(request, "accounts/psc_refused.html", status=403))
-        psc.do_bind(request, sociallogin, professional, claims)
-        request.session["cordee_login_method"] = "psc"  # PSC is itself strong authentication (e-CPS)
+        if sociallogin.account.provider == psc.PROVIDER_ID:
+            psc.check_login(request, sociallogin)

@@ -5,21 +5,31 @@ PSC's userinfo carries the professional's national id (``SubjectNameID`` and
 exercises (``SubjectRefPro.exercices[].codeProfession``). A login is accepted only when the RPPS
 matches a professional that a structure admin already verified: never by e-mail, never by
 creating an account.
+
+PSC authenticates with the CPS card or the e-CPS app, both two-factor: a PSC login is not asked
+for Cordée's own second factor (``SecondFactorUnlessPscStage``) and counts as one for the
+mandatory-MFA rule (``LOGIN_METHOD_SESSION_KEY``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.mfa.stages import AuthenticateStage
 from django.db import transaction
 from django.http import HttpRequest
+from django.shortcuts import render
 
 from cordee.accounts import identifiers
 from cordee.accounts.models import Professional
 from cordee.audit import services as audit
 
 PROVIDER_ID = "psc"
+# How the current session signed in ("psc" or absent); read by the MFA middleware and the audit.
+LOGIN_METHOD_SESSION_KEY = "cordee_login_method"
+MFA_STAGE = "allauth.mfa.stages.AuthenticateStage"
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,7 @@ class PscClaims:
     given_name: str = ""
     family_name: str = ""
     profession_codes: tuple[str, ...] = field(default_factory=tuple)
+    problem: str = ""  # why ``rpps`` is None, for the audit trail
 
     @property
     def display_name(self) -> str:
@@ -35,60 +46,122 @@ class PscClaims:
 
 
 def claims_from(extra_data: dict[str, Any]) -> PscClaims:
-    """PSC claims from allauth's ``extra_data`` ({"userinfo": …, "id_token": …} or flat)."""
-    info = extra_data.get("userinfo") or extra_data
+    """PSC claims from allauth's ``extra_data`` ({"userinfo": …, "id_token": …} or flat).
+
+    Contradictory identities give ``rpps=None``: a userinfo ``sub`` that is not the ID token's
+    (OpenID Connect Core §5.3.2), or a ``SubjectNameID`` that differs from ``preferred_username``.
+    """
     id_token = extra_data.get("id_token") or {}
-    raw_id = info.get("SubjectNameID") or info.get("preferred_username") or id_token.get("preferred_username") or ""
+    info = extra_data.get("userinfo") or id_token or extra_data  # as allauth's own _pick_data
+    names = {"given_name": str(info.get("given_name") or ""), "family_name": str(info.get("family_name") or "")}
+    codes = _profession_codes(info.get("SubjectRefPro"))
+    if info is not id_token and id_token.get("sub") and info.get("sub") != id_token.get("sub"):
+        return PscClaims(rpps=None, profession_codes=codes, problem="subject_mismatch", **names)
+    subject_name_id = info.get("SubjectNameID")
+    preferred = info.get("preferred_username") or id_token.get("preferred_username")
+    if subject_name_id and preferred and str(subject_name_id) != str(preferred):
+        return PscClaims(rpps=None, profession_codes=codes, problem="id_mismatch", **names)
     try:
-        rpps: str | None = identifiers.rpps_from_id_nat_ps(str(raw_id))
+        rpps: str | None = identifiers.rpps_from_id_nat_ps(str(subject_name_id or preferred or ""))
     except identifiers.IdentifierError:
-        rpps = None
-    ref_pro = info.get("SubjectRefPro") or {}
+        return PscClaims(rpps=None, profession_codes=codes, problem="malformed_id", **names)
+    return PscClaims(rpps=rpps, profession_codes=codes, **names)
+
+
+def _profession_codes(ref_pro: Any) -> tuple[str, ...]:
     exercices = ref_pro.get("exercices") if isinstance(ref_pro, dict) else None
-    codes = tuple(
-        str(ex.get("codeProfession")) for ex in (exercices or []) if isinstance(ex, dict) and ex.get("codeProfession")
-    )
-    return PscClaims(
-        rpps=rpps,
-        given_name=str(info.get("given_name") or ""),
-        family_name=str(info.get("family_name") or ""),
-        profession_codes=codes,
-    )
+    if not isinstance(exercices, list):
+        return ()
+    return tuple(str(ex["codeProfession"]) for ex in exercices if isinstance(ex, dict) and ex.get("codeProfession"))
+
+
+def match_professional(claims: PscClaims) -> tuple[Professional | None, str]:
+    """The verified professional these claims prove, or None and the reason (for the audit)."""
+    if claims.rpps is None:
+        return None, claims.problem or "malformed_id"
+    professional = Professional.objects.select_related("user").filter(rpps=claims.rpps).first()
+    if professional is None:
+        return None, "unknown_rpps"
+    if professional.verification != Professional.Verification.VERIFIED:
+        return None, "not_verified"
+    if not professional.user.is_active:
+        return None, "inactive_account"
+    if claims.profession_codes and professional.profession_code not in claims.profession_codes:
+        return None, "profession_mismatch"  # the RPPS says another profession: refuse rather than guess
+    return professional, ""
 
 
 def find_verified_professional(claims: PscClaims) -> Professional | None:
-    if claims.rpps is None:
-        return None
-    professional = (
-        Professional.objects.select_related("user")
-        .filter(rpps=claims.rpps, verification=Professional.Verification.VERIFIED, user__is_active=True)
-        .first()
+    return match_professional(claims)[0]
+
+
+def refuse(request: HttpRequest, claims: PscClaims, reason: str, professional: Professional | None = None) -> NoReturn:
+    """Audit the refused sign-in and answer with the refusal page (the same page whatever the reason)."""
+    audit.record(
+        "login.psc_refused",
+        request=request,
+        actor=None,
+        target=professional,
+        target_type="" if professional else "rpps",
+        target_id="" if professional else (claims.rpps or ""),
+        target_display="" if professional else claims.display_name,
+        outcome="denied",
+        details={"reason": reason, "professions": list(claims.profession_codes)},
     )
+    raise ImmediateHttpResponse(render(request, "accounts/psc_refused.html", status=403))
+
+
+def check_login(request: HttpRequest, sociallogin: Any) -> None:
+    """Let a PSC login through only for the verified professional its RPPS names; else refuse (403)."""
+    claims = claims_from(sociallogin.account.extra_data)
+    professional, reason = match_professional(claims)
     if professional is None:
-        return None
-    if claims.profession_codes and professional.profession_code not in claims.profession_codes:
-        return None  # the RPPS says another profession: refuse rather than guess
-    return professional
+        refuse(request, claims, reason)
+    if sociallogin.is_existing and sociallogin.user.pk != professional.user_id:
+        # This PSC subject is bound to another account: refuse to switch silently.
+        refuse(request, claims, "bound_to_other_account", professional)
+    if sociallogin.state.get("process") == "connect" and request.user.pk != professional.user_id:
+        refuse(request, claims, "connect_to_other_account", professional)
+    if not sociallogin.is_existing:
+        do_bind(request, sociallogin, professional, claims)
 
 
 def do_bind(request: HttpRequest, sociallogin: Any, professional: Professional, claims: PscClaims) -> None:
-    """Attach the PSC identity to the professional's account (first time) and audit it."""
+    """Attach the PSC identity to the professional's account (first sign-in) and audit it."""
     user = professional.user
     with transaction.atomic():
-        if sociallogin.is_existing:
-            if sociallogin.user.pk != user.pk:
-                # The PSC subject was bound to another account: refuse to switch silently.
-                from allauth.core.exceptions import ImmediateHttpResponse
-                from django.shortcuts import render
-
-                audit.record("login.psc_refused", request=request, actor=None, target=professional, outcome="denied")
-                raise ImmediateHttpResponse(render(request, "accounts/psc_refused.html", status=403))
-            return
         sociallogin.connect(request, user)
         audit.record(
             "account.psc_bound",
             request=request,
             actor=user,
             target=professional,
-            details={"professions": list(claims.profession_codes)},
+            details={"professions": list(claims.profession_codes), "uid": sociallogin.account.uid},
         )
+
+
+def is_psc_login(login: Any) -> bool:
+    """Whether an allauth ``Login`` in progress comes from Pro Santé Connect."""
+    sociallogin = (login.signal_kwargs or {}).get("sociallogin")
+    return sociallogin is not None and sociallogin.account.provider == PROVIDER_ID
+
+
+class SecondFactorUnlessPscStage(AuthenticateStage):
+    """allauth's second-factor stage, skipped after Pro Santé Connect (CPS / e-CPS are two-factor).
+
+    It also records how the session signed in, at the moment the login completes, so that an
+    abandoned PSC attempt cannot vouch for a later password login in the same session.
+    """
+
+    def handle(self) -> tuple:
+        if is_psc_login(self.login):
+            self.request.session[LOGIN_METHOD_SESSION_KEY] = PROVIDER_ID
+            return None, True
+        self.request.session.pop(LOGIN_METHOD_SESSION_KEY, None)
+        return super().handle()
+
+
+def login_stages(stages: list[str]) -> list[str]:
+    """allauth's login stages with the second-factor stage replaced by the PSC-aware one."""
+    here = f"{SecondFactorUnlessPscStage.__module__}.{SecondFactorUnlessPscStage.__qualname__}"
+    return [here if stage == MFA_STAGE else stage for stage in stages]
