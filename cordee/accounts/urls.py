@@ -1,12 +1,24 @@
 from django.urls import path
 
 from cordee.accounts import views
+from cordee.accounts.annuaire import views as annuaire_views
 
 app_name = "accounts"
 urlpatterns = [
     path("structures/", views.structures, name="structures"),
     path("structures/<int:structure_id>/", views.structure, name="structure"),
     path("structures/<int:structure_id>/invitations/", views.invite, name="invite"),
+    path("structures/<int:structure_id>/annuaire/", annuaire_views.annuaire, name="annuaire"),
+    path(
+        "structures/<int:structure_id>/annuaire/professionnels/<int:professional_id>/verifier/",
+        annuaire_views.verify,
+        name="annuaire_verify",
+    ),
+    path(
+        "structures/<int:structure_id>/annuaire/professionnels/<int:professional_id>/rejeter/",
+        annuaire_views.reject,
+        name="annuaire_reject",
+    ),
     path("membres/<int:membership_id>/role/", views.change_role, name="change_role"),
     path("invitation/<str:token>/", views.invitation, name="invitation"),
     path("securite/", views.security, name="security"),

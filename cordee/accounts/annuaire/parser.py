@@ -61,6 +61,9 @@ _SIGNATURES = {
     b"PK\x03\x04": "ZIP",
     b"\x1f\x8b": "gzip",
     b"%PDF": "PDF",
+    b"\x89PNG": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF8": "GIF",
     b"\xff\xfe": "UTF-16",
     b"\xfe\xff": "UTF-16",
 }
@@ -96,6 +99,7 @@ class AnnuaireReader:
     stream: BinaryIO
     encoding: str = "utf-8"
     field_count: int = 0
+    trailing_separator: bool = True
     positions: dict[str, int] = field(default_factory=dict)
     fallback_lines: list[int] = field(default_factory=list)
     fallback_count: int = 0
@@ -135,11 +139,14 @@ class AnnuaireReader:
         text = self._decode(number, raw)
         if text is None:
             return Rejection(number, _("Characters that are neither UTF-8 nor Windows-1252."))
+        if self.trailing_separator and not text.endswith("|"):
+            return Rejection(number, _("The line does not end with “|” as the header does (cut short?)."))
         fields = _split(text)
         if len(fields) != self.field_count:
             return Rejection(
-                number, _("%(expected)s fields expected, %(found)s found.") % {
-                    "expected": self.field_count, "found": len(fields)}
+                number,
+                _("%(expected)s fields expected, %(found)s found.")
+                % {"expected": self.field_count, "found": len(fields)},
             )
         values = {name: fields[position].strip() for name, position in self.positions.items()}
         reason = check_values(values)
@@ -180,7 +187,9 @@ def open_extraction(stream: BinaryIO) -> AnnuaireReader:
             % {"column": missing[0]}
         )
     positions = {key: header.index(name) for key, name in COLUMNS.items()}
-    return AnnuaireReader(stream, encoding=encoding, field_count=len(header), positions=positions)
+    return AnnuaireReader(
+        stream, encoding=encoding, field_count=len(header), trailing_separator=text.endswith("|"), positions=positions
+    )
 
 
 def check_values(values: dict[str, str]) -> str:
@@ -213,7 +222,10 @@ def _check_identifier(id_type: str, identifier: str, national_id: str) -> str:
         return _("Unknown identifier type “%(value)s” (8 is RPPS, 0 is ADELI).") % {"value": id_type}
     if national_id != id_type + identifier:
         return _("The national identifier “%(national)s” is not %(type)s followed by “%(value)s”.") % {
-            "national": national_id, "type": id_type, "value": identifier}
+            "national": national_id,
+            "type": id_type,
+            "value": identifier,
+        }
     return ""
 
 
