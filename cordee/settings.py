@@ -116,7 +116,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "cordee.sqlite3",
+            "NAME": str(DATA_DIR / "cordee.sqlite3"),
             "OPTIONS": {
                 # IMMEDIATE: a writing transaction takes the lock at BEGIN, so two writers never
                 # deadlock on a read→write upgrade (the audit chain relies on it).
