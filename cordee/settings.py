@@ -218,6 +218,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_NAME = "cordee_session"
 CSRF_COOKIE_NAME = "cordee_csrf"
 
+ANNUAIRE_UPLOAD_MAX_BYTES = env_int("ANNUAIRE_UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
 INVITATION_VALIDITY_DAYS = env_int("INVITATION_VALIDITY_DAYS", 7, minimum=1, maximum=60)
 
 # Pro Santé Connect (OpenID Connect), see docs/pro-sante-connect.md. Unset: no PSC button.

@@ -32,11 +32,16 @@ def structures(request: AuthedRequest) -> HttpResponse:
 def structure(request: AuthedRequest, structure_id: int) -> HttpResponse:
     place = access_structure(request.user, structure_id, purpose="structure.view")
     is_admin = services.is_structure_admin(request.user, place)
-    members = place.memberships.select_related("user", "user__professional", "user__staff").order_by("user__last_name")
+    members = (
+        place.memberships.select_related("user", "user__professional", "user__staff")
+        .prefetch_related("user__staff__acts_for")
+        .order_by("user__last_name")
+    )
     context = {
         "structure": place,
         "members": members,
         "is_admin": is_admin,
+        "professionals": [m.user.professional for m in members if hasattr(m.user, "professional")] if is_admin else [],
         "invite_form": InvitationForm() if is_admin else None,
         "invitations": place.invitations.order_by("-created_at")[:20] if is_admin else [],
     }
@@ -76,6 +81,20 @@ def change_role(request: AuthedRequest, membership_id: int) -> HttpResponse:
         messages.success(request, _("Role changed."))
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
+    return redirect("accounts:structure", membership.structure_id)
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def set_acts_for(request: AuthedRequest, membership_id: int) -> HttpResponse:
+    membership = access_membership(request.user, membership_id, purpose="staff.acts_for")
+    try:
+        ids = [int(value) for value in request.POST.getlist("professionals")]
+        services.do_set_acts_for(membership, ids, by=request.user, request=request)
+        messages.success(request, _("Saved."))
+    except (ValueError, ValidationError) as exc:
+        messages.error(request, exc.messages[0] if isinstance(exc, ValidationError) else _("Invalid choice."))
     return redirect("accounts:structure", membership.structure_id)
 
 

@@ -194,3 +194,44 @@ def test_role_change_needs_recent_authentication(client_for, ada, bob, structure
     assert response["Location"].startswith("/accounts/reauthenticate/")
     bob_membership.refresh_from_db()
     assert bob_membership.role == "member"
+
+
+def test_structure_page_sets_acts_for(client_for, ada, sam, bob, structure):
+    membership = Membership.objects.get(user=sam, structure=structure)
+    client = client_for(ada)
+    page = client.get(f"/comptes/structures/{structure.pk}/").content.decode()
+    assert f'action="/comptes/membres/{membership.pk}/agit-pour/"' in page
+    response = client.post(f"/comptes/membres/{membership.pk}/agit-pour/", {"professionals": [bob.professional.pk]})
+    assert response.status_code == 302
+    assert list(sam.staff.acts_for.all()) == [bob.professional]
+    assert AuditEntry.objects.filter(action="staff.acts_for_changed", actor_id=ada.pk).exists()
+
+
+def test_acts_for_forged_ids_and_outsiders(client_for, ada, bob, sam, structure):
+    membership = Membership.objects.get(user=sam, structure=structure)
+    before = set(sam.staff.acts_for.all())
+    client = client_for(ada)
+    client.post(f"/comptes/membres/{membership.pk}/agit-pour/", {"professionals": ["999999"]})
+    client.post(f"/comptes/membres/{membership.pk}/agit-pour/", {"professionals": ["abc"]})
+    assert set(sam.staff.acts_for.all()) == before
+    client = client_for(bob)
+    response = client.post(f"/comptes/membres/{membership.pk}/agit-pour/", {"professionals": [bob.professional.pk]})
+    assert response.status_code == 404
+    assert set(sam.staff.acts_for.all()) == before
+    assert client.post("/comptes/membres/999999/agit-pour/", {"professionals": []}).status_code == 404
+
+
+def test_structure_page_query_count_does_not_grow_with_members(
+    client_for, ada, structure, django_assert_max_num_queries
+):
+    from cordee.accounts.models import Staff
+
+    client = client_for(ada)
+    with django_assert_max_num_queries(40) as small:
+        client.get(f"/comptes/structures/{structure.pk}/")
+    for i in range(10):
+        user = User.objects.create_user(f"staff{i}@cordee.test", "x", kind="staff", last_name=f"S{i}")
+        Staff.objects.create(user=user, function="reception")
+        Membership.objects.create(user=user, structure=structure)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        client.get(f"/comptes/structures/{structure.pk}/")

@@ -10,7 +10,7 @@ DEFAULT_UPLOAD_MAX_BYTES = 50 * 1024 * 1024
 
 
 def upload_max_bytes() -> int:
-    return int(getattr(settings, "ANNUAIRE_UPLOAD_MAX_BYTES", DEFAULT_UPLOAD_MAX_BYTES))
+    return settings.ANNUAIRE_UPLOAD_MAX_BYTES
 
 
 class UploadForm(forms.Form):
