@@ -72,6 +72,17 @@ def test_professional_without_second_factor_must_set_up_totp(page, browser_issue
     browser_issues.assert_clean()
 
 
+def test_language_switch_from_french_to_english(page, browser_issues, alice):
+    page.goto("/accounts/login/")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator(".skip-link")).to_have_text("Aller au contenu")
+    page.locator("#lang-select").select_option("en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page).to_have_url(re.compile(r"/accounts/login/$"))
+    expect(page.locator(".skip-link")).to_have_text("Skip to content")
+    browser_issues.assert_clean()
+
+
 def test_phone_width_has_no_horizontal_scroll_and_menu_works_by_keyboard(page, browser_issues, alice):
     page.set_viewport_size({"width": 375, "height": 480})  # a small phone: the menu is taller than the screen
     sign_in_with_totp(page, alice.email)
