@@ -74,12 +74,16 @@ def test_professional_without_second_factor_must_set_up_totp(page, browser_issue
 
 def test_language_switch_from_french_to_english(page, browser_issues, alice):
     page.goto("/accounts/login/")
+    footer = page.locator("footer")
     expect(page.locator("html")).to_have_attribute("lang", "fr")
-    expect(page.locator(".skip-link")).to_have_text("Aller au contenu")
-    page.locator("#lang-select").select_option("en")
+    expect(footer).to_contain_text("l'espace de travail sécurisé des professionnels de santé")
+    expect(footer).to_be_visible()
+    page.locator("#lang-select").select_option("en")  # submits itself (cordee.js)
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page).to_have_url(re.compile(r"/accounts/login/$"))
-    expect(page.locator(".skip-link")).to_have_text("Skip to content")
+    expect(footer).to_contain_text("the secure workspace of health professionals")
+    expect(page.locator("h1")).to_have_text(re.compile(r"^\s*Sign In\s*$"))
+    expect(page.locator("#lang-select option:checked")).to_have_text("English")
     browser_issues.assert_clean()
 
 
