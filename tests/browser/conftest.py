@@ -9,7 +9,9 @@ thread rather than a ``uvicorn`` subprocess:
   what the test writes committed, hence visible to them. On SQLite pytest-django's test
   database lives in memory, which no other process can open; a subprocess would need a file
   database outside pytest-django's set-up and tear-down. Here the server's threads are handed
-  the test's own connection, exactly as Django's ``LiveServerTestCase`` does.
+  the test's own connection, exactly as Django's ``LiveServerTestCase`` does (and, as there,
+  simultaneous requests share that one connection and its transaction state: fine for a page
+  and its assets; tests of many concurrent writers belong on PostgreSQL).
 - The server sees the test's settings (the fast password hasher the personas were hashed
   with, the locmem e-mail backend whose ``mail.outbox`` a test can read), with no start-up cost.
 
@@ -145,14 +147,23 @@ def browser_issues() -> BrowserIssues:
 
 
 @pytest.fixture
-def page(request, cordee_server, personas, browser_issues):
-    """A fresh French-speaking Chromium page whose relative URLs go to ``cordee_server``."""
+def chromium_executable() -> str:
     chromium = shutil.which("chromium")
     require("chromium", chromium is not None, "install Debian's chromium package (make browser)")
+    assert chromium is not None
+    return chromium
+
+
+@pytest.fixture
+def page(request, chromium_executable, cordee_server, personas, browser_issues):
+    """A fresh French-speaking Chromium page whose relative URLs go to ``cordee_server``.
+
+    ``chromium_executable`` comes first so that a missing browser skips before the server starts.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS)
         context = browser.new_context(
             base_url=cordee_server.url, locale="fr-FR", viewport={"width": 1280, "height": 800}
         )
