@@ -34,6 +34,17 @@ from tests.accounts.annuaire_helpers import (
     with_key,
 )
 
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """These tests read the English messages; the French catalogue is checked by tests/web/test_i18n.py."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
 DATA_LINES = SAMPLE_LINES[1:]
 GOOD_RPPS = with_key("1000000010")
 

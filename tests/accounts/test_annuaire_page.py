@@ -21,6 +21,17 @@ from cordee.audit.models import AuditEntry
 from tests.accounts.annuaire_helpers import SAMPLE_BYTES, extraction, rpps_line, stream, sudo, sudo_expired, with_key
 from tests.conftest import login_as
 
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """These tests read the English messages; the French catalogue is checked by tests/web/test_i18n.py."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
 NEWCOMER_RPPS = with_key("1000000004")
 
 
