@@ -94,3 +94,10 @@ def test_patient_is_offered_mfa_not_forced(client, paula):
     client.post("/accounts/login/", {"login": paula.email, "password": demo.DEMO_PASSWORD})
     assert client.get("/").status_code == 200
     assert client.get("/accounts/2fa/").status_code == 200
+
+
+def test_setup_page_says_why(client, newcomer):
+    client.post("/accounts/login/", {"login": newcomer.email, "password": demo.DEMO_PASSWORD})
+    response = client.get("/", follow=True)
+    assert response.redirect_chain[-1][0].endswith("?required=1")
+    assert "second facteur" in response.content.decode()
