@@ -62,8 +62,12 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "allauth.usersessions",
+    "django_tasks",
+    "django_tasks_db",
+    "cordee.vault",
     "cordee.audit",
     "cordee.accounts",
+    "cordee.care",
     "cordee.web",
 ]
 
@@ -157,6 +161,42 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+
+# Background tasks (django-tasks): imports, notifications, purges. ``manage.py db_worker`` runs them.
+TASKS = {
+    "default": {
+        "BACKEND": env_choice(
+            "TASKS_BACKEND",
+            ("django_tasks_db.DatabaseBackend", "django_tasks.backends.immediate.ImmediateBackend"),
+            "django_tasks_db.DatabaseBackend",
+        )
+    }
+}
+
+# --- encryption at rest (cordee.vault) ----------------------------------------------------
+# The key-encryption keyset (Tink, JSON) lives outside the database. In DEBUG it is created on
+# the first run with a loud warning; with DEBUG off a missing or unreadable keyset stops start-up.
+VAULT_KEYSET_PATH = env_path("VAULT_KEYSET_FILE", DATA_DIR / "keys" / "vault-kek.json")
+VAULT_CREATE_MISSING_KEYSET = DEBUG
+# Blobs (files): a local directory by default, S3-compatible object storage as the scale option.
+BLOB_BACKEND = env_choice("BLOB_BACKEND", ("local", "s3"), "local")
+BLOB_DIR = env_path("BLOB_DIR", DATA_DIR / "blobs")
+BLOB_S3_BUCKET = env_str("BLOB_S3_BUCKET")
+BLOB_S3_ENDPOINT_URL = env_str("BLOB_S3_ENDPOINT_URL")
+BLOB_S3_ACCESS_KEY = env_secret("BLOB_S3_ACCESS_KEY")
+BLOB_S3_SECRET_KEY = env_secret("BLOB_S3_SECRET_KEY")
+
+# --- audit trail (cordee.audit) -----------------------------------------------------------
+# Ed25519 key signing the checkpoints; outside the database, created on the first DEBUG run.
+AUDIT_SIGNING_KEY_PATH = env_path("AUDIT_SIGNING_KEY_FILE", DATA_DIR / "keys" / "audit-ed25519.pem")
+AUDIT_CREATE_MISSING_SIGNING_KEY = DEBUG
+AUDIT_CHECKPOINT_EVERY = env_int("AUDIT_CHECKPOINT_EVERY", 1000, minimum=1)
+AUDIT_CHECKPOINT_MINUTES = env_int("AUDIT_CHECKPOINT_MINUTES", 60, minimum=1)
+AUDIT_SECURITY_RETENTION_DAYS = env_int("AUDIT_SECURITY_RETENTION_DAYS", 365, minimum=30)
+AUDIT_ACCESS_RETENTION_DAYS = env_int("AUDIT_ACCESS_RETENTION_DAYS", 3 * 365, minimum=365)
+
+# --- care relationship (cordee.care) ------------------------------------------------------
+BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 240, minimum=5, maximum=24 * 60)
 
 # --- authentication ----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
