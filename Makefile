@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo run install install-dev test test-postgres lint bench totp migrate browser clean
+.PHONY: demo install install-dev test test-postgres lint bench totp migrate browser clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ test: install-dev browser
 test-postgres: install-dev browser
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(PY) -m pytest $(PYTEST_ARGS)
+
+## bench: every benchmark under bench/*/run.py (JSON reports next to each; not part of the tests)
+bench: install-dev
+	@set -e; for script in bench/*/run.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(PY) "$$script"; done
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
