@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "cordee.audit",
     "cordee.accounts",
     "cordee.care",
+    "cordee.security",
     "cordee.web",
 ]
 

@@ -9,5 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("comptes/", include("cordee.accounts.urls")),
+    path("patients/", include("cordee.care.urls")),
+    path("securite/", include("cordee.security.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -175,4 +175,6 @@ def seed(*, with_mfa: bool = True) -> dict[str, User]:
     sam.acts_for.add(users["alice"].professional)
     users["alice"].modules = list(MODULE_KEYS)
     users["alice"].save(update_fields=["modules"])
+    from cordee.care.demo import seed_care_team  # noqa: I001  (Paula's care team, cordee/care/demo.py)
+    seed_care_team(users)
     return users

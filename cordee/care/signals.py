@@ -1,0 +1,17 @@
+"""Signals of the care relationship.
+
+``care_team_changed`` is sent after the commit of any change that gives or takes away a user's
+care-team access to a patient (joining or leaving the team, an opposition recorded or
+withdrawn, a professional leaving whom staff acted for), once per user whose access changed::
+
+    care_team_changed.send(sender=CareTeamMember, patient_id=…, user_id=…, joined=True|False)
+
+``joined`` says whether the user now has care-team access. Receivers (messaging) join or leave
+the care-team threads and cut the sockets of those who left.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+care_team_changed = Signal()

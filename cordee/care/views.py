@@ -1,0 +1,245 @@
+"""Pages of the care relationship. Patients are reached only through ``access_patient``."""
+
+from __future__ import annotations
+
+from allauth.account.decorators import reauthentication_required
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cordee.accounts.guards import verified_professional
+from cordee.accounts.models import Patient, User
+from cordee.care import access, history, purposes, services
+from cordee.care.forms import BreakGlassForm
+from cordee.care.pdf import access_history_pdf
+from cordee.web.http import AuthedRequest
+
+
+def _staff_or_professional(user: User) -> None:
+    if user.kind not in (User.Kind.PROFESSIONAL, User.Kind.STAFF):
+        raise Http404
+
+
+@login_required
+@require_GET
+def patient_list(request: AuthedRequest) -> HttpResponse:
+    _staff_or_professional(request.user)
+    page = access.list_patients(request.user, request.GET.get("page"), request=request)
+    can_break_glass = verified_professional(request.user) is not None
+    return render(request, "care/patient_list.html", {"page": page, "can_break_glass": can_break_glass})
+
+
+@login_required
+@require_GET
+def patient_page(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    user = request.user
+    patient, basis = access.access_patient_with_basis(user, patient_id, purpose=purposes.PATIENT_VIEW, request=request)
+    can_manage = basis == "care_team" and user.kind == User.Kind.PROFESSIONAL
+    team = list(access.care_team_of(patient))
+    context = {
+        "patient": patient,
+        "basis": basis,
+        "grant": access.active_grant(user, patient.pk) if basis == "break_glass" else None,
+        "team": team,
+        "active_team": [stay for stay in team if stay.is_active and stay.member is not None],
+        "oppositions": list(access.oppositions_of(patient)),
+        "can_manage": can_manage,
+        "can_oppose": basis == "self" or can_manage,
+        "candidates": list(services.team_candidates(user, patient)) if can_manage else [],
+    }
+    return render(request, "care/patient.html", context)
+
+
+def _changed_patient(request: AuthedRequest, patient_id: str, purpose: str) -> Patient:
+    # The do_* service writes the audit entry of the change: no separate read entry.
+    return access.access_patient(request.user, patient_id, purpose=purpose, request=request, audit=False)
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def add_member(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    patient = _changed_patient(request, patient_id, purposes.CARE_TEAM_CHANGE)
+    rpps = request.POST.get("rpps", "").strip()
+    if rpps:
+        member = services.professional_by_rpps(rpps)
+    else:
+        chosen = request.POST.get("member", "")
+        member = services.team_candidates(request.user, patient).filter(pk=chosen).first() if chosen.isdigit() else None
+    try:
+        if member is None:
+            raise ValidationError(
+                _("Choose a colleague, or give the RPPS number of a professional registered in Cordée.")
+            )
+        services.do_add_to_care_team(patient, member, by=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    except PermissionDenied:
+        raise Http404 from None
+    else:
+        messages.success(request, _("%(name)s joined the care team.") % {"name": member.display_name})
+    return redirect("care:patient", patient.pk)
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def remove_member(request: AuthedRequest, patient_id: str, stay_id: str) -> HttpResponse:
+    patient = _changed_patient(request, patient_id, purposes.CARE_TEAM_CHANGE)
+    stay = access.access_team_stay(patient, stay_id)
+    try:
+        services.do_remove_from_care_team(stay, by=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    except PermissionDenied:
+        raise Http404 from None
+    else:
+        messages.success(request, _("%(name)s left the care team.") % {"name": stay.member_display.get("name", "")})
+    if access.team_membership(request.user, patient.pk) is None:
+        return redirect("care:patients")  # who removed themselves no longer reaches the page
+    return redirect("care:patient", patient.pk)
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def record_opposition(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    patient = _changed_patient(request, patient_id, purposes.OPPOSITION)
+    scope = request.POST.get("scope", "")
+    member = None if scope == "team" else access.team_member_user(patient, scope)
+    try:
+        if scope != "team" and member is None:
+            raise ValidationError(_("Choose the whole care team or one of its members."))
+        services.do_record_opposition(patient, by=request.user, member=member, request=request)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    except PermissionDenied:
+        raise Http404 from None
+    else:
+        messages.success(request, _("The opposition is recorded."))
+    return _after_opposition(request, patient)
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def withdraw_opposition(request: AuthedRequest, patient_id: str, opposition_id: str) -> HttpResponse:
+    patient = _changed_patient(request, patient_id, purposes.OPPOSITION)
+    opposition = access.access_opposition(patient, opposition_id)
+    try:
+        services.do_withdraw_opposition(opposition, by=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    except PermissionDenied:
+        raise Http404 from None
+    else:
+        messages.success(request, _("The opposition is withdrawn."))
+    return _after_opposition(request, patient)
+
+
+def _after_opposition(request: AuthedRequest, patient: Patient) -> HttpResponse:
+    if patient.user_id == request.user.pk or access.team_membership(request.user, patient.pk) is not None:
+        return redirect("care:patient", patient.pk)
+    messages.info(request, _("As the patient asked, you no longer reach this patient's data."))
+    return redirect("care:patients")
+
+
+def _add_errors(form: BreakGlassForm, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+    else:
+        for error in exc.messages:
+            form.add_error(None, error)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@reauthentication_required(allow_get=True)
+def break_glass(request: AuthedRequest) -> HttpResponse:
+    if verified_professional(request.user) is None:
+        raise Http404  # staff, patients and unverified professionals never break the glass
+    form = BreakGlassForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            patient, grant = services.check_break_glass(
+                request.user, form.cleaned_data["identifier"], form.cleaned_data["reason"], request=request
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            if grant is None:
+                messages.info(request, _("This patient is in your care team: no emergency access is needed."))
+            else:
+                until = timezone.localtime(grant.expires_at)
+                messages.warning(request, _("Emergency access open until %(time)s.") % {"time": f"{until:%H:%M}"})
+            return redirect("care:patient", patient.pk)
+    context = {"form": form, "minutes": settings.BREAK_GLASS_MINUTES}
+    return render(request, "care/break_glass.html", context, status=400 if form.is_bound else 200)
+
+
+def _history(request: AuthedRequest, patient_id: str | int) -> HttpResponse:
+    patient, basis = access.access_patient_with_basis(
+        request.user, patient_id, purpose=purposes.ACCESS_HISTORY, request=request, break_glass=False
+    )
+    page, rows = history.history_page(patient, request.GET.get("page"))
+    context = {"patient": patient, "is_self": basis == "self", "page": page, "rows": rows}
+    return render(request, "care/history.html", context)
+
+
+def _history_pdf(request: AuthedRequest, patient_id: str | int) -> HttpResponse:
+    patient = access.access_patient(
+        request.user,
+        patient_id,
+        purpose=purposes.ACCESS_HISTORY_EXPORT,
+        action=purposes.EXPORT,
+        request=request,
+        break_glass=False,
+    )
+    rows = history.rows(history.access_entries(patient).iterator(chunk_size=500))
+    response = HttpResponse(
+        access_history_pdf(patient, rows, generated_at=timezone.now()), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = 'attachment; filename="cordee-historique-acces.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def patient_history(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    return _history(request, patient_id)
+
+
+@login_required
+@require_GET
+@reauthentication_required
+def patient_history_pdf(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    return _history_pdf(request, patient_id)
+
+
+def _own_patient_id(user: User) -> int:
+    patient = getattr(user, "patient", None) if user.kind == User.Kind.PATIENT else None
+    if patient is None:
+        raise Http404
+    return patient.pk
+
+
+@login_required
+@require_GET
+def my_history(request: AuthedRequest) -> HttpResponse:
+    return _history(request, _own_patient_id(request.user))
+
+
+@login_required
+@require_GET
+@reauthentication_required
+def my_history_pdf(request: AuthedRequest) -> HttpResponse:
+    return _history_pdf(request, _own_patient_id(request.user))

@@ -1,0 +1,56 @@
+"""The security officer's alert queue and reviews."""
+
+from __future__ import annotations
+
+from allauth.account.decorators import reauthentication_required
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from cordee.audit import services as audit
+from cordee.security import services
+from cordee.security.access import access_alert, alerts_for, is_security_officer
+from cordee.security.models import Alert
+from cordee.web.http import AuthedRequest
+
+ALERTS_PER_PAGE = 25
+
+
+def _queue(request: AuthedRequest, *, failed: dict | None = None, status: int = 200) -> HttpResponse:
+    page = Paginator(alerts_for(request.user), ALERTS_PER_PAGE).get_page(request.GET.get("page"))
+    audit.record(
+        "security.alerts_viewed",
+        request=request,
+        details={"alerts": [alert.pk for alert in page.object_list]},
+    )
+    context = {"page": page, "verdicts": Alert.Verdict.choices, "failed": failed or {}}
+    return render(request, "security/alerts.html", context, status=status)
+
+
+@login_required
+@require_GET
+def alerts(request: AuthedRequest) -> HttpResponse:
+    if not is_security_officer(request.user):
+        raise Http404
+    return _queue(request)
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def review(request: AuthedRequest, alert_id: str) -> HttpResponse:
+    alert = access_alert(request.user, alert_id, purpose="security.alert_review")
+    verdict, comment = request.POST.get("verdict", ""), request.POST.get("comment", "")
+    try:
+        services.do_review_alert(alert, verdict, comment, by=request.user, request=request)
+    except ValidationError as exc:
+        # Shown again with what the officer typed, so that nothing is lost.
+        failed = {"alert": alert.pk, "verdict": verdict, "comment": comment, "errors": exc.messages}
+        return _queue(request, failed=failed, status=400)
+    messages.success(request, _("Review saved."))
+    return redirect("security:alerts")
