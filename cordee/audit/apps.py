@@ -5,3 +5,10 @@ class AuditConfig(AppConfig):
     name = "cordee.audit"
     label = "audit"
     verbose_name = "Audit"
+
+    def ready(self) -> None:
+        # The checkpoint signing key must be there before anything is audited: with DEBUG off a
+        # missing or unreadable key stops the start-up here (in DEBUG it is created, loudly).
+        from cordee.audit.signing import ensure_signing_key
+
+        ensure_signing_key()

@@ -1,8 +1,10 @@
-"""The audit trail: one append-only, hash-chained table.
+"""The audit trail: one append-only, hash-chained table, its signed checkpoints and purges.
 
 Rows outlive what they describe: actor, target and patient are ids plus display copies, never
-cascading foreign keys. ``seq`` is the position in the chain and ``entry_hash`` the SHA-256 of
-the row's canonical encoding together with the previous row's hash (see ``chain.py``).
+cascading foreign keys. ``seq`` is the position in the chain (1, 2, 3… with no gap) and
+``entry_hash`` the SHA-256 of the previous row's hash, the row's header and ``content_hash``
+(see ``chain.py``). A purged row (``purged_at`` set) is a tombstone: header and hashes kept,
+content blanked (see ``retention.py``).
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ class AuditEntry(models.Model):
     user_agent = models.CharField(max_length=300, blank=True)
     details = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
+    content_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64, unique=True)
+    purged_at = models.DateTimeField(null=True, blank=True)  # set on tombstones by the retention purge
 
     class Meta:
         ordering = ["seq"]
@@ -48,3 +52,55 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.outcome}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement that the chain's entry ``seq`` had the hash ``entry_hash``.
+
+    ``entry_count`` is the number of entries this checkpoint seals since the previous one, i.e.
+    it covers ``(seq - entry_count, seq]``: consecutive checkpoints join up, so a checkpoint
+    removed from the table (or from a third party's copy) shows as a hole.
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    entry_hash = models.CharField(max_length=64)
+    entry_count = models.BigIntegerField()
+    created_at = models.DateTimeField()
+    key_id = models.CharField(max_length=64)  # SHA-256 of the raw Ed25519 public key
+    signature = models.CharField(max_length=128)  # base64 of the Ed25519 signature of the statement
+
+    class Meta:
+        ordering = ["seq"]
+        verbose_name = _("audit checkpoint")
+        verbose_name_plural = _("audit checkpoints")
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.seq}"
+
+
+class AuditPurge(models.Model):
+    """A signed record of one retention purge: what it could tombstone and where the chain restarts.
+
+    Entries up to ``up_to_seq`` created before the cutoff of their category became tombstones.
+    The leading tombstones were then deleted: verification restarts after ``anchor_seq``, whose
+    hash was ``anchor_hash`` (null when nothing was deleted by this purge).
+    """
+
+    purged_at = models.DateTimeField()
+    up_to_seq = models.BigIntegerField()
+    security_cutoff = models.DateTimeField()
+    access_cutoff = models.DateTimeField()
+    tombstoned = models.BigIntegerField()
+    deleted = models.BigIntegerField()
+    anchor_seq = models.BigIntegerField(null=True, blank=True)
+    anchor_hash = models.CharField(max_length=64, blank=True)
+    key_id = models.CharField(max_length=64)
+    signature = models.CharField(max_length=128)
+
+    class Meta:
+        ordering = ["up_to_seq", "pk"]
+        verbose_name = _("audit purge")
+        verbose_name_plural = _("audit purges")
+
+    def __str__(self) -> str:
+        return f"purge up to #{self.up_to_seq}"

@@ -1,0 +1,107 @@
+"""``manage.py audit verify|checkpoint|export-checkpoints|public-key|purge``: the audit trail's tools."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Max
+from django.utils import timezone
+
+from cordee.audit import checkpoints, retention, signing
+from cordee.audit.models import AuditEntry
+from cordee.audit.verify import verify_chain
+
+
+class Command(BaseCommand):
+    help = "Verify, seal, export and purge the tamper-evident audit trail."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        commands = parser.add_subparsers(dest="subcommand", required=True, parser_class=CommandParser)
+        verify = commands.add_parser("verify", help="walk the chain, check every hash, checkpoint and purge")
+        verify.add_argument(
+            "--checkpoints",
+            dest="exported_file",
+            metavar="FILE",
+            help="also check the chain against exported checkpoints (a third party's JSON-lines copy)",
+        )
+        verify.add_argument("--chunk-size", type=int, default=2000, help="rows fetched per database round trip")
+        checkpoint = commands.add_parser("checkpoint", help="sign a checkpoint of the chain's head")
+        checkpoint.add_argument(
+            "--if-due",
+            action="store_true",
+            help="only if AUDIT_CHECKPOINT_MINUTES have passed or AUDIT_CHECKPOINT_EVERY entries were added",
+        )
+        export = commands.add_parser("export-checkpoints", help="write every checkpoint and purge record as JSON lines")
+        export.add_argument("--out", required=True, metavar="FILE", help="output file, or - for standard output")
+        commands.add_parser("public-key", help="print the public key that checks the signatures (PEM) and its id")
+        purge = commands.add_parser("purge", help="apply the two retention periods, keeping the chain verifiable")
+        purge.add_argument("--dry-run", action="store_true", help="only count what would be purged")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        handler = getattr(self, "_" + options["subcommand"].replace("-", "_"))
+        handler(**options)
+
+    def _verify(self, *, exported_file: str | None, chunk_size: int, **_: Any) -> None:
+        exported = []
+        if exported_file:
+            try:
+                with open(exported_file, encoding="utf-8") as lines:
+                    exported = checkpoints.read_exported_checkpoints(lines, Path(exported_file).name)
+            except (OSError, ValueError) as exc:
+                raise CommandError(f"cannot read the exported checkpoints: {exc}") from None
+        result = verify_chain(exported=exported, chunk_size=max(chunk_size, 1))
+        if result.ok:
+            self.stdout.write(result.summary())
+            return
+        for problem in result.problems:
+            self.stderr.write(f"{problem.kind}: {problem.message}")
+        if result.more_problems:
+            self.stderr.write("… more chain problems were not listed")
+        raise CommandError(result.summary(), returncode=1)
+
+    def _checkpoint(self, *, if_due: bool, **_: Any) -> None:
+        try:
+            made = checkpoints.make_checkpoint(if_due=if_due)
+        except checkpoints.ChainBroken as exc:
+            raise CommandError(f"no checkpoint signed: the chain does not verify: {exc}", returncode=1) from None
+        if made is None:
+            self.stdout.write("No checkpoint needed: nothing new to seal" + (" or not yet due" if if_due else ""))
+        else:
+            self.stdout.write(f"Checkpoint signed: entry #{made.seq} ({made.entry_count} new entries)")
+
+    def _export_checkpoints(self, *, out: str, **_: Any) -> None:
+        lines = (json.dumps(line, sort_keys=True) + "\n" for line in checkpoints.export_lines())
+        if out == "-":
+            sys.stdout.writelines(lines)
+            return
+        count = 0
+        with open(out, "w", encoding="utf-8") as handle:
+            for line in lines:
+                handle.write(line)
+                count += 1
+        self.stdout.write(f"{count} signed records written to {out}")
+
+    def _public_key(self, **_: Any) -> None:
+        self.stdout.write(signing.public_key_pem().rstrip("\n"))
+        self.stdout.write(f"key id (SHA-256 of the raw public key): {signing.key_id()}")
+
+    def _purge(self, *, dry_run: bool, **_: Any) -> None:
+        if dry_run:
+            up_to = AuditEntry.objects.aggregate(last=Max("seq"))["last"] or 0
+            count = retention.expired(retention.Cutoffs.at(timezone.now()), up_to).count()
+            self.stdout.write(f"{count} entries are past their retention period (dry run: nothing purged)")
+            return
+        try:
+            purge = retention.purge()
+        except retention.PurgeRefused as exc:
+            raise CommandError(str(exc), returncode=1) from None
+        self.stdout.write(
+            f"Purged: {purge.tombstoned} entries blanked, {purge.deleted} deleted, "
+            f"chain anchored at #{purge.anchor_seq}"
+            if purge.anchor_seq is not None
+            else f"Purged: {purge.tombstoned} entries blanked, none deleted"
+        )

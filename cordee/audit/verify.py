@@ -1,0 +1,342 @@
+"""Verification of the audit chain, its signed checkpoints and its signed purge records.
+
+``verify_chain`` walks the entries in ``seq`` order in constant memory (a streaming cursor, one
+row of look-ahead), recomputes every hash and names what it finds:
+
+- ``altered``: an entry whose content or hash no longer matches, or which was rewritten with a
+  recomputed hash (the next entry then links to the old hash), or whose content was blanked
+  outside a signed purge;
+- ``removed``: a gap in ``seq``, or entries whose successors were renumbered to close the gap;
+- ``inserted``: an entry that sits between two entries that were adjacent;
+- ``reordered``: an entry sealed for another position than the one it holds;
+- ``checkpoint`` / ``purge``: a signature that is not the trusted key's (forged, or signed by
+  another key), a checkpoint whose hash is not the entry's, checkpoints missing between two others.
+
+After a problem the walk re-synchronises on the row found, so that one tampering is reported once
+and later ones are still seen. What the chain alone cannot show: entries removed from its end, and
+a chain rewritten from some point on with recomputed hashes; signed checkpoints (kept by a third
+party) show both. Memory grows only with the number of checkpoints and purges (one per N entries).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from cordee.audit import signing
+from cordee.audit.chain import CONTENT_FIELDS, GENESIS_HASH, content_hash, header_hash
+from cordee.audit.checkpoints import ExportedCheckpoint
+from cordee.audit.models import AuditCheckpoint, AuditEntry, AuditPurge
+from cordee.audit.statements import checkpoint_statement, purge_statement
+
+MAX_PROBLEMS = 100
+ORIGINAL_SEQ_WINDOW = 1024  # how far a moved entry's sealed position is searched for
+_FIELDS = ("seq", "prev_hash", "content_hash", "entry_hash", "purged_at", "created_at", "category", *CONTENT_FIELDS)
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str  # altered | removed | inserted | reordered | checkpoint | purge
+    seq: int | None
+    message: str
+
+
+@dataclass
+class VerifyResult:
+    entries: int = 0
+    tombstones: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+    checkpoints: int = 0
+    purges: int = 0
+    chain_problems: list[Problem] = field(default_factory=list)
+    checkpoint_problems: list[Problem] = field(default_factory=list)
+    more_problems: bool = False  # more than MAX_PROBLEMS chain problems: the rest were not listed
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.chain_problems + self.checkpoint_problems
+
+    @property
+    def ok(self) -> bool:
+        return not self.chain_problems and not self.checkpoint_problems
+
+    @property
+    def first_problem(self) -> Problem | None:
+        problems = self.problems
+        return problems[0] if problems else None
+
+    def summary(self) -> str:
+        span = f"#{self.first_seq}..#{self.last_seq}" if self.entries else "empty"
+        counts = (
+            f"{self.entries} entries ({span}, {self.tombstones} purged), "
+            f"{self.checkpoints} checkpoints, {self.purges} purges"
+        )
+        if self.ok:
+            return f"OK: audit chain verified: {counts}"
+        first = self.first_problem
+        assert first is not None  # noqa: S101 (not ok means at least one problem)
+        return f"FAILED: {len(self.problems)} problem(s) in {counts}; first: {first.message}"
+
+
+@dataclass
+class _Row:
+    seq: int
+    prev_hash: str
+    content_hash: str
+    entry_hash: str
+    purged_at: dt.datetime | None
+    created_at: dt.datetime
+    category: str
+    content_ok: bool
+
+    @classmethod
+    def of(cls, values: tuple[Any, ...]) -> _Row:
+        seq, prev_hash, digest, entry_hash, purged_at, created_at, category = values[:7]
+        ok = purged_at is not None or content_hash(dict(zip(CONTENT_FIELDS, values[7:], strict=True))) == digest
+        return cls(seq, prev_hash, digest, entry_hash, purged_at, created_at, category, ok)
+
+    def sealed_as(self, seq: int) -> bool:
+        """Whether this row's hashes hold for position ``seq``."""
+        sealed = header_hash(self.prev_hash, seq, self.created_at, self.category, self.content_hash)
+        return self.content_ok and sealed == self.entry_hash
+
+    def original_seq(self) -> int | None:
+        """The other position this row was sealed for, if it was moved (None if altered)."""
+        if not self.content_ok:
+            return None
+        for distance in range(1, ORIGINAL_SEQ_WINDOW + 1):
+            for candidate in (self.seq - distance, self.seq + distance):
+                if candidate > 0 and self.sealed_as(candidate):
+                    return candidate
+        return None
+
+
+class _Peekable:
+    def __init__(self, rows: Iterable[_Row]) -> None:
+        self._rows: Iterator[_Row] = iter(rows)
+        self._next: _Row | None = None
+
+    def __iter__(self) -> _Peekable:
+        return self
+
+    def __next__(self) -> _Row:
+        if self._next is not None:
+            row, self._next = self._next, None
+            return row
+        return next(self._rows)
+
+    def peek(self) -> _Row | None:
+        if self._next is None:
+            self._next = next(self._rows, None)
+        return self._next
+
+
+class _Cutoffs:
+    """Which tombstones a signed purge accounts for: older than its cutoff, within its reach."""
+
+    def __init__(self, purges: list[AuditPurge]) -> None:
+        ordered = sorted(purges, key=lambda purge: purge.up_to_seq)
+        self.reach = [purge.up_to_seq for purge in ordered]
+        self.security: list[dt.datetime] = []
+        self.access: list[dt.datetime] = []
+        for purge in reversed(ordered):  # suffix maxima: any purge reaching this far counts
+            self.security.insert(0, max(purge.security_cutoff, *self.security[:1]))
+            self.access.insert(0, max(purge.access_cutoff, *self.access[:1]))
+        self._index = 0
+
+    def allow(self, row: _Row) -> bool:
+        while self._index < len(self.reach) and self.reach[self._index] < row.seq:
+            self._index += 1
+        if self._index == len(self.reach):
+            return False
+        cutoffs = self.security if row.category == AuditEntry.Category.SECURITY else self.access
+        return row.created_at < cutoffs[self._index]
+
+
+class _Walker:
+    def __init__(self, start: tuple[int, str], cutoffs: _Cutoffs, checkpoints: dict, result: VerifyResult) -> None:
+        self.want, self.head = start[0] + 1, start[1]
+        self.before_head: str | None = None
+        self.previous_clean = True
+        self.shift = 0  # entries renumbered after an insertion (+) or a removal (−)
+        self.cutoffs, self.checkpoints, self.result = cutoffs, checkpoints, result
+
+    def problem(self, kind: str, seq: int, message: str) -> None:
+        if len(self.result.chain_problems) < MAX_PROBLEMS:
+            self.result.chain_problems.append(Problem(kind, seq, message))
+        else:
+            self.result.more_problems = True
+
+    def accept(self, row: _Row) -> None:
+        self.before_head, self.head, self.want = self.head, row.entry_hash, row.seq + 1
+
+    def step(self, row: _Row, rows: _Peekable) -> None:
+        self._count(row)
+        if row.purged_at is not None and not self.cutoffs.allow(row):
+            self.problem("altered", row.seq, f"entry #{row.seq} had its content removed outside any signed purge")
+        if row.seq < self.want:
+            self.problem("inserted", row.seq, f"entry #{row.seq} appears more than once (inserted)")
+            return
+        gap = row.seq > self.want
+        if gap:
+            missing = f"#{self.want}" if row.seq == self.want + 1 else f"#{self.want}..#{row.seq - 1}"
+            self.problem("removed", self.want, f"entry {missing} is missing (removed)")
+            self.shift = 0
+        if row.sealed_as(row.seq - self.shift):
+            if not gap and row.prev_hash != self.head and self.previous_clean:
+                message = f"entry #{row.seq - 1} was rewritten: entry #{row.seq} links to another hash"
+                self.problem("altered", row.seq - 1, message)
+            self.previous_clean = True
+        elif self._moved(row, rows) or self._inserted_here(row, rows):
+            return
+        else:
+            what = "its content" if not row.content_ok else "its header or hash"
+            self.problem("altered", row.seq, f"entry #{row.seq} was altered: {what} no longer matches its hash")
+            self.previous_clean = False
+        self.accept(row)
+
+    def _moved(self, row: _Row, rows: _Peekable) -> bool:
+        original = row.original_seq()
+        if original is None:
+            return False
+        offset = row.seq - original
+        following = rows.peek()
+        if offset > 0 and self.previous_clean and row.prev_hash == self.before_head:
+            message = f"entry #{row.seq - 1} was inserted (the entries after it renumbered)"
+            self.problem("inserted", row.seq - 1, message)
+            self.shift = offset
+        elif offset < 0 and following is not None and following.sealed_as(following.seq - offset):
+            gone = f"#{row.seq}" if offset == -1 else f"#{row.seq}..#{original - 1}"
+            self.problem("removed", row.seq, f"entry {gone} was removed (the entries after it renumbered)")
+            self.shift = offset
+        else:
+            self.problem("reordered", row.seq, f"entry #{original} was moved to #{row.seq} (reordered)")
+        self.previous_clean = False
+        self.accept(row)
+        return True
+
+    def _inserted_here(self, row: _Row, rows: _Peekable) -> bool:
+        following = rows.peek()
+        if following is None or following.prev_hash != self.head:
+            return False
+        if not following.sealed_as(following.seq - 1 - self.shift):
+            return False
+        self.problem("inserted", row.seq, f"entry #{row.seq} was inserted (the entries after it renumbered)")
+        self.shift += 1
+        self.want = row.seq + 1  # the next entry still links to the current head
+        return True
+
+    def _count(self, row: _Row) -> None:
+        result = self.result
+        result.entries += 1
+        result.tombstones += row.purged_at is not None
+        result.first_seq = row.seq if result.first_seq is None else result.first_seq
+        result.last_seq = row.seq
+        for checkpoint in self.checkpoints.pop(row.seq, ()):
+            if checkpoint.entry_hash != row.entry_hash:
+                result.checkpoint_problems.append(
+                    Problem("checkpoint", row.seq, f"{checkpoint} does not match entry #{row.seq}'s hash")
+                )
+
+
+def _signed_purges(result: VerifyResult) -> list[AuditPurge]:
+    trusted = []
+    for purge in AuditPurge.objects.order_by("up_to_seq", "pk"):
+        problem = signing.signature_problem(purge_statement(purge), purge.signature, purge.key_id)
+        if problem:
+            result.checkpoint_problems.append(Problem("purge", purge.up_to_seq, f"{purge} is not trusted: {problem}"))
+        else:
+            trusted.append(purge)
+    result.purges = len(trusted)
+    return trusted
+
+
+def _statement(checkpoint: AuditCheckpoint | ExportedCheckpoint) -> bytes:
+    if isinstance(checkpoint, ExportedCheckpoint):
+        return checkpoint.statement
+    return checkpoint_statement(checkpoint)
+
+
+def _signed_checkpoints(result: VerifyResult, exported: list[ExportedCheckpoint]) -> dict[int, list]:
+    """Checkpoints whose signature holds, by seq; problems for the others and for holes between them.
+
+    Stored checkpoints must join up from the chain's start; an exported copy may begin later, but
+    must join up from its first line, and each of its checkpoints must still be in the database.
+    """
+    by_seq: dict[int, list] = {}
+    stored = list(AuditCheckpoint.objects.order_by("seq"))
+    stored_seqs = {checkpoint.seq for checkpoint in stored}
+    groups: tuple[tuple[list, int | None], ...] = ((stored, 0), (sorted(exported, key=lambda c: c.seq), None))
+    for group, start in groups:
+        for checkpoint in group:
+            problem = signing.signature_problem(_statement(checkpoint), checkpoint.signature, checkpoint.key_id)
+            if problem:
+                result.checkpoint_problems.append(Problem("checkpoint", checkpoint.seq, f"{checkpoint}: {problem}"))
+                continue
+            result.checkpoints += 1
+            by_seq.setdefault(checkpoint.seq, []).append(checkpoint)
+            if start is not None and checkpoint.seq - checkpoint.entry_count != start:
+                message = f"checkpoints are missing before {checkpoint} (the previous one seals #{start})"
+                result.checkpoint_problems.append(Problem("checkpoint", checkpoint.seq, message))
+            if isinstance(checkpoint, ExportedCheckpoint) and checkpoint.seq not in stored_seqs:
+                message = f"{checkpoint} is missing from the database"
+                result.checkpoint_problems.append(Problem("checkpoint", checkpoint.seq, message))
+            start = checkpoint.seq
+    return by_seq
+
+
+def _entries(start_seq: int, until: int | None, chunk_size: int) -> Iterator[_Row]:
+    queryset = AuditEntry.objects.filter(seq__gt=start_seq)
+    if until is not None:
+        queryset = queryset.filter(seq__lte=until)
+    for values in queryset.order_by("seq").values_list(*_FIELDS).iterator(chunk_size=chunk_size):
+        yield _Row.of(values)
+
+
+def verify_chain(
+    *,
+    start_after: tuple[int, str] | None = None,
+    until: int | None = None,
+    check_checkpoints: bool = True,
+    exported: list[ExportedCheckpoint] | None = None,
+    chunk_size: int = 2000,
+) -> VerifyResult:
+    """Verify the chain from its trusted start (genesis, the last purge anchor, or ``start_after``).
+
+    ``start_after`` = (seq, hash) trusted from elsewhere (the previous checkpoint); ``until`` stops
+    the walk; ``exported`` adds checkpoints read back from a third party's copy.
+    """
+    result = VerifyResult()
+    purges = _signed_purges(result)
+    anchors = [(purge.anchor_seq, purge.anchor_hash) for purge in purges if purge.anchor_seq is not None]
+    start = max(anchors, default=(0, GENESIS_HASH))
+    if start_after is not None and start_after[0] >= start[0]:
+        start = start_after
+    checkpoints = _signed_checkpoints(result, exported or []) if check_checkpoints else {}
+    for checkpoint in checkpoints.pop(start[0], ()):
+        if checkpoint.entry_hash != start[1]:
+            message = f"{checkpoint} does not match the purge anchor #{start[0]}"
+            result.checkpoint_problems.append(Problem("checkpoint", start[0], message))
+    walker = _Walker(start, _Cutoffs(purges), checkpoints, result)
+    rows = _Peekable(_entries(start[0], until, chunk_size))
+    for row in rows:
+        walker.step(row, rows)
+    _check_unseen_checkpoints(result, checkpoints, start[0], until)
+    return result
+
+
+def _check_unseen_checkpoints(result: VerifyResult, checkpoints: dict, start_seq: int, until: int | None) -> None:
+    """Checkpoints whose entry was not walked: purged before the anchor, or removed."""
+    last = result.last_seq or start_seq
+    for seq in sorted(checkpoints):
+        if seq <= start_seq or (until is not None and seq > until):
+            continue  # sealed entries purged since (their link survives in the anchor), or out of range
+        for checkpoint in checkpoints[seq]:
+            result.checkpoint_problems.append(Problem("checkpoint", seq, f"{checkpoint}: entry #{seq} is missing"))
+    beyond = [seq for seq in checkpoints if seq > last and (until is None or seq <= until)]
+    if beyond:
+        message = f"entries #{last + 1}..#{max(beyond)} are missing (removed from the end; a checkpoint seals them)"
+        result.chain_problems.append(Problem("removed", last + 1, message))

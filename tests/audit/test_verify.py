@@ -1,0 +1,174 @@
+"""``verify_chain`` names the first altered, removed, inserted or reordered entry (raw SQL tampering)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from cordee.audit import checkpoints
+from cordee.audit.models import AuditEntry
+from cordee.audit.verify import verify_chain
+
+from .conftest import TABLE, attacker, make_entries, rehash_from, shift_seqs, sql
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def chain():
+    return make_entries(20)
+
+
+def _first(result):
+    assert not result.ok
+    return result.first_problem.kind, result.first_problem.seq
+
+
+def test_an_intact_chain_verifies(chain):
+    result = verify_chain()
+    assert result.ok, result.problems
+    assert (result.entries, result.first_seq, result.last_seq) == (20, 1, 20)
+    assert result.summary().startswith("OK: audit chain verified: 20 entries (#1..#20")
+
+
+def test_an_empty_chain_verifies(db):
+    result = verify_chain()
+    assert result.ok and result.entries == 0
+
+
+def test_an_edited_row_is_named(chain):
+    with attacker():
+        sql(f"UPDATE {TABLE} SET target_display = 'forged' WHERE seq = 7")  # noqa: S608
+    result = verify_chain()
+    assert _first(result) == ("altered", 7)
+    assert "entry #7 was altered: its content" in result.first_problem.message
+    assert len(result.problems) == 1
+
+
+def test_an_edited_header_is_named(chain):
+    with attacker():
+        sql(f"UPDATE {TABLE} SET category = 'access' WHERE seq = 7")  # noqa: S608
+    result = verify_chain()
+    assert _first(result) == ("altered", 7)
+    assert "its header or hash" in result.first_problem.message
+
+
+def test_an_edited_row_with_its_own_hashes_recomputed_is_named(chain):
+    with attacker():
+        sql(f"UPDATE {TABLE} SET purpose = 'forged' WHERE seq = 7")  # noqa: S608
+        rehash_from(7, until=7)
+    result = verify_chain()
+    assert _first(result) == ("altered", 7)
+    assert result.first_problem.message == "entry #7 was rewritten: entry #8 links to another hash"
+    assert len(result.problems) == 1
+
+
+def test_a_deleted_row_is_named(chain):
+    with attacker():
+        sql(f"DELETE FROM {TABLE} WHERE seq = 7")  # noqa: S608
+    result = verify_chain()
+    assert _first(result) == ("removed", 7)
+    assert result.first_problem.message == "entry #7 is missing (removed)"
+    assert len(result.problems) == 1
+
+
+def test_a_deleted_row_with_the_rest_renumbered_is_named(chain):
+    with attacker():
+        sql(f"DELETE FROM {TABLE} WHERE seq = 7")  # noqa: S608
+        shift_seqs(8, -1)
+    result = verify_chain()
+    assert _first(result) == ("removed", 7)
+    assert "renumbered" in result.first_problem.message
+    assert len(result.problems) == 1
+
+
+def test_two_swapped_rows_are_named(chain):
+    with attacker():
+        sql(f"UPDATE {TABLE} SET seq = -7 WHERE seq = 7")  # noqa: S608
+        sql(f"UPDATE {TABLE} SET seq = 7 WHERE seq = 8")  # noqa: S608
+        sql(f"UPDATE {TABLE} SET seq = 8 WHERE seq = -7")  # noqa: S608
+    result = verify_chain()
+    assert _first(result) == ("reordered", 7)
+    assert [(p.kind, p.seq, p.message) for p in result.problems] == [
+        ("reordered", 7, "entry #8 was moved to #7 (reordered)"),
+        ("reordered", 8, "entry #7 was moved to #8 (reordered)"),
+    ]
+
+
+def test_rows_swapped_far_apart_are_named(chain):
+    with attacker():
+        sql(f"UPDATE {TABLE} SET seq = -4 WHERE seq = 4")  # noqa: S608
+        sql(f"UPDATE {TABLE} SET seq = 4 WHERE seq = 15")  # noqa: S608
+        sql(f"UPDATE {TABLE} SET seq = 15 WHERE seq = -4")  # noqa: S608
+    result = verify_chain()
+    assert [(p.kind, p.seq) for p in result.problems] == [("reordered", 4), ("reordered", 15)]
+
+
+def _forged_row(seq: int, prev_hash: str, valid: bool) -> None:
+    from cordee.audit.chain import content_hash, header_hash
+
+    values = {"action": "forged.entry", "outcome": "success", "actor_display": {}, "details": {}}
+    created_at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    digest = content_hash(values) if valid else "f" * 64
+    entry_hash = header_hash(prev_hash, seq, created_at, "security", digest) if valid else "e" * 64
+    AuditEntry.objects.create(
+        seq=seq,
+        created_at=created_at,
+        category="security",
+        prev_hash=prev_hash,
+        content_hash=digest,
+        entry_hash=entry_hash,
+        **values,
+    )
+
+
+@pytest.mark.parametrize("valid_hashes", [True, False], ids=["recomputed-hashes", "junk-hashes"])
+def test_an_inserted_row_is_named(chain, valid_hashes):
+    prev_hash = AuditEntry.objects.get(seq=6).entry_hash
+    with attacker():
+        shift_seqs(7, +1)
+        _forged_row(7, prev_hash, valid_hashes)
+    result = verify_chain()
+    assert _first(result) == ("inserted", 7)
+    assert result.first_problem.message == "entry #7 was inserted (the entries after it renumbered)"
+    assert len(result.problems) == 1
+
+
+def test_a_row_appended_with_a_wrong_hash_is_named(chain):
+    _forged_row(21, AuditEntry.objects.get(seq=20).entry_hash, valid=False)
+    assert _first(verify_chain()) == ("altered", 21)
+
+
+def test_a_second_tampering_after_the_first_is_still_seen(chain):
+    with attacker():
+        sql(f"UPDATE {TABLE} SET action = 'x' WHERE seq = 3")  # noqa: S608
+        sql(f"DELETE FROM {TABLE} WHERE seq = 12")  # noqa: S608
+    result = verify_chain()
+    assert [(p.kind, p.seq) for p in result.problems] == [("altered", 3), ("removed", 12)]
+
+
+def test_a_rewritten_tail_passes_the_chain_but_not_its_checkpoint(chain):
+    checkpoints.make_checkpoint()
+    with attacker():
+        sql(f"UPDATE {TABLE} SET action = 'rewritten' WHERE seq = 10")  # noqa: S608
+        rehash_from(10)
+    result = verify_chain()
+    assert not result.chain_problems  # the chain alone cannot tell
+    assert [(p.kind, p.seq) for p in result.checkpoint_problems] == [("checkpoint", 20)]
+    assert "does not match entry #20's hash" in result.checkpoint_problems[0].message
+
+
+def test_entries_removed_from_the_end_are_seen_through_a_checkpoint(chain):
+    checkpoints.make_checkpoint()
+    with attacker():
+        sql(f"DELETE FROM {TABLE} WHERE seq > 17")  # noqa: S608
+    result = verify_chain()
+    assert ("removed", 18) in [(p.kind, p.seq) for p in result.chain_problems]
+    assert "checkpoint #20" in " ".join(p.message for p in result.checkpoint_problems)
+
+
+def test_streaming_in_small_chunks_gives_the_same_answer(chain):
+    with attacker():
+        sql(f"DELETE FROM {TABLE} WHERE seq = 5")  # noqa: S608
+    assert verify_chain(chunk_size=3).problems == verify_chain(chunk_size=1000).problems
