@@ -186,6 +186,9 @@ BLOB_S3_BUCKET = env_str("BLOB_S3_BUCKET")
 BLOB_S3_ENDPOINT_URL = env_str("BLOB_S3_ENDPOINT_URL")
 BLOB_S3_ACCESS_KEY = env_secret("BLOB_S3_ACCESS_KEY")
 BLOB_S3_SECRET_KEY = env_secret("BLOB_S3_SECRET_KEY")
+BLOB_S3_REGION = env_str("BLOB_S3_REGION", "us-east-1")  # signing region (e.g. fr-par, gra, eu-west-3)
+if BLOB_BACKEND == "s3" and not BLOB_S3_BUCKET:
+    raise ImproperlyConfigured("BLOB_BACKEND=s3 needs BLOB_S3_BUCKET (and usually BLOB_S3_ENDPOINT_URL and keys)")
 
 # --- audit trail (cordee.audit) -----------------------------------------------------------
 # Ed25519 key signing the checkpoints; outside the database, created on the first DEBUG run.

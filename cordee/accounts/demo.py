@@ -160,6 +160,7 @@ def seed(*, with_mfa: bool = True) -> dict[str, User]:
                     "birth_date": dt.date(1985, 7, 14),
                     "sex": "F",
                     "birth_place_code": "69123",
+                    "address": "12 rue des Tilleuls\n69003 Lyon",
                     "identity_status": Patient.IdentityStatus.QUALIFIEE,
                 },
             )

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cordee.accounts import identifiers
 from cordee.accounts.professions import PROFESSION_CHOICES, profession_label
+from cordee.vault import models as vault
 
 
 class UserManager(BaseUserManager["User"]):
@@ -165,8 +166,15 @@ class Staff(models.Model):
         return f"{self.user.display_name} ({self.get_function_display()})"
 
 
-class Patient(models.Model):
-    """A patient and the INS identity (matricule + 5 strict traits)."""
+class Patient(vault.VaultOwner):
+    """A patient and the INS identity (matricule + 5 strict traits).
+
+    Identity data is stored encrypted with the patient's own data key (``cordee.vault``): names,
+    INS, birth date, birth place and address. Sex and identity status stay in clear: three and four
+    possible values that identify nobody alone, and the care workflow filters on the status.
+    Exact look-ups (by INS; by birth name + birth date) use the blind indexes, through
+    ``accounts.services.find_patients_by_ins`` / ``find_patients_by_name_and_birth_date``.
+    """
 
     class IdentityStatus(models.TextChoices):
         PROVISOIRE = "provisoire", _("Provisional")
@@ -180,21 +188,28 @@ class Patient(models.Model):
         UNKNOWN = "I", _("Undetermined")
 
     user = models.OneToOneField(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="patient")
-    ins = models.CharField(
+    ins = vault.EncryptedCharField(
         _("INS number (NIR or NIA)"), max_length=15, blank=True, validators=[identifiers.ins_validator]
     )
-    birth_name = models.CharField(_("birth name"), max_length=100)
-    birth_given_names = models.CharField(_("birth given names"), max_length=200)
-    used_name = models.CharField(_("used name"), max_length=100, blank=True)
-    used_given_name = models.CharField(_("used given name"), max_length=100, blank=True)
-    birth_date = models.DateField(_("birth date"))
+    birth_name = vault.EncryptedCharField(_("birth name"), max_length=100)
+    birth_given_names = vault.EncryptedCharField(_("birth given names"), max_length=200)
+    used_name = vault.EncryptedCharField(_("used name"), max_length=100, blank=True)
+    used_given_name = vault.EncryptedCharField(_("used given name"), max_length=100, blank=True)
+    birth_date = vault.EncryptedDateField(_("birth date"))
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
-    birth_place_code = models.CharField(_("INSEE code of the birth place"), max_length=5)
+    birth_place_code = vault.EncryptedCharField(_("INSEE code of the birth place"), max_length=5)
+    address = vault.EncryptedTextField(_("address"), max_length=500, blank=True)
     identity_status = models.CharField(max_length=10, choices=IdentityStatus.choices, default=IdentityStatus.PROVISOIRE)
     created_at = models.DateTimeField(default=timezone.now)
+    ins_index = vault.BlindIndexField(purpose="patient.ins", sources=("ins",))
+    birth_index = vault.BlindIndexField(purpose="patient.birth_name+birth_date", sources=("birth_name", "birth_date"))
 
     def __str__(self) -> str:
         return f"patient #{self.pk}"
+
+    @property
+    def vault_patient_id(self) -> int | None:
+        return self.pk
 
     @property
     def first_birth_given_name(self) -> str:

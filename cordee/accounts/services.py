@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +21,7 @@ from cordee.accounts import identifiers
 from cordee.accounts.models import Invitation, Membership, Patient, Professional, Staff, Structure, User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
+from cordee.vault.blind import blind_index
 from cordee.web.modules import MODULE_KEYS
 
 
@@ -165,6 +167,7 @@ def can_act_for(staff: Staff, professional: Professional) -> bool:
 
 # --- patient identity (INS) ------------------------------------------------------------------
 _INSEE_PLACE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+_ADDRESS_MAX = 500
 
 # Which identity status may follow which (ANS "Référentiel INS"): the INS is retrieved through
 # the INSi teleservice (récupérée) and/or the identity checked on a high-trust document (validée);
@@ -178,9 +181,16 @@ _STATUS_NEXT = {
 
 
 def check_patient_traits(
-    *, birth_name: str, birth_given_names: str, birth_date: dt.date, sex: str, birth_place_code: str, ins: str = ""
+    *,
+    birth_name: str,
+    birth_given_names: str,
+    birth_date: dt.date,
+    sex: str,
+    birth_place_code: str,
+    ins: str = "",
+    address: str = "",
 ) -> dict[str, object]:
-    """Validate and normalise the five strict traits (and the INS if given)."""
+    """Validate and normalise the five strict traits (and the INS and address if given)."""
     errors: dict[str, str] = {}
     if not birth_name.strip():
         errors["birth_name"] = _("The birth name is required.")
@@ -198,6 +208,9 @@ def check_patient_traits(
             normalised_ins = identifiers.validate_ins(ins)
         except identifiers.IdentifierError as exc:
             errors["ins"] = exc.messages[0]
+    address = "\n".join(line.strip() for line in address.strip().splitlines() if line.strip())
+    if len(address) > _ADDRESS_MAX:
+        errors["address"] = _("The address is too long (%(max)d characters at most).") % {"max": _ADDRESS_MAX}
     if errors:
         raise ValidationError(errors)
     return {
@@ -207,6 +220,7 @@ def check_patient_traits(
         "sex": sex,
         "birth_place_code": birth_place_code.strip().upper(),
         "ins": normalised_ins,
+        "address": address,
     }
 
 
@@ -223,6 +237,27 @@ def do_register_patient(*, by: User, request=None, **traits) -> Patient:
             category=AuditEntry.Category.ACCESS,
         )
     return patient
+
+
+def find_patients_by_ins(ins: str) -> QuerySet[Patient]:
+    """Patients with this INS, through its blind index (identity data is stored encrypted).
+
+    No access check here: callers reach patients through ``care.access`` before showing anything.
+    """
+    try:
+        normalised = identifiers.validate_ins(ins)
+    except identifiers.IdentifierError as exc:
+        raise ValidationError({"ins": exc.messages[0]}) from None
+    return Patient.objects.filter(ins_index=blind_index("patient.ins", normalised))
+
+
+def find_patients_by_name_and_birth_date(birth_name: str, birth_date: dt.date) -> QuerySet[Patient]:
+    """Patients with this birth name (case, accents, hyphens and spaces ignored) born on that day.
+
+    No access check here either (see ``find_patients_by_ins``).
+    """
+    key = blind_index("patient.birth_name+birth_date", birth_name, birth_date)
+    return Patient.objects.filter(birth_index=key) if key else Patient.objects.none()
 
 
 def do_set_identity_status(patient: Patient, status: str, *, by: User, reason: str = "", request=None) -> Patient:

@@ -1,0 +1,243 @@
+"""The vault's service API: data keys per owner, crypto-shredding, re-wrapping.
+
+Other apps call ``aead_for(owner)`` / ``streaming_aead_for(owner)`` (or, simpler, use the fields of
+``fields.py`` and the blob store of ``blobs.py``), and ``do_shred(owner, …)`` to erase an owner.
+An *owner* is a ``VaultOwner`` row (it has a ``vault_id``) or an ``OwnerRef``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import tink
+from django.apps import apps as global_apps
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from tink import aead, streaming_aead
+
+from cordee.vault import keyset as vault_keyset
+from cordee.vault.errors import DecryptionError, Erased
+
+logger = logging.getLogger(__name__)
+
+AEAD, STREAMING = "aead", "streaming"
+_TEMPLATES = {
+    AEAD: aead.aead_key_templates.AES256_GCM,
+    STREAMING: streaming_aead.streaming_aead_key_templates.AES256_GCM_HKDF_1MB,
+}
+_COLUMNS = {AEAD: "wrapped_aead", STREAMING: "wrapped_streaming"}
+_PRIMITIVES: dict[str, Any] = {AEAD: aead.Aead, STREAMING: streaming_aead.StreamingAead}
+
+
+@dataclass(frozen=True)
+class OwnerRef:
+    owner_type: str  # model label, e.g. "accounts.patient"
+    owner_id: str  # the owner's vault_id
+    apps: Any = global_apps  # the registry holding DataKey (historical models in a migration)
+
+
+def ref(owner: Any) -> OwnerRef:
+    if isinstance(owner, OwnerRef):
+        return owner
+    vault_id = getattr(owner, "vault_id", None)
+    if not vault_id:
+        raise TypeError(f"{type(owner).__name__} is not a vault owner (it has no vault_id)")
+    return OwnerRef(owner._meta.label_lower, str(vault_id), owner._meta.apps)
+
+
+def _datakeys(owner_ref: OwnerRef) -> Any:
+    return owner_ref.apps.get_model("vault", "DataKey").objects
+
+
+def _wrapping_aad(kind: str, owner_ref: OwnerRef) -> bytes:
+    return f"cordee.vault.datakey.v1\x00{kind}\x00{owner_ref.owner_type}\x00{owner_ref.owner_id}".encode()
+
+
+def _wrap(handle: tink.KeysetHandle, kind: str, owner_ref: OwnerRef, keyset: vault_keyset.VaultKeyset) -> bytes:
+    return tink.proto_keyset_format.serialize_encrypted(handle, keyset.kek_aead, _wrapping_aad(kind, owner_ref))
+
+
+def _unwrap(row: Any, kind: str, owner_ref: OwnerRef, keyset: vault_keyset.VaultKeyset) -> tink.KeysetHandle:
+    if row.destroyed_at is not None:
+        raise Erased(
+            f"The data of this {owner_ref.owner_type} was erased on {row.destroyed_at:%Y-%m-%d} "
+            "(its keys were destroyed): it can no longer be read."
+        )
+    try:
+        return tink.proto_keyset_format.parse_encrypted(
+            bytes(getattr(row, _COLUMNS[kind])), keyset.kek_aead, _wrapping_aad(kind, owner_ref)
+        )
+    except tink.TinkError:
+        raise DecryptionError(
+            f"The {kind} data key #{row.pk} of this {owner_ref.owner_type} cannot be unwrapped with the vault "
+            "keyset: wrong keyset file, a retired key-encryption key, or an altered data key row"
+        ) from None
+
+
+def _new_row_values(owner_ref: OwnerRef, keyset: vault_keyset.VaultKeyset) -> dict[str, Any]:
+    vault_keyset.register_tink()
+    values: dict[str, Any] = {
+        _COLUMNS[kind]: _wrap(tink.new_keyset_handle(template), kind, owner_ref, keyset)
+        for kind, template in _TEMPLATES.items()
+    }
+    values["kek_key_id"] = keyset.primary_kek_id
+    return values
+
+
+def _key_row(owner_ref: OwnerRef, *, create: bool) -> Any:
+    datakeys = _datakeys(owner_ref)
+    lookup = {"owner_type": owner_ref.owner_type, "owner_id": owner_ref.owner_id}
+    row = datakeys.filter(**lookup).first()
+    if row is None and create:
+        try:
+            with transaction.atomic():
+                row = datakeys.create(**lookup, **_new_row_values(owner_ref, vault_keyset.current()))
+        except IntegrityError:  # created at the same moment by another process
+            row = datakeys.get(**lookup)
+    return row
+
+
+def _primitive(owner: Any, kind: str, *, create: bool) -> Any:
+    cache_key = f"_vault_{kind}"
+    cache = owner.__dict__ if not isinstance(owner, OwnerRef) else {}
+    if cache_key in cache:
+        return cache[cache_key]
+    owner_ref = ref(owner)
+    row = _key_row(owner_ref, create=create)
+    if row is None:
+        raise DecryptionError(f"This {owner_ref.owner_type} has no data key: its ciphertexts cannot be decrypted")
+    primitive = _unwrap(row, kind, owner_ref, vault_keyset.current()).primitive(_PRIMITIVES[kind])
+    cache[cache_key] = primitive
+    return primitive
+
+
+def aead_for(owner: Any, *, create: bool = True) -> aead.Aead:
+    """The owner's AEAD (fields). Created on first use unless ``create=False``; ``Erased`` once shredded."""
+    return _primitive(owner, AEAD, create=create)
+
+
+def streaming_aead_for(owner: Any, *, create: bool = True) -> streaming_aead.StreamingAead:
+    """The owner's streaming AEAD (files, 1 MiB segments)."""
+    return _primitive(owner, STREAMING, create=create)
+
+
+def is_shredded(owner: Any) -> bool:
+    owner_ref = ref(owner)
+    return (
+        _datakeys(owner_ref)
+        .filter(owner_type=owner_ref.owner_type, owner_id=owner_ref.owner_id, destroyed_at__isnull=False)
+        .exists()
+    )
+
+
+def do_shred(owner: Any, *, by: Any, reason: str, request: Any = None) -> Any:
+    """Crypto-shredding: destroy the owner's wrapped data keys; every ciphertext of theirs is lost.
+
+    The row stays as a tombstone (``destroyed_at``) so that nothing new is ever encrypted for the
+    owner. Audited as ``vault.shredded`` in the same transaction.
+    """
+    from cordee.audit import services as audit
+    from cordee.audit.models import AuditEntry
+
+    if not reason.strip():
+        raise ValidationError(_("Say why this data is erased."))
+    owner_ref = ref(owner)
+    datakeys = _datakeys(owner_ref)
+    patient_id = getattr(owner, "vault_patient_id", None)
+    with transaction.atomic():
+        _secure_delete_on()
+        row = datakeys.select_for_update().filter(owner_type=owner_ref.owner_type, owner_id=owner_ref.owner_id).first()
+        if row is None:
+            row = datakeys.model(owner_type=owner_ref.owner_type, owner_id=owner_ref.owner_id)
+        elif row.destroyed_at is not None:
+            raise Erased(f"The data of this {owner_ref.owner_type} was already erased.")
+        row.wrapped_aead = row.wrapped_streaming = b""
+        row.kek_key_id = None
+        row.destroyed_at = timezone.now()
+        row.save()
+        audit.record(
+            "vault.shredded",
+            actor=by,
+            request=request,
+            target=owner if not isinstance(owner, OwnerRef) else None,
+            target_type=owner_ref.owner_type,
+            patient_id=patient_id,
+            purpose=reason.strip()[:200],
+            category=AuditEntry.Category.ACCESS if patient_id else AuditEntry.Category.SECURITY,
+            details={"owner_type": owner_ref.owner_type, "data_key": row.pk},
+        )
+        transaction.on_commit(scrub_database)
+    if not isinstance(owner, OwnerRef):
+        for kind in _COLUMNS:
+            owner.__dict__.pop(f"_vault_{kind}", None)
+    return row
+
+
+def _secure_delete_on() -> None:
+    """SQLite: zero the bytes that the erased keys leave behind in the file."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA secure_delete = ON")
+
+
+def scrub_database() -> None:
+    """After a shred: push the old key bytes out of the SQLite WAL, or let PostgreSQL vacuum them.
+
+    Best effort (see docs/security.md: PostgreSQL's WAL archives and free space are not zeroed).
+    """
+    if connection.in_atomic_block:
+        return
+    statement = {"sqlite": "PRAGMA wal_checkpoint(TRUNCATE)", "postgresql": "VACUUM vault_datakey"}.get(
+        connection.vendor
+    )
+    if statement is None:
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    except Exception:  # a busy checkpoint is retried by the next one; never fail the erasure
+        logger.warning("vault: scrubbing after a shred did not complete", exc_info=True)
+
+
+def rewrap_all(keyset: vault_keyset.VaultKeyset, *, batch: int = 200) -> int:
+    """Re-wrap every live data key with the keyset's primary KEK key. Returns how many."""
+    from cordee.vault.models import DataKey
+
+    done, last_pk = 0, 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                DataKey.objects.select_for_update()
+                .filter(pk__gt=last_pk, destroyed_at__isnull=True)
+                .order_by("pk")[:batch]
+            )
+            if not rows:
+                return done
+            now = timezone.now()
+            for row in rows:
+                owner_ref = OwnerRef(row.owner_type, row.owner_id)
+                for kind, column in _COLUMNS.items():
+                    setattr(row, column, _wrap(_unwrap(row, kind, owner_ref, keyset), kind, owner_ref, keyset))
+                row.kek_key_id, row.rotated_at = keyset.primary_kek_id, now
+            DataKey.objects.bulk_update(rows, [*_COLUMNS.values(), "kek_key_id", "rotated_at"])
+        done += len(rows)
+        last_pk = rows[-1].pk
+
+
+def unreadable_with(keyset: vault_keyset.VaultKeyset) -> list[int]:
+    """Ids of live data keys that ``keyset`` cannot unwrap (checked before retiring KEK keys)."""
+    from cordee.vault.models import DataKey
+
+    failing = []
+    for row in DataKey.objects.filter(destroyed_at__isnull=True).order_by("pk").iterator():
+        owner_ref = OwnerRef(row.owner_type, row.owner_id)
+        try:
+            for kind in _COLUMNS:
+                _unwrap(row, kind, owner_ref, keyset)
+        except DecryptionError:
+            failing.append(row.pk)
+    return failing
