@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import logging
 import os
+import sys
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -137,3 +138,21 @@ def signature_problem(statement: bytes, signature: str, signed_by: str, key: Ed2
     except (InvalidSignature, binascii.Error, ValueError):
         return "bad signature"
     return ""
+
+
+def main(argv: list[str]) -> int:
+    """``python -m cordee.audit.signing create PATH``: a new key for a new installation (never overwrites)."""
+    if len(argv) != 3 or argv[1] != "create":
+        print("usage: python -m cordee.audit.signing create PATH", file=sys.stderr)
+        return 2
+    path = Path(argv[2]).expanduser().resolve()
+    if not create_key(path):
+        print(f"{path} exists: not overwritten", file=sys.stderr)
+        return 1
+    key = _read_key(path).public_key()
+    print(f"Audit signing key written to {path} (mode 0600); public key id {key_id(key)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -143,8 +143,8 @@ class _Cutoffs:
         self.security: list[dt.datetime] = []
         self.access: list[dt.datetime] = []
         for purge in reversed(ordered):  # suffix maxima: any purge reaching this far counts
-            self.security.insert(0, max(purge.security_cutoff, *self.security[:1]))
-            self.access.insert(0, max(purge.access_cutoff, *self.access[:1]))
+            self.security.insert(0, max([purge.security_cutoff, *self.security[:1]]))
+            self.access.insert(0, max([purge.access_cutoff, *self.access[:1]]))
         self._index = 0
 
     def allow(self, row: _Row) -> bool:

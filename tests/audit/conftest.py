@@ -14,7 +14,7 @@ from cordee.audit.chain import CONTENT_FIELDS, content_hash, header_hash
 from cordee.audit.models import AuditEntry
 
 TABLE = "audit_auditentry"
-TRIGGER = "audit_entry_append_only"
+TABLES = (TABLE, "audit_auditcheckpoint", "audit_auditpurge")
 
 
 @pytest.fixture(autouse=True)
@@ -48,20 +48,20 @@ def make_entries(count: int, *, start: dt.datetime | None = None, step: dt.timed
 
 @contextmanager
 def attacker() -> Iterator[None]:
-    """Raw SQL on the audit table, as someone with the database's superuser rights.
+    """Raw SQL on the audit tables, as someone with the database's superuser rights.
 
-    On PostgreSQL the append-only trigger is disabled for the duration (a superuser can), and
+    On PostgreSQL the append-only triggers are disabled for the duration (a superuser can), and
     enabled again afterwards; on SQLite there is no trigger to bypass.
     """
     postgres = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        if postgres:
-            cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER {TRIGGER}")
+        for table in TABLES if postgres else ():
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         try:
             yield
         finally:
-            if postgres:
-                cursor.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER {TRIGGER}")
+            for table in TABLES if postgres else ():
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
 
 def sql(statement: str, params: list | None = None) -> None:

@@ -172,3 +172,17 @@ def test_streaming_in_small_chunks_gives_the_same_answer(chain):
     with attacker():
         sql(f"DELETE FROM {TABLE} WHERE seq = 5")  # noqa: S608
     assert verify_chain(chunk_size=3).problems == verify_chain(chunk_size=1000).problems
+
+
+def test_hashes_survive_the_database_round_trip(rf, personas):
+    from cordee.audit import services
+
+    request = rf.get("/", REMOTE_ADDR="2001:0db8:0000::0001", HTTP_USER_AGENT="Navi\x00gateur é")
+    request.user = personas["alice"]
+    details = {"f": 0.1, "nested": {"b": [1, "ü", None], "a": True}, "big": 2**53 + 1, "e": ""}
+    entry = services.record("test.round_trip", request=request, target_display="é" * 300, details=details)
+    entry.refresh_from_db()
+    assert (entry.ip, entry.user_agent, len(entry.target_display)) == ("2001:db8::1", "Navigateur é", 200)
+    assert entry.details == details
+    result = verify_chain()
+    assert result.ok, result.problems
