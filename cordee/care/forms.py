@@ -8,9 +8,12 @@ class BreakGlassForm(forms.Form):
     """Emergency access: the patient's number and the written reason (checked by the service)."""
 
     identifier = forms.CharField(
-        label=_("Patient number in Cordée"),
+        label=_("INS or patient number in Cordée"),
         max_length=32,
-        help_text=_("The number shown on the patient's page (ask the team that treats them)."),
+        help_text=_(
+            "The patient's INS (15 characters, as on their carte Vitale or from INSi), "
+            "or the number shown on the patient's page."
+        ),
     )
     reason = forms.CharField(
         label=_("Reason for the emergency access"),

@@ -15,6 +15,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cordee.vault.errors import VaultError
+from cordee.vault.fields import EncryptedTextField
+from cordee.vault.models import EncryptedModel
+
 
 class CareTeamMember(models.Model):
     """One stay of a professional or staff member in a patient's care team (équipe de soins).
@@ -87,11 +91,12 @@ class Opposition(models.Model):
         return self.withdrawn_at is None
 
 
-class BreakGlassGrant(models.Model):
+class BreakGlassGrant(EncryptedModel):
     """Emergency access of a verified professional to a patient outside their care teams.
 
-    The written reason lives here only (not in the audit trail): the security officers read it
-    when they review the access.
+    The written reason lives here only (not in the audit trail), encrypted with the patient's
+    data key since it may describe their condition: the security officers read it when they
+    review the access; erasing the patient makes it unreadable along with the rest of their data.
     """
 
     professional = models.ForeignKey(
@@ -99,7 +104,7 @@ class BreakGlassGrant(models.Model):
     )
     professional_display = models.JSONField(default=dict, blank=True)
     patient = models.ForeignKey("accounts.Patient", on_delete=models.CASCADE, related_name="break_glass_grants")
-    reason = models.TextField()
+    reason = EncryptedTextField(owner="patient")
     granted_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
 
@@ -113,3 +118,11 @@ class BreakGlassGrant(models.Model):
     @property
     def is_active(self) -> bool:
         return self.expires_at > timezone.now()
+
+    @property
+    def readable_reason(self) -> str:
+        """The reason, or a notice once the patient's data were erased (crypto-shredded)."""
+        try:
+            return self.reason
+        except VaultError:
+            return str(_("(erased with the patient's data)"))

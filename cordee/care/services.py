@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from cordee.accounts.guards import verified_professional
 from cordee.accounts.models import Membership, Patient, Professional, User
+from cordee.accounts.services import find_patients_by_ins
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.care import purposes
@@ -28,6 +29,7 @@ from cordee.care.models import BreakGlassGrant, CareTeamMember, Opposition
 from cordee.care.signals import care_team_changed
 
 BREAK_GLASS_MIN_REASON = 15  # characters, once blanks are collapsed
+INS_LENGTH = 15
 
 
 def _lock_patient(patient_id: int) -> None:
@@ -45,7 +47,7 @@ def _announce(patient_id: int, before: set[int], after: set[int]) -> None:
     transaction.on_commit(send)
 
 
-def _is_team_professional(user: User, patient_id: int) -> bool:
+def is_team_professional(user: User, patient_id: int) -> bool:
     return (
         user.kind == User.Kind.PROFESSIONAL
         and granting_memberships().filter(member=user, patient_id=patient_id).exists()
@@ -115,7 +117,7 @@ def do_add_to_care_team(patient: Patient, member: User, *, by: User, request: Ht
         raise ValidationError(_("Only professionals and staff with an active account join a care team."))
     with transaction.atomic():
         _lock_patient(patient.pk)
-        if not _is_team_professional(by, patient.pk):
+        if not is_team_professional(by, patient.pk):
             raise PermissionDenied
         if CareTeamMember.objects.filter(patient=patient, member=member, removed_at__isnull=True).exists():
             raise ValidationError(_("%(name)s is already in the care team.") % {"name": member.display_name})
@@ -156,7 +158,7 @@ def do_remove_from_care_team(row: CareTeamMember, *, by: User, request: HttpRequ
     with transaction.atomic():
         _lock_patient(row.patient_id)
         current = CareTeamMember.objects.select_related("member").get(pk=row.pk)
-        if not _is_team_professional(by, current.patient_id):
+        if not is_team_professional(by, current.patient_id):
             raise PermissionDenied
         if current.removed_at is not None:
             raise ValidationError(_("This person already left the care team."))
@@ -187,7 +189,7 @@ def do_remove_from_care_team(row: CareTeamMember, *, by: User, request: HttpRequ
 
 def _may_speak_for(user: User, patient: Patient) -> bool:
     """The patient themselves, or a professional of their care team recording it for them."""
-    return patient.user_id == user.pk or _is_team_professional(user, patient.pk)
+    return patient.user_id == user.pk or is_team_professional(user, patient.pk)
 
 
 def do_record_opposition(
@@ -233,7 +235,7 @@ def do_withdraw_opposition(opposition: Opposition, *, by: User, request: HttpReq
         current = Opposition.objects.select_related("patient").get(pk=opposition.pk)
         is_patient = current.patient.user_id == by.pk
         names_by = current.scope == Opposition.Scope.MEMBER and current.member_id == by.pk
-        if not is_patient and (names_by or not _is_team_professional(by, current.patient_id)):
+        if not is_patient and (names_by or not is_team_professional(by, current.patient_id)):
             raise PermissionDenied
         if current.withdrawn_at is not None:
             raise ValidationError(_("This opposition was already withdrawn."))
@@ -260,11 +262,18 @@ def do_withdraw_opposition(opposition: Opposition, *, by: User, request: HttpReq
 
 
 def find_patient(identifier: str) -> Patient | None:
-    """The patient a professional names for an emergency access: by Cordée patient number.
+    """The patient a professional names for an emergency access: by INS, or by Cordée number.
 
-    (Exact INS look-up needs the vault's blind index; identity columns are encrypted.)
+    An INS (15 characters) is looked up exactly through its blind index (the identity columns are
+    encrypted); a malformed INS gets the identifier checker's own message.
     """
-    text = identifier.strip().lstrip("#")
+    text = "".join(identifier.split()).lstrip("#").upper()
+    if len(text) == INS_LENGTH:
+        try:
+            found = list(find_patients_by_ins(text)[:2])
+        except ValidationError as exc:
+            raise ValidationError({"identifier": exc.messages[0]}) from None
+        return found[0] if len(found) == 1 else None
     if not (text.isascii() and text.isdigit()) or len(text) > 18:
         return None
     return Patient.objects.filter(pk=int(text)).first()
@@ -292,7 +301,7 @@ def check_break_glass(
     text = _clean_reason(reason)
     patient = find_patient(identifier)
     if patient is None or is_opposed_to(patient.pk, user):
-        raise ValidationError({"identifier": _("No patient has this number.")})
+        raise ValidationError({"identifier": _("No patient has this number or INS.")})
     if granting_memberships().filter(member=user, patient_id=patient.pk).exists():
         return patient, None
     if not break_glass_officers(user).exists():

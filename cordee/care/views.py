@@ -56,16 +56,19 @@ def patient_page(request: AuthedRequest, patient_id: str) -> HttpResponse:
     return render(request, "care/patient.html", context)
 
 
-def _changed_patient(request: AuthedRequest, patient_id: str, purpose: str) -> Patient:
+def _changed_patient(request: AuthedRequest, patient_id: str, purpose: str, *, team_only: bool = False) -> Patient:
     # The do_* service writes the audit entry of the change: no separate read entry.
-    return access.access_patient(request.user, patient_id, purpose=purpose, request=request, audit=False)
+    patient = access.access_patient(request.user, patient_id, purpose=purpose, request=request, audit=False)
+    if team_only and not services.is_team_professional(request.user, patient.pk):
+        raise Http404  # readers who may not change the team (staff, the patient)
+    return patient
 
 
 @login_required
 @require_POST
 @reauthentication_required
 def add_member(request: AuthedRequest, patient_id: str) -> HttpResponse:
-    patient = _changed_patient(request, patient_id, purposes.CARE_TEAM_CHANGE)
+    patient = _changed_patient(request, patient_id, purposes.CARE_TEAM_CHANGE, team_only=True)
     rpps = request.POST.get("rpps", "").strip()
     if rpps:
         member = services.professional_by_rpps(rpps)
@@ -91,7 +94,7 @@ def add_member(request: AuthedRequest, patient_id: str) -> HttpResponse:
 @require_POST
 @reauthentication_required
 def remove_member(request: AuthedRequest, patient_id: str, stay_id: str) -> HttpResponse:
-    patient = _changed_patient(request, patient_id, purposes.CARE_TEAM_CHANGE)
+    patient = _changed_patient(request, patient_id, purposes.CARE_TEAM_CHANGE, team_only=True)
     stay = access.access_team_stay(patient, stay_id)
     try:
         services.do_remove_from_care_team(stay, by=request.user, request=request)

@@ -27,7 +27,7 @@ def alerts_for(user: User) -> QuerySet[Alert]:
     """The alerts an officer reviews: open ones first, newest first."""
     return (
         Alert.objects.filter(structure_id__in=officer_memberships(user).values("structure_id"))
-        .select_related("break_glass")
+        .select_related("break_glass__patient")
         .order_by(F("reviewed_at").desc(nulls_first=True), "-created_at", "-pk")
     )
 
