@@ -42,3 +42,12 @@ def same_as_missing(client, url_of, patient_id: int, method: str = "get", data=N
     missing = send(url_of(MISSING_ID), data or {})
     assert forbidden.status_code == missing.status_code == 404
     assert forbidden.content == missing.content
+
+
+@pytest.fixture
+def english():
+    """Service messages in English (French is the default language), for ``match=``."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

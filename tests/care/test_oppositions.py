@@ -84,6 +84,7 @@ def test_professional_records_a_team_wide_opposition_for_the_patient(client_for,
     }
 
 
+@pytest.mark.usefixtures("english")
 def test_recording_twice_is_refused(paula, bob, patient):
     services.do_record_opposition(patient, by=paula, member=bob)
     with pytest.raises(ValidationError, match="already recorded"):
@@ -92,7 +93,8 @@ def test_recording_twice_is_refused(paula, bob, patient):
 
 def test_unknown_scope_is_refused_with_a_message(client_for, paula, patient):
     for scope in ("", "abc", "999999"):
-        client_for(paula).post(oppose_url(patient.pk), {"scope": scope})
+        response = client_for(paula).post(oppose_url(patient.pk), {"scope": scope}, follow=True)
+        assert "Choisissez toute l&#x27;équipe de soins ou l&#x27;un de ses membres." in response.content.decode()
     assert not Opposition.objects.exists()
 
 

@@ -82,17 +82,20 @@ def test_add_refuses_unknown_choices_with_a_message(client_for, alice, patient):
     assert CareTeamMember.objects.filter(patient=patient).count() == 3
 
 
+@pytest.mark.usefixtures("english")
 def test_add_someone_already_in_the_team_is_refused(alice, bob, patient):
     with pytest.raises(ValidationError, match="already in the care team"):
         services.do_add_to_care_team(patient, bob, by=alice)
 
 
+@pytest.mark.usefixtures("english")
 def test_add_someone_the_patient_opposed_is_refused(alice, charlie, paula, patient):
     services.do_record_opposition(patient, by=paula, member=charlie)
     with pytest.raises(ValidationError, match="opposed"):
         services.do_add_to_care_team(patient, charlie, by=alice)
 
 
+@pytest.mark.usefixtures("english")
 def test_add_staff_acting_for_nobody_in_the_team_is_refused(alice, sam, patient):
     services.do_remove_from_care_team(stay(patient, sam), by=alice)
     sam.staff.acts_for.clear()
@@ -160,6 +163,7 @@ def test_removing_a_professional_cuts_staff_acting_for_them(
     assert sorted(signals) == sorted([(patient.pk, alice.pk, False), (patient.pk, sam.pk, False)])
 
 
+@pytest.mark.usefixtures("english")
 def test_the_last_professional_stays(alice, bob, patient):
     services.do_remove_from_care_team(stay(patient, bob), by=alice)
     with pytest.raises(ValidationError, match="at least one professional"):

@@ -87,12 +87,14 @@ def test_incomplete_review_is_refused_and_keeps_what_was_typed(client_for, otto,
     assert not alert.is_reviewed
 
 
+@pytest.mark.usefixtures("english")
 def test_a_review_is_final(otto, alert):
     do_review_alert(alert, "justified", "Urgence réelle.", by=otto)
     with pytest.raises(Exception, match="already reviewed"):
         do_review_alert(alert, "unjustified", "Non.", by=otto)
 
 
+@pytest.mark.usefixtures("english")
 def test_officers_cannot_review_their_own_access(otto, alert):
     alert.actor_id = otto.pk
     alert.save(update_fields=["actor_id"])
