@@ -37,6 +37,7 @@ from cordee.vault.errors import BlobIncomplete, BlobTooLarge, DecryptionError
 from cordee.vault.models import Blob
 
 CHUNK = 1 << 20  # 1 MiB, the segment size of the streaming keysets
+READ_CHUNK = 256 << 10  # what iter_blob yields: measured faster than 1 MiB (bench/vault)
 
 
 def _aad(blob: Blob) -> bytes:
@@ -67,7 +68,7 @@ class _Sink(io.RawIOBase):
 
 
 class _Readable(io.RawIOBase):
-    """A read-only stream over ``read(n)``: S3 bodies, and decrypting streams (Tink errors translated)."""
+    """A read-only stream over ``read(n)`` (S3 bodies, Tink's decrypting streams), Tink errors translated."""
 
     def __init__(self, inner: Any) -> None:
         super().__init__()
@@ -76,16 +77,21 @@ class _Readable(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
+    def read(self, size: int | None = -1) -> bytes:
         try:
-            data = self._inner.read(len(buffer))
+            return self._inner.read(-1 if size is None else size) or b""
         except tink.TinkError:
             raise DecryptionError(
                 "An encrypted file does not authenticate (altered, truncated, swapped or wrong key)"
             ) from None
-        size = len(data or b"")
-        buffer[:size] = data or b""
-        return size
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         if not self.closed:
@@ -271,10 +277,10 @@ def open_blob(blob: Blob) -> BinaryIO:
     except tink.TinkError:
         ciphertext.close()
         raise DecryptionError("An encrypted file cannot be opened (wrong key or altered header)") from None
-    return io.BufferedReader(_Readable(decrypting), buffer_size=CHUNK)  # type: ignore[return-value]
+    return _Readable(decrypting)  # type: ignore[return-value]  # Tink's stream buffers already
 
 
-def iter_blob(blob: Blob, chunk_size: int = CHUNK) -> Iterator[bytes]:
+def iter_blob(blob: Blob, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
     """The clear bytes in chunks (for a streaming HTTP response)."""
     with open_blob(blob) as stream:
         yield from iter(lambda: stream.read(chunk_size), b"")
