@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import time
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models.signals import post_save
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -53,23 +53,15 @@ def _text(value: str, limit: int) -> str:
 
 
 def _schedule_checkpoint(seq: int) -> None:
-    """After commit, ask for a checkpoint every N entries, and at most every M minutes per process.
+    """After the commit of entry N, 2N…, enqueue a checkpoint (``AUDIT_CHECKPOINT_EVERY``).
 
-    The time rule only fires on an append; ``manage.py audit checkpoint --if-due`` run by a
-    scheduler seals the tail of a quiet chain (docs/security.md).
+    The time rule (every ``AUDIT_CHECKPOINT_MINUTES``) belongs to the scheduler, which runs
+    ``manage.py audit checkpoint --if-due`` (docs/security.md): it also seals a quiet chain's tail.
     """
-    global _next_time_check
-    every_n = seq % settings.AUDIT_CHECKPOINT_EVERY == 0
-    now = time.monotonic()
-    if not every_n and now < _next_time_check:
-        return
-    _next_time_check = now + settings.AUDIT_CHECKPOINT_MINUTES * 60
-    from cordee.audit.tasks import create_checkpoint
+    if seq % settings.AUDIT_CHECKPOINT_EVERY == 0:
+        from cordee.audit.tasks import create_checkpoint
 
-    transaction.on_commit(lambda: create_checkpoint.enqueue(if_due=not every_n), robust=True)
-
-
-_next_time_check = time.monotonic() + 60.0
+        transaction.on_commit(create_checkpoint.enqueue, robust=True)
 
 
 def record(
@@ -112,15 +104,57 @@ def record(
         "user_agent": user_agent,
         "details": details or {},
     }
-    digest = content_hash(values)
+    values["content_hash"] = content_hash(values)
     # No savepoint: a failed append must fail the caller's whole transaction anyway.
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         locks.hold(locks.CHAIN)
-        last = AuditEntry.objects.order_by("-seq").values_list("seq", "entry_hash").first()
+        # After the lock, in a statement of its own: under READ COMMITTED it sees the last commit.
+        cursor.execute(_sql().head)
+        last = cursor.fetchone()
         seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-        entry_hash = header_hash(prev_hash, seq, values["created_at"], values["category"], digest)
-        entry = AuditEntry.objects.create(
-            seq=seq, prev_hash=prev_hash, content_hash=digest, entry_hash=entry_hash, **values
+        values.update(seq=seq, prev_hash=prev_hash, purged_at=None)
+        values["entry_hash"] = header_hash(
+            prev_hash, seq, values["created_at"], values["category"], values["content_hash"]
         )
+        entry = AuditEntry(id=_insert(cursor, values), **values)
+        entry._state.adding, entry._state.db = False, connection.alias
         _schedule_checkpoint(seq)
+    if post_save.has_listeners(AuditEntry):  # the raw INSERT skips the model's save machinery
+        post_save.send(AuditEntry, instance=entry, created=True, update_fields=None, raw=False, using=connection.alias)
     return entry
+
+
+class _Statements:
+    """The two statements of an append, built once per database vendor from the model's fields."""
+
+    def __init__(self) -> None:
+        quote = connection.ops.quote_name
+        table = quote(AuditEntry._meta.db_table)
+        self.fields = [field for field in AuditEntry._meta.local_concrete_fields if not field.primary_key]
+        columns = ", ".join(quote(field.column or field.name) for field in self.fields)
+        placeholders = ", ".join(["%s"] * len(self.fields))
+        self.returning = connection.features.can_return_columns_from_insert
+        # Only the model's own table and column names are interpolated, never a value.
+        self.insert = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
+        if self.returning:
+            self.insert += f" RETURNING {quote('id')}"
+        self.head = f"SELECT seq, entry_hash FROM {table} ORDER BY seq DESC LIMIT 1"  # noqa: S608
+
+
+_statements: dict[str, _Statements] = {}
+
+
+def _sql() -> _Statements:
+    statements = _statements.get(connection.vendor)
+    if statements is None:
+        statements = _statements[connection.vendor] = _Statements()
+    return statements
+
+
+def _insert(cursor: Any, values: dict[str, Any]) -> int:
+    """One INSERT (… RETURNING id where the database can): no model save machinery on the hot path."""
+    statements = _sql()
+    cursor.execute(
+        statements.insert, [field.get_db_prep_save(values[field.name], connection) for field in statements.fields]
+    )
+    return cursor.fetchone()[0] if statements.returning else cursor.lastrowid

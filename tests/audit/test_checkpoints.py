@@ -73,13 +73,6 @@ def test_every_nth_append_enqueues_a_checkpoint_after_commit(settings, django_ca
     assert list(AuditCheckpoint.objects.values_list("seq", "entry_count")) == [(4, 4), (8, 4)]
 
 
-def test_a_checkpoint_is_asked_for_after_m_minutes_of_appends(monkeypatch, django_capture_on_commit_callbacks):
-    monkeypatch.setattr(services, "_next_time_check", 0.0)  # M minutes have passed in this process
-    fired = _append_and_commit(3, django_capture_on_commit_callbacks)
-    assert fired == [1, 0, 0]  # then not again for AUDIT_CHECKPOINT_MINUTES
-    assert AuditCheckpoint.objects.get().seq == 1
-
-
 def test_no_checkpoint_is_signed_over_a_broken_chain():
     make_entries(6)
     checkpoints.make_checkpoint()
