@@ -145,6 +145,18 @@ def _verify_and_scan() -> tuple[float, float]:
     return verify, scan
 
 
+def profile(entries: int) -> None:
+    """Where ``record()`` spends its time (pyinstrument, a dev dependency): bench/audit/profile-append.txt."""
+    from pyinstrument import Profiler
+
+    _setup_django()
+    _append(200, 1)  # warm up
+    profiler = Profiler(interval=0.0005)
+    with profiler:
+        _append(entries, 1)
+    (HERE / "profile-append.txt").write_text(profiler.output_text(unicode=False, color=False))
+
+
 def child(entries: int) -> dict[str, Any]:
     _setup_django()
     from django.db import connection
@@ -261,10 +273,17 @@ def _markdown(report: dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=2000, help="entries per measurement and repetition")
+    parser.add_argument("--profile", action="store_true", help="profile record() on SQLite instead (pyinstrument)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
         print(json.dumps(child(arguments.entries)))
+        return 0
+    if arguments.profile:
+        with tempfile.TemporaryDirectory(prefix="cordee-bench-audit-") as data_dir:
+            os.environ.update(_base_environment(data_dir))
+            profile(arguments.entries)
+        print(f"profile written to {HERE / 'profile-append.txt'}")
         return 0
     databases: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="cordee-bench-audit-") as data_dir:
