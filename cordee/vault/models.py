@@ -26,6 +26,13 @@ class EncryptedModel(models.Model):
     class Meta:
         abstract = True
 
+    def __getstate__(self) -> dict:
+        """Pickled without the unwrapped keys cached on the instance (they are not picklable, nor wanted)."""
+        state = super().__getstate__()
+        for key in ("_vault_aead", "_vault_streaming"):
+            state.pop(key, None)
+        return state
+
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]  # Model.save's own signature
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:

@@ -144,3 +144,12 @@ def test_address_too_long_is_refused_with_nothing_saved(registrar):
         services.do_register_patient(by=registrar, **{**TRAITS, "address": "x" * 501})
     assert "address" in caught.value.message_dict
     assert Patient.objects.count() == before
+
+
+def test_a_patient_with_unwrapped_keys_pickles_without_them(patient):
+    import pickle
+
+    fresh = Patient.objects.get(pk=patient.pk)
+    assert fresh.birth_name == "LEFÈVRE-D'ARC"  # keys now cached on the instance
+    copy = pickle.loads(pickle.dumps(fresh))  # noqa: S301  (our own bytes)
+    assert "_vault_aead" not in copy.__dict__ and copy.birth_name == "LEFÈVRE-D'ARC"
