@@ -64,10 +64,12 @@ INSTALLED_APPS = [
     "allauth.usersessions",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # the API docs' assets served from Cordée (no CDN)
     "cordee.vault",
     "cordee.audit",
     "cordee.accounts",
     "cordee.care",
+    "cordee.messaging",
     "cordee.security",
     "cordee.web",
 ]
@@ -201,6 +203,25 @@ AUDIT_ACCESS_RETENTION_DAYS = env_int("AUDIT_ACCESS_RETENTION_DAYS", 3 * 365, mi
 
 # --- care relationship (cordee.care) ------------------------------------------------------
 BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 240, minimum=5, maximum=24 * 60)
+
+# --- messaging (cordee.messaging) ---------------------------------------------------------
+MESSAGING_MAX_BODY_CHARS = env_int("MESSAGING_MAX_BODY_CHARS", 10_000, minimum=100, maximum=200_000)
+MESSAGING_ATTACHMENT_MAX_BYTES = env_int("MESSAGING_ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
+MESSAGING_EDIT_WINDOW_SECONDS = env_int("MESSAGING_EDIT_WINDOW_SECONDS", 15 * 60, minimum=0, maximum=24 * 3600)
+# An e-mail says a secure message waits at most once per this many minutes, if still unread.
+MESSAGING_EMAIL_DELAY_MINUTES = env_int("MESSAGING_EMAIL_DELAY_MINUTES", 15, minimum=1, maximum=24 * 60)
+# The most socket sends committed in one transaction (group commit, cordee/messaging/batcher.py).
+MESSAGING_SEND_BATCH_MAX = env_int("MESSAGING_SEND_BATCH_MAX", 64, minimum=1, maximum=1000)
+# What the channel layer carries through Redis (message bodies included) is encrypted with this
+# key (Fernet); by default one derived from SECRET_KEY. Every process must have the same.
+CHANNEL_LAYER_KEY = env_secret("CHANNEL_LAYER_KEY") or SECRET_KEY
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "symmetric_encryption_keys": [CHANNEL_LAYER_KEY]},
+        }
+    }
 
 # --- authentication ----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from cordee.api import api
 from cordee.web import views as web_views
 
 urlpatterns = [
@@ -9,6 +10,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("comptes/", include("cordee.accounts.urls")),
+    path("messagerie/", include("cordee.messaging.urls")),
+    path("api/", api.urls),
     path("patients/", include("cordee.care.urls")),
     path("securite/", include("cordee.security.urls")),
     path("admin/", admin.site.urls),

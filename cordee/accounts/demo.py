@@ -178,4 +178,6 @@ def seed(*, with_mfa: bool = True) -> dict[str, User]:
     users["alice"].save(update_fields=["modules"])
     from cordee.care.demo import seed_care_team  # noqa: I001  (Paula's care team, cordee/care/demo.py)
     seed_care_team(users)
+    from cordee.messaging.demo import seed_conversations  # noqa: I001  (Alice↔Bob, Paula's care team, Alice↔Paula)
+    seed_conversations(users)
     return users

@@ -21,7 +21,12 @@ class Module:
 
 
 MODULES: tuple[Module, ...] = (
-    Module("messagerie", _("Messaging"), _("Secure real-time conversations with colleagues and patients")),
+    Module(
+        "messagerie",
+        _("Messaging"),
+        _("Secure real-time conversations with colleagues and patients"),
+        url_name="messaging:index",
+    ),
     Module("prescription", _("Prescription"), _("Electronic prescriptions with signature")),
     Module("medicaments", _("Drugs"), _("The public drug database (BDPM)")),
     Module("bibliotheque", _("Library"), _("Scientific references (PubMed)")),

@@ -1,0 +1,24 @@
+"""The JSON API (Django Ninja), mounted at ``/api/``; its OpenAPI schema is at ``/api/openapi.json``
+and its documentation at ``/api/docs`` (Swagger UI served from Cordée itself, no CDN).
+
+Authentication is the browser's session (the same sign-in, second factor and idle timeout as the
+pages, enforced by the middleware); unsafe methods need the CSRF token in ``X-CSRFToken``. Each
+app adds its router here.
+"""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+from ninja.security import SessionAuth
+
+from cordee.messaging.api import router as messaging_router
+
+api = NinjaAPI(
+    title="Cordée API",
+    version="1",
+    description="The JSON API of Cordée. Session authentication; CSRF token required on unsafe methods.",
+    auth=SessionAuth(csrf=True),
+    urls_namespace="api",
+    docs_url="/docs",
+)
+api.add_router("/messaging/", messaging_router)

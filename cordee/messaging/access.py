@@ -1,0 +1,202 @@
+"""The only way views, the API and the socket load conversations, messages and attachments.
+
+Who may open a conversation:
+
+- its members (``Member`` rows): read and write (a patient thread closed to replies refuses the
+  patient's messages in ``sending``);
+- staff, read-only, for the conversations of the verified professionals they act for
+  (``Staff.acts_for``); for a patient-linked conversation only while the care team still opens
+  that patient to them (``cordee.care``). Writing needs membership.
+
+Anyone else gets ``Http404``, raised exactly as for a conversation that does not exist, whatever
+the id looked like (forged, someone else's, not a number). A refusal writes a security entry to
+the audit trail; reading a patient-linked conversation writes an ``access`` entry naming the
+patient (once per opening or catch-up of the thread, see ``READS``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404, HttpRequest
+
+from cordee.accounts.models import Professional, User
+from cordee.audit import services as audit
+from cordee.audit.models import AuditEntry
+from cordee.messaging.models import Attachment, Conversation, Member, Message
+
+# Purposes written to the audit trail.
+READ = "messaging.read"  # opening a thread, its history or a catch-up
+DOWNLOAD = "messaging.download"  # an attachment or its preview
+SEND = "messaging.send"
+MANAGE = "messaging.manage"  # members, name, closing replies
+READS = frozenset({READ, DOWNLOAD})
+
+_MAX_ID = 2**63 - 1
+
+
+def parse_id(value: Any) -> int:
+    """A database id from a URL, a form or a socket frame, or ``Http404`` (never a 500 for junk)."""
+    if isinstance(value, bool):
+        raise Http404
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or not 0 < int(text) <= _MAX_ID:
+        raise Http404
+    return int(text)
+
+
+def is_active_user(user: Any) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and user.is_active
+
+
+def principal_user_ids(user: User) -> list[int]:
+    """Users of the verified, active professionals a staff member acts for (none for others)."""
+    if user.kind != User.Kind.STAFF:
+        return []
+    return list(
+        Professional.objects.filter(
+            assistants__user=user, verification=Professional.Verification.VERIFIED, user__is_active=True
+        ).values_list("user_id", flat=True)
+    )
+
+
+def _care_patient_ids(user: User) -> QuerySet:
+    """Patients the care team currently opens to ``user`` (a subquery)."""
+    from cordee.care.access import granting_memberships
+
+    return granting_memberships().filter(member=user).values("patient_id")
+
+
+def visible_conversations(user: User) -> QuerySet[Conversation]:
+    """Every conversation ``user`` may read: their own, and for staff those of whom they act for."""
+    if not is_active_user(user):
+        return Conversation.objects.none()
+    own = Exists(Member.objects.filter(conversation=OuterRef("pk"), user=user))
+    principals = principal_user_ids(user)
+    if not principals:
+        return Conversation.objects.filter(own)
+    delegated = Exists(Member.objects.filter(conversation=OuterRef("pk"), user_id__in=principals)) & (
+        Q(patient__isnull=True) | Q(patient_id__in=_care_patient_ids(user))
+    )
+    return Conversation.objects.filter(own | delegated)
+
+
+def _refuse(user: Any, raw_id: Any, purpose: str, request: HttpRequest | None, target_type: str) -> NoReturn:
+    if is_active_user(user):
+        audit.record(
+            "messaging.refused",
+            actor=user,
+            request=request,
+            target_type=target_type,
+            target_id=str(raw_id)[:64],
+            purpose=purpose,
+            outcome=AuditEntry.Outcome.DENIED,
+        )
+    raise Http404
+
+
+def record_read(
+    user: User, conversation: Conversation, *, purpose: str, request: HttpRequest | None = None, **details: Any
+) -> None:
+    """The access entry of a read in a patient-linked conversation (nothing for the others)."""
+    if conversation.patient_id is None:
+        return
+    audit.record(
+        "conversation.read",
+        actor=user,
+        request=request,
+        target=conversation,
+        patient_id=conversation.patient_id,
+        purpose=purpose,
+        category=AuditEntry.Category.ACCESS,
+        details={"kind": conversation.kind, "basis": "delegated" if conversation.membership is None else "member"}
+        | details,
+    )
+
+
+def access_conversation(
+    user: Any, conversation_id: Any, *, purpose: str, request: HttpRequest | None = None, write: bool = False
+) -> Conversation:
+    """The conversation if ``user`` may open it (``write``: as a member), else ``Http404``.
+
+    The result carries ``membership``: the user's ``Member`` row, or None for delegated reading.
+    One query for a member. A read purpose (``READS``) in a patient-linked conversation is audited.
+    """
+    try:
+        pk = parse_id(conversation_id)
+    except Http404:
+        _refuse(user, conversation_id, purpose, request, "messaging.conversation")
+    if not is_active_user(user):
+        raise Http404
+    membership = Member.objects.select_related("conversation").filter(conversation_id=pk, user=user).first()
+    if membership is not None:
+        conversation = membership.conversation
+        conversation.membership = membership
+    else:
+        found = None if write else visible_conversations(user).filter(pk=pk).first()
+        if found is None:
+            _refuse(user, pk, purpose, request, "messaging.conversation")
+        conversation = found
+        conversation.membership = None
+    if purpose in READS:
+        record_read(user, conversation, purpose=purpose, request=request)
+    return conversation
+
+
+def access_message(
+    user: Any, message_id: Any, *, purpose: str, request: HttpRequest | None = None, write: bool = False
+) -> Message:
+    """A message of a conversation ``user`` may open (``conversation`` attached), else ``Http404``."""
+    try:
+        pk = parse_id(message_id)
+    except Http404:
+        _refuse(user, message_id, purpose, request, "messaging.message")
+    message = Message.objects.filter(pk=pk).first() if is_active_user(user) else None
+    if message is None:
+        _refuse(user, pk, purpose, request, "messaging.message")
+    try:
+        message.conversation = access_conversation(
+            user, message.conversation_id, purpose=purpose, request=request, write=write
+        )
+    except Http404:
+        raise Http404 from None
+    return message
+
+
+def access_attachment(user: Any, attachment_id: Any, *, purpose: str, request: HttpRequest | None = None) -> Attachment:
+    """An attachment of a sent message ``user`` may read, or their own upload not sent yet."""
+    try:
+        pk = parse_id(attachment_id)
+    except Http404:
+        _refuse(user, attachment_id, purpose, request, "messaging.attachment")
+    attachment = Attachment.objects.filter(pk=pk).first() if is_active_user(user) else None
+    if attachment is None or (attachment.message_id is None and attachment.uploaded_by_id != user.pk):
+        _refuse(user, pk, purpose, request, "messaging.attachment")
+    attachment.conversation = access_conversation(user, attachment.conversation_id, purpose=purpose, request=request)
+    return attachment
+
+
+def reachable_users(user: User) -> QuerySet[User]:
+    """Professionals and staff ``user`` may start a conversation with: colleagues of a shared structure."""
+    if not is_active_user(user) or user.kind == User.Kind.PATIENT:
+        return User.objects.none()
+    return (
+        User.objects.filter(
+            is_active=True,
+            kind__in=[User.Kind.PROFESSIONAL, User.Kind.STAFF],
+            memberships__structure__memberships__user=user,
+        )
+        .exclude(pk=user.pk)
+        .distinct()
+        .order_by("last_name", "first_name", "pk")
+    )
+
+
+def delegate_user_ids(user_ids: list[int]) -> list[int]:
+    """Staff who act for any of these users (they read those users' conversations)."""
+    return list(
+        User.objects.filter(staff__acts_for__user_id__in=user_ids, is_active=True, kind=User.Kind.STAFF)
+        .values_list("pk", flat=True)
+        .distinct()
+    )

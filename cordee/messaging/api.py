@@ -1,0 +1,313 @@
+"""The messaging JSON API (``/api/messaging/``): thin, every object through ``access``.
+
+Ids in paths are taken as text so that a forged one ("abc", "-1", "1e3") answers exactly like
+a missing or forbidden one: 404 ``{"detail": "Not Found"}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from ninja import Router
+from ninja.errors import HttpError
+
+from cordee.messaging import attachments as files
+from cordee.messaging import reading, sending, services
+from cordee.messaging.access import DOWNLOAD, READ, access_attachment, access_conversation, reachable_users
+from cordee.messaging.models import Conversation, Member
+from cordee.messaging.schemas import (
+    AdminIn,
+    AttachmentOut,
+    ColleagueOut,
+    ConversationDetail,
+    ConversationOut,
+    DirectIn,
+    EditIn,
+    ErrorOut,
+    GroupIn,
+    MemberIn,
+    MemberOut,
+    MessageOut,
+    PageOut,
+    PatientIn,
+    ReadIn,
+    ReadOut,
+    RenameIn,
+    RepliesIn,
+    SendIn,
+)
+from cordee.vault.blobs import iter_blob
+
+router = Router(tags=["messaging"])
+ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+_SEND_STATUS = {"not_found": 404, "closed": 403, "not_editable": 403, "conflict": 409}
+
+
+def _send_error(exc: sending.SendError) -> HttpError:
+    return HttpError(_SEND_STATUS.get(exc.code, 400), exc.message)
+
+
+def _invalid(exc: ValidationError) -> HttpError:
+    return HttpError(400, " ".join(exc.messages))
+
+
+def _out(row: reading.Row) -> dict[str, Any]:
+    c = row.conversation
+    return {
+        "id": c.pk,
+        "kind": c.kind,
+        "label": row.label,
+        "patient_id": c.patient_id,
+        "unread": row.unread,
+        "role": row.role,
+        "replies_closed": c.replies_closed,
+        "last_seq": c.last_seq,
+        "last_message_at": c.last_message_at,
+    }
+
+
+def _row_of(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
+    rows = reading.conversation_list(request.user, only=conversation.pk)  # type: ignore[arg-type]
+    if not rows:
+        raise HttpError(404, "Not Found")
+    return _out(rows[0])
+
+
+@router.get("/conversations", response=list[ConversationOut], summary="My conversations, latest first")
+def list_conversations(request: HttpRequest):
+    return [_out(row) for row in reading.conversation_list(request.user)]  # type: ignore[arg-type]
+
+
+@router.get("/colleagues", response=list[ColleagueOut], summary="People I can start a conversation with")
+def colleagues(request: HttpRequest):
+    return [{"id": u.pk, "name": u.display_name, "kind": u.kind} for u in reachable_users(request.user)]  # type: ignore[arg-type]
+
+
+def _started(request: HttpRequest, start: Any, *args: Any) -> dict[str, Any]:
+    try:
+        conversation = start(request.user, *args, request=request)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    except PermissionDenied:
+        raise HttpError(403, "Forbidden") from None
+    return _row_of(request, conversation)
+
+
+@router.post("/conversations/direct", response={201: ConversationOut, **ERRORS})
+def start_direct(request: HttpRequest, data: DirectIn):
+    return 201, _started(request, services.do_start_direct, data.user_id)
+
+
+@router.post("/conversations/groups", response={201: ConversationOut, **ERRORS})
+def create_group(request: HttpRequest, data: GroupIn):
+    return 201, _started(request, services.do_create_group, data.title, data.member_ids)
+
+
+@router.post("/conversations/care-team", response={201: ConversationOut, **ERRORS})
+def open_care_team_thread(request: HttpRequest, data: PatientIn):
+    return 201, _started(request, services.do_open_care_team_thread, data.patient_id)
+
+
+@router.post("/conversations/patient", response={201: ConversationOut, **ERRORS})
+def start_patient_thread(request: HttpRequest, data: PatientIn):
+    """Only a verified professional of the patient's care team; the patient can then answer."""
+    return 201, _started(request, services.do_start_patient_thread, data.patient_id)
+
+
+@router.get("/conversations/{conversation_id}", response={200: ConversationDetail, **ERRORS})
+def conversation_detail(request: HttpRequest, conversation_id: str):
+    conversation = access_conversation(request.user, conversation_id, purpose=READ, request=request)
+    members = Member.objects.filter(conversation=conversation).select_related("user").order_by("joined_at", "pk")
+    membership = conversation.membership
+    return {
+        **_row_of(request, conversation),
+        "can_write": membership is not None,
+        "last_read_seq": membership.last_read_seq if membership else None,
+        "members": [
+            {"user_id": m.user_id, "name": m.user.display_name, "kind": m.user.kind, "role": m.role} for m in members
+        ],
+    }
+
+
+@router.get("/conversations/{conversation_id}/messages", response={200: PageOut, **ERRORS})
+def messages(
+    request: HttpRequest, conversation_id: str, after: int | None = None, before: int | None = None, limit: int = 50
+):
+    """Latest page, history (``before`` a seq) or catch-up (``after`` a cursor, by ``rev_seq``)."""
+    conversation = access_conversation(request.user, conversation_id, purpose=READ, request=request)
+    page = reading.thread_page(conversation, after=after, before=before, limit=max(1, min(limit, 200)))
+    return page.__dict__
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages", response={201: MessageOut, 200: MessageOut, **ERRORS, 409: ErrorOut}
+)
+def send(request: HttpRequest, conversation_id: str, data: SendIn):
+    """Send a message; a resend with the same ``key`` answers 200 with the stored message."""
+    req = sending.SendRequest(
+        user=request.user,  # type: ignore[arg-type]
+        conversation_id=conversation_id,
+        body=data.body,
+        client_key=data.key,
+        urgent=data.urgent,
+        mentions=data.mentions,
+        attachment_ids=data.attachments,
+        request=request,
+    )
+    try:
+        result = sending.do_send_message(req)
+    except sending.SendError as exc:
+        raise _send_error(exc) from None
+    return (200 if result.duplicate else 201), result.payload
+
+
+@router.patch("/messages/{message_id}", response={200: MessageOut, **ERRORS})
+def edit(request: HttpRequest, message_id: str, data: EditIn):
+    """Change a message's text, within ``MESSAGING_EDIT_WINDOW_SECONDS`` of sending it (audited)."""
+    try:
+        sending.do_edit_message(request.user, message_id, data.body, request=request)  # type: ignore[arg-type]
+        return _single(request, message_id)
+    except sending.SendError as exc:
+        raise _send_error(exc) from None
+
+
+@router.delete("/messages/{message_id}", response={204: None, **ERRORS})
+def delete(request: HttpRequest, message_id: str):
+    try:
+        sending.do_delete_message(request.user, message_id, request=request)  # type: ignore[arg-type]
+    except sending.SendError as exc:
+        raise _send_error(exc) from None
+    return 204, None
+
+
+def _single(request: HttpRequest, message_id: str) -> dict[str, Any]:
+    from cordee.messaging.access import access_message
+    from cordee.messaging.events import message_payload
+
+    message = access_message(request.user, message_id, purpose=sending.SEND, request=request)
+    sender = message.sender
+    return message_payload(
+        message, sender_name=sender.display_name if sender else "", attachments=message.attachments.all()
+    )
+
+
+@router.post("/conversations/{conversation_id}/read", response={200: ReadOut, **ERRORS})
+def mark_read(request: HttpRequest, conversation_id: str, data: ReadIn):
+    conversation = access_conversation(request.user, conversation_id, purpose="messaging.read_state", request=request)
+    return {"seq": reading.do_mark_read(request.user, conversation, data.seq)}  # type: ignore[arg-type]
+
+
+def _manage(request: HttpRequest, action: Any, *args: Any) -> Any:
+    try:
+        return action(request.user, *args, request=request)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    except PermissionDenied:
+        raise HttpError(403, "Forbidden") from None
+
+
+@router.patch("/conversations/{conversation_id}", response={200: ConversationOut, **ERRORS})
+def rename(request: HttpRequest, conversation_id: str, data: RenameIn):
+    conversation = _manage(request, services.do_rename, conversation_id, data.title)
+    return _row_of(request, conversation)
+
+
+@router.post("/conversations/{conversation_id}/members", response={201: MemberOut, **ERRORS})
+def add_member(request: HttpRequest, conversation_id: str, data: MemberIn):
+    member = _manage(request, services.do_add_member, conversation_id, data.user_id)
+    return 201, {
+        "user_id": member.user_id,
+        "name": member.user.display_name,
+        "kind": member.user.kind,
+        "role": member.role,
+    }
+
+
+@router.delete("/conversations/{conversation_id}/members/{user_id}", response={204: None, **ERRORS})
+def remove_member(request: HttpRequest, conversation_id: str, user_id: str):
+    """An administrator removes a member; anyone leaves a group with their own id."""
+    _manage(request, services.do_remove_member, conversation_id, user_id)
+    return 204, None
+
+
+@router.post("/conversations/{conversation_id}/admins", response={200: MemberOut, **ERRORS})
+def set_admin(request: HttpRequest, conversation_id: str, data: AdminIn):
+    member = _manage(request, services.do_set_admin, conversation_id, data.user_id, data.admin)
+    return {"user_id": member.user_id, "name": member.user.display_name, "kind": member.user.kind, "role": member.role}
+
+
+@router.post("/conversations/{conversation_id}/replies", response={200: ConversationOut, **ERRORS})
+def set_replies(request: HttpRequest, conversation_id: str, data: RepliesIn):
+    """A professional closes (or reopens) the patient's replies in a patient thread."""
+    conversation = _manage(request, services.do_set_replies_closed, conversation_id, data.closed)
+    return _row_of(request, conversation)
+
+
+@router.post(
+    "/conversations/{conversation_id}/attachments",
+    response={201: AttachmentOut, 411: ErrorOut, 413: ErrorOut, **ERRORS},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        "parameters": [
+            {
+                "in": "header",
+                "name": "X-File-Name",
+                "schema": {"type": "string"},
+                "description": "percent-encoded UTF-8 file name",
+            }
+        ],
+    },
+)
+def upload(request: HttpRequest, conversation_id: str):
+    """Upload a file (the raw body, ``Content-Length`` required); send it with a message next."""
+    from cordee.messaging.events import attachment_payload
+
+    try:
+        attachment = files.do_upload_attachment(
+            request.user,  # type: ignore[arg-type]
+            conversation_id,
+            request,  # type: ignore[arg-type]  # HttpRequest is a readable stream of the body
+            name=request.headers.get("X-File-Name"),
+            length=request.headers.get("Content-Length"),
+            request=request,
+        )
+    except files.UploadError as exc:
+        raise HttpError(exc.status, exc.message) from None
+    return 201, attachment_payload(attachment)
+
+
+def _file_response(blob: Any, content_type: str, size: int) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(iter_blob(blob), content_type=content_type)
+    response["Content-Length"] = str(size)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@router.get("/attachments/{attachment_id}", url_name="messaging_attachment", response={200: None, **ERRORS})
+def download(request: HttpRequest, attachment_id: str) -> StreamingHttpResponse:
+    """The file as uploaded, always as a download (``Content-Disposition: attachment``)."""
+    attachment = access_attachment(request.user, attachment_id, purpose=DOWNLOAD, request=request)
+    content_type = attachment.content_type + ("; charset=utf-8" if attachment.content_type == "text/plain" else "")
+    response = _file_response(attachment.blob, content_type, attachment.size)
+    response["Content-Disposition"] = files.content_disposition(attachment.name)
+    return response
+
+
+@router.get(
+    "/attachments/{attachment_id}/preview", url_name="messaging_attachment_preview", response={200: None, **ERRORS}
+)
+def preview(request: HttpRequest, attachment_id: str) -> HttpResponse:
+    """Cordée's own re-encoding of an image or of a PDF's first page (PNG or JPEG)."""
+    attachment = access_attachment(request.user, attachment_id, purpose=DOWNLOAD, request=request)
+    if attachment.preview_blob is None:
+        raise HttpError(404, "Not Found")
+    data = b"".join(iter_blob(attachment.preview_blob))
+    response = HttpResponse(data, content_type="image/png" if data.startswith(b"\x89PNG") else "image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Disposition"] = "inline"
+    return response

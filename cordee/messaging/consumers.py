@@ -1,0 +1,236 @@
+"""The messaging socket (``/ws/messagerie/``): JSON frames, one socket per browser tab.
+
+Client → server::
+
+    {"type": "send", "conversation": 12, "key": "<8-64 chars>", "body": "…", "urgent": false,
+     "mentions": [3], "attachments": [7]}          → {"type": "ack", "key", "id", "seq", …} after commit
+    {"type": "open", "conversation": 12, "after": 41 | null}   → {"type": "history", …} (audited read)
+    {"type": "close", "conversation": 12}           the pane is closed: bodies stop coming
+    {"type": "read", "conversation": 12, "seq": 45}
+    {"type": "ping"}                                → {"type": "pong"}
+
+Server → client: ``message`` (full, for an open thread), ``notice`` (number and flags only, for
+the others), ``conversation`` (state), ``joined`` / ``removed``, ``read``, ``error``.
+
+The socket is subscribed to the group of each conversation its user may read and to the user's
+own group; control messages there add or drop conversation groups at once (``msg.left``).
+Errors never say more than the API would: a forged id, someone else's conversation and a
+missing one all give ``not_found``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.http import Http404
+
+from cordee.messaging import events, sockets
+from cordee.messaging.batcher import batcher
+from cordee.messaging.receivers import session_tag
+from cordee.messaging.sending import SendError, SendRequest
+
+UNAUTHORISED = 4401
+
+
+class MessagingConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        session = self.scope.get("session")
+        if not await database_sync_to_async(sockets.socket_allowed)(user, session):
+            await self.close()  # before accept: the handshake is refused (HTTP 403)
+            return
+        self.user = user
+        self.session = session
+        self.session_tag = session_tag(session.session_key)
+        self.request = sockets.socket_request(self.scope, user)
+        self.connected_at = self.checked_at = time.monotonic()
+        self.conversations: set[int] = set()
+        self.opened: set[int] = set()
+        self.sending: set[asyncio.Task[None]] = set()
+        await self.channel_layer.group_add(events.user_group(user.pk), self.channel_name)
+        for conversation_id in await database_sync_to_async(sockets.visible_ids)(user):
+            await self._subscribe(conversation_id)
+        await self.accept()
+        await self.send_json({"type": "ready", "user": user.pk, "conversations": sorted(self.conversations)})
+
+    async def disconnect(self, code: int) -> None:
+        if not hasattr(self, "user"):  # refused at connect
+            return
+        for task in self.sending:
+            task.cancel()  # the batch still commits; the client resends with the same key
+        await self.channel_layer.group_discard(events.user_group(self.user.pk), self.channel_name)
+        for conversation_id in list(self.conversations):
+            await self._unsubscribe(conversation_id)
+
+    async def _subscribe(self, conversation_id: int) -> None:
+        if conversation_id not in self.conversations:
+            self.conversations.add(conversation_id)
+            await self.channel_layer.group_add(events.conversation_group(conversation_id), self.channel_name)
+
+    async def _unsubscribe(self, conversation_id: int) -> None:
+        self.conversations.discard(conversation_id)
+        self.opened.discard(conversation_id)
+        await self.channel_layer.group_discard(events.conversation_group(conversation_id), self.channel_name)
+
+    async def _error(self, code: str, message: str = "", **extra: Any) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, **extra})
+
+    # --- client frames -----------------------------------------------------------------
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        handler = {
+            "send": self.on_send,
+            "open": self.on_open,
+            "close": self.on_close,
+            "read": self.on_read,
+            "ping": self.on_ping,
+        }.get(kind if isinstance(kind, str) else "")
+        if handler is None:
+            await self._error("bad_request")
+            return
+        if not await self._session_ok(active=kind != "ping"):
+            await self.close(code=UNAUTHORISED)
+            return
+        await handler(content)
+
+    async def decode_json(self, text_data: str) -> Any:
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            return None
+
+    async def _session_ok(self, *, active: bool) -> bool:
+        now = time.monotonic()
+        if now - self.connected_at > settings.SESSION_COOKIE_AGE:
+            return False
+        if now - self.checked_at < sockets.SESSION_CHECK_SECONDS:
+            return True
+        self.checked_at = now
+        return await database_sync_to_async(sockets.session_still_valid)(self.user, self.session, active=active)
+
+    async def on_send(self, content: dict[str, Any]) -> None:
+        request = SendRequest(
+            user=self.user,
+            conversation_id=content.get("conversation"),
+            body=content.get("body"),
+            client_key=content.get("key"),
+            urgent=content.get("urgent", False),
+            mentions=content.get("mentions") or [],
+            attachment_ids=content.get("attachments") or [],
+            request=self.request,
+        )
+        # Not awaited here: further frames (and sends, which may then share a commit) go on.
+        task = asyncio.create_task(self._send_and_ack(request))
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
+
+    async def _send_and_ack(self, request: SendRequest) -> None:
+        key = request.client_key if isinstance(request.client_key, str) else None
+        result = await batcher().send(request)
+        if isinstance(result, SendError):
+            await self._error(result.code, result.message, key=key, conversation=request.conversation_id)
+            return
+        message = result.message
+        await self.send_json(
+            {
+                "type": "ack",
+                "key": key,
+                "conversation": message.conversation_id,
+                "id": message.pk,
+                "seq": message.seq,
+                "rev_seq": message.rev_seq,
+                "duplicate": result.duplicate,
+                "message": result.payload,
+            }
+        )
+
+    async def on_open(self, content: dict[str, Any]) -> None:
+        try:
+            opened = await database_sync_to_async(sockets.open_thread)(
+                self.user, content.get("conversation"), content.get("after"), self.request
+            )
+        except Http404:
+            await self._error("not_found", conversation=content.get("conversation"))
+            return
+        await self._subscribe(opened.conversation_id)
+        self.opened.add(opened.conversation_id)
+        await self.send_json(opened.frame)
+
+    async def on_close(self, content: dict[str, Any]) -> None:
+        conversation_id = content.get("conversation")
+        if isinstance(conversation_id, int):
+            self.opened.discard(conversation_id)
+
+    async def on_read(self, content: dict[str, Any]) -> None:
+        try:
+            await database_sync_to_async(sockets.mark_read)(
+                self.user, content.get("conversation"), content.get("seq"), self.request
+            )
+        except Http404:
+            await self._error("not_found", conversation=content.get("conversation"))
+
+    async def on_ping(self, content: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong"})
+
+    # --- group events ------------------------------------------------------------------
+
+    async def msg_message(self, event: dict[str, Any]) -> None:
+        message = event["message"]
+        conversation_id = message["conversation"]
+        if conversation_id not in self.conversations:
+            return
+        if conversation_id in self.opened:
+            await self.send_json({"type": "message", "message": message})
+            return
+        notice = {k: message[k] for k in ("conversation", "id", "seq", "rev_seq", "sender", "sender_name", "urgent")}
+        notice.update(
+            type="notice",
+            mentioned=self.user.pk in message["mentions"],
+            edited=message["edited"],
+            deleted=message["deleted"],
+        )
+        await self.send_json(notice)
+
+    async def msg_changed(self, event: dict[str, Any]) -> None:
+        if event["state"]["id"] in self.conversations:
+            await self.send_json({"type": "conversation", "state": event["state"]})
+
+    async def msg_joined(self, event: dict[str, Any]) -> None:
+        conversation_id = event["conversation"]
+        if conversation_id in self.conversations:
+            return
+        if await database_sync_to_async(sockets.still_visible)(self.user, conversation_id):
+            await self._subscribe(conversation_id)
+            await self.send_json({"type": "joined", "conversation": conversation_id})
+
+    async def msg_left(self, event: dict[str, Any]) -> None:
+        conversation_id = event["conversation"]
+        if conversation_id not in self.conversations:
+            return
+        await self._unsubscribe(conversation_id)  # first: nothing more arrives from now on
+        if await database_sync_to_async(sockets.still_visible)(self.user, conversation_id):
+            await self._subscribe(conversation_id)  # still readable otherwise (staff reading for someone)
+            return
+        await self.send_json({"type": "removed", "conversation": conversation_id})
+
+    async def msg_resync(self, event: dict[str, Any]) -> None:
+        visible = await database_sync_to_async(sockets.visible_ids)(self.user)
+        for conversation_id in sorted(self.conversations - visible):
+            await self._unsubscribe(conversation_id)
+            await self.send_json({"type": "removed", "conversation": conversation_id})
+        for conversation_id in sorted(visible - self.conversations):
+            await self._subscribe(conversation_id)
+            await self.send_json({"type": "joined", "conversation": conversation_id})
+
+    async def msg_read(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "read", "conversation": event["conversation"], "seq": event["seq"]})
+
+    async def msg_session_ended(self, event: dict[str, Any]) -> None:
+        if event["session"] == self.session_tag:
+            await self.close(code=UNAUTHORISED)

@@ -1,0 +1,168 @@
+"""Reading conversations: the list with unread counts, pages of history, catch-up, read state.
+
+Call these with a conversation obtained from ``access.access_conversation`` (which audits the
+read of a patient-linked thread: once per opening, page or catch-up, never per message pushed
+over the socket to a thread already open).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+
+from cordee.accounts.models import User
+from cordee.messaging import events
+from cordee.messaging.access import visible_conversations
+from cordee.messaging.models import Conversation, Member, Message
+
+PAGE_SIZE = 50
+CATCH_UP_SIZE = 200
+
+
+@dataclass
+class Page:
+    messages: list[dict[str, Any]]
+    last_seq: int  # the conversation's number before the page was read: the cursor to catch up from
+    more_before: bool = False
+    more_after: bool = False
+
+
+def _payloads(messages: list[Message]) -> list[dict[str, Any]]:
+    return [
+        events.message_payload(
+            m, sender_name=m.sender.display_name if m.sender else "", attachments=m.attachments.all()
+        )
+        for m in messages
+    ]
+
+
+def _messages(conversation: Conversation) -> QuerySet[Message]:
+    return Message.objects.filter(conversation=conversation).select_related("sender").prefetch_related("attachments")
+
+
+def thread_page(
+    conversation: Conversation, *, after: int | None = None, before: int | None = None, limit: int = PAGE_SIZE
+) -> Page:
+    """Latest messages, or those before ``before`` (by place), or changed after ``after`` (catch-up).
+
+    Catch-up returns messages in the order of their last change (``rev_seq``), each once in its
+    latest state; the cursor is then the last one's ``rev_seq`` while ``more_after`` holds.
+    """
+    last_seq = Conversation.objects.filter(pk=conversation.pk).values_list("last_seq", flat=True).first() or 0
+    if after is not None:
+        limit = min(limit, CATCH_UP_SIZE)
+        found = list(_messages(conversation).filter(rev_seq__gt=after).order_by("rev_seq")[: limit + 1])
+        more = len(found) > limit
+        found = found[:limit]
+        cursor = found[-1].rev_seq if more else max(last_seq, found[-1].rev_seq if found else after)
+        return Page(_payloads(found), cursor, more_after=more)
+    query = _messages(conversation)
+    if before is not None:
+        query = query.filter(seq__lt=before)
+    found = list(query.order_by("-seq")[: limit + 1])
+    more = len(found) > limit
+    return Page(_payloads(list(reversed(found[:limit]))), last_seq, more_before=more)
+
+
+@dataclass
+class Row:
+    """A conversation as the list shows it to one user."""
+
+    conversation: Conversation
+    label: str
+    unread: int | None  # None: read as a delegate (staff), no read state of their own
+    role: str | None
+    others: list[str]
+
+
+def patient_name(patient: Any) -> str:
+    given = patient.used_given_name or patient.first_birth_given_name
+    return f"{given} {patient.used_name or patient.birth_name}".strip()
+
+
+def conversation_label(conversation: Conversation, others: list[str], viewer: User) -> str:
+    if conversation.kind == Conversation.Kind.GROUP:
+        return conversation.title or ""
+    if conversation.kind == Conversation.Kind.CARE_TEAM and conversation.patient is not None:
+        return str(_("Care team of %(name)s") % {"name": patient_name(conversation.patient)})
+    if conversation.kind == Conversation.Kind.PATIENT and viewer.kind != User.Kind.PATIENT and conversation.patient:
+        return patient_name(conversation.patient)
+    return ", ".join(others) or str(_("(no one else)"))
+
+
+def conversation_list(user: User, *, only: int | None = None) -> list[Row]:
+    """The conversations ``user`` may read (or just ``only``), latest activity first, with unread counts.
+
+    Three queries whatever the number of conversations, plus the data keys of the names shown
+    (a group's name, a patient's name: one per conversation that has one).
+    """
+    mine = Member.objects.filter(conversation=OuterRef("pk"), user=user)
+    unread = (
+        Message.objects.filter(conversation=OuterRef("pk"), deleted_at__isnull=True)
+        .filter(seq__gt=Subquery(mine.values("last_read_seq")[:1]))
+        .exclude(sender=user)
+        .order_by()
+        .values("conversation")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    visible = visible_conversations(user)
+    if only is not None:
+        visible = visible.filter(pk=only)
+    conversations = list(
+        visible.select_related("patient")
+        .annotate(
+            unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+            my_role=Subquery(mine.values("role")[:1]),
+        )
+        .order_by(F("last_message_at").desc(nulls_last=True), "-created_at", "-pk")
+    )
+    others = _other_names([c.pk for c in conversations], user)
+    rows = []
+    for c in conversations:
+        role = getattr(c, "my_role", None)
+        names = others.get(c.pk, [])
+        unread_count = getattr(c, "unread", 0) if role is not None else None
+        rows.append(Row(c, conversation_label(c, names, user), unread_count, role, names))
+    return rows
+
+
+def _other_names(conversation_ids: list[int], user: User) -> dict[int, list[str]]:
+    """The members other than ``user``, by conversation (labels of direct and patient threads)."""
+    names: dict[int, list[str]] = {}
+    members = Member.objects.filter(conversation_id__in=conversation_ids).exclude(user=user).select_related("user")
+    for member in members.order_by("user__last_name", "user__first_name", "pk"):
+        names.setdefault(member.conversation_id, []).append(member.user.display_name)
+    return names
+
+
+def unread_total(user: User) -> int:
+    """Messages waiting for ``user`` across their conversations (for badges and e-mail notices)."""
+    return (
+        Message.objects.filter(
+            Q(
+                seq__gt=Subquery(
+                    Member.objects.filter(conversation=OuterRef("conversation"), user=user).values("last_read_seq")[:1]
+                )
+            ),
+            conversation__members__user=user,
+            deleted_at__isnull=True,
+        )
+        .exclude(sender=user)
+        .count()
+    )
+
+
+def do_mark_read(user: User, conversation: Conversation, seq: Any) -> int:
+    """Move the user's read mark up to ``seq`` (never down, never past the last message)."""
+    if conversation.membership is None or not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        return 0
+    seq = min(seq, conversation.last_seq)
+    updated = Member.objects.filter(pk=conversation.membership.pk, last_read_seq__lt=seq).update(last_read_seq=seq)
+    if updated:
+        events.publish_on_commit([events.read_event(user.pk, conversation.pk, seq)])
+    return seq

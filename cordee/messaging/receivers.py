@@ -1,0 +1,68 @@
+"""Keeping sockets and care-team threads in step with what changes elsewhere.
+
+- ``care_team_changed`` (cordee.care, sent after commit): the user joins or leaves the patient's
+  care-team thread; a user who left has their sockets unsubscribed at once (``events._left``).
+- ``Staff.acts_for`` changes: the staff member's sockets re-check what they may read.
+- sign-out: the sockets opened with that session close.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_out
+from django.db import transaction
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
+
+from cordee.accounts.models import Staff
+from cordee.messaging import events
+
+logger = logging.getLogger(__name__)
+
+
+def session_tag(session_key: str | None) -> str:
+    """What travels on the channel layer instead of a session key."""
+    return hashlib.sha256((session_key or "").encode()).hexdigest()[:32]
+
+
+def _connect_care_signal() -> None:
+    try:
+        from cordee.care.signals import care_team_changed
+    except ImportError:  # the care app is older than this signal
+        logger.warning("messaging: cordee.care.signals.care_team_changed is missing; care-team threads won't follow")
+        return
+    care_team_changed.connect(on_care_team_changed, dispatch_uid="messaging.care_team_changed")
+
+
+def on_care_team_changed(sender: Any, *, patient_id: int, user_id: int, joined: bool, **kwargs: Any) -> None:
+    from cordee.messaging.services import do_follow_care_team
+
+    do_follow_care_team(patient_id, user_id, joined)
+
+
+@receiver(m2m_changed, sender=Staff.acts_for.through, dispatch_uid="messaging.acts_for_changed")
+def on_acts_for_changed(sender: Any, instance: Any, action: str, reverse: bool, pk_set: Any, **kwargs: Any) -> None:
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if reverse:  # professional.assistants changed: every staff member named, or all of them on clear
+        ids = list(Staff.objects.filter(pk__in=pk_set).values_list("user_id", flat=True)) if pk_set else []
+        if action == "post_clear":
+            ids = []  # Django gives no pk_set on clear; their next connection sees the change
+    else:
+        ids = [instance.user_id]
+    events.publish_on_commit([events.resync_event(uid) for uid in ids])
+
+
+@receiver(user_logged_out, dispatch_uid="messaging.logged_out")
+def on_logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if user is None or request is None:
+        return
+    tag = session_tag(getattr(request.session, "session_key", None))
+    event = (events.user_group(user.pk), {"type": "msg.session_ended", "session": tag})
+    transaction.on_commit(lambda: events.publish([event]))
+
+
+_connect_care_signal()

@@ -1,0 +1,129 @@
+"""Shapes of the messaging JSON API (OpenAPI at /api/docs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Field, Schema
+
+
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    content_type: str = Field(description="Sniffed from the bytes, never taken from the client")
+    size: int
+    preview: str | None = Field(None, description='"image", "pdf" or null')
+    url: str
+    preview_url: str | None = None
+
+
+class MessageOut(Schema):
+    id: int
+    conversation: int
+    seq: int = Field(description="Place in the conversation: 1, 2, 3… never changes")
+    rev_seq: int = Field(description="Number of the message's last change: catch up with ?after=")
+    sender: int | None
+    sender_name: str
+    key: str = Field(description="The sending client's idempotency key")
+    body: str
+    urgent: bool
+    mentions: list[int]
+    created_at: dt.datetime
+    edited: bool
+    deleted: bool
+    attachments: list[AttachmentOut]
+
+
+class SendIn(Schema):
+    body: str = ""
+    key: str = Field(
+        description="8-64 characters [A-Za-z0-9_-] chosen by the client; a resend with the same key is not duplicated"
+    )
+    urgent: bool = False
+    mentions: list[int] = []
+    attachments: list[int] = []
+
+
+class EditIn(Schema):
+    body: str
+
+
+class PageOut(Schema):
+    messages: list[MessageOut]
+    last_seq: int = Field(description="Cursor to catch up from (?after=)")
+    more_before: bool
+    more_after: bool
+
+
+class MemberOut(Schema):
+    user_id: int
+    name: str
+    kind: str
+    role: str
+
+
+class ConversationOut(Schema):
+    id: int
+    kind: str
+    label: str
+    patient_id: int | None
+    unread: int | None = Field(description="null when read as a delegate (staff acting for a professional)")
+    role: str | None
+    replies_closed: bool
+    last_seq: int
+    last_message_at: dt.datetime | None
+
+
+class ConversationDetail(ConversationOut):
+    can_write: bool
+    last_read_seq: int | None
+    members: list[MemberOut]
+
+
+class DirectIn(Schema):
+    user_id: int
+
+
+class GroupIn(Schema):
+    title: str
+    member_ids: list[int] = []
+
+
+class PatientIn(Schema):
+    patient_id: int
+
+
+class MemberIn(Schema):
+    user_id: int
+
+
+class AdminIn(Schema):
+    user_id: int
+    admin: bool
+
+
+class RenameIn(Schema):
+    title: str
+
+
+class RepliesIn(Schema):
+    closed: bool
+
+
+class ReadIn(Schema):
+    seq: int
+
+
+class ReadOut(Schema):
+    seq: int
+
+
+class ColleagueOut(Schema):
+    id: int
+    name: str
+    kind: str
+
+
+class ErrorOut(Schema):
+    detail: str
+    code: str | None = None

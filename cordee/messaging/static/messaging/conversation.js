@@ -1,0 +1,435 @@
+// The conversation pane: a JS island over the socket (live messages, sends, catch-up) and the JSON
+// API (older pages, edits, files). Every text is put in the page with textContent, never as HTML.
+//
+// Messages typed while offline wait in an outbox kept in sessionStorage (this tab only, gone when
+// the tab closes) rather than in memory alone: a reload or a crash of the page does not lose
+// them, and, unlike localStorage, they are not left on the computer nor shared with other tabs
+// (which would send them twice). Each carries its idempotency key, so resending after a lost
+// acknowledgement never duplicates it.
+import { ChatSocket, newKey } from "./socket.js";
+import { noticeArrived, removeEntry, setUnread } from "./sidebar.js";
+
+const config = JSON.parse(document.getElementById("chat-config").textContent);
+const S = config.strings;
+const root = document.querySelector("[data-chat]");
+const list = root.querySelector("[data-messages]");
+const olderButton = root.querySelector("[data-older]");
+const composer = root.querySelector("[data-composer]");
+const connState = document.querySelector("[data-conn]");
+const csrf = document.querySelector("[name=csrfmiddlewaretoken]")?.value || "";
+const apiBase = config.api;
+const me = config.user;
+const conversation = config.conversation;
+const outboxKey = `cordee.outbox.${me}.${conversation}`;
+
+const shown = new Map(); // message id -> {payload, element}
+let cursor = null; // last conversation number seen in order (catch-up from there)
+let oldestSeq = null;
+let opened = false;
+let removed = false;
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function when(iso) {
+  const date = new Date(iso);
+  const lang = document.documentElement.lang || "fr";
+  const time = date.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+  return date.toDateString() === new Date().toDateString() ? time : `${date.toLocaleDateString(lang)} ${time}`;
+}
+
+function size(bytes) {
+  if (bytes < 1024) return `${bytes} o`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} Ko`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} Mo`;
+}
+
+// --- rendering ---------------------------------------------------------------------------
+
+function renderFiles(files) {
+  const ul = el("ul", "msg-files");
+  for (const file of files) {
+    const li = el("li");
+    if (file.preview_url) {
+      const img = el("img", "msg-preview");
+      img.src = file.preview_url;
+      img.alt = S.preview_of.replace("%(name)s", file.name);
+      img.loading = "lazy";
+      li.append(img);
+    }
+    const link = el("a", "msg-file", file.name);
+    link.href = file.url;
+    link.setAttribute("download", "");
+    li.append(link, el("span", "help", ` (${size(file.size)})`));
+    ul.append(li);
+  }
+  return ul;
+}
+
+function renderMessage(m) {
+  const li = el("li", "msg");
+  li.id = `m-${m.id}`;
+  li.dataset.seq = m.seq;
+  li.classList.toggle("mine", m.sender === me);
+  li.classList.toggle("urgent", m.urgent);
+  li.classList.toggle("deleted", m.deleted);
+  li.classList.toggle("mentioned", m.mentions.includes(me));
+  const meta = el("p", "msg-meta");
+  meta.append(el("span", "msg-author", m.sender === me ? S.you : m.sender_name), " ");
+  const time = el("time", "", when(m.created_at));
+  time.dateTime = m.created_at;
+  meta.append(time);
+  if (m.urgent) meta.append(" ", el("span", "badge warn", S.urgent));
+  if (m.mentions.includes(me)) meta.append(" ", el("span", "badge", S.mentioned));
+  if (m.edited && !m.deleted) meta.append(" ", el("span", "help", `(${S.edited})`));
+  li.append(meta);
+  li.append(el("p", "msg-body", m.deleted ? S.deleted : m.body));
+  if (m.attachments.length) li.append(renderFiles(m.attachments));
+  if (m.sender === me && !m.deleted && config.canWrite) li.append(renderActions(m));
+  return li;
+}
+
+function renderActions(m) {
+  const actions = el("div", "msg-actions");
+  const edit = el("button", "link-button", S.edit);
+  edit.type = "button";
+  edit.addEventListener("click", () => startEdit(m));
+  const del = el("button", "link-button", S.delete);
+  del.type = "button";
+  del.addEventListener("click", () => removeMessage(m));
+  actions.append(edit, del);
+  return actions;
+}
+
+function place(element, seq) {
+  for (const node of list.children) {
+    if (node.dataset.seq && Number(node.dataset.seq) > seq) {
+      list.insertBefore(element, node);
+      return;
+    }
+    if (node.classList.contains("pending")) {
+      list.insertBefore(element, node);
+      return;
+    }
+  }
+  list.append(element);
+}
+
+function merge(m) {
+  if (m.conversation !== conversation || removed) return;
+  const known = shown.get(m.id);
+  if (known && known.payload.rev_seq >= m.rev_seq) return; // duplicate or older state
+  const element = renderMessage(m);
+  if (known) known.element.replaceWith(element);
+  else place(element, m.seq);
+  shown.set(m.id, { payload: m, element });
+  const pending = list.querySelector(`[data-key="${CSS.escape(m.key)}"]`);
+  if (pending && m.sender === me) pending.remove();
+  if (oldestSeq === null || m.seq < oldestSeq) oldestSeq = m.seq;
+}
+
+function scrollToEnd() {
+  list.lastElementChild?.scrollIntoView({ block: "end" });
+}
+
+// --- outbox ------------------------------------------------------------------------------
+
+function loadOutbox() {
+  try {
+    return JSON.parse(sessionStorage.getItem(outboxKey) || "[]");
+  } catch {
+    return [];
+  }
+}
+
+function saveOutbox(items) {
+  if (items.length) sessionStorage.setItem(outboxKey, JSON.stringify(items));
+  else sessionStorage.removeItem(outboxKey);
+}
+
+function renderPending(item, status) {
+  let li = list.querySelector(`[data-key="${CSS.escape(item.key)}"]`);
+  if (!li) {
+    li = el("li", "msg mine pending");
+    li.dataset.key = item.key;
+    li.append(el("p", "msg-meta"), el("p", "msg-body", item.body));
+    list.append(li);
+  }
+  const meta = li.querySelector(".msg-meta");
+  meta.replaceChildren(el("span", "msg-author", S.you), " ", el("span", "msg-state", status));
+  return li;
+}
+
+function failPending(key, message, { keep }) {
+  const item = loadOutbox().find((i) => i.key === key);
+  if (!keep) saveOutbox(loadOutbox().filter((i) => i.key !== key));
+  if (!item) return;
+  const li = renderPending(item, `${S.failed} — ${message}`);
+  li.classList.add("failed");
+  if (keep && !li.querySelector("button")) {
+    const retry = el("button", "link-button", S.retry);
+    retry.type = "button";
+    retry.addEventListener("click", () => flushOutbox());
+    li.append(retry);
+  }
+}
+
+function flushOutbox() {
+  for (const item of loadOutbox()) {
+    const sent = socket.send({ type: "send", conversation, ...item });
+    renderPending(item, sent ? S.sending : S.offline);
+  }
+}
+
+function mentionsIn(body) {
+  return config.members.filter((m) => m.id !== me && body.includes(`@${m.name}`)).map((m) => m.id);
+}
+
+// --- socket ------------------------------------------------------------------------------
+
+function openThread() {
+  socket.send({ type: "open", conversation, after: cursor });
+}
+
+function markRead() {
+  if (document.visibilityState !== "visible" || !config.canWrite) return;
+  let last = 0;
+  for (const { payload } of shown.values()) last = Math.max(last, payload.seq);
+  if (last) socket.send({ type: "read", conversation, seq: last });
+}
+
+function onHistory(frame) {
+  const first = !opened;
+  if (first) list.replaceChildren();
+  for (const m of frame.messages) merge(m);
+  for (const item of loadOutbox()) renderPending(item, S.sending);
+  if (first) {
+    opened = true;
+    olderButton.hidden = !frame.more_before;
+  }
+  cursor = frame.last_seq;
+  if (frame.more_after) openThread();
+  else {
+    flushOutbox();
+    scrollToEnd();
+    markRead();
+  }
+}
+
+function onLive(m) {
+  merge(m);
+  if (cursor !== null && m.rev_seq === cursor + 1) cursor = m.rev_seq;
+  else if (cursor !== null && m.rev_seq > cursor + 1) openThread(); // a gap: catch up, nothing lost
+  scrollToEnd();
+  markRead();
+}
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case "ready":
+      openThread();
+      break;
+    case "history":
+      if (frame.conversation === conversation) onHistory(frame);
+      break;
+    case "message":
+      if (frame.message.conversation === conversation) onLive(frame.message);
+      break;
+    case "ack":
+      saveOutbox(loadOutbox().filter((i) => i.key !== frame.key));
+      if (frame.message) onLive(frame.message);
+      break;
+    case "notice":
+      if (frame.conversation !== conversation) noticeArrived(frame, me, S);
+      break;
+    case "read":
+      setUnread(frame.conversation, 0, S);
+      break;
+    case "conversation":
+      if (frame.state.id === conversation) setClosed(frame.state.replies_closed);
+      break;
+    case "removed":
+      if (frame.conversation === conversation) lockOut();
+      else removeEntry(frame.conversation);
+      break;
+    case "error":
+      if (frame.key) failPending(frame.key, S[`error.${frame.code}`] || frame.message, { keep: frame.code === "conflict" });
+      else if (frame.code === "not_found" && frame.conversation === conversation) lockOut();
+      break;
+    default:
+      break;
+  }
+}
+
+function setClosed(closed) {
+  if (!composer || !config.patientView) return;
+  composer.querySelector("[data-body]").disabled = closed;
+  composer.querySelector("[data-send]").disabled = closed;
+  status(closed ? S.closed : "");
+}
+
+function lockOut() {
+  removed = true;
+  list.replaceChildren(el("li", "notice warning", S.removed));
+  shown.clear();
+  saveOutbox([]);
+  if (composer) composer.hidden = true;
+  olderButton.hidden = true;
+  removeEntry(conversation);
+}
+
+function status(text) {
+  const line = composer?.querySelector("[data-status]");
+  if (line) line.textContent = text;
+}
+
+const socket = new ChatSocket(config.socket, {
+  onFrame,
+  onState: (name) => {
+    connState.textContent = S[name] || name;
+    connState.dataset.state = name;
+  },
+});
+
+// --- API calls ---------------------------------------------------------------------------
+
+async function api(path, options = {}) {
+  const headers = { "X-CSRFToken": csrf, ...(options.headers || {}) };
+  const response = await fetch(apiBase + path, { credentials: "same-origin", ...options, headers });
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) throw new Error((data && data.detail) || response.statusText);
+  return data;
+}
+
+async function loadOlder() {
+  olderButton.disabled = true;
+  try {
+    const page = await api(`conversations/${conversation}/messages?before=${oldestSeq}`);
+    for (const m of page.messages) merge(m);
+    olderButton.hidden = !page.more_before;
+  } finally {
+    olderButton.disabled = false;
+  }
+}
+
+function startEdit(m) {
+  const known = shown.get(m.id);
+  if (!known) return;
+  const form = el("form", "msg-edit");
+  const area = el("textarea");
+  area.value = m.body;
+  area.setAttribute("aria-label", S.edit);
+  const save = el("button", "", S.save);
+  const cancel = el("button", "secondary", S.cancel);
+  cancel.type = "button";
+  cancel.addEventListener("click", () => {
+    const fresh = renderMessage(known.payload);
+    known.element.replaceWith(fresh);
+    known.element = fresh;
+  });
+  form.append(area, save, cancel);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      merge(await api(`messages/${m.id}`, { method: "PATCH", body: JSON.stringify({ body: area.value }), headers: { "Content-Type": "application/json" } }));
+    } catch (error) {
+      status(error.message);
+    }
+  });
+  known.element.replaceChildren(form);
+  area.focus();
+}
+
+async function removeMessage(m) {
+  if (!window.confirm(S.confirm_delete)) return;
+  try {
+    await api(`messages/${m.id}`, { method: "DELETE" });
+  } catch (error) {
+    status(error.message);
+  }
+}
+
+// --- composer ----------------------------------------------------------------------------
+
+let pendingFiles = [];
+
+function renderPendingFiles() {
+  const holder = composer.querySelector("[data-pending-files]");
+  holder.replaceChildren();
+  for (const file of pendingFiles) {
+    const chip = el("span", "badge", file.name);
+    const drop = el("button", "link-button", "×");
+    drop.type = "button";
+    drop.setAttribute("aria-label", `${S.delete} ${file.name}`);
+    drop.addEventListener("click", () => {
+      pendingFiles = pendingFiles.filter((f) => f.id !== file.id);
+      renderPendingFiles();
+    });
+    chip.append(drop);
+    holder.append(chip);
+  }
+}
+
+async function upload(file) {
+  if (file.size > config.maxUpload) {
+    status(S.upload_failed);
+    return;
+  }
+  status(S.uploading);
+  try {
+    const attachment = await api(`conversations/${conversation}/attachments`, {
+      method: "POST",
+      body: file,
+      headers: { "Content-Type": "application/octet-stream", "X-File-Name": encodeURIComponent(file.name) },
+    });
+    pendingFiles.push(attachment);
+    renderPendingFiles();
+    status("");
+  } catch (error) {
+    status(`${S.upload_failed} ${error.message}`);
+  }
+}
+
+function submit(event) {
+  event.preventDefault();
+  const area = composer.querySelector("[data-body]");
+  const urgent = composer.querySelector("[data-urgent]");
+  const body = area.value.trim();
+  if (!body && !pendingFiles.length) return;
+  const item = {
+    key: newKey(),
+    body,
+    urgent: urgent.checked,
+    mentions: mentionsIn(body),
+    attachments: pendingFiles.map((f) => f.id),
+  };
+  saveOutbox([...loadOutbox(), item]);
+  area.value = "";
+  urgent.checked = false;
+  pendingFiles = [];
+  renderPendingFiles();
+  const sent = socket.send({ type: "send", conversation, ...item });
+  renderPending(item, sent ? S.sending : S.offline);
+  scrollToEnd();
+  area.focus();
+}
+
+if (composer) {
+  composer.addEventListener("submit", submit);
+  composer.querySelector("[data-body]").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) submit(event);
+  });
+  composer.querySelector("[data-file]").addEventListener("change", async (event) => {
+    for (const file of event.target.files) await upload(file);
+    event.target.value = "";
+  });
+  setClosed(config.repliesClosed);
+}
+olderButton.addEventListener("click", loadOlder);
+document.addEventListener("visibilitychange", markRead);
+for (const item of loadOutbox()) renderPending(item, S.offline);
+socket.connect();

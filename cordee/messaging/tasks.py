@@ -1,0 +1,21 @@
+"""Background tasks of the messaging (django-tasks; ``manage.py db_worker`` runs them)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from cordee.messaging import notifications
+
+
+@task()
+def send_waiting_notice(user_id: int) -> bool:
+    """One e-mail saying a secure message waits (see ``notifications``); True if one was sent."""
+    return notifications.send_waiting_notice(user_id)
+
+
+@task()
+def purge_unsent_attachments() -> int:
+    """Uploads never sent with a message, after a day: deleted with their encrypted files."""
+    from cordee.messaging.attachments import purge_unsent
+
+    return purge_unsent()
