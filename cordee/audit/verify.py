@@ -53,7 +53,7 @@ class VerifyResult:
     purges: int = 0
     chain_problems: list[Problem] = field(default_factory=list)
     checkpoint_problems: list[Problem] = field(default_factory=list)
-    more_problems: bool = False  # more than MAX_PROBLEMS chain problems: the rest were not listed
+    more_problems: bool = False  # the list stopped at MAX_PROBLEMS chain problems: there may be more
 
     @property
     def problems(self) -> list[Problem]:
@@ -167,7 +167,7 @@ class _Walker:
     def problem(self, kind: str, seq: int, message: str) -> None:
         if len(self.result.chain_problems) < MAX_PROBLEMS:
             self.result.chain_problems.append(Problem(kind, seq, message))
-        else:
+        if len(self.result.chain_problems) >= MAX_PROBLEMS:
             self.result.more_problems = True
 
     def accept(self, row: _Row) -> None:
@@ -190,8 +190,8 @@ class _Walker:
                 message = f"entry #{row.seq - 1} was rewritten: entry #{row.seq} links to another hash"
                 self.problem("altered", row.seq - 1, message)
             self.previous_clean = True
-        elif self._moved(row, rows) or self._inserted_here(row, rows):
-            return
+        elif not self.result.more_problems and (self._moved(row, rows) or self._inserted_here(row, rows)):
+            return  # (past MAX_PROBLEMS, rows are only counted as altered: no costly search)
         else:
             what = "its content" if not row.content_ok else "its header or hash"
             self.problem("altered", row.seq, f"entry #{row.seq} was altered: {what} no longer matches its hash")

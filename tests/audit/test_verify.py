@@ -186,3 +186,14 @@ def test_hashes_survive_the_database_round_trip(rf, personas):
     assert entry.details == details
     result = verify_chain()
     assert result.ok, result.problems
+
+
+def test_a_mass_tampering_is_listed_up_to_a_limit_and_stays_fast():
+    from cordee.audit.verify import MAX_PROBLEMS
+
+    make_entries(MAX_PROBLEMS + 150)
+    with attacker():  # every header changed: each row would otherwise be searched for a moved position
+        sql(f"UPDATE {TABLE} SET category = CASE category WHEN 'access' THEN 'security' ELSE 'access' END")  # noqa: S608
+    result = verify_chain()
+    assert len(result.chain_problems) == MAX_PROBLEMS and result.more_problems
+    assert result.entries == MAX_PROBLEMS + 150

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from cordee.audit import checkpoints, retention, signing
 from cordee.audit.models import AuditEntry
-from cordee.audit.verify import verify_chain
+from cordee.audit.verify import MAX_PROBLEMS, verify_chain
 
 
 class Command(BaseCommand):
@@ -60,7 +60,7 @@ class Command(BaseCommand):
         for problem in result.problems:
             self.stderr.write(f"{problem.kind}: {problem.message}")
         if result.more_problems:
-            self.stderr.write("… more chain problems were not listed")
+            self.stderr.write(f"… the list stops at {MAX_PROBLEMS} chain problems: there may be more")
         raise CommandError(result.summary(), returncode=1)
 
     def _checkpoint(self, *, if_due: bool, **_: Any) -> None:
