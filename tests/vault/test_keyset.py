@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def _start(tmp_path: Path, keyset_path: Path, *, debug: bool, command: str = "setup") -> subprocess.CompletedProcess:
-    """Start Cordée in a fresh interpreter, as uvicorn (django.setup) or manage.py would."""
+    """Start Cordée in a fresh interpreter: import the ASGI application as uvicorn does, or run manage.py."""
     secret = tmp_path / "secret-key"
     secret.write_text("k" * 64)
     environment = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL"}}
@@ -30,7 +30,7 @@ def _start(tmp_path: Path, keyset_path: Path, *, debug: bool, command: str = "se
         VAULT_KEYSET_FILE=str(keyset_path),
     )
     argv = (
-        [sys.executable, "-c", "import django; django.setup(); print('started')"]
+        [sys.executable, "-c", "import cordee.asgi; print('started')"]
         if command == "setup"
         else [sys.executable, "manage.py", "check"]
     )

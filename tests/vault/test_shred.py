@@ -75,3 +75,16 @@ def test_an_owner_without_keys_yet_can_be_shredded(registrar):
     with pytest.raises(Erased):
         services.aead_for(owner)
     assert AuditEntry.objects.get(action="vault.shredded").target_type == "messaging.conversation"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_commit_the_database_is_scrubbed_without_error(caplog):
+    """SQLite: WAL checkpoint (TRUNCATE); PostgreSQL: VACUUM of the key table, outside any transaction."""
+    from cordee.accounts.models import User
+
+    registrar = User.objects.create_user("scrub@cordee.test", "x", kind="professional")
+    patient = accounts.do_register_patient(by=registrar, **TRAITS)
+    with caplog.at_level("WARNING", logger="cordee.vault.services"):
+        services.do_shred(patient, by=registrar, reason="effacement")
+    assert "did not complete" not in caplog.text
+    assert services.is_shredded(patient)
