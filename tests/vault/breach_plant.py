@@ -20,15 +20,15 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from cordee.accounts import services
-    from cordee.accounts.models import User
+    from cordee.accounts import demo, services
     from cordee.vault import services as vault
     from cordee.vault.models import DataKey
     from tests.vault import canaries
 
     call_command("migrate", verbosity=0)
-    registrar = User.objects.create_user("registrar@cordee.test", "x", kind="professional")
-    result = canaries.plant(registrar)
+    users = demo.seed(with_mfa=False)
+    registrar = users["alice"]
+    result = canaries.plant(users)
     erased = services.do_register_patient(
         by=registrar,
         birth_name="EFFACE",

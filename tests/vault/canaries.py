@@ -1,9 +1,10 @@
 """Canary values for the breach-resistance test: planted through the normal services, then looked for
 byte by byte in what a thief would take (database files, a pg_dump, the blob directory).
 
-A message body and a document's text have no model yet (messaging and documents come later): the
-free-text canary goes through an encrypted free-text field (the patient's address) instead, which
-is the same field type those bodies will use.
+A message body goes through the messaging services (Alice writes to Bob). A document's text has no
+model yet (the documents module comes later): a second free-text canary goes through an encrypted
+free-text field (the patient's address) instead, the field type such texts will use; a file's bytes
+go through the blob store, which documents and attachments use.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ GIVEN_NAMES = "Canarina Philomène"
 NIR = "293127511204794"  # a valid NIR (key 94) that appears nowhere else
 BIRTH_DATE = dt.date(1931, 7, 29)
 FREE_TEXT = "Glycémie canari 7F3A9C, traitement à revoir"
+MESSAGE = "Message canari QX81ZD : biopsie hépatique positive"
 FILE_MARKER = "CANARY-FILE-8D1E4B compte rendu opératoire"
 CONTROL = "CONTROL-IN-CLEAR-5A2F"  # put in a clear column on purpose: the scanner must find it
 
@@ -27,6 +29,7 @@ SECRETS = {
     "NIR/INS": [NIR, "2 93 12 75 112 047 94"],
     "birth date": ["1931-07-29", "29/07/1931", "19310729"],
     "free text": [FREE_TEXT, "canari 7F3A9C"],
+    "message body": [MESSAGE, "canari QX81ZD"],
     "file bytes": [FILE_MARKER],
 }
 
@@ -38,11 +41,23 @@ def file_content() -> bytes:
     return marker + filler + marker + filler + filler + marker
 
 
-def plant(registrar) -> dict:
-    """Plant every canary through the services; return what reading back through them gives."""
+def _send_message(users: dict) -> str:
+    from cordee.messaging.models import Message
+    from cordee.messaging.sending import SendRequest, do_send_message
+    from cordee.messaging.services import do_start_direct
+
+    conversation = do_start_direct(users["alice"], users["bob"].pk)
+    result = do_send_message(SendRequest(users["alice"], conversation.pk, MESSAGE, "breach-canary-0001"))
+    return Message.objects.get(pk=result.message.pk).body
+
+
+def plant(users: dict) -> dict:
+    """Plant every canary through the services (``users``: the demo personas); read them back."""
     from cordee.accounts import services
     from cordee.accounts.models import Structure
     from cordee.vault import blobs
+
+    registrar = users["alice"]
 
     patient = services.do_register_patient(
         by=registrar,
@@ -66,6 +81,7 @@ def plant(registrar) -> dict:
         "birth_date": fresh.birth_date.isoformat(),
         "file_ok": file_ok,
         "found_by_ins": list(services.find_patients_by_ins(NIR).values_list("pk", flat=True)) == [patient.pk],
+        "message": _send_message(users),
     }
 
 

@@ -33,7 +33,7 @@ def _check_planted(result: dict) -> None:
     """The canaries really went in, and read back clear through the services."""
     assert result["birth_name"] == canaries.BIRTH_NAME and result["ins"] == canaries.NIR
     assert result["address"] == canaries.FREE_TEXT and result["birth_date"] == "1931-07-29"
-    assert result["file_ok"] and result["found_by_ins"]
+    assert result["file_ok"] and result["found_by_ins"] and result["message"] == canaries.MESSAGE
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +96,10 @@ def test_pg_dump_and_blob_directory_hold_no_canary(settings, tmp_path):
         pytest.skip("this run uses SQLite (the file-based test above covers it); DATABASE_URL runs this one")
     pg_dump = shutil.which("pg_dump")
     require("pg_dump", pg_dump is not None, "install the PostgreSQL client (postgresql-client)")
-    from cordee.accounts.models import User
+    from cordee.accounts import demo
 
     settings.BLOB_BACKEND, settings.BLOB_DIR = "local", tmp_path / "blobs"
-    result = canaries.plant(User.objects.create_user("registrar@cordee.test", "x", kind="professional"))
+    result = canaries.plant(demo.seed(with_mfa=False))
     _check_planted(result)
 
     db = connection.settings_dict
