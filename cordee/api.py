@@ -11,6 +11,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.security import SessionAuth
 
+from cordee.drugs.api import router as drugs_router
 from cordee.messaging.api import router as messaging_router
 
 api = NinjaAPI(
@@ -22,3 +23,4 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 api.add_router("/messaging/", messaging_router)
+api.add_router("/drugs/", drugs_router)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "cordee.accounts",
     "cordee.care",
     "cordee.messaging",
+    "cordee.drugs",
     "cordee.security",
     "cordee.web",
 ]
@@ -203,6 +204,11 @@ AUDIT_ACCESS_RETENTION_DAYS = env_int("AUDIT_ACCESS_RETENTION_DAYS", 3 * 365, mi
 
 # --- care relationship (cordee.care) ------------------------------------------------------
 BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 240, minimum=5, maximum=24 * 60)
+
+# --- drug database (cordee.drugs) ---------------------------------------------------------
+# The import page offers the sub-directories of this one (one per downloaded BDPM snapshot or
+# thesaurus extraction); ``manage.py import_bdpm DIR`` takes any directory.
+DRUGS_IMPORT_DIR = env_path("DRUGS_IMPORT_DIR", DATA_DIR / "imports")
 
 # --- messaging (cordee.messaging) ---------------------------------------------------------
 MESSAGING_MAX_BODY_CHARS = env_int("MESSAGING_MAX_BODY_CHARS", 10_000, minimum=100, maximum=200_000)

@@ -14,5 +14,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("patients/", include("cordee.care.urls")),
     path("securite/", include("cordee.security.urls")),
+    path("medicaments/", include("cordee.drugs.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -28,7 +28,7 @@ MODULES: tuple[Module, ...] = (
         url_name="messaging:index",
     ),
     Module("prescription", _("Prescription"), _("Electronic prescriptions with signature")),
-    Module("medicaments", _("Drugs"), _("The public drug database (BDPM)")),
+    Module("medicaments", _("Drugs"), _("The public drug database (BDPM)"), "drugs:search"),
     Module("bibliotheque", _("Library"), _("Scientific references (PubMed)")),
     Module("imagerie", _("Imaging"), _("Medical images (DICOM)")),
     Module("adressage", _("Referrals"), _("Referral letters to colleagues and structures")),

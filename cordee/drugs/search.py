@@ -1,0 +1,235 @@
+"""Searching the BDPM: brand name, substance, CIS, CIP7 or CIP13, as typed.
+
+Matching is on folded words (no case, no accents). Every query word must match a word of the
+speciality's name or of one of its active substances, exactly or as a prefix (the words are
+being typed); when that finds fewer results than asked for, words of four letters or more may
+also match with a typo (one edit, two from eight letters; a transposition counts as one).
+
+Ranking, best first, by tier then by the index order (commercialised, then not commercialised,
+then no longer listed; then name, then CIS):
+
+0. a code typed in full (CIS, CIP7, CIP13); 1. a code prefix; 2. the name starts with the
+query; 3. every word found whole in the name; 4. … whole, some in a substance; 5. every word
+found in the name, some as prefixes; 6. … some in a substance; 7. some word found only with a
+typo, and the name starts with the (corrected) first word; 8. … all in the name; 9. … some in a
+substance.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from cordee.drugs.search_index import MAX_PREFIX_LENGTH, Doc, Index, get_index
+from cordee.drugs.text import fold
+
+MAX_QUERY_LENGTH = 200
+MIN_TEXT_LENGTH = 2
+MIN_CODE_LENGTH = 3
+MAX_CODE_PREFIX_EXPANSION = 2000  # codes looked at for a code prefix ("34009" starts them all)
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+STATUSES = ("commercialised", "not_commercialised", "removed")
+GENERIC_KINDS = ("princeps", "generic", "none")
+
+(
+    TIER_CODE, TIER_CODE_PREFIX, TIER_NAME_START, TIER_WORDS_IN_NAME, TIER_WORDS, TIER_PREFIXES_IN_NAME,
+    TIER_PREFIXES, TIER_TYPO_NAME_START, TIER_TYPO_IN_NAME, TIER_TYPO,
+) = range(10)  # fmt: skip
+_DIGITS = re.compile(r"[\d\s]+")
+
+
+class QueryError(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Filters:
+    route: str = ""
+    form: str = ""
+    status: str = ""  # one of STATUSES, or "" for all
+    group: int | None = None  # a generic group id
+    generic: str = ""  # one of GENERIC_KINDS, or ""
+
+    def accept(self, doc: Doc) -> bool:
+        if self.route and self.route not in doc.routes:
+            return False
+        if self.form and doc.form != self.form:
+            return False
+        if self.status and STATUSES[doc.status_rank] != self.status:
+            return False
+        if self.group is not None and self.group not in doc.groups:
+            return False
+        if self.generic == "princeps" and 0 not in doc.generic_types:
+            return False
+        if self.generic == "generic" and not any(t != 0 for t in doc.generic_types):
+            return False
+        return not (self.generic == "none" and doc.groups)
+
+
+@dataclass(frozen=True)
+class Hit:
+    doc: Doc
+    tier: int
+    code_kind: str = ""  # "cis", "cip7", "cip13" for a code match
+    code: str = ""
+    presentation: str = ""  # the matched box, for a CIP
+
+
+@dataclass
+class Results:
+    query: str
+    total: int = 0
+    hits: list[Hit] = field(default_factory=list)
+    typos: bool = False  # typo-tolerant matching was used
+    at_least: bool = False  # the total is a lower bound (a short code prefix)
+
+
+def check_query(query: str, *, group: int | None = None) -> str:
+    """The query stripped; QueryError (with a message for people) when it cannot be searched."""
+    if len(query) > MAX_QUERY_LENGTH:
+        raise QueryError("too_long", _("The search is too long (at most %(n)s characters).") % {"n": MAX_QUERY_LENGTH})
+    query = query.strip()
+    if not query and group is None:
+        raise QueryError("empty", _("Type a drug name, a substance, or a CIS, CIP7 or CIP13 code."))
+    if query and _DIGITS.fullmatch(query):
+        if len(re.sub(r"\s", "", query)) < MIN_CODE_LENGTH:
+            raise QueryError("too_short", _("Type at least %(n)s digits of a code.") % {"n": MIN_CODE_LENGTH})
+    elif query and len(fold(query).replace(" ", "")) < MIN_TEXT_LENGTH:
+        raise QueryError("too_short", _("Type at least %(n)s letters.") % {"n": MIN_TEXT_LENGTH})
+    return query
+
+
+def search(query: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT) -> Results:
+    filters = filters or Filters()
+    query = check_query(query, group=filters.group)  # before any database access
+    limit = max(1, min(limit, MAX_LIMIT))
+    index = get_index()
+    if not query:
+        return _group_listing(index, query, filters, limit)
+    if _DIGITS.fullmatch(query):
+        return _code_search(index, re.sub(r"\s", "", query), filters, limit)
+    return _text_search(index, query, filters, limit)
+
+
+def _top(hits: dict[int, Hit], limit: int) -> list[Hit]:
+    best = heapq.nsmallest(limit, hits.items(), key=lambda item: (item[1].tier, item[0]))
+    return [hit for _position, hit in best]
+
+
+def _group_listing(index: Index, query: str, filters: Filters, limit: int) -> Results:
+    hits = {p: Hit(d, TIER_WORDS_IN_NAME) for p, d in enumerate(index.docs) if filters.accept(d)}
+    return Results(query, len(hits), _top(hits, limit))
+
+
+def _code_search(index: Index, code: str, filters: Filters, limit: int) -> Results:
+    hits: dict[int, Hit] = {}
+    for position, kind, label in index.docs_for_code(code):
+        if position not in hits and filters.accept(index.docs[position]):
+            hits[position] = Hit(index.docs[position], TIER_CODE, kind, code, label)
+    prefixed = index.codes_with_prefix(code)
+    for other in prefixed[:MAX_CODE_PREFIX_EXPANSION]:
+        if other == code:
+            continue
+        for position, kind, label in index.docs_for_code(other):
+            if position not in hits and filters.accept(index.docs[position]):
+                hits[position] = Hit(index.docs[position], TIER_CODE_PREFIX, kind, other, label)
+    at_least = len(prefixed) > MAX_CODE_PREFIX_EXPANSION
+    return Results(code, len(hits), _top(hits, limit), at_least=at_least)
+
+
+def _fuzzy_prefixes(index: Index, word: str) -> list[str]:
+    """Word prefixes within one edit of ``word`` (two from eight letters), of lengths around it."""
+    distance = 1 if len(word) < 8 else 2
+    found: list[str] = []
+    for length in (len(word) - 1, len(word), len(word) + 1):
+        choices = index.prefixes.get(min(length, MAX_PREFIX_LENGTH))
+        if not choices or length < 3:
+            continue
+        matches = process.extract(word, choices, scorer=OSA.distance, score_cutoff=distance, limit=None)
+        found.extend(prefix for prefix, _score, _i in matches)
+    return found
+
+
+def _intersect(sets: list[set[int] | frozenset[int]]) -> set[int]:
+    ordered = sorted(sets, key=len)
+    result = set(ordered[0])
+    for other in ordered[1:]:
+        result &= other
+    return result
+
+
+@dataclass
+class _Word:
+    """The docs matching one query word, by strength and by field (name, or name or substance)."""
+
+    whole: frozenset[int]
+    whole_name: frozenset[int]
+    prefix: set[int]
+    prefix_name: set[int]
+    typo: set[int] = field(default_factory=set)
+    typo_name: set[int] = field(default_factory=set)
+    typo_prefixes: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, index: Index, word: str) -> _Word:
+        return cls(
+            index.docs_with_word(word),
+            index.docs_with_word(word, names=True),
+            index.docs_with_prefix(word),
+            index.docs_with_prefix(word, names=True),
+        )
+
+    def widen(self, index: Index, word: str) -> None:
+        self.typo_prefixes = (word, *_fuzzy_prefixes(index, word))
+        for prefix in self.typo_prefixes[1:]:
+            self.typo |= index.docs_with_prefix(prefix)
+            self.typo_name |= index.docs_with_prefix(prefix, names=True)
+        self.typo |= self.prefix
+        self.typo_name |= self.prefix_name
+
+
+# (tier, attribute every word must satisfy), best first, after the name-start tier.
+_TIERS = (
+    (TIER_WORDS_IN_NAME, "whole_name"),
+    (TIER_WORDS, "whole"),
+    (TIER_PREFIXES_IN_NAME, "prefix_name"),
+    (TIER_PREFIXES, "prefix"),
+)
+
+
+def _tier(doc: Doc, position: int, start: str, words: list[_Word]) -> int:
+    if doc.key.startswith(start):
+        return TIER_NAME_START
+    for tier, attribute in _TIERS:
+        if all(position in getattr(w, attribute) for w in words):
+            return tier
+    if not all(position in w.typo_name or position in w.prefix_name for w in words):
+        return TIER_TYPO
+    if doc.key.startswith(words[0].typo_prefixes or (start.split()[0],)):
+        return TIER_TYPO_NAME_START
+    return TIER_TYPO_IN_NAME
+
+
+def _text_search(index: Index, query: str, filters: Filters, limit: int) -> Results:
+    terms = list(dict.fromkeys(fold(query).split()))
+    words = [_Word.of(index, term) for term in terms]
+    candidates = {p for p in _intersect([w.prefix for w in words]) if filters.accept(index.docs[p])}
+    typo_able = [(w, t) for w, t in zip(words, terms, strict=True) if len(t) >= 4 and not t.isdigit()]
+    if len(candidates) < limit and typo_able:
+        for word, term in typo_able:
+            word.widen(index, term)
+        widened = _intersect([w.typo if w.typo else w.prefix for w in words])
+        candidates = {p for p in widened if filters.accept(index.docs[p])}
+    start = " ".join(terms)
+    hits = {p: Hit(index.docs[p], _tier(index.docs[p], p, start, words)) for p in candidates}
+    typos = any(hit.tier >= TIER_TYPO_NAME_START for hit in hits.values())
+    return Results(query, len(hits), _top(hits, limit), typos=typos)
