@@ -80,7 +80,12 @@ def record(
     details: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
 ) -> AuditEntry:
-    """Append one entry to the chain, inside the caller's transaction (or a new one)."""
+    """Append one entry to the chain, inside the caller's transaction (or a new one).
+
+    ``details`` must be JSON (and carry no health data). The row is written with one INSERT built
+    once from the model's fields, not through ``save()``: ``pre_save`` is not sent, ``post_save``
+    is (when anyone listens). Run audited code under READ COMMITTED (Django's default).
+    """
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
     if target is not None:
