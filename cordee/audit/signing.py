@@ -91,13 +91,14 @@ def ensure_signing_key() -> None:
                 f"(`manage.py audit public-key`) to the party that keeps the exported checkpoints."
             )
         if create_key(path):
-            logger.warning(
-                "\n%s\nDEBUG: created a NEW audit signing key at %s.\nIt signs the audit checkpoints: a "
-                "production deployment must create and keep its own (see docs/security.md).\n%s",
-                "!" * 72,
-                path,
-                "!" * 72,
+            banner = "!" * 100
+            sys.stderr.write(
+                f"\n{banner}\n!!! Cordée (DEBUG) created a NEW audit signing key: {path}\n"
+                "!!! It signs the audit checkpoints. A production deployment creates its own, keeps it out of the\n"
+                "!!! database and its backups, and gives its public key to a third party (docs/security.md).\n"
+                f"!!! With DEBUG off, Cordée refuses to start without an existing key.\n{banner}\n\n"
             )
+            logger.warning("DEBUG: created a NEW audit signing key at %s", path)
     private_key()
 
 

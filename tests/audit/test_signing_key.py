@@ -19,12 +19,13 @@ from cordee.audit import signing
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_debug_creates_a_missing_key_loudly(settings, tmp_path, caplog):
+def test_debug_creates_a_missing_key_loudly(settings, tmp_path, caplog, capsys):
     settings.AUDIT_SIGNING_KEY_PATH = tmp_path / "keys" / "audit.pem"
     settings.AUDIT_CREATE_MISSING_SIGNING_KEY = True
     signing.ensure_signing_key()
     assert stat.S_IMODE(settings.AUDIT_SIGNING_KEY_PATH.stat().st_mode) == 0o600
     assert "created a NEW audit signing key" in caplog.text
+    assert "!!! Cordée (DEBUG) created a NEW audit signing key" in capsys.readouterr().err
     key_id = signing.key_id()
     signing.ensure_signing_key()  # an existing key is kept, never replaced
     assert signing.key_id() == key_id
