@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from ninja import Router
+from ninja import Router, Status
 from ninja.errors import HttpError
 
 from cordee.messaging import attachments as files
@@ -97,23 +97,23 @@ def _started(request: HttpRequest, start: Any, *args: Any) -> dict[str, Any]:
 
 @router.post("/conversations/direct", response={201: ConversationOut, **ERRORS})
 def start_direct(request: HttpRequest, data: DirectIn):
-    return 201, _started(request, services.do_start_direct, data.user_id)
+    return Status(201, _started(request, services.do_start_direct, data.user_id))
 
 
 @router.post("/conversations/groups", response={201: ConversationOut, **ERRORS})
 def create_group(request: HttpRequest, data: GroupIn):
-    return 201, _started(request, services.do_create_group, data.title, data.member_ids)
+    return Status(201, _started(request, services.do_create_group, data.title, data.member_ids))
 
 
 @router.post("/conversations/care-team", response={201: ConversationOut, **ERRORS})
 def open_care_team_thread(request: HttpRequest, data: PatientIn):
-    return 201, _started(request, services.do_open_care_team_thread, data.patient_id)
+    return Status(201, _started(request, services.do_open_care_team_thread, data.patient_id))
 
 
 @router.post("/conversations/patient", response={201: ConversationOut, **ERRORS})
 def start_patient_thread(request: HttpRequest, data: PatientIn):
     """Only a verified professional of the patient's care team; the patient can then answer."""
-    return 201, _started(request, services.do_start_patient_thread, data.patient_id)
+    return Status(201, _started(request, services.do_start_patient_thread, data.patient_id))
 
 
 @router.get("/conversations/{conversation_id}", response={200: ConversationDetail, **ERRORS})
@@ -160,7 +160,7 @@ def send(request: HttpRequest, conversation_id: str, data: SendIn):
         result = sending.do_send_message(req)
     except sending.SendError as exc:
         raise _send_error(exc) from None
-    return (200 if result.duplicate else 201), result.payload
+    return Status((200 if result.duplicate else 201), result.payload)
 
 
 @router.patch("/messages/{message_id}", response={200: MessageOut, **ERRORS})
@@ -179,7 +179,7 @@ def delete(request: HttpRequest, message_id: str):
         sending.do_delete_message(request.user, message_id, request=request)  # type: ignore[arg-type]
     except sending.SendError as exc:
         raise _send_error(exc) from None
-    return 204, None
+    return Status(204, None)
 
 
 def _single(request: HttpRequest, message_id: str) -> dict[str, Any]:
@@ -197,6 +197,10 @@ def _single(request: HttpRequest, message_id: str) -> dict[str, Any]:
 def mark_read(request: HttpRequest, conversation_id: str, data: ReadIn):
     conversation = access_conversation(request.user, conversation_id, purpose="messaging.read_state", request=request)
     return {"seq": reading.do_mark_read(request.user, conversation, data.seq)}  # type: ignore[arg-type]
+
+
+def _member_out(member: Member) -> dict[str, Any]:
+    return {"user_id": member.user_id, "name": member.user.display_name, "kind": member.user.kind, "role": member.role}
 
 
 def _manage(request: HttpRequest, action: Any, *args: Any) -> Any:
@@ -217,19 +221,14 @@ def rename(request: HttpRequest, conversation_id: str, data: RenameIn):
 @router.post("/conversations/{conversation_id}/members", response={201: MemberOut, **ERRORS})
 def add_member(request: HttpRequest, conversation_id: str, data: MemberIn):
     member = _manage(request, services.do_add_member, conversation_id, data.user_id)
-    return 201, {
-        "user_id": member.user_id,
-        "name": member.user.display_name,
-        "kind": member.user.kind,
-        "role": member.role,
-    }
+    return Status(201, _member_out(member))
 
 
 @router.delete("/conversations/{conversation_id}/members/{user_id}", response={204: None, **ERRORS})
 def remove_member(request: HttpRequest, conversation_id: str, user_id: str):
     """An administrator removes a member; anyone leaves a group with their own id."""
     _manage(request, services.do_remove_member, conversation_id, user_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/conversations/{conversation_id}/admins", response={200: MemberOut, **ERRORS})
@@ -278,7 +277,7 @@ def upload(request: HttpRequest, conversation_id: str):
         )
     except files.UploadError as exc:
         raise HttpError(exc.status, exc.message) from None
-    return 201, attachment_payload(attachment)
+    return Status(201, attachment_payload(attachment))
 
 
 def _file_response(blob: Any, content_type: str, size: int) -> StreamingHttpResponse:

@@ -101,9 +101,10 @@ def conversation_list(user: User, *, only: int | None = None) -> list[Row]:
     (a group's name, a patient's name: one per conversation that has one).
     """
     mine = Member.objects.filter(conversation=OuterRef("pk"), user=user)
+    read_mark = Member.objects.filter(conversation=OuterRef("conversation"), user=user)  # inside the message query
     unread = (
         Message.objects.filter(conversation=OuterRef("pk"), deleted_at__isnull=True)
-        .filter(seq__gt=Subquery(mine.values("last_read_seq")[:1]))
+        .filter(seq__gt=Subquery(read_mark.values("last_read_seq")[:1]))
         .exclude(sender=user)
         .order_by()
         .values("conversation")

@@ -330,7 +330,7 @@ def _change(user: User, message_id: Any, *, body: str | None, request: HttpReque
         now = timezone.now()
         message.rev_seq = rev
         if body is None:
-            message.body, message.deleted_at = "", now
+            message.body, message.deleted_at = None, now
             fields = ["body", "deleted_at", "rev_seq"]
             gone = list(message.attachments.all())
         else:

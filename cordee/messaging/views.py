@@ -116,6 +116,7 @@ def conversation(request: AuthedRequest, conversation_id: str) -> HttpResponse:
             "api": reverse("api:api-root") + "messaging/",
             "maxBody": settings.MESSAGING_MAX_BODY_CHARS,
             "maxUpload": settings.MESSAGING_ATTACHMENT_MAX_BYTES,
+            "editWindow": settings.MESSAGING_EDIT_WINDOW_SECONDS,
             "members": [{"id": m.user_id, "name": m.user.display_name} for m in members],
             "strings": _client_strings(),
         },

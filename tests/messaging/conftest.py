@@ -59,3 +59,23 @@ async def receive_type(comm: WebsocketCommunicator, kind: str, *, timeout: float
         frame = await comm.receive_json_from(timeout=timeout)
         if frame["type"] == kind:
             return frame
+
+
+@pytest.fixture(autouse=True)
+def blob_dir(settings, tmp_path):
+    """Attachments of each test in their own directory (the vault's blob store)."""
+    settings.BLOB_BACKEND = "local"
+    settings.BLOB_DIR = tmp_path / "blobs"
+    return settings.BLOB_DIR
+
+
+def stored_files(root) -> list:
+    """Every file left in a blob directory (ciphertexts and any half-written upload)."""
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def client_as(user) -> Client:
+    """A browser of its own for ``user`` (``client_for`` re-uses one client for everybody)."""
+    client = Client()
+    login_as(client, user)
+    return client

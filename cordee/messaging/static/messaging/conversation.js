@@ -89,8 +89,12 @@ function renderMessage(m) {
   li.append(meta);
   li.append(el("p", "msg-body", m.deleted ? S.deleted : m.body));
   if (m.attachments.length) li.append(renderFiles(m.attachments));
-  if (m.sender === me && !m.deleted && config.canWrite) li.append(renderActions(m));
+  if (m.sender === me && !m.deleted && config.canWrite && editable(m)) li.append(renderActions(m));
   return li;
+}
+
+function editable(m) {
+  return Date.now() - new Date(m.created_at).getTime() < config.editWindow * 1000;
 }
 
 function renderActions(m) {

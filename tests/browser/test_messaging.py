@@ -1,0 +1,153 @@
+"""Messaging as people use it, two browsers at once: live delivery, a patient answering, a file.
+
+Each person signs in in their own browser context (own cookies) against the same uvicorn.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from cordee.messaging.models import Conversation
+from tests.browser.support import enter_totp, fresh_totp, orm, shoot, sign_in
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators"),
+]
+
+
+@pytest.fixture
+def second_page(page, cordee_server, browser_issues):
+    """Another person's browser: a new context (cookies of its own) of the same Chromium."""
+    context = page.context.browser.new_context(base_url=cordee_server.url, locale="fr-FR")
+    context.set_default_timeout(10_000)
+    other = context.new_page()
+    other.on("console", browser_issues.on_console)
+    other.on("pageerror", browser_issues.on_page_error)
+    yield other
+    context.close()
+
+
+def log_in(page, user, *, second_factor: bool = True) -> None:
+    sign_in(page, user.email)
+    if second_factor:
+        enter_totp(page, fresh_totp())
+    expect(page).to_have_url(re.compile(r"/$"))
+
+
+def open_conversation(page, conversation_id: int) -> None:
+    page.goto(f"/messagerie/{conversation_id}/")
+    expect(page.locator("[data-conn]")).to_have_attribute("data-state", "online")
+
+
+def thread_ids() -> dict[str, int]:
+    return {c.kind: c.pk for c in Conversation.objects.all()}
+
+
+def test_alice_sends_and_bob_sees_it_without_reloading(page, second_page, browser_issues, alice, bob):
+    ids = orm(thread_ids)
+    log_in(page, alice)
+    log_in(second_page, bob)
+    open_conversation(page, ids["direct"])
+    open_conversation(second_page, ids["direct"])
+    hostile = 'Bonjour Bob <b>gras</b> <img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
+    page.locator("[data-body]").fill(hostile)
+    page.locator("[data-body]").press("Enter")
+    arrived = second_page.locator(".msg .msg-body", has_text="<b>gras</b>")
+    expect(arrived).to_have_text(hostile)  # shown as text…
+    assert second_page.locator(".chat-messages b, .chat-messages img, .chat-messages script").count() == 0
+    assert second_page.evaluate("window.pwned") is None  # …never run
+    expect(page.locator(".msg.mine .msg-body", has_text="<b>gras</b>")).to_have_count(1)  # no duplicate
+    shoot(second_page, "messaging-bob-receives")
+    browser_issues.assert_clean()
+
+
+def test_alice_starts_a_thread_with_paula_who_answers_from_her_phone(page, second_page, browser_issues, alice, paula):
+    orm(lambda: Conversation.objects.filter(kind=Conversation.Kind.PATIENT).delete())
+    log_in(page, alice)
+    page.goto("/messagerie/nouvelle/")
+    page.locator("#patient").select_option(label="Paula BERNARD")
+    page.get_by_role("button", name="Écrire au patient").click()
+    expect(page).to_have_url(re.compile(r"/messagerie/\d+/$"))
+    expect(page.locator("[data-conn]")).to_have_attribute("data-state", "online")
+    page.locator("[data-body]").fill("Bonjour Madame Bernard, avez-vous reçu l'ordonnance ?")
+    page.get_by_role("button", name="Envoyer").click()
+    expect(page.locator(".msg.mine:not(.pending) .msg-body")).to_have_text(
+        "Bonjour Madame Bernard, avez-vous reçu l'ordonnance ?"
+    )
+
+    second_page.set_viewport_size({"width": 390, "height": 844})
+    log_in(second_page, paula, second_factor=False)
+    second_page.goto("/messagerie/")
+    second_page.locator(".chat-list a", has_text="Alice Martin").click()
+    expect(second_page.locator(".msg .msg-body").last).to_have_text(
+        "Bonjour Madame Bernard, avez-vous reçu l'ordonnance ?"
+    )
+    second_page.locator("[data-body]").fill("Oui, merci docteur.")
+    second_page.locator("[data-body]").press("Enter")
+    expect(page.locator(".msg:not(.mine) .msg-body").last).to_have_text("Oui, merci docteur.")
+    shoot(second_page, "messaging-paula-phone")
+    browser_issues.assert_clean()
+
+
+def test_an_attachment_is_uploaded_and_downloaded_intact(page, second_page, browser_issues, alice, bob, tmp_path):
+    ids = orm(thread_ids)
+    from tests.messaging.test_attachments import png_bytes
+
+    data = png_bytes((640, 480), (20, 120, 200))
+    name = '<img src=x onerror="window.pwned=1">.png'
+    log_in(page, alice)
+    log_in(second_page, bob)
+    open_conversation(page, ids["direct"])
+    open_conversation(second_page, ids["direct"])
+    page.locator("[data-file]").set_input_files({"name": name, "mimeType": "text/html", "buffer": data})
+    expect(page.locator("[data-pending-files]")).to_contain_text(name)
+    page.locator("[data-body]").fill("La radio")
+    page.get_by_role("button", name="Envoyer").click()
+    link = second_page.locator(".msg-file", has_text=name)
+    expect(link).to_have_text(name)
+    expect(second_page.locator(".msg-preview")).to_be_visible()
+    with second_page.expect_download() as waiting:
+        link.click()
+    download = waiting.value
+    saved = tmp_path / "downloaded"
+    download.save_as(saved)
+    assert Path(saved).read_bytes() == data
+    assert second_page.evaluate("window.pwned") is None
+    browser_issues.assert_clean()
+
+
+def test_a_message_typed_offline_is_kept_and_sent_on_reconnection(page, browser_issues, alice):
+    """The network goes away (the socket is cut and new ones refused), then comes back."""
+    ids = orm(thread_ids)
+    network = {"up": True, "sockets": []}
+
+    def route(ws):
+        if not network["up"]:
+            ws.close(code=1011)
+            return
+        ws.connect_to_server()
+        network["sockets"].append(ws)
+
+    page.route_web_socket(re.compile(r"/ws/messagerie/$"), route)
+    log_in(page, alice)
+    open_conversation(page, ids["direct"])
+    network["up"] = False
+    for ws in network["sockets"]:
+        ws.close(code=1011)
+    expect(page.locator("[data-conn]")).to_have_attribute("data-state", "offline")
+    page.locator("[data-body]").fill("Écrit hors ligne")
+    page.locator("[data-body]").press("Enter")
+    expect(page.locator(".msg.pending .msg-body")).to_have_text("Écrit hors ligne")
+    assert page.evaluate("sessionStorage.length") == 1  # kept in this tab until it is sent
+    network["up"] = True
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page.locator("[data-conn]")).to_have_attribute("data-state", "online", timeout=20_000)
+    expect(page.locator(".msg.mine:not(.pending) .msg-body", has_text="Écrit hors ligne")).to_have_count(1)
+    assert page.evaluate("sessionStorage.length") == 0
+    assert orm(lambda: Conversation.objects.get(pk=ids["direct"]).messages.count()) == 3
+    browser_issues.assert_clean()
