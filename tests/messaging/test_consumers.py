@@ -304,3 +304,20 @@ def test_staff_reads_for_the_professional_they_assist_but_cannot_write(sam, thre
         await s.disconnect()
 
     run(scenario)
+
+
+def test_a_staff_member_no_longer_acting_for_a_professional_loses_their_conversations(alice, sam, threads):
+    direct = threads["direct"]
+    cookie = session_cookie(sam)
+
+    async def scenario():
+        s, ready = await connected(cookie)
+        assert direct.pk in ready["conversations"]
+        await sync_to_async(sam.staff.acts_for.remove)(alice.professional)
+        removed = await receive_type(s, "removed")
+        assert removed["conversation"] == direct.pk
+        await s.send_json_to({"type": "open", "conversation": direct.pk, "after": None})
+        assert (await receive_type(s, "error"))["code"] == "not_found"
+        await s.disconnect()
+
+    run(scenario)
