@@ -74,6 +74,11 @@ class Filters:
             return False
         return not (self.generic == "none" and doc.groups)
 
+    def keep(self, index: Index, positions: set[int]) -> set[int]:
+        if self == Filters():  # no filter: nothing to look at
+            return positions
+        return {p for p in positions if self.accept(index.docs[p])}
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -131,19 +136,17 @@ def _group_listing(index: Index, query: str, filters: Filters, limit: int) -> Re
 
 
 def _code_search(index: Index, code: str, filters: Filters, limit: int) -> Results:
-    hits: dict[int, Hit] = {}
-    for position, kind, label in index.docs_for_code(code):
-        if position not in hits and filters.accept(index.docs[position]):
-            hits[position] = Hit(index.docs[position], TIER_CODE, kind, code, label)
+    found: dict[int, tuple[int, str, str, str]] = {}  # doc -> (tier, kind, code, box), first match kept
     prefixed = index.codes_with_prefix(code)
-    for other in prefixed[:MAX_CODE_PREFIX_EXPANSION]:
-        if other == code:
-            continue
-        for position, kind, label in index.docs_for_code(other):
-            if position not in hits and filters.accept(index.docs[position]):
-                hits[position] = Hit(index.docs[position], TIER_CODE_PREFIX, kind, other, label)
-    at_least = len(prefixed) > MAX_CODE_PREFIX_EXPANSION
-    return Results(code, len(hits), _top(hits, limit), at_least=at_least)
+    for tier, codes in ((TIER_CODE, [code]), (TIER_CODE_PREFIX, prefixed[:MAX_CODE_PREFIX_EXPANSION])):
+        for other in codes:
+            for position, kind, label in index.docs_for_code(other):
+                if position not in found:
+                    found[position] = (tier, kind, other, label)
+    kept = filters.keep(index, set(found))
+    best = heapq.nsmallest(limit, kept, key=lambda p: (found[p][0], p))
+    hits = [Hit(index.docs[p], *found[p]) for p in best]
+    return Results(code, len(kept), hits, at_least=len(prefixed) > MAX_CODE_PREFIX_EXPANSION)
 
 
 def _fuzzy_prefixes(index: Index, word: str) -> list[str]:
@@ -171,30 +174,28 @@ def _intersect(sets: list[set[int] | frozenset[int]]) -> set[int]:
 class _Word:
     """The docs matching one query word, by strength and by field (name, or name or substance)."""
 
+    term: str
     whole: frozenset[int]
     whole_name: frozenset[int]
-    prefix: set[int]
-    prefix_name: set[int]
+    prefix: set[int] | frozenset[int]
+    prefix_name: set[int] | frozenset[int]
     typo: set[int] = field(default_factory=set)
     typo_name: set[int] = field(default_factory=set)
     typo_prefixes: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, index: Index, word: str) -> _Word:
-        return cls(
-            index.docs_with_word(word),
-            index.docs_with_word(word, names=True),
-            index.docs_with_prefix(word),
-            index.docs_with_prefix(word, names=True),
-        )
+    def of(cls, index: Index, term: str, *, as_prefix: bool) -> _Word:
+        whole, whole_name = index.docs_with_word(term), index.docs_with_word(term, names=True)
+        if not as_prefix:
+            return cls(term, whole, whole_name, whole, whole_name)
+        return cls(term, whole, whole_name, index.docs_with_prefix(term), index.docs_with_prefix(term, names=True))
 
-    def widen(self, index: Index, word: str) -> None:
-        self.typo_prefixes = (word, *_fuzzy_prefixes(index, word))
+    def widen(self, index: Index) -> None:
+        self.typo_prefixes = (self.term, *_fuzzy_prefixes(index, self.term))
+        self.typo, self.typo_name = set(self.prefix), set(self.prefix_name)
         for prefix in self.typo_prefixes[1:]:
             self.typo |= index.docs_with_prefix(prefix)
             self.typo_name |= index.docs_with_prefix(prefix, names=True)
-        self.typo |= self.prefix
-        self.typo_name |= self.prefix_name
 
 
 # (tier, attribute every word must satisfy), best first, after the name-start tier.
@@ -206,30 +207,51 @@ _TIERS = (
 )
 
 
-def _tier(doc: Doc, position: int, start: str, words: list[_Word]) -> int:
-    if doc.key.startswith(start):
-        return TIER_NAME_START
+class _Ranking:
+    """Takes the candidates tier by tier (set operations, no per-document scoring) and keeps
+    only the first ``limit`` hits, in index order within a tier."""
+
+    def __init__(self, index: Index, candidates: set[int], limit: int) -> None:
+        self.index, self.remaining, self.limit = index, set(candidates), limit
+        self.hits: list[Hit] = []
+
+    def take(self, tier: int, group: set[int]) -> None:
+        group &= self.remaining
+        self.remaining -= group
+        room = self.limit - len(self.hits)
+        if room > 0 and group:
+            self.hits.extend(Hit(self.index.docs[p], tier) for p in heapq.nsmallest(room, group))
+
+    def starting_with(self, prefixes: tuple[str, ...]) -> set[int]:
+        docs = self.index.docs
+        return {p for p in self.remaining if docs[p].key.startswith(prefixes)}
+
+
+def _rank(index: Index, candidates: set[int], words: list[_Word], limit: int) -> tuple[list[Hit], bool]:
+    ranking = _Ranking(index, candidates, limit)
+    ranking.take(TIER_NAME_START, ranking.starting_with((" ".join(w.term for w in words),)))
     for tier, attribute in _TIERS:
-        if all(position in getattr(w, attribute) for w in words):
-            return tier
-    if not all(position in w.typo_name or position in w.prefix_name for w in words):
-        return TIER_TYPO
-    if doc.key.startswith(words[0].typo_prefixes or (start.split()[0],)):
-        return TIER_TYPO_NAME_START
-    return TIER_TYPO_IN_NAME
+        if ranking.remaining:
+            ranking.take(tier, _intersect([getattr(w, attribute) for w in words]))
+    typos = bool(ranking.remaining)
+    if typos:
+        in_name = _intersect([(w.typo_name or w.prefix_name) for w in words])
+        first = words[0].typo_prefixes or (words[0].term,)
+        ranking.take(TIER_TYPO_NAME_START, ranking.starting_with(first) & in_name)
+        ranking.take(TIER_TYPO_IN_NAME, in_name)
+        ranking.take(TIER_TYPO, set(ranking.remaining))
+    return ranking.hits, typos
 
 
 def _text_search(index: Index, query: str, filters: Filters, limit: int) -> Results:
     terms = list(dict.fromkeys(fold(query).split()))
-    words = [_Word.of(index, term) for term in terms]
-    candidates = {p for p in _intersect([w.prefix for w in words]) if filters.accept(index.docs[p])}
-    typo_able = [(w, t) for w, t in zip(words, terms, strict=True) if len(t) >= 4 and not t.isdigit()]
+    # A short word before the last one is a whole word ("a", "de"): as a prefix it would match everything.
+    words = [_Word.of(index, t, as_prefix=len(t) > 2 or i == len(terms) - 1) for i, t in enumerate(terms)]
+    candidates = filters.keep(index, _intersect([w.prefix for w in words]))
+    typo_able = [w for w in words if len(w.term) >= 4 and not w.term.isdigit()]
     if len(candidates) < limit and typo_able:
-        for word, term in typo_able:
-            word.widen(index, term)
-        widened = _intersect([w.typo if w.typo else w.prefix for w in words])
-        candidates = {p for p in widened if filters.accept(index.docs[p])}
-    start = " ".join(terms)
-    hits = {p: Hit(index.docs[p], _tier(index.docs[p], p, start, words)) for p in candidates}
-    typos = any(hit.tier >= TIER_TYPO_NAME_START for hit in hits.values())
-    return Results(query, len(hits), _top(hits, limit), typos=typos)
+        for word in typo_able:
+            word.widen(index)
+        candidates = filters.keep(index, _intersect([w.typo or w.prefix for w in words]))
+    hits, typos = _rank(index, candidates, words, limit)
+    return Results(query, len(candidates), hits, typos=typos)

@@ -59,6 +59,7 @@ class Index:
     cip7: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # code -> (doc, label)
     cip13: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     codes: list[str] = field(default_factory=list)  # every CIS, CIP7 and CIP13, sorted, for prefixes
+    by_code: dict[str, list[tuple[int, str, str]]] = field(default_factory=dict)  # code -> (doc, kind, box)
     routes: list[str] = field(default_factory=list)
     forms: list[str] = field(default_factory=list)
 
@@ -81,12 +82,7 @@ class Index:
 
     def docs_for_code(self, code: str) -> list[tuple[int, str, str]]:
         """(doc, kind, presentation label) for a code, exact: CIS, CIP7 or CIP13."""
-        found: list[tuple[int, str, str]] = []
-        if code in self.by_cis:
-            found.append((self.by_cis[code], "cis", ""))
-        for kind, table in (("cip7", self.cip7), ("cip13", self.cip13)):
-            found.extend((doc, kind, label) for doc, label in table.get(code, []))
-        return found
+        return self.by_code.get(code, [])
 
     def codes_with_prefix(self, prefix: str) -> list[str]:
         start = bisect_left(self.codes, prefix)
@@ -159,6 +155,11 @@ def build(version: Any = None) -> Index:
             index.cip7.setdefault(cip7, []).append((found, label))
             index.cip13.setdefault(cip13, []).append((found, label))
     index.codes = sorted({*index.by_cis, *index.cip7, *index.cip13})
+    for code in index.codes:
+        entries = [(index.by_cis[code], "cis", "")] if code in index.by_cis else []
+        for kind, table in (("cip7", index.cip7), ("cip13", index.cip13)):
+            entries.extend((doc, kind, label) for doc, label in table.get(code, []))
+        index.by_code[code] = entries
     index.routes = sorted({r for d in index.docs for r in d.routes}, key=fold)
     index.forms = sorted({d.form for d in index.docs if d.form}, key=fold)
     return index

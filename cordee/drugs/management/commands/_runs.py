@@ -40,7 +40,7 @@ class ImportCommand(BaseCommand):
 
     def report(self, run: ImportRun, *, verbosity: int) -> None:
         seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at and run.started_at else 0
-        self.stdout.write(f"import #{run.pk}: {run.get_status_display()} in {seconds:.1f} s")
+        self.stdout.write(f"import #{run.pk}: {run.status} in {seconds:.1f} s")
         for entry in run.report.get("files", []):
             line = f"  {entry['name']}: {entry.get('lines', 0)} lines, {entry.get('stored', 0)} stored, "
             line += f"{entry.get('rejected', 0)} rejected, {entry.get('orphans', 0)} orphans"
