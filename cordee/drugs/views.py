@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from cordee.drugs import catalogue
 from cordee.drugs.access import access_product, access_products
-from cordee.drugs.interactions import interactions_for
+from cordee.drugs.interactions import interactions_for, thesaurus
 from cordee.drugs.params import MAX_PICKED, parse_search, picked_codes
 from cordee.drugs.search import GENERIC_KINDS, STATUSES, QueryError, search
 from cordee.drugs.search_index import get_index
@@ -38,7 +38,13 @@ def _search_context(request: AuthedRequest) -> tuple[dict, int]:
 
 def _filter_choices() -> dict:
     index = get_index()
-    return {"routes": index.routes, "forms": index.forms, "statuses": STATUSES, "generic_kinds": GENERIC_KINDS}
+    return {
+        "routes": index.routes,
+        "forms": index.forms,
+        "statuses": STATUSES,
+        "generic_kinds": GENERIC_KINDS,
+        "not_imported": not index.docs,
+    }
 
 
 @login_required
@@ -69,7 +75,12 @@ def product(request: AuthedRequest, cis: str) -> HttpResponse:
 @require_GET
 def interactions(request: AuthedRequest) -> HttpResponse:
     chosen = access_products(request.user, picked_codes(request.GET), purpose="drugs.interactions")
-    context: dict = {"chosen": chosen, "found": interactions_for(chosen), "max_picked": MAX_PICKED}
+    context: dict = {
+        "chosen": chosen,
+        "found": interactions_for(chosen),
+        "max_picked": MAX_PICKED,
+        "no_thesaurus": thesaurus().version is None,
+    }
     context.update(_search_context(request)[0])
     context["pick"] = True
     return render(request, "drugs/interactions.html", context)

@@ -115,3 +115,9 @@ def test_one_import_at_a_time(client_for, operator, import_root):
     )
     assert response.status_code == 400
     assert ImportRun.objects.count() == 1
+
+
+def test_the_pages_say_when_nothing_was_imported_yet(client_for, alice):
+    client = client_for(alice)
+    assert "pas encore été importée" in client.get("/medicaments/").content.decode()
+    assert "pas encore été importé" in client.get("/medicaments/interactions/").content.decode()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from cordee.drugs.models import GenericMembership, Product
 from cordee.drugs.search import TIER_CODE, Filters, QueryError, search
@@ -127,3 +129,16 @@ def test_the_page_refuses_a_long_query_with_a_message(client_for, alice):
 def test_an_unknown_filter_value_is_a_message_not_an_error(client_for, alice):
     response = client_for(alice).get("/medicaments/resultats/", {"q": "doliprane", "status": "bogus"})
     assert response.status_code == 200 and 'class="notice warning"' in response.content.decode()
+
+
+def test_the_results_fragment_costs_one_query_however_many_results(client_for, alice):
+    client = client_for(alice)
+    client.get("/medicaments/resultats/", {"q": "doliprane"})  # session and index warmed up
+    counts = []
+    for query in ("clamoxyl", "paracetamol"):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get("/medicaments/resultats/", {"q": query})
+        drug_queries = [q["sql"] for q in queries.captured_queries if "drugs_" in q["sql"]]
+        assert len(drug_queries) == 1 and "drugs_importrun" in drug_queries[0]  # the index version only
+        counts.append(response.content.count(b'class="drug-item"'))
+    assert counts[0] < counts[1] == 20
