@@ -7,7 +7,8 @@ if reachable, else skipped with a message) a child process migrates a fresh data
 
 - ``append``: ``record()`` with each entry in its own transaction (as in real use), against
   ``plain``: an ORM insert of the same values into a table of the same shape (same columns, same
-  indexes, created by the bench), each in its own transaction;
+  indexes, created by the bench), each in its own transaction, and against ``plain_raw``: the same
+  single pre-built INSERT that ``record()`` uses, without the lock, the head read and the hashing;
 - ``append_batched`` vs ``plain_batched``: the same with 100 entries per transaction (CPU cost
   without the commit's fsync);
 - ``verify``: ``verify_chain()`` over the entries appended, against ``scan``: a plain streaming
@@ -129,6 +130,29 @@ def _plain(model: Any, count: int, batch: int, offset: int) -> float:
     return _timed(count, body)
 
 
+def _plain_raw(model: Any, count: int, offset: int) -> float:
+    """The strictest baseline: the same single pre-built INSERT as ``record()``, minus the chain."""
+    import hashlib
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from cordee.audit.services import _insert, _Statements
+
+    statements = _Statements(model)
+
+    def body() -> None:
+        for number in range(count):
+            unique = hashlib.sha256(f"raw{offset + number}".encode()).hexdigest()
+            values = {"seq": offset + number, "created_at": timezone.now(), "prev_hash": "0" * 64}
+            values.update(content_hash=unique, entry_hash=unique, outcome="success", actor_display={})
+            values.update(actor_id=None, ip=None, user_agent="", purged_at=None, **_values(number))
+            with transaction.atomic(), connection.cursor() as cursor:
+                _insert(cursor, values, statements)
+
+    return _timed(count, body)
+
+
 def _verify_and_scan() -> tuple[float, float]:
     from cordee.audit.models import AuditEntry
     from cordee.audit.verify import _FIELDS, verify_chain
@@ -162,8 +186,13 @@ def child(entries: int) -> dict[str, Any]:
     from django.db import connection
 
     model = _plain_model()
-    runs: dict[str, list[float]] = {name: [] for name in ("append", "plain", "append_batched", "plain_batched")}
+    names = ("append", "plain", "plain_raw", "append_batched", "plain_batched")
+    runs: dict[str, list[float]] = {name: [] for name in names}
     runs.update(verify=[], scan=[])
+    # Warm-up (not measured): first statements, page cache, the WAL file.
+    _append(200, 1)
+    _plain(model, 200, 1, 10**9)
+    _plain_raw(model, 200, 10**9 + 1000)
     offset = 0
     for repetition in range(REPETITIONS):
         order = ("audit", "plain") if repetition % 2 == 0 else ("plain", "audit")  # no systematic warm-up bias
@@ -174,7 +203,8 @@ def child(entries: int) -> dict[str, Any]:
             else:
                 runs["plain"].append(_plain(model, entries, 1, offset))
                 runs["plain_batched"].append(_plain(model, entries, BATCH, offset + entries))
-                offset += 2 * entries
+                runs["plain_raw"].append(_plain_raw(model, entries, offset + 2 * entries))
+                offset += 3 * entries
         verify, scan = _verify_and_scan()
         runs["verify"].append(verify)
         runs["scan"].append(scan)
@@ -191,7 +221,8 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 
 def _ratios(runs: dict[str, list[float]]) -> dict[str, dict[str, float]]:
-    pairs = {"append/plain": ("append", "plain"), "append_batched/plain_batched": ("append_batched", "plain_batched")}
+    pairs = {"append/plain": ("append", "plain"), "append/plain_raw": ("append", "plain_raw")}
+    pairs["append_batched/plain_batched"] = ("append_batched", "plain_batched")
     pairs["verify/scan"] = ("verify", "scan")
     ratios = {}
     for name, (top, bottom) in pairs.items():
@@ -247,13 +278,13 @@ def _markdown(report: dict[str, Any]) -> str:
         f"{report['generated_at']} · Python {report['python']} · {report['machine']} · "
         f"{report['entries_per_repetition']} entries × {REPETITIONS} repetitions · entries/s, median (min–max)",
         "",
-        "| database | append (own tx) | plain insert (own tx) | ratio | append (100/tx) | plain (100/tx) | ratio "
-        "| verify | plain scan | ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| database | append (own tx) | plain ORM insert (own tx) | ratio | plain raw INSERT (own tx) | ratio "
+        "| append (100/tx) | plain ORM (100/tx) | ratio | verify | plain scan | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, backend in report["databases"].items():
         if "skipped" in backend:
-            lines.append(f"| {name} | skipped: {backend['skipped']} |" + " |" * 8)
+            lines.append(f"| {name} | skipped: {backend['skipped']} |" + " |" * 10)
             continue
         r = backend["ratios"]
 
@@ -262,6 +293,7 @@ def _markdown(report: dict[str, Any]) -> str:
 
         lines.append(
             f"| {name} | {cell('append')} | {cell('plain')} | {r['append/plain']['median_of_medians']:.0%} "
+            f"| {cell('plain_raw')} | {r['append/plain_raw']['median_of_medians']:.0%} "
             f"| {cell('append_batched')} | {cell('plain_batched')} "
             f"| {r['append_batched/plain_batched']['median_of_medians']:.0%} "
             f"| {cell('verify')} | {cell('scan')} | {r['verify/scan']['median_of_medians']:.0%} |"

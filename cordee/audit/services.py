@@ -11,7 +11,7 @@ import ipaddress
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models.signals import post_save
 from django.http import HttpRequest
 from django.utils import timezone
@@ -132,10 +132,10 @@ def record(
 class _Statements:
     """The two statements of an append, built once per database vendor from the model's fields."""
 
-    def __init__(self) -> None:
+    def __init__(self, model: type[models.Model] = AuditEntry) -> None:
         quote = connection.ops.quote_name
-        table = quote(AuditEntry._meta.db_table)
-        self.fields = [field for field in AuditEntry._meta.local_concrete_fields if not field.primary_key]
+        table = quote(model._meta.db_table)
+        self.fields = [field for field in model._meta.local_concrete_fields if not field.primary_key]
         columns = ", ".join(quote(field.column or field.name) for field in self.fields)
         placeholders = ", ".join(["%s"] * len(self.fields))
         self.returning = connection.features.can_return_columns_from_insert
@@ -156,9 +156,9 @@ def _sql() -> _Statements:
     return statements
 
 
-def _insert(cursor: Any, values: dict[str, Any]) -> int:
+def _insert(cursor: Any, values: dict[str, Any], statements: _Statements | None = None) -> int:
     """One INSERT (… RETURNING id where the database can): no model save machinery on the hot path."""
-    statements = _sql()
+    statements = statements or _sql()
     cursor.execute(
         statements.insert, [field.get_db_prep_save(values[field.name], connection) for field in statements.fields]
     )
