@@ -65,6 +65,8 @@ def test_a_newer_snapshot_updates_in_place_and_marks_what_disappeared(snapshot, 
         return [x.replace(b"DOLIPRANE 1000 mg, comprim\xe9\t", b"DOLIPRANE 1000 MG, comprim\xe9\t") for x in out]
 
     _rewrite(snapshot / "CIS_bdpm.txt", newer)
+    compositions = Composition.objects.filter(cis__in=gone).count()
+    _rewrite(snapshot / "CIS_COMPO_bdpm.txt", lambda lines: [x for x in lines if field(x, 0).decode() not in gone])
     run = run_import(snapshot)
     counts = _file(run, "CIS_bdpm.txt")["counts"]
     assert (counts["updated"], counts["removed"], counts["created"]) == (1, 3, 0)
@@ -73,6 +75,8 @@ def test_a_newer_snapshot_updates_in_place_and_marks_what_disappeared(snapshot, 
     removed = Product.objects.filter(cis__in=gone)
     assert removed.count() == 3 and all(p.removed_at for p in removed)  # marked, not deleted
     assert all(h.doc.removed for h in search(gone[0]).hits)
+    # Their last known composition stays, though the newer CIS_COMPO no longer has it.
+    assert Composition.objects.filter(cis__in=gone).count() == compositions > 0
 
 
 def test_products_that_come_back_are_restored(snapshot, db):

@@ -2,9 +2,10 @@
 
 Specialities and presentations are upserted by their code (bulk create for the new ones, bulk
 update for the changed ones only) and those a newer file no longer lists are marked removed;
-the rows of the other files are replaced. A file that would remove or replace more than half of
-what is stored looks truncated: it is then stored without removals (or, for the replaced files,
-not at all) unless ``allow_shrink`` is given, and the report says so.
+the rows of the other files are replaced (except, for a speciality marked removed, the rows the
+new file no longer has: they stay as its last known state). A file that would remove or replace
+more than half of what is stored looks truncated: it is then stored without removals (or, for
+the replaced files, not at all) unless ``allow_shrink`` is given, and the report says so.
 """
 
 from __future__ import annotations
@@ -152,9 +153,19 @@ def _replace(
     model: type[models.Model], build: Callable[[int, dict[str, Any]], dict[str, Any]], parsed: Parsed,
     allow_shrink: bool, **scope: Any,
 ) -> Outcome:  # fmt: skip
+    """Replace the rows of a file, except those of specialities marked removed that the file no
+    longer mentions: a removed speciality keeps its last known composition, conditions, opinions."""
     outcome = Outcome()
     manager = model._default_manager  # type: ignore[attr-defined]
-    stored = manager.filter(**scope).count()
+    current = manager.filter(**scope)
+    reappearing: list[str] = []
+    if any(f.name == "cis" for f in model._meta.concrete_fields):
+        removed = Product.objects.filter(removed_at__isnull=False).values("cis")
+        reappearing = sorted(set(removed.values_list("cis", flat=True)) & {v["cis"] for _n, v in parsed.rows})
+        replaced = current.exclude(cis__in=removed)
+    else:
+        replaced = current
+    stored = replaced.count()
     if stored and not allow_shrink and len(parsed.rows) < SHRINK_GUARD * stored:
         outcome.notes.append(
             _(
@@ -167,7 +178,9 @@ def _replace(
         return outcome
     objects = [build(position, values) for position, (_n, values) in enumerate(parsed.rows)]
     with transaction.atomic():
-        manager.filter(**scope).delete()
+        replaced.delete()
+        for start in range(0, len(reappearing), 500):
+            current.filter(cis__in=reappearing[start : start + 500]).delete()
         bulk_insert(model, objects)
     outcome.stored = len(objects)
     outcome.counts = {"replaced": stored, "stored": len(objects)}
