@@ -265,3 +265,13 @@ def test_a_failed_import_is_recorded_and_audited(snapshot, db, monkeypatch):
     assert run.status == "failed" and "disk gone" in run.error
     assert AuditEntry.objects.get(action="drugs.import.failed").outcome == "failure"
     assert ImportIssue.objects.count() == 0
+
+
+def test_utf16_without_bom_and_zip_files_are_refused_alone(snapshot, db):
+    text = (snapshot / "CIS_GENER_bdpm.txt").read_bytes().decode("cp1252")
+    (snapshot / "CIS_GENER_bdpm.txt").write_bytes(text.encode("utf-16-le"))
+    (snapshot / "CIS_MITM.txt").write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    run = run_import(snapshot)
+    assert "NUL" in _file(run, "CIS_GENER_bdpm.txt")["error"]
+    assert "ZIP" in _file(run, "CIS_MITM.txt")["error"]
+    assert run.status == "done" and Product.objects.exists()
