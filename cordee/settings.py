@@ -218,14 +218,29 @@ MESSAGING_EDIT_WINDOW_SECONDS = env_int("MESSAGING_EDIT_WINDOW_SECONDS", 15 * 60
 MESSAGING_EMAIL_DELAY_MINUTES = env_int("MESSAGING_EMAIL_DELAY_MINUTES", 15, minimum=1, maximum=24 * 60)
 # The most socket sends committed in one transaction (group commit, cordee/messaging/batcher.py).
 MESSAGING_SEND_BATCH_MAX = env_int("MESSAGING_SEND_BATCH_MAX", 64, minimum=1, maximum=1000)
-# What the channel layer carries through Redis (message bodies included) is encrypted with this
-# key (Fernet); by default one derived from SECRET_KEY. Every process must have the same.
+# The channel layer of "storage" above, as messaging needs it. What it carries through Redis
+# (message bodies included) is encrypted with CHANNEL_LAYER_KEY (Fernet; by default derived from
+# SECRET_KEY; the same on every process). Without Redis, Channels' in-memory layer with its costs
+# per event cut (cordee/messaging/layers.py). Each socket may lag this many events behind before
+# the layer drops any (the client then catches up by number).
 CHANNEL_LAYER_KEY = env_secret("CHANNEL_LAYER_KEY") or SECRET_KEY
+CHANNEL_LAYER_CAPACITY = env_int("CHANNEL_LAYER_CAPACITY", 1000, minimum=100)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "symmetric_encryption_keys": [CHANNEL_LAYER_KEY]},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "symmetric_encryption_keys": [CHANNEL_LAYER_KEY],
+                "capacity": CHANNEL_LAYER_CAPACITY,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "cordee.messaging.layers.LocalChannelLayer",
+            "CONFIG": {"capacity": CHANNEL_LAYER_CAPACITY},
         }
     }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Router, Status
 from ninja.errors import HttpError
 
@@ -42,10 +42,12 @@ from cordee.vault.blobs import iter_blob
 
 router = Router(tags=["messaging"])
 ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-_SEND_STATUS = {"not_found": 404, "closed": 403, "not_editable": 403, "conflict": 409}
+_SEND_STATUS = {"closed": 403, "not_editable": 403, "conflict": 409}
 
 
-def _send_error(exc: sending.SendError) -> HttpError:
+def _send_error(exc: sending.SendError) -> Exception:
+    if exc.code == "not_found":  # exactly the answer of any missing object
+        return Http404()
     return HttpError(_SEND_STATUS.get(exc.code, 400), exc.message)
 
 
@@ -276,7 +278,7 @@ def upload(request: HttpRequest, conversation_id: str):
             request=request,
         )
     except files.UploadError as exc:
-        raise HttpError(exc.status, exc.message) from None
+        raise (Http404() if exc.code == "not_found" else HttpError(exc.status, exc.message)) from None
     return Status(201, attachment_payload(attachment))
 
 

@@ -24,6 +24,7 @@ import asyncio
 import time
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -79,6 +80,24 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
 
     async def _error(self, code: str, message: str = "", **extra: Any) -> None:
         await self.send_json({"type": "error", "code": code, "message": message, **extra})
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch, without its per-message hop to the database thread.
+
+        ``AsyncConsumer.dispatch`` awaits ``aclose_old_connections()`` before every message: a
+        thread hop per event and socket, on the fan-out path. Here every database call goes
+        through ``database_sync_to_async`` (or the batcher), which closes stale connections in the
+        thread that uses them, so events and frames are handled directly; connect and disconnect
+        keep Channels' behaviour.
+        """
+        kind = message.get("type", "")
+        if kind.startswith("msg.") or kind == "websocket.receive":
+            handler = getattr(self, get_handler_name(message), None)
+            if handler is None:
+                raise ValueError(f"No handler for message type {kind}")
+            await handler(message)
+            return
+        await super().dispatch(message)
 
     # --- client frames -----------------------------------------------------------------
 
@@ -181,21 +200,15 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
     # --- group events ------------------------------------------------------------------
 
     async def msg_message(self, event: dict[str, Any]) -> None:
-        message = event["message"]
-        conversation_id = message["conversation"]
+        """A new or changed message: in full to a socket that opened the thread, else a notice."""
+        conversation_id = event["conversation"]
         if conversation_id not in self.conversations:
             return
         if conversation_id in self.opened:
-            await self.send_json({"type": "message", "message": message})
-            return
-        notice = {k: message[k] for k in ("conversation", "id", "seq", "rev_seq", "sender", "sender_name", "urgent")}
-        notice.update(
-            type="notice",
-            mentioned=self.user.pk in message["mentions"],
-            edited=message["edited"],
-            deleted=message["deleted"],
-        )
-        await self.send_json(notice)
+            text = event["full"]
+        else:
+            text = event["notice_mentioned"] if self.user.pk in event["mentions"] else event["notice"]
+        await self.send(text_data=text)
 
     async def msg_changed(self, event: dict[str, Any]) -> None:
         if event["state"]["id"] in self.conversations:

@@ -8,6 +8,7 @@ encrypted, see settings ``CHANNEL_LAYER_KEY``).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -79,8 +80,24 @@ def conversation_state(conversation: Conversation) -> dict[str, Any]:
     }
 
 
+def _frame(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
 def message_event(payload: dict[str, Any]) -> Event:
-    return conversation_group(payload["conversation"]), {"type": "msg.message", "message": payload}
+    """A message for the conversation's sockets, its frames encoded once here rather than per socket:
+    the full message for sockets that opened the thread, a notice without the text for the others."""
+    notice = {k: payload[k] for k in ("conversation", "id", "seq", "rev_seq", "sender", "sender_name", "urgent")}
+    notice |= {"type": "notice", "edited": payload["edited"], "deleted": payload["deleted"]}
+    event = {
+        "type": "msg.message",
+        "conversation": payload["conversation"],
+        "mentions": payload["mentions"],
+        "full": _frame({"type": "message", "message": payload}),
+        "notice": _frame(notice | {"mentioned": False}),
+        "notice_mentioned": _frame(notice | {"mentioned": True}),
+    }
+    return conversation_group(payload["conversation"]), event
 
 
 def changed_event(conversation: Conversation) -> Event:

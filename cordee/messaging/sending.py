@@ -19,6 +19,7 @@ of an already stored message (same ``client_key``) answers with the stored one, 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,8 +35,12 @@ from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.messaging import events, notifications
 from cordee.messaging.access import SEND, access_conversation, access_message
+from cordee.messaging.keys import key_owner
 from cordee.messaging.models import Attachment, Conversation, Member, Message
+from cordee.vault.errors import Erased
+from cordee.vault.services import aead_for
 
+logger = logging.getLogger(__name__)
 CLIENT_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_MENTIONS = 50
 MAX_ATTACHMENTS = 10
@@ -179,12 +184,17 @@ def _send_one(req: SendRequest) -> SendResult:
     except Http404:
         raise SendError("not_found") from None
     attachments = _check_extras(req, conversation)
+    owner = key_owner(conversation)
+    try:
+        aead_for(owner)  # before any write; kept on the owner for the INSERT's encryption
+    except Erased:  # the conversation's keys were shredded: it is gone
+        raise SendError("not_found") from None
     now = timezone.now()
     seq = allocate_seq(conversation.pk, patient_reply=_is_patient_reply(req.user, conversation), now=now)
     if seq is None:
         raise SendError("closed")
     message = Message.objects.create(
-        conversation=conversation,
+        conversation=owner,  # same id; its unwrapped key is kept (keys.py)
         seq=seq,
         rev_seq=seq,
         sender=req.user,
@@ -272,7 +282,8 @@ def send_messages(requests: list[SendRequest]) -> list[SendResult | SendError]:
                         batch[i] = _send_one(requests[i])
                     except SendError as exc:
                         batch[i] = exc
-        except (IntegrityError, _RetryAlone):
+        except (IntegrityError, _RetryAlone) as exc:
+            logger.info("messaging: a batch of %d sends is retried one by one (%s)", len(pending), exc)
             batch = {}
         else:
             for i, outcome in batch.items():

@@ -34,8 +34,8 @@ def threads(personas) -> dict[str, Conversation]:
 
 @pytest.fixture
 def in_memory_layer(settings):
-    """Consumer tests use the in-memory channel layer even when REDIS_URL is set."""
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    """Consumer tests use the in-process channel layer (the embedded default's) even when REDIS_URL is set."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "cordee.messaging.layers.LocalChannelLayer"}}
 
 
 def session_cookie(user) -> str:

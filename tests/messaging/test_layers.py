@@ -1,0 +1,45 @@
+"""The in-process channel layer: Channels' in-memory one without its per-event walks."""
+
+from __future__ import annotations
+
+import asyncio
+
+from asgiref.sync import async_to_sync
+
+from cordee.messaging.layers import LocalChannelLayer
+
+
+def test_group_send_reaches_every_member_once_and_a_full_channel_drops():
+    async def scenario():
+        layer = LocalChannelLayer(capacity=2)
+        names = [await layer.new_channel() for _ in range(3)]
+        for name in names:
+            await layer.group_add("msg.c.1", name)
+        await layer.group_add("msg.c.2", names[0])
+        for i in range(3):
+            await layer.group_send("msg.c.1", {"type": "msg.message", "n": i})
+        await layer.group_send("msg.c.3", {"type": "msg.message", "n": 99})  # nobody: nothing
+        received = {name: [] for name in names}
+        for name in names:
+            while name in layer.channels:
+                received[name].append((await layer.receive(name))["n"])
+        assert all(got == [0, 1] for got in received.values())  # capacity 2: the third was dropped
+        await layer.group_discard("msg.c.1", names[1])
+        await layer.group_send("msg.c.1", {"type": "msg.message", "n": 3})
+        assert (await asyncio.wait_for(layer.receive(names[0]), 1))["n"] == 3
+        assert names[1] not in layer.channels
+
+    async_to_sync(scenario)()
+
+
+def test_a_receiver_cannot_change_what_the_sender_still_holds():
+    async def scenario():
+        layer = LocalChannelLayer()
+        name = await layer.new_channel()
+        await layer.group_add("msg.u.1", name)
+        event = {"type": "msg.read", "seq": 1}
+        await layer.group_send("msg.u.1", event)
+        (await layer.receive(name))["seq"] = 2
+        assert event["seq"] == 1
+
+    async_to_sync(scenario)()
