@@ -20,19 +20,51 @@ def send(client, conversation_id, body="Bonjour", **extra):
     return client.post(f"{API}/conversations/{conversation_id}/messages", payload, content_type="application/json")
 
 
-def test_every_endpoint_needs_a_login(personas, threads):
+def _endpoints(conversation_id, message_id, user_id):
+    c, m = conversation_id, message_id
+    return [
+        ("get", f"{API}/conversations", {}),
+        ("get", f"{API}/colleagues", {}),
+        ("post", f"{API}/conversations/direct", {"user_id": user_id}),
+        ("post", f"{API}/conversations/groups", {"title": "x", "member_ids": []}),
+        ("post", f"{API}/conversations/care-team", {"patient_id": 1}),
+        ("post", f"{API}/conversations/patient", {"patient_id": 1}),
+        ("get", f"{API}/conversations/{c}", {}),
+        ("patch", f"{API}/conversations/{c}", {"title": "x"}),
+        ("get", f"{API}/conversations/{c}/messages", {}),
+        ("post", f"{API}/conversations/{c}/messages", {"body": "x", "key": new_key()}),
+        ("post", f"{API}/conversations/{c}/read", {"seq": 1}),
+        ("post", f"{API}/conversations/{c}/members", {"user_id": user_id}),
+        ("delete", f"{API}/conversations/{c}/members/{user_id}", {}),
+        ("post", f"{API}/conversations/{c}/admins", {"user_id": user_id, "admin": True}),
+        ("post", f"{API}/conversations/{c}/replies", {"closed": True}),
+        ("post", f"{API}/conversations/{c}/attachments", {}),
+        ("patch", f"{API}/messages/{m}", {"body": "x"}),
+        ("delete", f"{API}/messages/{m}", {}),
+        ("get", f"{API}/attachments/1", {}),
+        ("get", f"{API}/attachments/1/preview", {}),
+    ]
+
+
+def test_every_endpoint_needs_a_login(personas, threads, bob):
     client = Client()
-    c = threads["direct"].pk
-    for method, path in [
-        ("get", f"{API}/conversations"),
-        ("get", f"{API}/conversations/{c}"),
-        ("get", f"{API}/conversations/{c}/messages"),
-        ("post", f"{API}/conversations/{c}/messages"),
-        ("post", f"{API}/conversations/direct"),
-        ("get", f"{API}/attachments/1"),
-    ]:
-        response = getattr(client, method)(path, {}, content_type="application/json")
+    message = Message.objects.filter(conversation=threads["direct"]).first()
+    for method, path, data in _endpoints(threads["direct"].pk, message.pk, bob.pk):
+        response = getattr(client, method)(path, data, content_type="application/json")
         assert response.status_code == 401, (method, path)
+
+
+def test_an_outsider_gets_the_missing_answer_on_every_endpoint_of_a_conversation(client_for, charlie, bob, threads):
+    """Charlie is in none of these: each answer is the one a missing object gets, and nothing changes."""
+    client = client_for(charlie)
+    message = Message.objects.filter(conversation=threads["care"]).first()
+    before = Message.objects.count()
+    for method, path, data in _endpoints(threads["care"].pk, message.pk, bob.pk)[6:]:
+        response = getattr(client, method)(path, data, content_type="application/json")
+        assert response.status_code == 404, (method, path, response.status_code)
+        assert response.json() == {"detail": "Not Found"}, (method, path)
+    assert Message.objects.count() == before
+    assert Message.objects.get(pk=message.pk).body == message.body
 
 
 def test_list_shows_my_conversations_with_unread_counts(client_for, alice, bob, threads):
