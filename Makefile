@@ -31,8 +31,16 @@ migrate: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py createcachetable
 
+# Public drug data imported by the demo when the team's shared data sits beside the checkout.
+DEMO_DATA ?= ../shared/data
+
 ## demo: install, migrate, load the demo personas and start Cordée at http://127.0.0.1:8000
 demo: migrate
+	@if [ -d "$(DEMO_DATA)/bdpm/2026-05-26" ]; then \
+	  echo "Importing the public drug database (BDPM) and the ANSM interaction thesaurus from $(DEMO_DATA)…"; \
+	  DEBUG=1 $(PY) manage.py import_bdpm "$(DEMO_DATA)/bdpm/2026-05-26" "$(DEMO_DATA)/bdpm/2023-11-18_HAS_only" > /dev/null && \
+	  DEBUG=1 $(PY) manage.py import_interactions "$(DEMO_DATA)/ansm_interactions" > /dev/null; \
+	fi
 	DEBUG=1 $(PY) manage.py seed_demo
 	@echo "Cordée is starting at http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	DEBUG=1 $(VENV)/bin/uvicorn cordee.asgi:application --host $(HOST) --port $(PORT) --no-access-log --lifespan off
