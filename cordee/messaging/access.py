@@ -16,9 +16,12 @@ patient (once per opening or catch-up of the thread, see ``READS``).
 
 from __future__ import annotations
 
+import functools
+import uuid
 from typing import Any, NoReturn
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from cordee.accounts.models import Professional, User
@@ -115,6 +118,49 @@ def record_read(
     )
 
 
+# The member path of ``access_conversation`` runs on every send: one plain SELECT (the ORM's
+# compilation of the equivalent select_related query cost more than the query itself). Only the
+# columns the callers use are loaded; the others are deferred (loaded on access, never needed).
+_MEMBER_COLUMNS = ("id", "conversation_id", "user_id", "role", "last_read_seq")
+_CONVERSATION_COLUMNS = ("id", "vault_id", "kind", "patient_id", "pair_key", "last_seq", "replies_closed")
+
+
+def _in_model_order(model: type[Model], wanted: tuple[str, ...]) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields if f.attname in wanted]
+
+
+@functools.cache
+def _membership_sql(vendor: str) -> tuple[str, list[str], list[str]]:
+    q = connection.ops.quote_name
+    member_fields = _in_model_order(Member, _MEMBER_COLUMNS)
+    conversation_fields = _in_model_order(Conversation, _CONVERSATION_COLUMNS)
+    columns = [f"m.{q(c)}" for c in member_fields] + [f"c.{q(c)}" for c in conversation_fields]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {q(Member._meta.db_table)} m "  # noqa: S608  (no user input in the SQL text)
+        f"INNER JOIN {q(Conversation._meta.db_table)} c ON c.{q('id')} = m.{q('conversation_id')} "
+        f"WHERE m.{q('conversation_id')} = %s AND m.{q('user_id')} = %s"
+    )
+    return sql, member_fields, conversation_fields
+
+
+def _membership(user_id: int, conversation_id: int) -> Member | None:
+    """The user's Member row with its conversation attached, or None."""
+    sql, member_fields, conversation_fields = _membership_sql(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [conversation_id, user_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split = len(member_fields)
+    values = dict(zip(conversation_fields, row[split:], strict=True))
+    if not isinstance(values["vault_id"], uuid.UUID):
+        values["vault_id"] = uuid.UUID(str(values["vault_id"]))  # SQLite gives its text form
+    values["replies_closed"] = bool(values["replies_closed"])  # SQLite gives 0 or 1
+    member = Member.from_db(connection.alias, member_fields, row[:split])
+    member.conversation = Conversation.from_db(connection.alias, conversation_fields, list(values.values()))
+    return member
+
+
 def access_conversation(
     user: Any, conversation_id: Any, *, purpose: str, request: HttpRequest | None = None, write: bool = False
 ) -> Conversation:
@@ -129,7 +175,7 @@ def access_conversation(
         _refuse(user, conversation_id, purpose, request, "messaging.conversation")
     if not is_active_user(user):
         raise Http404
-    membership = Member.objects.select_related("conversation").filter(conversation_id=pk, user=user).first()
+    membership = _membership(user.pk, pk)
     if membership is not None:
         conversation = membership.conversation
         conversation.membership = membership

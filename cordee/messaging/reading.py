@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from cordee.accounts.models import User
 from cordee.messaging import events
 from cordee.messaging.access import visible_conversations
+from cordee.messaging.keys import key_owner
 from cordee.messaging.models import Conversation, Member, Message
 
 PAGE_SIZE = 50
@@ -31,13 +32,18 @@ class Page:
     more_after: bool = False
 
 
-def _payloads(messages: list[Message]) -> list[dict[str, Any]]:
-    return [
-        events.message_payload(
-            m, sender_name=m.sender.display_name if m.sender else "", attachments=m.attachments.all()
-        )
-        for m in messages
-    ]
+def _payloads(conversation: Conversation, messages: list[Message]) -> list[dict[str, Any]]:
+    """Payloads of messages of ``conversation``, decrypted with its key read once (keys.py)."""
+    owner = key_owner(conversation)
+    payloads = []
+    for m in messages:
+        m.conversation = owner  # no lazy load and no key unwrap per message
+        attachments = list(m.attachments.all())  # prefetched
+        for attachment in attachments:
+            attachment.conversation = owner
+        sender_name = m.sender.display_name if m.sender else ""
+        payloads.append(events.message_payload(m, sender_name=sender_name, attachments=attachments))
+    return payloads
 
 
 def _messages(conversation: Conversation) -> QuerySet[Message]:
@@ -59,13 +65,13 @@ def thread_page(
         more = len(found) > limit
         found = found[:limit]
         cursor = found[-1].rev_seq if more else max(last_seq, found[-1].rev_seq if found else after)
-        return Page(_payloads(found), cursor, more_after=more)
+        return Page(_payloads(conversation, found), cursor, more_after=more)
     query = _messages(conversation)
     if before is not None:
         query = query.filter(seq__lt=before)
     found = list(query.order_by("-seq")[: limit + 1])
     more = len(found) > limit
-    return Page(_payloads(list(reversed(found[:limit]))), last_seq, more_before=more)
+    return Page(_payloads(conversation, list(reversed(found[:limit]))), last_seq, more_before=more)
 
 
 @dataclass

@@ -233,6 +233,7 @@ def _stored_resend(req: SendRequest) -> SendResult:
         raise SendError("not_found") from None
     message = (
         Message.objects.filter(conversation_id=conversation_id, sender=req.user, client_key=req.client_key)
+        .select_related("conversation")
         .prefetch_related("attachments")
         .first()
     )

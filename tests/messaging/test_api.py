@@ -265,3 +265,24 @@ def test_responses_match_the_openapi_schema(client_for, alice, threads):
     body = send(client, threads["direct"].pk).json()
     assert set(body) == set(message_schema["properties"])
     assert set(message_schema["required"]) <= set(body)
+
+
+def test_a_page_of_history_runs_a_fixed_number_of_queries(client_for, alice, threads):
+    """Access, the number, the page and its attachments: 4 messaging queries whatever the page's
+    length (no query nor key unwrap per message), plus the request's own (session, audit entry)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(alice)
+    for i in range(30):
+        assert send(client, threads["care"].pk, f"m{i}").status_code == 201
+    client.get(f"{API}/conversations/{threads['care'].pk}/messages?limit=5")  # keys warmed up
+    counts = []
+    for limit in (5, 30):
+        with CaptureQueriesContext(connection) as ctx:
+            page = client.get(f"{API}/conversations/{threads['care'].pk}/messages?limit={limit}")
+        assert len(page.json()["messages"]) == limit
+        messaging = [q["sql"] for q in ctx.captured_queries if "messaging_" in q["sql"]]
+        assert len(messaging) == 4, messaging
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]

@@ -56,8 +56,8 @@ def _wait_for(port: int, process: subprocess.Popen, timeout: float = 30) -> None
     raise AssertionError(f"uvicorn on {port} did not start")
 
 
-@pytest.fixture
-def two_instances():
+@pytest.fixture(params=["core", "pubsub"])
+def two_instances(request):
     require("PostgreSQL", connection.vendor == "postgresql", "set DATABASE_URL to a PostgreSQL server")
     require("Redis", bool(os.environ.get("REDIS_URL")), "set REDIS_URL to a Redis server")
     env = {
@@ -70,6 +70,7 @@ def two_instances():
         "TASKS_BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "CORDEE_PLAIN_STATIC": "1",
+        "CHANNEL_LAYER_REDIS": request.param,  # both Redis layers deliver across processes
     }
     ports = [_free_port(), _free_port()]
     processes = []
