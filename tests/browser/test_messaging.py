@@ -132,7 +132,7 @@ def test_an_attachment_is_uploaded_and_downloaded_intact(page, second_page, brow
     link = second_page.locator(".msg-file", has_text=name)
     expect(link).to_have_text(name)  # the name shown as text, never as markup
     expect(second_page.locator(".msg-preview")).to_be_visible()
-    assert second_page.locator(".msg-preview").evaluate("img => img.naturalWidth") == 480
+    expect(second_page.locator(".msg-preview")).to_have_js_property("naturalWidth", 480)  # Cordée's re-encoding
     with second_page.expect_download() as waiting:
         link.click()
     saved = tmp_path / "downloaded"
