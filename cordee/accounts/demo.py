@@ -176,8 +176,10 @@ def seed(*, with_mfa: bool = True) -> dict[str, User]:
     sam.acts_for.add(users["alice"].professional)
     users["alice"].modules = list(MODULE_KEYS)
     users["alice"].save(update_fields=["modules"])
-    from cordee.care.demo import seed_care_team  # noqa: I001  (Paula's care team, cordee/care/demo.py)
-    seed_care_team(users)
-    from cordee.messaging.demo import seed_conversations  # noqa: I001  (Alice↔Bob, Paula's care team, Alice↔Paula)
-    seed_conversations(users)
+    # Imported here: the care and messaging apps build on accounts, not the other way round.
+    from cordee.care.demo import seed_care_team
+    from cordee.messaging.demo import seed_conversations
+
+    seed_care_team(users)  # Paula's care team: Alice, Bob, Sam acting for Alice
+    seed_conversations(users)  # Alice↔Bob, Paula's care-team thread, Alice↔Paula
     return users
