@@ -20,10 +20,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import Client
 
-from tests.conftest import login_as, require
+from tests.conftest import login_as, postgres_run_only, require
 from tests.messaging.conftest import new_key
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -58,7 +57,7 @@ def _wait_for(port: int, process: subprocess.Popen, timeout: float = 30) -> None
 
 @pytest.fixture(params=["core", "pubsub"])
 def two_instances(request):
-    require("PostgreSQL", connection.vendor == "postgresql", "set DATABASE_URL to a PostgreSQL server")
+    postgres_run_only("delivery between two instances")
     require("Redis", bool(os.environ.get("REDIS_URL")), "set REDIS_URL to a Redis server")
     env = {
         **os.environ,

@@ -12,7 +12,7 @@ from cordee.accounts.models import User
 from cordee.audit.models import AuditEntry
 from cordee.messaging.models import Conversation, Message
 from cordee.messaging.sending import SendError, SendRequest, SendResult, do_edit_message, send_messages
-from tests.conftest import require
+from tests.conftest import postgres_run_only
 from tests.messaging.conftest import new_key
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +93,7 @@ def test_a_ciphertext_moved_to_another_message_does_not_decrypt(alice, threads):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_senders_get_distinct_numbers_without_gaps(alice, bob, threads):
-    require("PostgreSQL", connection.vendor == "postgresql", "concurrent writers need DATABASE_URL (PostgreSQL)")
+    postgres_run_only("numbering under concurrent writers")
     direct = threads["direct"]
     errors: list[BaseException] = []
 
