@@ -80,7 +80,7 @@ def test_alice_starts_a_thread_with_paula_who_answers_from_her_phone(page, secon
         "Bonjour Madame Bernard, avez-vous reçu l'ordonnance ?"
     )
 
-    second_page.set_viewport_size({"width": 390, "height": 844})
+    second_page.set_viewport_size({"width": 375, "height": 812})
     log_in(second_page, paula, second_factor=False)
     second_page.goto("/messagerie/")
     second_page.locator(".chat-list a", has_text="Alice Martin").click()
@@ -90,6 +90,8 @@ def test_alice_starts_a_thread_with_paula_who_answers_from_her_phone(page, secon
     second_page.locator("[data-body]").fill("Oui, merci docteur.")
     second_page.locator("[data-body]").press("Enter")
     expect(page.locator(".msg:not(.mine) .msg-body").last).to_have_text("Oui, merci docteur.")
+    # Nothing on the conversation page (composer, file picker, menu) widens it past a phone screen.
+    assert second_page.evaluate("document.scrollingElement.scrollWidth") <= 375
     shoot(second_page, "messaging-paula-phone")
     browser_issues.assert_clean()
 
