@@ -70,7 +70,7 @@ def _session(user) -> str:
         {"method": "mfa", "at": time.time(), "type": "totp"},
     ]
     store.create()
-    return store.session_key
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"  # the Cookie header
 
 
 def main() -> None:

@@ -1,0 +1,292 @@
+"""Messaging benchmark: Cordée's socket under uvicorn, against a bare ASGI fan-out baseline.
+
+Run: ``.venv/bin/python bench/messaging/run.py`` (``--quick`` for small counts while developing).
+For each configuration — SQLite, one process; PostgreSQL + Redis, one and two processes (skipped
+with a message when PostgreSQL or Redis is unreachable) — and 3 repetitions, a fresh database is
+migrated and seeded (``seed.py``: 100 users, a direct conversation per pair of neighbours, one
+20-member group, signed-in sessions), uvicorn is started (``--lifespan off``, httptools/uvloop)
+and clients drive it over WebSockets on loopback: (a) sequential send→ack, (b) send→receipt
+direct and group, (c) concurrent senders for a fixed time with lost/duplicated counts, (d) idle
+sockets: memory per connection and e2e while connected. The baseline (``baseline.py``) runs under
+the same server and client in the same run. Report: bench/messaging/report.json and report.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+
+import client as workload  # noqa: E402
+
+REPETITIONS = 3
+PG = ("127.0.0.1", 5432)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+FULL = {"users": 100, "group": 20, "sequential": 300, "e2e": 100, "senders": 50, "seconds": 20.0, "idle": 1000}
+QUICK = {"users": 100, "group": 20, "sequential": 30, "e2e": 10, "senders": 10, "seconds": 2.0, "idle": 100}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_for(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"uvicorn on {port} exited (log in the bench data directory)")
+        if _reachable("127.0.0.1", port):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"uvicorn on {port} did not start")
+
+
+def _postgres_db(name: str) -> str:
+    subprocess.run(["dropdb", "-h", PG[0], "-U", "postgres", "--if-exists", name], check=True, capture_output=True)
+    subprocess.run(["createdb", "-h", PG[0], "-U", "postgres", name], check=True, capture_output=True)
+    return f"postgres://postgres@{PG[0]}:{PG[1]}/{name}"
+
+
+def _flush_redis() -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+class Servers:
+    """Fresh data, seeded, and ``processes`` uvicorn servers; stopped on exit."""
+
+    def __init__(self, config: dict[str, Any], counts: dict[str, Any]) -> None:
+        self.config, self.counts = config, counts
+        self.data_dir = Path(tempfile.mkdtemp(prefix="cordee-bench-msg-"))
+        self.processes: list[subprocess.Popen] = []
+        self.env = {**os.environ, "DEBUG": "1", "CORDEE_DATA_DIR": str(self.data_dir), "CORDEE_PLAIN_STATIC": "1"}
+        self.env.pop("DATABASE_URL", None)
+        self.env.pop("REDIS_URL", None)
+        # Background tasks (notices) stay queued in the database, as with a worker: not run inline.
+        self.env.pop("TASKS_BACKEND", None)
+        if config["postgres"]:
+            self.env["DATABASE_URL"] = _postgres_db("cordee_bench_messaging")
+            self.env["REDIS_URL"] = REDIS_URL
+            _flush_redis()
+
+    def __enter__(self) -> Servers:
+        if self.config["app"] == "baseline":
+            users = [{"id": n, "cookie": None} for n in range(self.counts["users"])]
+            self.world = {"users": users, "directs": list(range(1, 100)), "group": 1000}
+            self.world["group_size"] = self.counts["group"]
+            app = "bench.messaging.baseline:app"
+        else:
+            command = [sys.executable, str(HERE / "seed.py"), str(self.counts["users"]), str(self.counts["group"])]
+            seeded = subprocess.run(command, cwd=ROOT, env=self.env, check=True, capture_output=True, text=True)
+            self.world = json.loads(seeded.stdout.strip().splitlines()[-1])
+            app = "cordee.asgi:application"
+        self.ports = [_free_port() for _ in range(self.config["processes"])]
+        for port in self.ports:
+            command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+            command += ["--lifespan", "off", "--no-access-log", "--log-level", "warning"]
+            command += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets"]
+            log = (self.data_dir / f"uvicorn-{port}.log").open("wb")  # a pipe left unread would block the server
+            self.processes.append(subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log))
+        for port, process in zip(self.ports, self.processes, strict=True):
+            _wait_for(port, process)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+async def _measure(servers: Servers, counts: dict[str, Any]) -> dict[str, Any]:
+    world, ports = servers.world, servers.ports
+    users = world["users"]
+    clients = []
+    for number, user in enumerate(users):  # user i on process i % n: neighbours on different processes
+        clients.append(await workload.connect(ports[number % len(ports)], user["cookie"], user=number))
+    try:
+        result: dict[str, Any] = {}
+        result["a_sequential"] = await workload.sequential(clients, world, counts["sequential"])
+        result["b_end_to_end"] = await workload.end_to_end(clients, world, counts["e2e"])
+        result["c_throughput"] = await workload.throughput(
+            clients, world, counts["senders"], counts["seconds"], counts.get("window", 1)
+        )
+        pids = [p.pid for p in servers.processes]
+        result["d_idle"] = await workload.idle_sockets(
+            clients, world, ports, pids, idle=counts["idle"], sends=counts["e2e"]
+        )
+        result["errors_seen"] = sum(c.errors for c in clients)
+        return result
+    finally:
+        await workload.close_all(clients)
+
+
+CONFIGS = [
+    {"name": "baseline", "app": "baseline", "postgres": False, "processes": 1},
+    {"name": "sqlite-1", "app": "cordee", "postgres": False, "processes": 1},
+    {"name": "postgres-redis-1", "app": "cordee", "postgres": True, "processes": 1},
+    {"name": "postgres-redis-2", "app": "cordee", "postgres": True, "processes": 2},
+]
+
+# (path in a repetition's result, lower is better?) for the medians and ratios
+METRICS = {
+    "a_p50_ms": (("a_sequential", "p50_ms"), True),
+    "a_p90_ms": (("a_sequential", "p90_ms"), True),
+    "a_p99_ms": (("a_sequential", "p99_ms"), True),
+    "b_direct_p50_ms": (("b_end_to_end", "direct", "p50_ms"), True),
+    "b_direct_p99_ms": (("b_end_to_end", "direct", "p99_ms"), True),
+    "b_group_p50_ms": (("b_end_to_end", "group", "p50_ms"), True),
+    "b_group_p99_ms": (("b_end_to_end", "group", "p99_ms"), True),
+    "c_accepted_per_s": (("c_throughput", "accepted_per_s"), False),
+    "c_lost": (("c_throughput", "lost"), True),
+    "c_duplicated": (("c_throughput", "duplicated"), True),
+    "d_kib_per_connection": (("d_idle", "kib_per_connection"), True),
+    "d_e2e_p99_ms": (("d_idle", "e2e_direct", "p99_ms"), True),
+}
+
+
+def _get(result: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for key in path:
+        result = result[key]
+    return result
+
+
+def _aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    out = {}
+    for name, (path, _lower) in METRICS.items():
+        values = [_get(r, path) for r in runs if _get(r, path) is not None]
+        if values:
+            out[name] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
+    return out
+
+
+def _skip_reason(config: dict[str, Any]) -> str | None:
+    if not config["postgres"]:
+        return None
+    if not _reachable(*PG) or shutil.which("createdb") is None:
+        return "PostgreSQL is not reachable on 127.0.0.1:5432 (or createdb is missing)"
+    if not _reachable("127.0.0.1", 6379):
+        return "Redis is not reachable on 127.0.0.1:6379"
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts, for development")
+    parser.add_argument("--only", action="append", help="configuration name (repeatable)")
+    parser.add_argument("--repetitions", type=int, default=REPETITIONS)
+    parser.add_argument("--window", type=int, default=1, help="unacknowledged sends per sender in (c)")
+    args = parser.parse_args()
+    counts = {**(QUICK if args.quick else FULL), "window": args.window}
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
+    report: dict[str, Any] = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load": os.getloadavg()},
+        "counts": counts,
+        "configurations": {},
+    }
+    for config in CONFIGS:
+        if args.only and config["name"] not in args.only:
+            continue
+        reason = _skip_reason(config)
+        if reason:
+            print(f"skipped {config['name']}: {reason}", file=sys.stderr)
+            report["configurations"][config["name"]] = {"skipped": reason}
+            continue
+        runs = []
+        for repetition in range(args.repetitions):
+            with Servers(config, counts) as servers:
+                runs.append(asyncio.run(_measure(servers, counts)))
+            print(f"{config['name']} #{repetition + 1}: {json.dumps(_aggregate(runs[-1:]))}", file=sys.stderr)
+        report["configurations"][config["name"]] = {"runs": runs, "summary": _aggregate(runs)}
+    _ratios(report)
+    (HERE / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (HERE / "report.md").write_text(_markdown(report))
+    print((HERE / "report.md").read_text())
+
+
+def _ratios(report: dict[str, Any]) -> None:
+    base = report["configurations"].get("baseline", {}).get("summary")
+    if not base:
+        return
+    for name, entry in report["configurations"].items():
+        if name == "baseline" or "summary" not in entry:
+            continue
+        ratios = {}
+        for metric in METRICS:
+            ours, theirs = entry["summary"].get(metric), base.get(metric)
+            if not ours or not theirs or not theirs["median"] or metric in ("c_lost", "c_duplicated"):
+                continue
+            # ratio of Cordée to baseline: latency ×slower (>1 is slower), throughput fraction (<1 is less)
+            ratios[metric] = ours["median"] / theirs["median"]
+        entry["ratio_to_baseline"] = ratios
+
+
+def _markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# Messaging benchmark",
+        "",
+        f"Run {report['when']}, Python {report['machine']['python']}, {report['machine']['cpus']} CPUs, "
+        f"load average at start {report['machine']['load']}. Shared, noisy machine: medians of the "
+        "repetitions with [min–max].",
+        "",
+        f"Counts: {json.dumps(report['counts'])}",
+        "",
+    ]
+    names = list(report["configurations"])
+    lines.append("| metric | " + " | ".join(names) + " |")
+    lines.append("|---" * (len(names) + 1) + "|")
+    for metric in METRICS:
+        cells = []
+        for name in names:
+            entry = report["configurations"][name]
+            value = entry.get("summary", {}).get(metric)
+            if value is None:
+                cells.append("skipped" if "skipped" in entry else "–")
+                continue
+            cell = f"{value['median']:.3g} [{value['min']:.3g}–{value['max']:.3g}]"
+            ratio = entry.get("ratio_to_baseline", {}).get(metric)
+            cells.append(cell + (f" (×{ratio:.3g})" if ratio is not None else ""))
+        lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    lines += ["", "Ratios (×) are Cordée's median over the baseline's median in the same run.", ""]
+    for name, entry in report["configurations"].items():
+        if "skipped" in entry:
+            lines.append(f"- {name}: skipped — {entry['skipped']}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
