@@ -208,6 +208,7 @@ def main() -> None:
     parser.add_argument("--only", action="append", help="configuration name (repeatable)")
     parser.add_argument("--repetitions", type=int, default=REPETITIONS)
     parser.add_argument("--window", type=int, default=1, help="unacknowledged sends per sender in (c)")
+    parser.add_argument("--out", default="report", help="report file name, without .json/.md")
     args = parser.parse_args()
     counts = {**(QUICK if args.quick else FULL), "window": args.window}
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -233,9 +234,9 @@ def main() -> None:
             print(f"{config['name']} #{repetition + 1}: {json.dumps(_aggregate(runs[-1:]))}", file=sys.stderr)
         report["configurations"][config["name"]] = {"runs": runs, "summary": _aggregate(runs)}
     _ratios(report)
-    (HERE / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (HERE / "report.md").write_text(_markdown(report))
-    print((HERE / "report.md").read_text())
+    (HERE / f"{args.out}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (HERE / f"{args.out}.md").write_text(_markdown(report))
+    print((HERE / f"{args.out}.md").read_text())
 
 
 def _ratios(report: dict[str, Any]) -> None:
