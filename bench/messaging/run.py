@@ -119,6 +119,10 @@ class Servers:
             _wait_for(port, process)
         return self
 
+    def log_tail(self) -> str:
+        logs = sorted(self.data_dir.glob("uvicorn-*.log"))
+        return "\n".join(log.read_text(errors="replace")[-3000:] for log in logs)
+
     def __exit__(self, *exc: object) -> None:
         for process in self.processes:
             process.terminate()
@@ -227,16 +231,27 @@ def main() -> None:
             print(f"skipped {config['name']}: {reason}", file=sys.stderr)
             report["configurations"][config["name"]] = {"skipped": reason}
             continue
-        runs = []
+        runs, failures = [], []
         for repetition in range(args.repetitions):
             with Servers(config, counts) as servers:
-                runs.append(asyncio.run(_measure(servers, counts)))
+                try:
+                    runs.append(asyncio.run(_measure(servers, counts)))
+                except Exception as error:  # recorded, with the server's log tail; the other runs go on
+                    failures.append({"repetition": repetition + 1, "error": repr(error), "log": servers.log_tail()})
+                    print(f"{config['name']} #{repetition + 1} failed: {error!r}", file=sys.stderr)
+                    continue
             print(f"{config['name']} #{repetition + 1}: {json.dumps(_aggregate(runs[-1:]))}", file=sys.stderr)
-        report["configurations"][config["name"]] = {"runs": runs, "summary": _aggregate(runs)}
-    _ratios(report)
-    (HERE / f"{args.out}.json").write_text(json.dumps(report, indent=2) + "\n")
-    (HERE / f"{args.out}.md").write_text(_markdown(report))
+        entry = {"runs": runs, "summary": _aggregate(runs), "failed_repetitions": failures}
+        report["configurations"][config["name"]] = entry
+        _write(report, args.out)  # after each configuration: a later failure loses nothing
+    _write(report, args.out)
     print((HERE / f"{args.out}.md").read_text())
+
+
+def _write(report: dict[str, Any], out: str) -> None:
+    _ratios(report)
+    (HERE / f"{out}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (HERE / f"{out}.md").write_text(_markdown(report))
 
 
 def _ratios(report: dict[str, Any]) -> None:
@@ -284,6 +299,8 @@ def _markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
     lines += ["", "Ratios (×) are Cordée's median over the baseline's median in the same run.", ""]
     for name, entry in report["configurations"].items():
+        for failure in entry.get("failed_repetitions", []):
+            lines.append(f"- {name}: repetition {failure['repetition']} failed: {failure['error']}")
         if "skipped" in entry:
             lines.append(f"- {name}: skipped — {entry['skipped']}")
     return "\n".join(lines) + "\n"
