@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import platform
+import secrets
 import resource
 import shutil
 import socket
@@ -80,6 +81,21 @@ def _flush_redis() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
+def _production_env(data_dir: Path) -> dict[str, str]:
+    keys = data_dir / "keys"
+    keys.mkdir()
+    vault, signing = keys / "vault-kek.json", keys / "audit-ed25519.pem"
+    subprocess.run([sys.executable, "-m", "cordee.vault.keyset", "create", str(vault)], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(signing)], check=True, capture_output=True)
+    return {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "VAULT_KEYSET_FILE": str(vault),
+        "AUDIT_SIGNING_KEY_FILE": str(signing),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
 class Servers:
     """Fresh data, seeded, and ``processes`` uvicorn servers; stopped on exit."""
 
@@ -87,7 +103,8 @@ class Servers:
         self.config, self.counts = config, counts
         self.data_dir = Path(tempfile.mkdtemp(prefix="cordee-bench-msg-"))
         self.processes: list[subprocess.Popen] = []
-        self.env = {**os.environ, "DEBUG": "1", "CORDEE_DATA_DIR": str(self.data_dir), "CORDEE_PLAIN_STATIC": "1"}
+        self.env = {**os.environ, "CORDEE_DATA_DIR": str(self.data_dir), "CORDEE_PLAIN_STATIC": "1"}
+        self.env.update(_production_env(self.data_dir) if os.environ.get("BENCH_PROD") == "1" else {"DEBUG": "1"})
         self.env.pop("DATABASE_URL", None)
         self.env.pop("REDIS_URL", None)
         # Background tasks (notices) stay queued in the database, as with a worker: not run inline.
@@ -113,6 +130,7 @@ class Servers:
             command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
             command += ["--lifespan", "off", "--no-access-log", "--log-level", "warning"]
             command += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets"]
+            command += os.environ.get("BENCH_UVICORN", "").split()
             log = (self.data_dir / f"uvicorn-{port}.log").open("wb")  # a pipe left unread would block the server
             self.processes.append(subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log))
         for port, process in zip(self.ports, self.processes, strict=True):

@@ -52,19 +52,21 @@ def _text(value: str, limit: int) -> str:
     return str(value).replace("\x00", "")[:limit]
 
 
-def _schedule_checkpoint(seq: int) -> None:
-    """After the commit of entry N, 2N…, enqueue a checkpoint (``AUDIT_CHECKPOINT_EVERY``).
+def _schedule_checkpoint(first: int, last: int) -> None:
+    """After the commit of entry N, 2N…, enqueue a checkpoint (``AUDIT_CHECKPOINT_EVERY``): once
+    if the appended entries ``first``…``last`` reach one of those numbers.
 
     The time rule (every ``AUDIT_CHECKPOINT_MINUTES``) belongs to the scheduler, which runs
     ``manage.py audit checkpoint --if-due`` (docs/security.md): it also seals a quiet chain's tail.
     """
-    if seq % settings.AUDIT_CHECKPOINT_EVERY == 0:
+    every = settings.AUDIT_CHECKPOINT_EVERY
+    if last // every > (first - 1) // every:
         from cordee.audit.tasks import create_checkpoint
 
         transaction.on_commit(create_checkpoint.enqueue, robust=True)
 
 
-def record(
+def entry_values(
     action: str,
     *,
     actor: Any = None,
@@ -79,13 +81,8 @@ def record(
     category: str = AuditEntry.Category.SECURITY,
     details: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
-) -> AuditEntry:
-    """Append one entry to the chain, inside the caller's transaction (or a new one).
-
-    ``details`` must be JSON (and carry no health data). The row is written with one INSERT built
-    once from the model's fields, not through ``save()``: ``pre_save`` is not sent, ``post_save``
-    is (when anyone listens). Run audited code under READ COMMITTED (Django's default).
-    """
+) -> dict[str, Any]:
+    """The columns of one entry, hashed content included; its place in the chain comes at append."""
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
     if target is not None:
@@ -103,47 +100,99 @@ def record(
         "target_type": _text(target_type, 40),
         "target_id": _text(str(target_id), 64),
         "target_display": _text(target_display, 200),
-        "patient_id": patient_id,
+        "patient_id": None if patient_id is None else int(patient_id),
         "purpose": _text(purpose, 200),
         "ip": ip,
         "user_agent": user_agent,
         "details": details or {},
     }
     values["content_hash"] = content_hash(values)
-    # No savepoint: a failed append must fail the caller's whole transaction anyway.
+    return values
+
+
+def record(action: str, **entry: Any) -> AuditEntry:
+    """Append one entry to the chain, inside the caller's transaction (or a new one).
+
+    ``entry`` takes the arguments of ``entry_values``; ``details`` must be JSON (and carry no
+    health data). The row is written with one INSERT built once from the model's fields, not
+    through ``save()``: ``pre_save`` is not sent, ``post_save`` is (when anyone listens). Run
+    audited code under READ COMMITTED (Django's default).
+    """
+    values = entry_values(action, **entry)
+    (entry_id,) = _append([values])
+    saved = AuditEntry(id=entry_id, **values)
+    saved._state.adding, saved._state.db = False, connection.alias
+    if post_save.has_listeners(AuditEntry):  # the raw INSERT skips the model's save machinery
+        post_save.send(AuditEntry, instance=saved, created=True, update_fields=None, raw=False, using=connection.alias)
+    return saved
+
+
+def record_many(entries: list[dict[str, Any]]) -> int:
+    """Append several entries (each the arguments of ``record``, ``action`` included) in order,
+    with one lock, one read of the head and one batched INSERT: the socket's group commit of
+    messages audits a whole batch this way. Returns how many were appended."""
+    if post_save.has_listeners(AuditEntry):  # listeners get instances with their ids: one by one
+        for entry in entries:
+            record(**entry)
+        return len(entries)
+    if entries:
+        _append([entry_values(**entry) for entry in entries])
+    return len(entries)
+
+
+def _append(rows: list[dict[str, Any]]) -> list[int | None]:
+    """Chain ``rows`` after the head and insert them; the new ids (None when inserted in a batch).
+
+    No savepoint: a failed append must fail the caller's whole transaction anyway.
+    """
+    statements = _sql()
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         locks.hold(locks.CHAIN)
         # After the lock, in a statement of its own: under READ COMMITTED it sees the last commit.
-        cursor.execute(_sql().head)
+        cursor.execute(statements.head)
         last = cursor.fetchone()
-        seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-        values.update(seq=seq, prev_hash=prev_hash, purged_at=None)
-        values["entry_hash"] = header_hash(
-            prev_hash, seq, values["created_at"], values["category"], values["content_hash"]
-        )
-        entry = AuditEntry(id=_insert(cursor, values), **values)
-        entry._state.adding, entry._state.db = False, connection.alias
-        _schedule_checkpoint(seq)
-    if post_save.has_listeners(AuditEntry):  # the raw INSERT skips the model's save machinery
-        post_save.send(AuditEntry, instance=entry, created=True, update_fields=None, raw=False, using=connection.alias)
-    return entry
+        seq, prev_hash = (last[0], last[1]) if last else (0, GENESIS_HASH)
+        first = seq + 1
+        for values in rows:
+            seq += 1
+            values.update(seq=seq, prev_hash=prev_hash, purged_at=None)
+            prev_hash = values["entry_hash"] = header_hash(
+                prev_hash, seq, values["created_at"], values["category"], values["content_hash"]
+            )
+        if len(rows) == 1:
+            ids: list[int | None] = [_insert(cursor, rows[0], statements)]
+        else:
+            cursor.executemany(statements.insert_many, [statements.params(values) for values in rows])
+            ids = [None] * len(rows)
+        _schedule_checkpoint(first, seq)
+    return ids
 
 
 class _Statements:
-    """The two statements of an append, built once per database vendor from the model's fields."""
+    """The statements of an append, built once per database vendor from the model's fields."""
+
+    # Fields whose Python value already is what the driver takes (the values are built above):
+    # no per-value conversion through the field on the hot path.
+    _AS_IS = (models.CharField, models.BigIntegerField)
 
     def __init__(self, model: type[models.Model] = AuditEntry) -> None:
         quote = connection.ops.quote_name
         table = quote(model._meta.db_table)
         self.fields = [field for field in model._meta.local_concrete_fields if not field.primary_key]
+        self._convert = [None if type(field) in self._AS_IS else field.get_db_prep_save for field in self.fields]
         columns = ", ".join(quote(field.column or field.name) for field in self.fields)
         placeholders = ", ".join(["%s"] * len(self.fields))
         self.returning = connection.features.can_return_columns_from_insert
         # Only the model's own table and column names are interpolated, never a value.
-        self.insert = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
-        if self.returning:
-            self.insert += f" RETURNING {quote('id')}"
+        self.insert_many = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
+        self.insert = self.insert_many + (f" RETURNING {quote('id')}" if self.returning else "")
         self.head = f"SELECT seq, entry_hash FROM {table} ORDER BY seq DESC LIMIT 1"  # noqa: S608
+
+    def params(self, values: dict[str, Any]) -> list[Any]:
+        return [
+            values[field.name] if convert is None else convert(values[field.name], connection)
+            for field, convert in zip(self.fields, self._convert, strict=True)
+        ]
 
 
 _statements: dict[str, _Statements] = {}
@@ -159,7 +208,5 @@ def _sql() -> _Statements:
 def _insert(cursor: Any, values: dict[str, Any], statements: _Statements | None = None) -> int:
     """One INSERT (… RETURNING id where the database can): no model save machinery on the hot path."""
     statements = statements or _sql()
-    cursor.execute(
-        statements.insert, [field.get_db_prep_save(values[field.name], connection) for field in statements.fields]
-    )
+    cursor.execute(statements.insert, statements.params(values))
     return cursor.fetchone()[0] if statements.returning else cursor.lastrowid

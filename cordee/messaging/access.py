@@ -137,8 +137,7 @@ def _membership_sql(vendor: str) -> tuple[str, list[str], list[str]]:
     columns = [f"m.{q(c)}" for c in member_fields] + [f"c.{q(c)}" for c in conversation_fields]
     sql = (
         f"SELECT {', '.join(columns)} FROM {q(Member._meta.db_table)} m "  # noqa: S608  (no user input in the SQL text)
-        f"INNER JOIN {q(Conversation._meta.db_table)} c ON c.{q('id')} = m.{q('conversation_id')} "
-        f"WHERE m.{q('conversation_id')} = %s AND m.{q('user_id')} = %s"
+        f"INNER JOIN {q(Conversation._meta.db_table)} c ON c.{q('id')} = m.{q('conversation_id')} WHERE "
     )
     return sql, member_fields, conversation_fields
 
@@ -147,10 +146,25 @@ def _membership(user_id: int, conversation_id: int) -> Member | None:
     """The user's Member row with its conversation attached, or None."""
     sql, member_fields, conversation_fields = _membership_sql(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [conversation_id, user_id])
+        cursor.execute(sql + "m.conversation_id = %s AND m.user_id = %s", [conversation_id, user_id])
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return None if row is None else _member_from_row(row, member_fields, conversation_fields)
+
+
+def _memberships(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], Member]:
+    """The Member rows of several (user id, conversation id) pairs, conversations attached: one SELECT."""
+    sql, member_fields, conversation_fields = _membership_sql(connection.vendor)
+    where = "(m.conversation_id, m.user_id) IN (VALUES " + ", ".join(["(%s, %s)"] * len(pairs)) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql + where, [value for user_id, conversation_id in pairs for value in (conversation_id, user_id)]
+        )
+        found = cursor.fetchall()
+    members = (_member_from_row(row, member_fields, conversation_fields) for row in found)
+    return {(member.user_id, member.conversation_id): member for member in members}
+
+
+def _member_from_row(row: Any, member_fields: list[str], conversation_fields: list[str]) -> Member:
     split = len(member_fields)
     values = dict(zip(conversation_fields, row[split:], strict=True))
     if not isinstance(values["vault_id"], uuid.UUID):
@@ -188,6 +202,35 @@ def access_conversation(
     if purpose in READS:
         record_read(user, conversation, purpose=purpose, request=request)
     return conversation
+
+
+def access_conversations_to_write(
+    wanted: list[tuple[Any, Any, HttpRequest | None]], *, purpose: str
+) -> list[Conversation | None]:
+    """``access_conversation(user, id, purpose=…, request=…, write=True)`` for each (user, id,
+    request) of a batch of sends, the members found with one SELECT. None where it would raise
+    ``Http404``, the refusal audited the same way."""
+    parsed: list[tuple[int, int] | None] = []
+    for user, conversation_id, _request in wanted:
+        try:
+            parsed.append((user.pk, parse_id(conversation_id)) if is_active_user(user) else None)
+        except Http404:
+            parsed.append(None)
+    pairs = sorted({pair for pair in parsed if pair is not None})
+    members = _memberships(pairs) if pairs else {}
+    results: list[Conversation | None] = []
+    for (user, conversation_id, request), pair in zip(wanted, parsed, strict=True):
+        member = members.get(pair) if pair is not None else None
+        if member is None:
+            try:  # not a member (or junk): the single getter refuses it, with its audit entry
+                results.append(access_conversation(user, conversation_id, purpose=purpose, request=request, write=True))
+            except Http404:
+                results.append(None)
+            continue
+        conversation = member.conversation  # shared by the sends of one user to one conversation
+        conversation.membership = member
+        results.append(conversation)
+    return results
 
 
 def access_message(

@@ -14,7 +14,7 @@ from ninja import Router, Status
 from ninja.errors import HttpError
 
 from cordee.messaging import attachments as files
-from cordee.messaging import reading, sending, services
+from cordee.messaging import editing, reading, sending, services
 from cordee.messaging.access import DOWNLOAD, READ, access_attachment, access_conversation, reachable_users
 from cordee.messaging.models import Conversation, Member
 from cordee.messaging.schemas import (
@@ -169,7 +169,7 @@ def send(request: HttpRequest, conversation_id: str, data: SendIn):
 def edit(request: HttpRequest, message_id: str, data: EditIn):
     """Change a message's text, within ``MESSAGING_EDIT_WINDOW_SECONDS`` of sending it (audited)."""
     try:
-        sending.do_edit_message(request.user, message_id, data.body, request=request)  # type: ignore[arg-type]
+        editing.do_edit_message(request.user, message_id, data.body, request=request)  # type: ignore[arg-type]
         return _single(request, message_id)
     except sending.SendError as exc:
         raise _send_error(exc) from None
@@ -178,7 +178,7 @@ def edit(request: HttpRequest, message_id: str, data: EditIn):
 @router.delete("/messages/{message_id}", response={204: None, **ERRORS})
 def delete(request: HttpRequest, message_id: str):
     try:
-        sending.do_delete_message(request.user, message_id, request=request)  # type: ignore[arg-type]
+        editing.do_delete_message(request.user, message_id, request=request)  # type: ignore[arg-type]
     except sending.SendError as exc:
         raise _send_error(exc) from None
     return Status(204, None)

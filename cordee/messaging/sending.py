@@ -1,40 +1,45 @@
-"""Sending, editing and deleting messages: the hot path of Cordée.
+"""Sending messages: the hot path of Cordée.
 
-A send is one short transaction with a fixed number of queries (pinned in the tests):
+``send_messages`` stores a batch of sends (one from the API, as many as queued from the sockets:
+``batcher``) in one short transaction with a fixed number of statements, whatever the number of
+sends (pinned in the tests):
 
-1. ``access_conversation``: the sender's membership and the conversation, one SELECT;
-2. ``allocate_seq``: ``UPDATE … SET last_seq = last_seq + 1 … RETURNING last_seq`` takes the
-   conversation's row lock, refuses a patient's reply to a thread closed to replies, and gives
-   the number; commits of one conversation therefore happen in number order;
-3. the INSERT of the message (body encrypted by the vault field);
+1. ``access_conversations_to_write``: the senders' memberships with their conversations, one SELECT;
+2. ``numbering.allocate_seqs``: one ``UPDATE … SET last_seq = last_seq + n … RETURNING`` takes
+   the conversations' row locks (on PostgreSQL first in id order), refuses a patient's reply to
+   a thread closed to replies and gives the numbers; commits of one conversation therefore
+   happen in number order;
+3. one INSERT of the messages (bodies encrypted by the vault field, each with its
+   conversation's key);
 4. one UPDATE marking the other members "e-mail notice pending" (only the first message after
    a notice flips anything: the e-mail itself is a debounced background task);
-5. the audit entry, last, so that the chain's lock is held as briefly as possible.
+5. the audit entries, last, so that the chain's lock is held as briefly as possible: the head
+   read and one batched INSERT (on PostgreSQL the chain's advisory lock before).
 
-Events are published, and notices scheduled, only after the commit. ``send_messages`` takes a
-list so that the socket path can commit many sends in one transaction (``batcher``); a resend
-of an already stored message (same ``client_key``) answers with the stored one, never a copy.
+A mention list or attachments add their own check (and the attachments' link) per send.
+Events are published, and notices scheduled, only after the commit. A resend of an already
+stored message (same ``client_key``) answers with the stored one, never a copy.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.http import Http404, HttpRequest
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cordee.accounts.models import User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
-from cordee.messaging import events, notifications
-from cordee.messaging.access import SEND, access_conversation, access_message
+from cordee.messaging import events, notifications, numbering
+from cordee.messaging.access import SEND, access_conversations_to_write
 from cordee.messaging.keys import key_owner
 from cordee.messaging.models import Attachment, Conversation, Member, Message
 from cordee.vault.errors import Erased
@@ -123,34 +128,7 @@ def clean_send(req: SendRequest) -> None:
     req.body = clean_body(req.body, allow_empty=bool(req.attachment_ids))
 
 
-def allocate_seq(conversation_id: int, *, patient_reply: bool, now: dt.datetime | None) -> int | None:
-    """The conversation's next number, under its row lock; None if a patient may not reply.
-
-    ``now`` also moves ``last_message_at`` (a new message; None for an edit or a deletion).
-    """
-    sets = "last_seq = last_seq + 1" + (", last_message_at = %s" if now is not None else "")
-    params: list[Any] = [now] if now is not None else []
-    table = connection.ops.quote_name(Conversation._meta.db_table)
-    sql = f"UPDATE {table} SET {sets} WHERE id = %s AND NOT (replies_closed AND %s) RETURNING last_seq"  # noqa: S608  (no user input in the SQL text)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, conversation_id, patient_reply])
-        row = cursor.fetchone()
-    return row[0] if row else None
-
-
-def _mark_notice_pending(conversation_id: int, sender_id: int, now: dt.datetime) -> list[int]:
-    """Members other than the sender with no e-mail notice pending yet: now pending. Their ids."""
-    table = connection.ops.quote_name(Member._meta.db_table)
-    sql = (
-        f"UPDATE {table} SET email_pending_since = %s "  # noqa: S608  (no user input in the SQL text)
-        "WHERE conversation_id = %s AND user_id <> %s AND email_pending_since IS NULL RETURNING user_id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [now, conversation_id, sender_id])
-        return [row[0] for row in cursor.fetchall()]
-
-
-def _is_patient_reply(user: User, conversation: Conversation) -> bool:
+def is_patient_reply(user: User, conversation: Conversation) -> bool:
     return conversation.kind == Conversation.Kind.PATIENT and user.kind == User.Kind.PATIENT
 
 
@@ -177,52 +155,120 @@ def audit_category(conversation: Conversation) -> str:
     return AuditEntry.Category.ACCESS if conversation.patient_id else AuditEntry.Category.SECURITY
 
 
-def _send_one(req: SendRequest) -> SendResult:
-    """One send inside the caller's transaction. ``SendError`` before any write; ``_RetryAlone`` after."""
-    try:
-        conversation = access_conversation(req.user, req.conversation_id, purpose=SEND, request=req.request, write=True)
-    except Http404:
-        raise SendError("not_found") from None
+@dataclass
+class _Accepted:
+    """A send that passed every check before the writes."""
+
+    index: int
+    req: SendRequest
+    conversation: Conversation
+    owner: Conversation  # same id; carries the unwrapped key (keys.py)
+    attachments: list[Attachment]
+
+
+def _admit(req: SendRequest, conversation: Conversation | None) -> _Accepted:
+    """The checks of one send before any write; ``SendError`` for a refusal."""
+    if conversation is None:
+        raise SendError("not_found")
+    if conversation.replies_closed and is_patient_reply(req.user, conversation):
+        raise SendError("closed")
     attachments = _check_extras(req, conversation)
     owner = key_owner(conversation)
     try:
-        aead_for(owner)  # before any write; kept on the owner for the INSERT's encryption
+        aead_for(owner)  # kept on the owner for the INSERT's encryption
     except Erased:  # the conversation's keys were shredded: it is gone
         raise SendError("not_found") from None
+    return _Accepted(-1, req, conversation, owner, attachments)
+
+
+def _store(reqs: list[SendRequest]) -> list[SendResult | SendError]:
+    """The cleaned sends ``reqs``, in the caller's transaction; one outcome per send.
+
+    A ``SendError`` stands for a send refused before anything was written for it.
+    ``_RetryAlone`` or ``IntegrityError`` (a resend of a stored message) means that the
+    transaction must be rolled back and each send redone in its own.
+    """
+    outcomes: list[SendResult | SendError | None] = [None] * len(reqs)
+    found = access_conversations_to_write([(r.user, r.conversation_id, r.request) for r in reqs], purpose=SEND)
+    accepted: list[_Accepted] = []
+    for index, (req, conversation) in enumerate(zip(reqs, found, strict=True)):
+        try:
+            admitted = _admit(req, conversation)
+        except SendError as exc:
+            outcomes[index] = exc
+            continue
+        admitted.index = index
+        accepted.append(admitted)
+    if accepted:
+        for index, result in _write(accepted, alone=len(reqs) == 1):
+            outcomes[index] = result
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _write(accepted: list[_Accepted], *, alone: bool) -> list[tuple[int, SendResult | SendError]]:
+    """Number, insert, mark and audit the accepted sends: the statements of the module docstring."""
     now = timezone.now()
-    seq = allocate_seq(conversation.pk, patient_reply=_is_patient_reply(req.user, conversation), now=now)
-    if seq is None:
-        raise SendError("closed")
-    message = Message.objects.create(
-        conversation=owner,  # same id; its unwrapped key is kept (keys.py)
-        seq=seq,
-        rev_seq=seq,
-        sender=req.user,
-        body=req.body,
-        urgent=req.urgent,
-        mentions=req.mentions,
-        client_key=req.client_key,
-        created_at=now,
-    )
-    if attachments:
-        linked = Attachment.objects.filter(pk__in=[a.pk for a in attachments], message__isnull=True).update(
-            message=message
-        )
-        if linked != len(attachments):
+    counts = Counter(a.conversation.pk for a in accepted)
+    replies = {a.conversation.pk for a in accepted if is_patient_reply(a.req.user, a.conversation)}
+    last = numbering.allocate_seqs(counts, patient_reply_ids=replies, now=now)
+    if len(last) != len(counts):  # closed to replies (or removed) since it was read
+        if not alone:
             raise _RetryAlone
-    notify = _mark_notice_pending(conversation.pk, req.user.pk, now)
-    audit.record(
-        "message.sent",
-        actor=req.user,
-        request=req.request,
-        target=message,
-        patient_id=conversation.patient_id,
-        purpose=SEND,
-        category=audit_category(conversation),
-        details={"conversation": conversation.pk, "seq": seq, "urgent": req.urgent, "attachments": len(attachments)},
-    )
-    payload = events.message_payload(message, sender_name=req.user.display_name, attachments=attachments)
-    return SendResult(message, payload, notify_user_ids=notify)
+        only = accepted[0]
+        return [(only.index, SendError("closed" if replies else "not_found"))]
+    next_seq = {pk: last[pk] - count + 1 for pk, count in counts.items()}
+    messages = []
+    for a in accepted:
+        seq = next_seq[a.conversation.pk]
+        next_seq[a.conversation.pk] += 1
+        messages.append(
+            Message(
+                conversation=a.owner,
+                seq=seq,
+                rev_seq=seq,
+                sender=a.req.user,
+                body=a.req.body,
+                urgent=a.req.urgent,
+                mentions=a.req.mentions,
+                client_key=a.req.client_key,
+                created_at=now,
+            )
+        )
+    Message.objects.bulk_create(messages)
+    for a, message in zip(accepted, messages, strict=True):
+        if a.attachments:
+            pks = [attachment.pk for attachment in a.attachments]
+            if Attachment.objects.filter(pk__in=pks, message__isnull=True).update(message=message) != len(pks):
+                raise _RetryAlone
+    senders: dict[int, set[int]] = {}
+    for a in accepted:
+        senders.setdefault(a.conversation.pk, set()).add(a.req.user.pk)
+    marked = numbering.mark_notice_pending(senders, now)
+    audit.record_many([_audit_entry(a, message) for a, message in zip(accepted, messages, strict=True)])
+    results: list[tuple[int, SendResult | SendError]] = []
+    for a, message in zip(accepted, messages, strict=True):
+        payload = events.message_payload(message, sender_name=a.req.user.display_name, attachments=a.attachments)
+        results.append((a.index, SendResult(message, payload, notify_user_ids=marked.pop(a.conversation.pk, []))))
+    return results
+
+
+def _audit_entry(a: _Accepted, message: Message) -> dict[str, Any]:
+    conversation = a.conversation
+    return {
+        "action": "message.sent",
+        "actor": a.req.user,
+        "request": a.req.request,
+        "target": message,
+        "patient_id": conversation.patient_id,
+        "purpose": SEND,
+        "category": audit_category(conversation),
+        "details": {
+            "conversation": conversation.pk,
+            "seq": message.seq,
+            "urgent": a.req.urgent,
+            "attachments": len(a.attachments),
+        },
+    }
 
 
 def _stored_resend(req: SendRequest) -> SendResult:
@@ -248,10 +294,7 @@ def _stored_resend(req: SendRequest) -> SendResult:
 def _send_alone(req: SendRequest) -> SendResult | SendError:
     try:
         with transaction.atomic():
-            try:
-                return _send_one(req)
-            except SendError as exc:  # refused before any write: commit the refusal's audit entry
-                return exc
+            return _store([req])[0]  # a refusal's own audit entry (if any) is committed with it
     except (IntegrityError, _RetryAlone):
         pass
     try:
@@ -263,8 +306,9 @@ def _send_alone(req: SendRequest) -> SendResult | SendError:
 def send_messages(requests: list[SendRequest]) -> list[SendResult | SendError]:
     """Store the sends, all in one transaction when there are several; one result per request.
 
-    A refusal (``SendError``) only concerns its own send. A unique-key conflict (a resend) or a
-    race on an attachment rolls the batch back and stores each send in its own transaction.
+    A refusal (``SendError``) only concerns its own send. A unique-key conflict (a resend), a
+    race on an attachment or on a thread closing, or a lock conflict, rolls the batch back and
+    stores each send in its own transaction.
     """
     results: list[SendResult | SendError | None] = [None] * len(requests)
     pending: list[int] = []
@@ -275,19 +319,13 @@ def send_messages(requests: list[SendRequest]) -> list[SendResult | SendError]:
         except SendError as exc:
             results[i] = exc
     if len(pending) > 1:
-        batch: dict[int, SendResult | SendError] = {}
         try:
             with transaction.atomic():
-                for i in pending:
-                    try:
-                        batch[i] = _send_one(requests[i])
-                    except SendError as exc:
-                        batch[i] = exc
-        except (IntegrityError, _RetryAlone) as exc:
-            logger.info("messaging: a batch of %d sends is retried one by one (%s)", len(pending), exc)
-            batch = {}
+                stored = _store([requests[i] for i in pending])
+        except (IntegrityError, OperationalError, _RetryAlone) as exc:
+            logger.info("messaging: a batch of %d sends is retried one by one (%s)", len(pending), type(exc).__name__)
         else:
-            for i, outcome in batch.items():
+            for i, outcome in zip(pending, stored, strict=True):
                 results[i] = outcome
             pending = []
     for i in pending:
@@ -319,60 +357,3 @@ def do_send_message(req: SendRequest) -> SendResult:
         raise result
     events.publish(after_send([result]))
     return result
-
-
-def _editable(message: Message, user: User) -> None:
-    window = dt.timedelta(seconds=settings.MESSAGING_EDIT_WINDOW_SECONDS)
-    if message.sender_id != user.pk or message.deleted_at is not None or timezone.now() - message.created_at > window:
-        raise SendError("not_editable")
-
-
-def _change(user: User, message_id: Any, *, body: str | None, request: HttpRequest | None) -> Message:
-    """Edit (``body``) or delete (``body`` None) a message of ``user`` within the edit window."""
-    with transaction.atomic():
-        try:
-            message = access_message(user, message_id, purpose=SEND, request=request, write=True)
-        except Http404:
-            raise SendError("not_found") from None
-        conversation = message.conversation
-        _editable(message, user)
-        rev = allocate_seq(conversation.pk, patient_reply=_is_patient_reply(user, conversation), now=None)
-        if rev is None:
-            raise SendError("closed")
-        now = timezone.now()
-        message.rev_seq = rev
-        if body is None:
-            message.body, message.deleted_at = None, now
-            fields = ["body", "deleted_at", "rev_seq"]
-            gone = list(message.attachments.all())
-        else:
-            message.body, message.edited_at = body, now
-            fields = ["body", "edited_at", "rev_seq"]
-            gone = []
-        message.save(update_fields=fields)
-        audit.record(
-            "message.deleted" if body is None else "message.edited",
-            actor=user,
-            request=request,
-            target=message,
-            patient_id=conversation.patient_id,
-            purpose=SEND,
-            category=audit_category(conversation),
-            details={"conversation": conversation.pk, "seq": message.seq},
-        )
-        if gone:
-            from cordee.messaging.attachments import delete_attachments
-
-            delete_attachments(gone)
-        attachments = [] if body is None else list(message.attachments.all())
-        payload = events.message_payload(message, sender_name=user.display_name, attachments=attachments)
-        events.publish_on_commit([events.message_event(payload)])
-    return message
-
-
-def do_edit_message(user: User, message_id: Any, body: Any, *, request: HttpRequest | None = None) -> Message:
-    return _change(user, message_id, body=clean_body(body), request=request)
-
-
-def do_delete_message(user: User, message_id: Any, *, request: HttpRequest | None = None) -> Message:
-    return _change(user, message_id, body=None, request=request)
