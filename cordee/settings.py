@@ -222,8 +222,9 @@ MESSAGING_SEND_BATCH_MAX = env_int("MESSAGING_SEND_BATCH_MAX", 64, minimum=1, ma
 # (message bodies included) is encrypted with CHANNEL_LAYER_KEY (Fernet; by default derived from
 # SECRET_KEY; the same on every process). CHANNEL_LAYER_REDIS=pubsub uses Redis publish/subscribe
 # (one PUBLISH per event, fanned out in each process) instead of a Redis list per socket. Without
-# Redis, CHANNEL_LAYER_LOCAL=cordee picks Channels' in-memory layer without its per-event sweep
-# over every socket (cordee/messaging/layers.py). A socket may lag CHANNEL_LAYER_CAPACITY events
+# Redis, the layer is Channels' in-memory one without its per-event sweep over every socket
+# (cordee/messaging/layers.py); CHANNEL_LAYER_LOCAL=channels picks Channels' own, unchanged. A
+# socket may lag CHANNEL_LAYER_CAPACITY events
 # behind before the layer drops any (the client then catches up by number).
 CHANNEL_LAYER_KEY = env_secret("CHANNEL_LAYER_KEY") or SECRET_KEY
 CHANNEL_LAYER_CAPACITY = env_int("CHANNEL_LAYER_CAPACITY", 1000, minimum=100)
@@ -252,7 +253,7 @@ else:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": _LOCAL_LAYERS[env_choice("CHANNEL_LAYER_LOCAL", tuple(_LOCAL_LAYERS), "channels")],
+            "BACKEND": _LOCAL_LAYERS[env_choice("CHANNEL_LAYER_LOCAL", tuple(_LOCAL_LAYERS), "cordee")],
             "CONFIG": {"capacity": CHANNEL_LAYER_CAPACITY},
         }
     }

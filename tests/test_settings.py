@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from channels.layers import InMemoryChannelLayer
+from channels_redis.core import RedisChannelLayer
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from cordee import env
 
@@ -124,10 +127,9 @@ def test_embedded_default_is_sqlite_wal(settings):
     if connection.vendor != "sqlite":
         pytest.skip("this run uses PostgreSQL (DATABASE_URL set)")
     assert "journal_mode=WAL" in settings.DATABASES["default"]["OPTIONS"]["init_command"]
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] in {
-        "channels.layers.InMemoryChannelLayer",
-        "channels_redis.core.RedisChannelLayer",
-    }
+    backend = import_string(settings.CHANNEL_LAYERS["default"]["BACKEND"])
+    # In the process (no server to run): Channels' in-memory layer or Cordée's faster variant of it.
+    assert issubclass(backend, InMemoryChannelLayer) or backend is RedisChannelLayer
 
 
 def test_redis_url_switches_channel_layer_and_cache(tmp_path):
@@ -148,3 +150,24 @@ def test_redis_url_switches_channel_layer_and_cache(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "channels_redis.core.RedisChannelLayer" in result.stdout
     assert "django.core.cache.backends.redis.RedisCache" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("choice", "backend"),
+    [
+        (None, "cordee.messaging.layers.LocalChannelLayer"),
+        ("channels", "channels.layers.InMemoryChannelLayer"),
+    ],
+)
+def test_without_redis_the_layer_is_in_process(tmp_path, choice, backend):
+    code = "import django; django.setup(); from django.conf import settings as s; print(s.CHANNEL_LAYERS)"
+    environment = dict(os.environ, DEBUG="1", CORDEE_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="cordee.settings")
+    environment.pop("REDIS_URL", None)
+    environment.pop("CHANNEL_LAYER_LOCAL", None)
+    if choice:
+        environment["CHANNEL_LAYER_LOCAL"] = choice
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"'BACKEND': '{backend}'" in result.stdout
