@@ -3,8 +3,11 @@
 Every socket of the process hands its sends to the one ``SendBatcher`` of the event loop. While
 a transaction is being committed, new sends wait in the queue; the next transaction takes them
 all (up to ``MESSAGING_SEND_BATCH_MAX``). Under light load a batch is one send and nothing waits
-for a timer; under heavy load one commit (and one fsync) serves many sends. Each send is still
-acknowledged only after the commit that stored it, and its events are published after it too.
+for a timer; under heavy load one commit (and one fsync) serves many sends with the statements
+of one (``sending.send_messages``). Each send is acknowledged only after the commit that stored
+it. Its events are then published by the batcher's publisher, one batch after the other (so a
+conversation's events keep their order), while the next batch is being stored: with Redis, the
+round trips of publishing no longer hold back the database.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections import deque
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -23,6 +27,7 @@ from cordee.messaging.sending import SendError, SendRequest, SendResult, after_s
 logger = logging.getLogger(__name__)
 
 Outcome = SendResult | SendError
+PUBLISH_BACKLOG = 8  # batches stored but not yet published before storing waits for publishing
 
 
 def _store(requests: list[SendRequest]) -> tuple[list[Outcome], list[events.Event]]:
@@ -45,6 +50,8 @@ class SendBatcher:
         self.max_batch = max_batch
         self._queue: list[tuple[SendRequest, asyncio.Future[Outcome]]] = []
         self._draining: asyncio.Task[None] | None = None
+        self._outbox: deque[list[events.Event]] = deque()
+        self._publishing: asyncio.Task[None] | None = None
         self.batches = 0  # counters, for the benchmark's report
         self.sends = 0
 
@@ -66,13 +73,32 @@ class SendBatcher:
                 results, to_publish = [SendError("conflict")] * len(batch), []
             self.batches += 1
             self.sends += len(batch)
+            for (_req, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)  # committed: the sender may be told
+            if to_publish:
+                await self._hand_over(to_publish)
+
+    async def _hand_over(self, to_publish: list[events.Event]) -> None:
+        self._outbox.append(to_publish)
+        if self._publishing is None or self._publishing.done():
+            self._publishing = asyncio.create_task(self._publish())
+        elif len(self._outbox) > PUBLISH_BACKLOG:  # the layer is slower than the database: wait for it
+            await asyncio.shield(self._publishing)
+
+    async def _publish(self) -> None:
+        while self._outbox:
+            to_publish = self._outbox.popleft()
             try:
                 await events.apublish(to_publish)
             except Exception:
                 logger.exception("messaging: %d real-time event(s) not delivered", len(to_publish))
-            for (_req, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+
+    async def idle(self) -> None:
+        """Wait until every stored send is published (tests, shutdown)."""
+        for task in (self._draining, self._publishing):
+            if task is not None and not task.done():
+                await asyncio.shield(task)
 
 
 _batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SendBatcher] = weakref.WeakKeyDictionary()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -131,3 +134,43 @@ def test_a_thread_closed_between_the_check_and_the_numbers_sends_the_batch_one_b
     assert isinstance(results[0], SendError) and results[0].code == "closed"
     assert isinstance(results[1], SendResult)
     assert Message.objects.filter(conversation=direct, client_key=results[1].message.client_key).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("in_memory_layer")
+def test_the_batcher_acknowledges_every_send_and_publishes_each_conversation_in_order(alice, bob, threads):
+    """Thirty sends at once from two users: fewer commits than sends, and every receiver of a
+    conversation's group gets its messages once each, in number order."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from cordee.messaging import events
+    from cordee.messaging.batcher import SendBatcher
+
+    users = {alice.pk: _as_socket(alice), bob.pk: _as_socket(bob)}
+    direct, care = threads["direct"], threads["care"]
+
+    async def scenario():
+        layer = get_channel_layer()
+        listeners = {}
+        for conversation in (direct, care):
+            listeners[conversation.pk] = await layer.new_channel()
+            await layer.group_add(events.conversation_group(conversation.pk), listeners[conversation.pk])
+        batcher = SendBatcher(max_batch=64)
+        requests = [
+            SendRequest(users[(alice.pk, bob.pk)[i % 2]], (direct, care)[i % 3 == 0].pk, f"m{i}", new_key())
+            for i in range(30)
+        ]
+        results = await asyncio.gather(*(batcher.send(r) for r in requests))
+        await batcher.idle()
+        assert all(isinstance(r, SendResult) for r in results)
+        assert batcher.sends == 30 and batcher.batches < 30
+        for conversation in (direct, care):
+            acked = sorted(r.message.seq for r in results if r.message.conversation_id == conversation.pk)
+            received = []
+            for _ in acked:
+                event = await asyncio.wait_for(layer.receive(listeners[conversation.pk]), 2)
+                received.append(json.loads(event["full"])["message"]["seq"])
+            assert received == acked  # once each, in number order
+
+    async_to_sync(scenario)()
