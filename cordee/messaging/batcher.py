@@ -4,10 +4,11 @@ Every socket of the process hands its sends to the one ``SendBatcher`` of the ev
 a transaction is being committed, new sends wait in the queue; the next transaction takes them
 all (up to ``MESSAGING_SEND_BATCH_MAX``). Under light load a batch is one send and nothing waits
 for a timer; under heavy load one commit (and one fsync) serves many sends with the statements
-of one (``sending.send_messages``). Each send is acknowledged only after the commit that stored
-it. Its events are then published by the batcher's publisher, one batch after the other (so a
-conversation's events keep their order), while the next batch is being stored: with Redis, the
-round trips of publishing no longer hold back the database.
+of one (``sending.send_messages``). A committed batch goes to the batcher's publisher, which
+publishes its events (one batch after the other, so a conversation's events keep their order)
+and then acknowledges its sends, while the next batch is already being stored: with Redis, the
+round trips of publishing do not hold back the database, and a sender still gets its ack only
+once the other members' sockets have been sent the message.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class SendBatcher:
         self.max_batch = max_batch
         self._queue: list[tuple[SendRequest, asyncio.Future[Outcome]]] = []
         self._draining: asyncio.Task[None] | None = None
-        self._outbox: deque[list[events.Event]] = deque()
+        self._outbox: deque[tuple[list[events.Event], list[tuple[asyncio.Future[Outcome], Outcome]]]] = deque()
         self._publishing: asyncio.Task[None] | None = None
         self.batches = 0  # counters, for the benchmark's report
         self.sends = 0
@@ -73,14 +74,13 @@ class SendBatcher:
                 results, to_publish = [SendError("conflict")] * len(batch), []
             self.batches += 1
             self.sends += len(batch)
-            for (_req, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)  # committed: the sender may be told
-            if to_publish:
-                await self._hand_over(to_publish)
+            outcomes = [(future, result) for (_req, future), result in zip(batch, results, strict=True)]
+            await self._hand_over(to_publish, outcomes)
 
-    async def _hand_over(self, to_publish: list[events.Event]) -> None:
-        self._outbox.append(to_publish)
+    async def _hand_over(
+        self, to_publish: list[events.Event], outcomes: list[tuple[asyncio.Future[Outcome], Outcome]]
+    ) -> None:
+        self._outbox.append((to_publish, outcomes))
         if self._publishing is None or self._publishing.done():
             self._publishing = asyncio.create_task(self._publish())
         elif len(self._outbox) > PUBLISH_BACKLOG:  # the layer is slower than the database: wait for it
@@ -88,11 +88,14 @@ class SendBatcher:
 
     async def _publish(self) -> None:
         while self._outbox:
-            to_publish = self._outbox.popleft()
+            to_publish, outcomes = self._outbox.popleft()
             try:
                 await events.apublish(to_publish)
-            except Exception:
+            except Exception:  # committed all the same: the clients catch up by number
                 logger.exception("messaging: %d real-time event(s) not delivered", len(to_publish))
+            for future, outcome in outcomes:
+                if not future.done():
+                    future.set_result(outcome)
 
     async def idle(self) -> None:
         """Wait until every stored send is published (tests, shutdown)."""

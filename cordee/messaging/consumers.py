@@ -143,6 +143,7 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
             mentions=content.get("mentions") or [],
             attachment_ids=content.get("attachments") or [],
             request=self.request,
+            origin=self.channel_name,
         )
         # Not awaited here: further frames (and sends, which may then share a commit) go on.
         task = asyncio.create_task(self._send_and_ack(request))
@@ -202,8 +203,8 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
     async def msg_message(self, event: dict[str, Any]) -> None:
         """A new or changed message: in full to a socket that opened the thread, else a notice."""
         conversation_id = event["conversation"]
-        if conversation_id not in self.conversations:
-            return
+        if conversation_id not in self.conversations or event.get("origin") == self.channel_name:
+            return  # not ours, or sent from this very socket: its ack carried the message
         if conversation_id in self.opened:
             text = event["full"]
         else:

@@ -84,13 +84,15 @@ def _frame(frame: dict[str, Any]) -> str:
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
-def message_event(payload: dict[str, Any]) -> Event:
+def message_event(payload: dict[str, Any], *, origin: str | None = None) -> Event:
     """A message for the conversation's sockets, its frames encoded once here rather than per socket:
-    the full message for sockets that opened the thread, a notice without the text for the others."""
+    the full message for sockets that opened the thread, a notice without the text for the others.
+    ``origin`` is the channel of the socket that sent it, which has it in its ack already."""
     notice = {k: payload[k] for k in ("conversation", "id", "seq", "rev_seq", "sender", "sender_name", "urgent")}
     notice |= {"type": "notice", "edited": payload["edited"], "deleted": payload["deleted"]}
     event = {
         "type": "msg.message",
+        "origin": origin,
         "conversation": payload["conversation"],
         "mentions": payload["mentions"],
         "full": _frame({"type": "message", "message": payload}),

@@ -88,6 +88,7 @@ class SendRequest:
     mentions: list[int] = field(default_factory=list)
     attachment_ids: list[int] = field(default_factory=list)
     request: HttpRequest | None = None  # for the audit entry's address and user agent
+    origin: str | None = None  # the sending socket's channel: its ack carries the message instead
 
 
 @dataclass
@@ -96,6 +97,7 @@ class SendResult:
     payload: dict[str, Any]
     duplicate: bool = False  # a resend: the stored message, nothing new
     notify_user_ids: list[int] = field(default_factory=list)
+    origin: str | None = None
 
 
 def clean_body(body: Any, *, allow_empty: bool = False) -> str:
@@ -248,7 +250,8 @@ def _write(accepted: list[_Accepted], *, alone: bool) -> list[tuple[int, SendRes
     results: list[tuple[int, SendResult | SendError]] = []
     for a, message in zip(accepted, messages, strict=True):
         payload = events.message_payload(message, sender_name=a.req.user.display_name, attachments=a.attachments)
-        results.append((a.index, SendResult(message, payload, notify_user_ids=marked.pop(a.conversation.pk, []))))
+        notify = marked.pop(a.conversation.pk, [])
+        results.append((a.index, SendResult(message, payload, notify_user_ids=notify, origin=a.req.origin)))
     return results
 
 
@@ -340,7 +343,7 @@ def after_send(results: list[SendResult | SendError]) -> list[events.Event]:
     returned for the caller to publish from its event loop; inside one, both wait for its commit.
     """
     stored = [r for r in results if isinstance(r, SendResult) and not r.duplicate]
-    to_publish = [events.message_event(r.payload) for r in stored]
+    to_publish = [events.message_event(r.payload, origin=r.origin) for r in stored]
     notify = sorted({uid for r in stored for uid in r.notify_user_ids})
     if connection.in_atomic_block:
         events.publish_on_commit(to_publish)

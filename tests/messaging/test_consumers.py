@@ -191,7 +191,7 @@ def test_reading_a_patient_thread_writes_one_access_entry_per_opening(alice, pau
         await receive_type(a, "history")
         for i in range(3):  # live messages to an open thread: no entry each
             await a.send_json_to({"type": "send", "conversation": care.pk, "key": new_key(), "body": f"m{i}"})
-            await receive_type(a, "message")
+            await receive_type(a, "ack")
         await a.disconnect()
 
     run(scenario)
@@ -319,5 +319,30 @@ def test_a_staff_member_no_longer_acting_for_a_professional_loses_their_conversa
         await s.send_json_to({"type": "open", "conversation": direct.pk, "after": None})
         assert (await receive_type(s, "error"))["code"] == "not_found"
         await s.disconnect()
+
+    run(scenario)
+
+
+def test_the_sending_socket_gets_its_message_once_in_the_ack_and_another_tab_live(alice, threads):
+    direct = threads["direct"]
+    cookie = session_cookie(alice)
+
+    async def scenario():
+        tab1, _ = await connected(cookie)
+        tab2, _ = await connected(cookie)
+        for tab in (tab1, tab2):
+            await tab.send_json_to({"type": "open", "conversation": direct.pk, "after": None})
+            await receive_type(tab, "history")
+        key = new_key()
+        await tab1.send_json_to({"type": "send", "conversation": direct.pk, "key": key, "body": "deux onglets"})
+        ack = await receive_type(tab1, "ack")
+        live = await receive_type(tab2, "message")
+        assert ack["message"]["body"] == live["message"]["body"] == "deux onglets"
+        assert ack["id"] == live["message"]["id"]
+        await tab1.send_json_to({"type": "ping"})
+        assert (await tab1.receive_json_from(timeout=3))["type"] == "pong"  # no copy of its own message
+        assert await tab1.receive_nothing(timeout=0.2)
+        await tab1.disconnect()
+        await tab2.disconnect()
 
     run(scenario)
