@@ -220,19 +220,24 @@ MESSAGING_EMAIL_DELAY_MINUTES = env_int("MESSAGING_EMAIL_DELAY_MINUTES", 15, min
 MESSAGING_SEND_BATCH_MAX = env_int("MESSAGING_SEND_BATCH_MAX", 64, minimum=1, maximum=1000)
 # The channel layer of "storage" above, as messaging needs it. What it carries through Redis
 # (message bodies included) is encrypted with CHANNEL_LAYER_KEY (Fernet; by default derived from
-# SECRET_KEY; the same on every process). CHANNEL_LAYER_REDIS=pubsub uses Redis publish/subscribe
-# (one PUBLISH per event, fanned out in each process) instead of a Redis list per socket. Without
+# SECRET_KEY; the same on every process). With Redis, the layer uses Redis publish/subscribe (one
+# PUBLISH per event, fanned out in each process, bounded per socket: cordee/messaging/layers.py);
+# CHANNEL_LAYER_REDIS=core picks channels-redis' core layer (a Redis list per socket). Without
 # Redis, the layer is Channels' in-memory one without its per-event sweep over every socket
 # (cordee/messaging/layers.py); CHANNEL_LAYER_LOCAL=channels picks Channels' own, unchanged. A
 # socket may lag CHANNEL_LAYER_CAPACITY events
 # behind before the layer drops any (the client then catches up by number).
 CHANNEL_LAYER_KEY = env_secret("CHANNEL_LAYER_KEY") or SECRET_KEY
 CHANNEL_LAYER_CAPACITY = env_int("CHANNEL_LAYER_CAPACITY", 1000, minimum=100)
-if REDIS_URL and env_choice("CHANNEL_LAYER_REDIS", ("core", "pubsub"), "core") == "pubsub":
+if REDIS_URL and env_choice("CHANNEL_LAYER_REDIS", ("core", "pubsub"), "pubsub") == "pubsub":
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "symmetric_encryption_keys": [CHANNEL_LAYER_KEY]},
+            "BACKEND": "cordee.messaging.layers.BoundedRedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "symmetric_encryption_keys": [CHANNEL_LAYER_KEY],
+                "capacity": CHANNEL_LAYER_CAPACITY,
+            },
         }
     }
 elif REDIS_URL:

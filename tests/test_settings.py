@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from channels.layers import InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
@@ -129,7 +130,7 @@ def test_embedded_default_is_sqlite_wal(settings):
     assert "journal_mode=WAL" in settings.DATABASES["default"]["OPTIONS"]["init_command"]
     backend = import_string(settings.CHANNEL_LAYERS["default"]["BACKEND"])
     # In the process (no server to run): Channels' in-memory layer or Cordée's faster variant of it.
-    assert issubclass(backend, InMemoryChannelLayer) or backend is RedisChannelLayer
+    assert issubclass(backend, InMemoryChannelLayer | RedisPubSubChannelLayer | RedisChannelLayer)
 
 
 def test_redis_url_switches_channel_layer_and_cache(tmp_path):
@@ -148,7 +149,7 @@ def test_redis_url_switches_channel_layer_and_cache(tmp_path):
         [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert "channels_redis.core.RedisChannelLayer" in result.stdout
+    assert "cordee.messaging.layers.BoundedRedisPubSubChannelLayer" in result.stdout
     assert "django.core.cache.backends.redis.RedisCache" in result.stdout
 
 

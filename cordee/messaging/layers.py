@@ -1,4 +1,6 @@
-"""The in-process channel layer of the embedded default (one process, no Redis).
+"""Cordée's channel layers: the in-process one of the embedded default, and Redis publish/subscribe.
+
+The in-process layer (one process, no Redis):
 
 Channels' ``InMemoryChannelLayer`` walks every channel and every group membership of the process
 at each ``receive`` and each ``group_send`` (to expire old messages), and a ``group_send`` starts
@@ -20,6 +22,8 @@ from copy import deepcopy
 from typing import Any
 
 from channels.layers import InMemoryChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
+from channels_redis.utils import _wrap_close
 
 
 class LocalChannelLayer(InMemoryChannelLayer):
@@ -52,3 +56,46 @@ class LocalChannelLayer(InMemoryChannelLayer):
                 queue.put_nowait(item)
             except asyncio.QueueFull:
                 pass
+
+
+class _DroppingQueue(asyncio.Queue):
+    """A channel's queue that drops what comes once it is full (``put_nowait`` never raises)."""
+
+    def put_nowait(self, item: Any) -> None:
+        if not self.full():
+            super().put_nowait(item)
+
+
+class _BoundedLoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, *args: Any, capacity: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.capacity = capacity
+
+    async def _subscribe_to_channel(self, channel: str) -> None:
+        self.channels[channel] = _DroppingQueue(maxsize=self.capacity)
+        await self._get_shard(channel).subscribe(channel)
+
+
+class BoundedRedisPubSubChannelLayer(RedisPubSubChannelLayer):
+    """channels-redis' publish/subscribe layer with a ``capacity`` per channel, as its core layer has.
+
+    Redis publish/subscribe costs one PUBLISH per event, fanned out in each process subscribed to
+    the group, where the core layer keeps a Redis list per socket (several round trips and a
+    script per event). The stock pub/sub layer queues without bound what a socket has not taken
+    yet: a client that stops reading would make its server's memory grow until the socket is cut.
+    Here a full channel drops the event, as the other layers do (the client catches up by number).
+    The per-loop layer is built as in channels-redis 4 (``_get_layer``), with the bounded queues.
+    """
+
+    def __init__(self, *args: Any, capacity: int = 100, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._capacity = capacity
+
+    def _get_layer(self) -> RedisPubSubLoopLayer:
+        loop = asyncio.get_running_loop()
+        layer = self._layers.get(loop)
+        if layer is None:
+            layer = _BoundedLoopLayer(*self._args, **self._kwargs, capacity=self._capacity, channel_layer=self)
+            self._layers[loop] = layer
+            _wrap_close(self, loop)
+        return layer

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
+import pytest
 from asgiref.sync import async_to_sync
 
 from cordee.messaging.layers import LocalChannelLayer
+from tests.conftest import postgres_run_only, require
 
 
 def test_group_send_reaches_every_member_once_and_a_full_channel_drops():
@@ -41,5 +44,34 @@ def test_a_receiver_cannot_change_what_the_sender_still_holds():
         await layer.group_send("msg.u.1", event)
         (await layer.receive(name))["seq"] = 2
         assert event["seq"] == 1
+
+    async_to_sync(scenario)()
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_the_redis_pubsub_layer_drops_what_a_full_channel_cannot_take():
+    """A socket that stops reading holds at most ``capacity`` events, however many are published."""
+    postgres_run_only("the Redis publish/subscribe layer")  # the run that has REDIS_URL
+    require("Redis", bool(os.environ.get("REDIS_URL")), "set REDIS_URL to a Redis server")
+    from cordee.messaging.layers import BoundedRedisPubSubChannelLayer
+
+    async def scenario():
+        layer = BoundedRedisPubSubChannelLayer(hosts=[os.environ["REDIS_URL"]], prefix="test-bounded", capacity=2)
+        try:
+            stuck, reading = await layer.new_channel(), await layer.new_channel()
+            for name in (stuck, reading):
+                await layer.group_add("msg.c.7", name)
+            queue = layer._get_layer().channels[stuck]
+            for n in range(2):
+                await layer.group_send("msg.c.7", {"type": "msg.message", "n": n})
+                assert (await asyncio.wait_for(layer.receive(reading), 5))["n"] == n
+            await layer.group_send("msg.c.7", {"type": "msg.message", "n": 2})
+            # Once the reading channel has it, the stuck one was offered it too (same dispatch).
+            assert (await asyncio.wait_for(layer.receive(reading), 5))["n"] == 2
+            assert queue.qsize() == 2
+            assert [(await layer.receive(stuck))["n"] for _ in range(2)] == [0, 1]
+        finally:
+            await layer.flush()
 
     async_to_sync(scenario)()
