@@ -19,8 +19,8 @@ from cordee.audit import services as audit
 from cordee.messaging import events
 from cordee.messaging.access import SEND, access_message
 from cordee.messaging.models import Message
-from cordee.messaging.numbering import allocate_seq
 from cordee.messaging.sending import SendError, audit_category, clean_body, is_patient_reply
+from cordee.messaging.statements import allocate_seq
 
 
 def _editable(message: Message, user: User) -> None:

@@ -5,7 +5,7 @@
 sends (pinned in the tests):
 
 1. ``access_conversations_to_write``: the senders' memberships with their conversations, one SELECT;
-2. ``numbering.allocate_seqs``: one ``UPDATE … SET last_seq = last_seq + n … RETURNING`` takes
+2. ``statements.allocate_seqs``: one ``UPDATE … SET last_seq = last_seq + n … RETURNING`` takes
    the conversations' row locks (on PostgreSQL first in id order), refuses a patient's reply to
    a thread closed to replies and gives the numbers; commits of one conversation therefore
    happen in number order;
@@ -38,7 +38,7 @@ from django.utils.translation import gettext_lazy as _
 from cordee.accounts.models import User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
-from cordee.messaging import events, notifications, numbering
+from cordee.messaging import events, notifications, statements
 from cordee.messaging.access import SEND, access_conversations_to_write
 from cordee.messaging.keys import key_owner
 from cordee.messaging.models import Attachment, Conversation, Member, Message
@@ -212,7 +212,7 @@ def _write(accepted: list[_Accepted], *, alone: bool) -> list[tuple[int, SendRes
     now = timezone.now()
     counts = Counter(a.conversation.pk for a in accepted)
     replies = {a.conversation.pk for a in accepted if is_patient_reply(a.req.user, a.conversation)}
-    last = numbering.allocate_seqs(counts, patient_reply_ids=replies, now=now)
+    last = statements.allocate_seqs(counts, patient_reply_ids=replies, now=now)
     if len(last) != len(counts):  # closed to replies (or removed) since it was read
         if not alone:
             raise _RetryAlone
@@ -245,7 +245,7 @@ def _write(accepted: list[_Accepted], *, alone: bool) -> list[tuple[int, SendRes
     senders: dict[int, set[int]] = {}
     for a in accepted:
         senders.setdefault(a.conversation.pk, set()).add(a.req.user.pk)
-    marked = numbering.mark_notice_pending(senders, now)
+    marked = statements.mark_notice_pending(senders, now)
     audit.record_many([_audit_entry(a, message) for a, message in zip(accepted, messages, strict=True)])
     results: list[tuple[int, SendResult | SendError]] = []
     for a, message in zip(accepted, messages, strict=True):

@@ -1,8 +1,8 @@
 """The UPDATE statements of the send path: conversation numbers and "e-mail notice pending" marks.
 
 Each takes a whole batch of sends (``sending.send_messages``) in one statement, so that a batch
-costs the same number of statements whatever its size. Only table and column names of the models
-are interpolated into the SQL, never a value.
+costs the same number of statements whatever its size (the ORM has no multi-row UPDATE with a
+value per row). Only table and column names of the models are interpolated, never a value.
 """
 
 from __future__ import annotations
