@@ -19,8 +19,8 @@ import datetime as dt
 import json
 import os
 import platform
-import secrets
 import resource
+import secrets
 import shutil
 import socket
 import statistics
@@ -38,10 +38,15 @@ sys.path.insert(0, str(HERE))
 import client as workload  # noqa: E402
 
 REPETITIONS = 3
+# The same server flags for Cordée and the baseline: those of Cordée in production (README,
+# "Running at scale"), per-message compression off included.
+UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets", "--ws-per-message-deflate", "false"]
 PG = ("127.0.0.1", 5432)
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 FULL = {"users": 100, "group": 20, "sequential": 300, "e2e": 100, "senders": 50, "seconds": 20.0, "idle": 1000}
 QUICK = {"users": 100, "group": 20, "sequential": 30, "e2e": 10, "senders": 10, "seconds": 2.0, "idle": 100}
+# The test suite's smoke run (tests/test_bench_messaging.py): nothing lost, never a timing.
+SMOKE = {"users": 12, "group": 6, "sequential": 10, "e2e": 5, "senders": 5, "seconds": 1.0, "idle": 20}
 
 
 def _free_port() -> int:
@@ -82,17 +87,25 @@ def _flush_redis() -> None:
 
 
 def _production_env(data_dir: Path) -> dict[str, str]:
+    """Cordée as in production (``DEBUG`` off), with its own keys made for the run."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     keys = data_dir / "keys"
     keys.mkdir()
     vault, signing = keys / "vault-kek.json", keys / "audit-ed25519.pem"
-    subprocess.run([sys.executable, "-m", "cordee.vault.keyset", "create", str(vault)], cwd=ROOT, check=True, capture_output=True)
-    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(signing)], check=True, capture_output=True)
+    create = [sys.executable, "-m", "cordee.vault.keyset", "create", str(vault)]
+    subprocess.run(create, cwd=ROOT, check=True, capture_output=True)
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    signing.write_bytes(pem)
     return {
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(48),
         "VAULT_KEYSET_FILE": str(vault),
         "AUDIT_SIGNING_KEY_FILE": str(signing),
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
     }
 
 
@@ -104,7 +117,7 @@ class Servers:
         self.data_dir = Path(tempfile.mkdtemp(prefix="cordee-bench-msg-"))
         self.processes: list[subprocess.Popen] = []
         self.env = {**os.environ, "CORDEE_DATA_DIR": str(self.data_dir), "CORDEE_PLAIN_STATIC": "1"}
-        self.env.update(_production_env(self.data_dir) if os.environ.get("BENCH_PROD") == "1" else {"DEBUG": "1"})
+        self.env.update(_production_env(self.data_dir))
         self.env.pop("DATABASE_URL", None)
         self.env.pop("REDIS_URL", None)
         # Background tasks (notices) stay queued in the database, as with a worker: not run inline.
@@ -129,8 +142,7 @@ class Servers:
         for port in self.ports:
             command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
             command += ["--lifespan", "off", "--no-access-log", "--log-level", "warning"]
-            command += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets"]
-            command += os.environ.get("BENCH_UVICORN", "").split()
+            command += UVICORN_FLAGS
             log = (self.data_dir / f"uvicorn-{port}.log").open("wb")  # a pipe left unread would block the server
             self.processes.append(subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log))
         for port, process in zip(self.ports, self.processes, strict=True):
@@ -162,10 +174,14 @@ async def _measure(servers: Servers, counts: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = {}
         result["a_sequential"] = await workload.sequential(clients, world, counts["sequential"])
         result["b_end_to_end"] = await workload.end_to_end(clients, world, counts["e2e"])
+        pids = [p.pid for p in servers.processes]
+        server_cpu, client_cpu = _cpu_seconds(pids), _own_cpu_seconds()
         result["c_throughput"] = await workload.throughput(
             clients, world, counts["senders"], counts["seconds"], counts.get("window", 1)
         )
-        pids = [p.pid for p in servers.processes]
+        accepted = max(1, result["c_throughput"]["accepted"])
+        result["c_throughput"]["server_cpu_ms_per_message"] = (_cpu_seconds(pids) - server_cpu) / accepted * 1000
+        result["c_throughput"]["client_cpu_ms_per_message"] = (_own_cpu_seconds() - client_cpu) / accepted * 1000
         result["d_idle"] = await workload.idle_sockets(
             clients, world, ports, pids, idle=counts["idle"], sends=counts["e2e"]
         )
@@ -173,6 +189,21 @@ async def _measure(servers: Servers, counts: dict[str, Any]) -> dict[str, Any]:
         return result
     finally:
         await workload.close_all(clients)
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of the server processes so far (``/proc/<pid>/stat``)."""
+    total = 0.0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 CONFIGS = [
@@ -194,6 +225,8 @@ METRICS = {
     "c_accepted_per_s": (("c_throughput", "accepted_per_s"), False),
     "c_lost": (("c_throughput", "lost"), True),
     "c_duplicated": (("c_throughput", "duplicated"), True),
+    "c_server_cpu_ms_per_message": (("c_throughput", "server_cpu_ms_per_message"), True),
+    "c_client_cpu_ms_per_message": (("c_throughput", "client_cpu_ms_per_message"), True),
     "d_kib_per_connection": (("d_idle", "kib_per_connection"), True),
     "d_e2e_p99_ms": (("d_idle", "e2e_direct", "p99_ms"), True),
 }
@@ -224,25 +257,22 @@ def _skip_reason(config: dict[str, Any]) -> str | None:
     return None
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small counts, for development")
-    parser.add_argument("--only", action="append", help="configuration name (repeatable)")
-    parser.add_argument("--repetitions", type=int, default=REPETITIONS)
-    parser.add_argument("--window", type=int, default=1, help="unacknowledged sends per sender in (c)")
-    parser.add_argument("--out", default="report", help="report file name, without .json/.md")
-    args = parser.parse_args()
-    counts = {**(QUICK if args.quick else FULL), "window": args.window}
+def run(
+    counts: dict[str, Any], *, only: list[str] | None = None, repetitions: int = REPETITIONS, out: Path | None = None
+) -> dict[str, Any]:
+    """Every configuration (or ``only`` those), ``repetitions`` times; the report, also written to
+    ``out``.json / .md after each configuration when given (a later failure loses nothing)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
     report: dict[str, Any] = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load": os.getloadavg()},
         "counts": counts,
+        "server": ["uvicorn", *UVICORN_FLAGS],
         "configurations": {},
     }
     for config in CONFIGS:
-        if args.only and config["name"] not in args.only:
+        if only and config["name"] not in only:
             continue
         reason = _skip_reason(config)
         if reason:
@@ -250,7 +280,7 @@ def main() -> None:
             report["configurations"][config["name"]] = {"skipped": reason}
             continue
         runs, failures = [], []
-        for repetition in range(args.repetitions):
+        for repetition in range(repetitions):
             with Servers(config, counts) as servers:
                 try:
                     runs.append(asyncio.run(_measure(servers, counts)))
@@ -261,15 +291,29 @@ def main() -> None:
             print(f"{config['name']} #{repetition + 1}: {json.dumps(_aggregate(runs[-1:]))}", file=sys.stderr)
         entry = {"runs": runs, "summary": _aggregate(runs), "failed_repetitions": failures}
         report["configurations"][config["name"]] = entry
-        _write(report, args.out)  # after each configuration: a later failure loses nothing
-    _write(report, args.out)
-    print((HERE / f"{args.out}.md").read_text())
+        _ratios(report)
+        if out is not None:
+            _write(report, out)
+    return report
 
 
-def _write(report: dict[str, Any], out: str) -> None:
-    _ratios(report)
-    (HERE / f"{out}.json").write_text(json.dumps(report, indent=2) + "\n")
-    (HERE / f"{out}.md").write_text(_markdown(report))
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts, for development")
+    parser.add_argument("--only", action="append", help="configuration name (repeatable)")
+    parser.add_argument("--repetitions", type=int, default=REPETITIONS)
+    parser.add_argument("--window", type=int, default=1, help="unacknowledged sends per sender in (c)")
+    parser.add_argument("--out", default="report", help="report file name, without .json/.md")
+    args = parser.parse_args()
+    counts = {**(QUICK if args.quick else FULL), "window": args.window}
+    out = HERE / args.out
+    run(counts, only=args.only, repetitions=args.repetitions, out=out)
+    print(out.with_suffix(".md").read_text())
+
+
+def _write(report: dict[str, Any], out: Path) -> None:
+    out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    out.with_suffix(".md").write_text(_markdown(report))
 
 
 def _ratios(report: dict[str, Any]) -> None:
@@ -298,6 +342,8 @@ def _markdown(report: dict[str, Any]) -> str:
         "repetitions with [min–max].",
         "",
         f"Counts: {json.dumps(report['counts'])}",
+        "",
+        f"Server: `{' '.join(report.get('server', []))}`; Cordée with `DEBUG` off.",
         "",
     ]
     names = list(report["configurations"])
