@@ -45,7 +45,7 @@ demo: migrate
 	@echo "Cordée is starting at http://$(HOST):$(PORT)/  (Ctrl-C to stop; background tasks log to $${CORDEE_DATA_DIR:-.data}/worker.log)"
 	DEBUG=1 $(PY) manage.py db_worker --queue-name '*' --no-reload --interval 2 > "$${CORDEE_DATA_DIR:-.data}/worker.log" 2>&1 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	DEBUG=1 $(VENV)/bin/uvicorn cordee.asgi:application --host $(HOST) --port $(PORT) --no-access-log --lifespan off
+	DEBUG=1 $(VENV)/bin/uvicorn cordee.asgi:application --host $(HOST) --port $(PORT) --no-access-log --lifespan off --ws-per-message-deflate false
 
 ## totp: the current second-factor code of the demo accounts
 totp: install
@@ -63,9 +63,10 @@ test-postgres: install-dev browser
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(PY) -m pytest $(PYTEST_ARGS)
 
-## bench: every benchmark under bench/*/run.py (JSON reports next to each; not part of the tests)
+## bench: every benchmark under bench/*/run.py, or one: make bench BENCH=messaging (JSON + Markdown reports next to each; not part of the tests)
+BENCH ?= *
 bench: install-dev
-	@set -e; for script in bench/*/run.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(PY) "$$script"; done
+	@set -e; for script in bench/$(BENCH)/run.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(PY) "$$script" $(BENCH_ARGS); done
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
