@@ -8,6 +8,7 @@ on the other members' sockets. Every wait is bounded in time.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import itertools
 import json
 import statistics
@@ -20,6 +21,7 @@ import websockets
 
 BODY = "x" * 256
 _keys = itertools.count(1)
+CSRF = "benchCsrfToken0123456789abcdefgh"  # 32 characters: the cookie and the header must match
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -124,6 +126,34 @@ async def sequential(clients: list[Client], world: dict, sends: int) -> dict:
     for _ in range(sends):
         sent, acked, _frame = await clients[0].send(world["directs"][0])
         times.append(acked - sent)
+    return summary(times)
+
+
+def _http_sequential(port: int, cookie: str | None, conversation: int, sends: int) -> list[float]:
+    """POST each message to the JSON API on one keep-alive connection; the time to each answer."""
+    headers = {"Content-Type": "application/json", "X-CSRFToken": CSRF}
+    headers["Cookie"] = f"{cookie}; cordee_csrf={CSRF}" if cookie else f"cordee_csrf={CSRF}"
+    path = f"/api/messaging/conversations/{conversation}/messages"
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    times = []
+    try:
+        for _ in range(sends):
+            body = json.dumps({"key": f"bench-{next(_keys):08d}", "body": BODY})
+            started = time.perf_counter()
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            answer = response.read()
+            times.append(time.perf_counter() - started)
+            if response.status != 201:
+                raise RuntimeError(f"HTTP send answered {response.status}: {answer[:200]!r}")
+    finally:
+        connection.close()
+    return times
+
+
+async def sequential_http(port: int, cookie: str | None, world: dict, sends: int) -> dict:
+    """(a) over HTTP: one sender, one message at a time through the JSON API, request → response."""
+    times = await asyncio.to_thread(_http_sequential, port, cookie, world["directs"][0], sends)
     return summary(times)
 
 

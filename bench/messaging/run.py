@@ -173,6 +173,7 @@ async def _measure(servers: Servers, counts: dict[str, Any]) -> dict[str, Any]:
     try:
         result: dict[str, Any] = {}
         result["a_sequential"] = await workload.sequential(clients, world, counts["sequential"])
+        result["a_http"] = await workload.sequential_http(ports[0], users[0]["cookie"], world, counts["sequential"])
         result["b_end_to_end"] = await workload.end_to_end(clients, world, counts["e2e"])
         pids = [p.pid for p in servers.processes]
         server_cpu, client_cpu = _cpu_seconds(pids), _own_cpu_seconds()
@@ -218,6 +219,8 @@ METRICS = {
     "a_p50_ms": (("a_sequential", "p50_ms"), True),
     "a_p90_ms": (("a_sequential", "p90_ms"), True),
     "a_p99_ms": (("a_sequential", "p99_ms"), True),
+    "a_http_p50_ms": (("a_http", "p50_ms"), True),
+    "a_http_p99_ms": (("a_http", "p99_ms"), True),
     "b_direct_p50_ms": (("b_end_to_end", "direct", "p50_ms"), True),
     "b_direct_p99_ms": (("b_end_to_end", "direct", "p99_ms"), True),
     "b_group_p50_ms": (("b_end_to_end", "group", "p50_ms"), True),
