@@ -123,6 +123,10 @@ async def apublish(events: Iterable[Event]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    many = getattr(layer, "group_send_many", None)  # Redis: one round trip for the whole batch
+    if many is not None:
+        await many(list(events))
+        return
     for group, payload in events:
         await layer.group_send(group, payload)
 

@@ -75,6 +75,20 @@ class _BoundedLoopLayer(RedisPubSubLoopLayer):
         self.channels[channel] = _DroppingQueue(maxsize=self.capacity)
         await self._get_shard(channel).subscribe(channel)
 
+    async def group_send_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """Several group sends in one Redis round trip per shard (the pipeline keeps their order)."""
+        by_shard: dict[Any, list[tuple[str, bytes]]] = {}
+        for group, message in items:
+            name = self._get_group_channel_name(group)
+            by_shard.setdefault(self._get_shard(name), []).append((name, self.channel_layer.serialize(message)))
+        for shard, publications in by_shard.items():
+            async with shard._lock:  # as the shard's own publish does
+                shard._ensure_redis()
+                async with shard._redis.pipeline(transaction=False) as pipe:
+                    for name, data in publications:
+                        pipe.publish(name, data)
+                    await pipe.execute()
+
 
 class BoundedRedisPubSubChannelLayer(RedisPubSubChannelLayer):
     """channels-redis' publish/subscribe layer with a ``capacity`` per channel, as its core layer has.

@@ -75,3 +75,29 @@ def test_the_redis_pubsub_layer_drops_what_a_full_channel_cannot_take():
             await layer.flush()
 
     async_to_sync(scenario)()
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_the_redis_pubsub_layer_sends_a_batch_in_one_pipeline_in_order():
+    postgres_run_only("the Redis publish/subscribe layer")
+    require("Redis", bool(os.environ.get("REDIS_URL")), "set REDIS_URL to a Redis server")
+    from cordee.messaging.layers import BoundedRedisPubSubChannelLayer
+
+    async def scenario():
+        layer = BoundedRedisPubSubChannelLayer(hosts=[os.environ["REDIS_URL"]], prefix="test-many")
+        try:
+            first, second = await layer.new_channel(), await layer.new_channel()
+            await layer.group_add("msg.c.1", first)
+            await layer.group_add("msg.c.2", second)
+            await layer.group_add("msg.c.2", first)
+            batch = [("msg.c.1", {"type": "msg.message", "n": 0}), ("msg.c.2", {"type": "msg.message", "n": 1})]
+            batch += [("msg.c.1", {"type": "msg.message", "n": 2}), ("msg.c.3", {"type": "msg.message", "n": 3})]
+            await layer.group_send_many(batch)
+            got_first = [(await asyncio.wait_for(layer.receive(first), 5))["n"] for _ in range(3)]
+            got_second = [(await asyncio.wait_for(layer.receive(second), 5))["n"] for _ in range(1)]
+            assert (got_first, got_second) == ([0, 1, 2], [1])  # in order, each once, nobody in msg.c.3
+        finally:
+            await layer.flush()
+
+    async_to_sync(scenario)()
