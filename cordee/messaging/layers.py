@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from copy import deepcopy
 from typing import Any
 
@@ -101,9 +102,25 @@ class BoundedRedisPubSubChannelLayer(RedisPubSubChannelLayer):
     The per-loop layer is built as in channels-redis 4 (``_get_layer``), with the bounded queues.
     """
 
+    DECODED_KEPT = 256  # events kept decoded, for the other sockets of the process that receive them
+
     def __init__(self, *args: Any, capacity: int = 100, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._capacity = capacity
+        self._decoded: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
+
+    def deserialize(self, message: bytes) -> dict[str, Any]:
+        """Decrypt and decode an event once per process, however many of its sockets receive it.
+
+        They share the one dict, as with the in-process layer: consumers must not change events.
+        Each encrypted event is unique (Fernet's random IV), so no two events share an entry.
+        """
+        decoded = self._decoded.get(message)
+        if decoded is None:
+            decoded = self._decoded[message] = super().deserialize(message)
+            if len(self._decoded) > self.DECODED_KEPT:
+                self._decoded.popitem(last=False)
+        return decoded
 
     def _get_layer(self) -> RedisPubSubLoopLayer:
         loop = asyncio.get_running_loop()

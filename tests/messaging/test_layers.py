@@ -101,3 +101,31 @@ def test_the_redis_pubsub_layer_sends_a_batch_in_one_pipeline_in_order():
             await layer.flush()
 
     async_to_sync(scenario)()
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_the_redis_pubsub_layer_decodes_an_event_once_for_all_the_sockets_of_a_process():
+    postgres_run_only("the Redis publish/subscribe layer")
+    require("Redis", bool(os.environ.get("REDIS_URL")), "set REDIS_URL to a Redis server")
+    from cordee.messaging.layers import BoundedRedisPubSubChannelLayer
+
+    async def scenario():
+        layer = BoundedRedisPubSubChannelLayer(
+            hosts=[os.environ["REDIS_URL"]], prefix="test-decode", symmetric_encryption_keys=["k" * 32]
+        )
+        try:
+            names = [await layer.new_channel() for _ in range(3)]
+            for name in names:
+                await layer.group_add("msg.c.9", name)
+            for n in range(2):
+                await layer.group_send("msg.c.9", {"type": "msg.message", "n": n})
+            got = [[await asyncio.wait_for(layer.receive(name), 5) for _ in range(2)] for name in names]
+            assert [[event["n"] for event in events] for events in got] == [[0, 1]] * 3
+            # Decrypted and decoded once, shared by the three sockets (which only read it).
+            assert got[0][0] is got[1][0] is got[2][0] and got[0][1] is got[2][1]
+            assert got[0][0] is not got[0][1]
+        finally:
+            await layer.flush()
+
+    async_to_sync(scenario)()
