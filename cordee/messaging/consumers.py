@@ -45,7 +45,9 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
         if not await database_sync_to_async(sockets.socket_allowed)(user, session):
             await self.close()  # before accept: the handshake is refused (HTTP 403)
             return
-        self.user = user
+        # The user itself, not Channels' lazy wrapper: every send reads it (audit, payload) and each
+        # attribute read through the wrapper cost more than the read.
+        self.user = getattr(user, "_wrapped", user)
         self.session = session
         self.session_tag = session_tag(session.session_key)
         self.request = sockets.socket_request(self.scope, user)
