@@ -140,11 +140,9 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
-if REDIS_URL:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+if REDIS_URL:  # the channel layer is chosen below, with the messaging settings
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # The database cache keeps allauth's rate limits shared between processes and across restarts.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cordee_cache"}}
 
@@ -225,8 +223,8 @@ MESSAGING_SEND_BATCH_MAX = env_int("MESSAGING_SEND_BATCH_MAX", 64, minimum=1, ma
 # CHANNEL_LAYER_REDIS=core picks channels-redis' core layer (a Redis list per socket). Without
 # Redis, the layer is Channels' in-memory one without its per-event sweep over every socket
 # (cordee/messaging/layers.py); CHANNEL_LAYER_LOCAL=channels picks Channels' own, unchanged. A
-# socket may lag CHANNEL_LAYER_CAPACITY events
-# behind before the layer drops any (the client then catches up by number).
+# socket may lag CHANNEL_LAYER_CAPACITY events behind before the layer drops any (the client then
+# catches up by number).
 CHANNEL_LAYER_KEY = env_secret("CHANNEL_LAYER_KEY") or SECRET_KEY
 CHANNEL_LAYER_CAPACITY = env_int("CHANNEL_LAYER_CAPACITY", 1000, minimum=100)
 if REDIS_URL and env_choice("CHANNEL_LAYER_REDIS", ("core", "pubsub"), "pubsub") == "pubsub":

@@ -39,7 +39,7 @@ import client as workload  # noqa: E402
 
 REPETITIONS = 3
 # The same server flags for Cordée and the baseline: those of Cordée in production (README,
-# "Running at scale"), per-message compression off included.
+# "Running several instances"), per-message compression off included.
 UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets", "--ws-per-message-deflate", "false"]
 PG = ("127.0.0.1", 5432)
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -144,11 +144,7 @@ def _membership_sql(vendor: str) -> tuple[str, list[str], list[str]]:
 
 def _membership(user_id: int, conversation_id: int) -> Member | None:
     """The user's Member row with its conversation attached, or None."""
-    sql, member_fields, conversation_fields = _membership_sql(connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql + "m.conversation_id = %s AND m.user_id = %s", [conversation_id, user_id])
-        row = cursor.fetchone()
-    return None if row is None else _member_from_row(row, member_fields, conversation_fields)
+    return _memberships([(user_id, conversation_id)]).get((user_id, conversation_id))
 
 
 def _memberships(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], Member]:

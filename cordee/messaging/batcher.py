@@ -53,7 +53,7 @@ class SendBatcher:
         self._draining: asyncio.Task[None] | None = None
         self._outbox: deque[tuple[list[events.Event], list[tuple[asyncio.Future[Outcome], Outcome]]]] = deque()
         self._publishing: asyncio.Task[None] | None = None
-        self.batches = 0  # counters, for the benchmark's report
+        self.batches = 0  # counters (tests, diagnostics)
         self.sends = 0
 
     async def send(self, request: SendRequest) -> Outcome:

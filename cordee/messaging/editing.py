@@ -1,7 +1,7 @@
 """Editing and deleting a message: within the edit window, by its sender, each change audited.
 
 An edit or a deletion takes the conversation's next number as the message's new ``rev_seq``
-(``sending.allocate_seq``), so clients catching up by number see the message in its latest state.
+(``statements.allocate_seq``), so clients catching up by number see the message in its latest state.
 """
 
 from __future__ import annotations

@@ -168,7 +168,7 @@ class _Accepted:
     attachments: list[Attachment]
 
 
-def _admit(req: SendRequest, conversation: Conversation | None) -> _Accepted:
+def _admit(index: int, req: SendRequest, conversation: Conversation | None) -> _Accepted:
     """The checks of one send before any write; ``SendError`` for a refusal."""
     if conversation is None:
         raise SendError("not_found")
@@ -180,7 +180,7 @@ def _admit(req: SendRequest, conversation: Conversation | None) -> _Accepted:
         aead_for(owner)  # kept on the owner for the INSERT's encryption
     except Erased:  # the conversation's keys were shredded: it is gone
         raise SendError("not_found") from None
-    return _Accepted(-1, req, conversation, owner, attachments)
+    return _Accepted(index, req, conversation, owner, attachments)
 
 
 def _store(reqs: list[SendRequest]) -> list[SendResult | SendError]:
@@ -195,12 +195,9 @@ def _store(reqs: list[SendRequest]) -> list[SendResult | SendError]:
     accepted: list[_Accepted] = []
     for index, (req, conversation) in enumerate(zip(reqs, found, strict=True)):
         try:
-            admitted = _admit(req, conversation)
+            accepted.append(_admit(index, req, conversation))
         except SendError as exc:
             outcomes[index] = exc
-            continue
-        admitted.index = index
-        accepted.append(admitted)
     if accepted:
         for index, result in _write(accepted, alone=len(reqs) == 1):
             outcomes[index] = result
