@@ -140,8 +140,17 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
+# Every key Cordée writes to Redis (cache, rate limits, channel layer) starts with this prefix, so
+# that several installations or test runs can share one Redis server without touching each other.
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "cordee")
 if REDIS_URL:  # the channel layer is chosen below, with the messaging settings
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_KEY_PREFIX,
+        }
+    }
 else:
     # The database cache keeps allauth's rate limits shared between processes and across restarts.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cordee_cache"}}
@@ -235,6 +244,7 @@ if REDIS_URL and env_choice("CHANNEL_LAYER_REDIS", ("core", "pubsub"), "pubsub")
                 "hosts": [REDIS_URL],
                 "symmetric_encryption_keys": [CHANNEL_LAYER_KEY],
                 "capacity": CHANNEL_LAYER_CAPACITY,
+                "prefix": f"{REDIS_KEY_PREFIX}:asgi",
             },
         }
     }
@@ -246,6 +256,7 @@ elif REDIS_URL:
                 "hosts": [REDIS_URL],
                 "symmetric_encryption_keys": [CHANNEL_LAYER_KEY],
                 "capacity": CHANNEL_LAYER_CAPACITY,
+                "prefix": f"{REDIS_KEY_PREFIX}:asgi",
             },
         }
     }

@@ -19,6 +19,7 @@ import socket
 import pytest
 
 from cordee.accounts import demo
+from tests import isolation
 
 
 def require(service: str, available: bool, reason: str) -> None:
@@ -64,14 +65,42 @@ def _no_outbound_network():
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
 
 
-@pytest.fixture(autouse=True)
-def _fast_and_isolated(settings, tmp_path):
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """The PostgreSQL test database is named after the run (``tests/isolation.py``): two runs on
+    one server never drop each other's database, nor anything they did not create."""
+    from pytest_django.fixtures import _set_suffix_to_test_databases
+
+    _set_suffix_to_test_databases(isolation.RUN)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _redis_keys_of_this_run():
+    """Redis keys written by the run (cache, channel layer) are deleted at its end, and only them."""
+    yield
+    url = os.environ.get("REDIS_URL")
+    if url:
+        isolation.redis_keys_deleted(url)
+
+
+def clear_cache() -> None:
+    """Empty the cache of this run only: ``cache.clear()`` on Redis would flush the whole database."""
+    from django.conf import settings
     from django.core.cache import cache
 
+    location = settings.CACHES["default"]
+    if "redis" in location["BACKEND"].lower():
+        isolation.redis_keys_deleted(location["LOCATION"], location.get("KEY_PREFIX") or isolation.REDIS_PREFIX)
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
     # A Redis cache (REDIS_URL) outlives each test's rolled-back transaction: start clean, so
     # rate-limit counters and used TOTP codes of one test do not leak into the next.
     if "redis" in settings.CACHES["default"]["BACKEND"].lower():
-        cache.clear()
+        clear_cache()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.DATA_DIR = tmp_path / "data"

@@ -172,3 +172,18 @@ def test_without_redis_the_layer_is_in_process(tmp_path, choice, backend):
     )
     assert result.returncode == 0, result.stderr
     assert f"'BACKEND': '{backend}'" in result.stdout
+
+
+@pytest.mark.django_db
+def test_the_run_names_what_it_creates_on_shared_servers(settings):
+    """Two runs on one PostgreSQL and Redis never touch each other's data (tests/isolation.py)."""
+    from django.db import connection
+
+    from tests import isolation
+
+    if connection.vendor == "postgresql":
+        assert connection.settings_dict["NAME"].endswith("_" + isolation.RUN)
+    assert settings.REDIS_KEY_PREFIX == isolation.REDIS_PREFIX == os.environ["REDIS_KEY_PREFIX"]
+    if "redis" in settings.CACHES["default"]["BACKEND"].lower():
+        assert settings.CACHES["default"]["KEY_PREFIX"] == isolation.REDIS_PREFIX
+        assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"].startswith(isolation.REDIS_PREFIX)

@@ -42,7 +42,10 @@ REPETITIONS = 3
 # "Running several instances"), per-message compression off included.
 UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets", "--ws-per-message-deflate", "false"]
 PG = ("127.0.0.1", 5432)
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+# What a run creates on the shared servers is named after it, and only that is removed at its end:
+# its own PostgreSQL database and the Redis keys under its own prefix (never a flush).
+RUN_NAME = f"cordee_bench_msg_{os.getpid()}_{secrets.token_hex(3)}"
 FULL = {"users": 100, "group": 20, "sequential": 300, "e2e": 100, "senders": 50, "seconds": 20.0, "idle": 1000}
 QUICK = {"users": 100, "group": 20, "sequential": 30, "e2e": 10, "senders": 10, "seconds": 2.0, "idle": 100}
 # The test suite's smoke run (tests/test_bench_messaging.py): nothing lost, never a timing.
@@ -74,16 +77,27 @@ def _wait_for(port: int, process: subprocess.Popen, timeout: float = 60) -> None
     raise RuntimeError(f"uvicorn on {port} did not start")
 
 
-def _postgres_db(name: str) -> str:
-    subprocess.run(["dropdb", "-h", PG[0], "-U", "postgres", "--if-exists", name], check=True, capture_output=True)
+def _create_postgres_db(name: str) -> str:
+    """A new database for this configuration (``createdb`` fails rather than reuse an existing one)."""
     subprocess.run(["createdb", "-h", PG[0], "-U", "postgres", name], check=True, capture_output=True)
     return f"postgres://postgres@{PG[0]}:{PG[1]}/{name}"
 
 
-def _flush_redis() -> None:
+def _drop_postgres_db(name: str) -> None:
+    subprocess.run(["dropdb", "-h", PG[0], "-U", "postgres", "--if-exists", name], check=False, capture_output=True)
+
+
+def _delete_redis_keys(prefix: str) -> None:
+    """The keys this configuration wrote (cache, rate limits, channel layer), and only them."""
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+    finally:
+        client.close()
 
 
 def _production_env(data_dir: Path) -> dict[str, str]:
@@ -122,12 +136,22 @@ class Servers:
         self.env.pop("REDIS_URL", None)
         # Background tasks (notices) stay queued in the database, as with a worker: not run inline.
         self.env.pop("TASKS_BACKEND", None)
+        self.db_name = self.redis_prefix = ""
         if config["postgres"]:
-            self.env["DATABASE_URL"] = _postgres_db("cordee_bench_messaging")
+            self.db_name = f"{RUN_NAME}_{config['name'].replace('-', '_')}"
+            self.redis_prefix = f"{RUN_NAME}_{config['name']}"
+            self.env["DATABASE_URL"] = _create_postgres_db(self.db_name)
             self.env["REDIS_URL"] = REDIS_URL
-            _flush_redis()
+            self.env["REDIS_KEY_PREFIX"] = self.redis_prefix
 
     def __enter__(self) -> Servers:
+        try:
+            return self._start()
+        except BaseException:
+            self.__exit__()  # a failed start still removes what it created
+            raise
+
+    def _start(self) -> Servers:
         if self.config["app"] == "baseline":
             users = [{"id": n, "cookie": None} for n in range(self.counts["users"])]
             self.world = {"users": users, "directs": list(range(1, 100)), "group": 1000}
@@ -162,6 +186,9 @@ class Servers:
             except subprocess.TimeoutExpired:
                 process.kill()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self.db_name:
+            _drop_postgres_db(self.db_name)
+            _delete_redis_keys(self.redis_prefix)
 
 
 async def _measure(servers: Servers, counts: dict[str, Any]) -> dict[str, Any]:

@@ -38,10 +38,9 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from django.core.cache import cache
 from django.db import connections
 
-from tests.conftest import require
+from tests.conftest import clear_cache, require
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -92,7 +91,7 @@ def cordee_server(transactional_db, monkeypatch) -> Iterator[LiveCordee]:
     for alias in connections:
         # Request threads live for one request: close their connections when it ends.
         monkeypatch.setitem(connections.settings[alias], "CONN_MAX_AGE", 0)
-    cache.clear()  # rate limits and used TOTP codes are cached, and the cache table is not flushed
+    clear_cache()  # rate limits and used TOTP codes are cached, and the cache table is not flushed
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -9,6 +9,7 @@ import pytest
 from asgiref.sync import async_to_sync
 
 from cordee.messaging.layers import LocalChannelLayer
+from tests import isolation
 from tests.conftest import postgres_run_only, require
 
 
@@ -57,7 +58,7 @@ def test_the_redis_pubsub_layer_drops_what_a_full_channel_cannot_take():
     from cordee.messaging.layers import BoundedRedisPubSubChannelLayer
 
     async def scenario():
-        layer = BoundedRedisPubSubChannelLayer(hosts=[os.environ["REDIS_URL"]], prefix="test-bounded", capacity=2)
+        layer = BoundedRedisPubSubChannelLayer(hosts=[os.environ["REDIS_URL"]], prefix=f"{isolation.REDIS_PREFIX}-bounded", capacity=2)
         try:
             stuck, reading = await layer.new_channel(), await layer.new_channel()
             for name in (stuck, reading):
@@ -85,7 +86,7 @@ def test_the_redis_pubsub_layer_sends_a_batch_in_one_pipeline_in_order():
     from cordee.messaging.layers import BoundedRedisPubSubChannelLayer
 
     async def scenario():
-        layer = BoundedRedisPubSubChannelLayer(hosts=[os.environ["REDIS_URL"]], prefix="test-many")
+        layer = BoundedRedisPubSubChannelLayer(hosts=[os.environ["REDIS_URL"]], prefix=f"{isolation.REDIS_PREFIX}-many")
         try:
             first, second = await layer.new_channel(), await layer.new_channel()
             await layer.group_add("msg.c.1", first)
@@ -112,7 +113,7 @@ def test_the_redis_pubsub_layer_decodes_an_event_once_for_all_the_sockets_of_a_p
 
     async def scenario():
         layer = BoundedRedisPubSubChannelLayer(
-            hosts=[os.environ["REDIS_URL"]], prefix="test-decode", symmetric_encryption_keys=["k" * 32]
+            hosts=[os.environ["REDIS_URL"]], prefix=f"{isolation.REDIS_PREFIX}-decode", symmetric_encryption_keys=["k" * 32]
         )
         try:
             names = [await layer.new_channel() for _ in range(3)]
