@@ -58,7 +58,9 @@ def test_the_redis_pubsub_layer_drops_what_a_full_channel_cannot_take():
     from cordee.messaging.layers import BoundedRedisPubSubChannelLayer
 
     async def scenario():
-        layer = BoundedRedisPubSubChannelLayer(hosts=[os.environ["REDIS_URL"]], prefix=f"{isolation.REDIS_PREFIX}-bounded", capacity=2)
+        layer = BoundedRedisPubSubChannelLayer(
+            hosts=[os.environ["REDIS_URL"]], prefix=f"{isolation.REDIS_PREFIX}-bounded", capacity=2
+        )
         try:
             stuck, reading = await layer.new_channel(), await layer.new_channel()
             for name in (stuck, reading):
@@ -113,7 +115,9 @@ def test_the_redis_pubsub_layer_decodes_an_event_once_for_all_the_sockets_of_a_p
 
     async def scenario():
         layer = BoundedRedisPubSubChannelLayer(
-            hosts=[os.environ["REDIS_URL"]], prefix=f"{isolation.REDIS_PREFIX}-decode", symmetric_encryption_keys=["k" * 32]
+            hosts=[os.environ["REDIS_URL"]],
+            prefix=f"{isolation.REDIS_PREFIX}-decode",
+            symmetric_encryption_keys=["k" * 32],
         )
         try:
             names = [await layer.new_channel() for _ in range(3)]
