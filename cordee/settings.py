@@ -46,8 +46,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- applications ------------------------------------------------------------------------
+# No django.contrib.admin: its login skipped the second factor and its forms changed roles,
+# officers and verifications without the audited services (docs/decisions/0008-no-django-admin.md).
 INSTALLED_APPS = [
-    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,4 +1,3 @@
-from django.contrib import admin
 from django.urls import include, path
 
 from cordee.api import api
@@ -15,5 +14,4 @@ urlpatterns = [
     path("patients/", include("cordee.care.urls")),
     path("securite/", include("cordee.security.urls")),
     path("medicaments/", include("cordee.drugs.urls")),
-    path("admin/", admin.site.urls),
 ]

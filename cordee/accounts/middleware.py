@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from allauth.account.internal.flows.login import get_authentication_records
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib.auth import logout
@@ -12,6 +13,10 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+
+from cordee.accounts.psc import LOGIN_METHOD_SESSION_KEY
+from cordee.audit import services as audit
+from cordee.audit.models import AuditEntry
 
 LAST_SEEN_KEY = "cordee_last_seen"
 # Write the last-seen time at most this often, so that reads do not all become session writes.
@@ -44,11 +49,26 @@ def has_mfa(user) -> bool:
     ).exists()
 
 
-class MandatoryMfaMiddleware:
-    """Professionals and staff cannot use Cordée before they have set up a second factor.
+def session_used_second_factor(request: HttpRequest, user) -> bool:
+    """Whether *this session* passed a second factor: allauth's record of the sign-in's methods
+    holds an ``mfa`` step, or the sign-in was Pro Santé Connect (itself two-factor).
 
-    Until then every page sends them to the MFA set-up; only the set-up pages themselves, the
-    logout, the language switch and static files stay reachable. There is no "later" button.
+    Having an authenticator is not enough: a sign-in that skipped the factor (the Django admin's
+    own login form did) must not count because the account has one.
+    """
+    if request.session.get(LOGIN_METHOD_SESSION_KEY) == "psc":
+        return True
+    return any(record.get("method") == "mfa" for record in get_authentication_records(request, user))
+
+
+class MandatoryMfaMiddleware:
+    """Professionals and staff cannot use Cordée before this session has passed a second factor.
+
+    - The session used one at sign-in (or set one up just now, ``signals.factor_added``): it passes.
+    - The account has a factor but this session did not use it: the session is ended and the
+      person signs in again, through the login that asks for it (audited as a refusal).
+    - The account has none yet: every page sends to the set-up; only the set-up pages, the logout,
+      the language switch and static files stay reachable. There is no "later" button.
     """
 
     ALLOWED_PREFIXES = ("/accounts/2fa/", "/accounts/logout/", "/accounts/reauthenticate/", "/i18n/", "/static/")
@@ -64,14 +84,28 @@ class MandatoryMfaMiddleware:
             and user.is_authenticated
             and user.mfa_mandatory
             and not request.session.get(self.SESSION_KEY)
-            and not request.path.startswith(self.ALLOWED_PREFIXES)
-            and request.path not in ("/manifest.webmanifest",)
         ):
-            if has_mfa(user) or request.session.get("cordee_login_method") == "psc":
+            if session_used_second_factor(request, user):
                 request.session[self.SESSION_KEY] = True
-            else:
+            elif has_mfa(user):
+                return self._refuse_without_factor(request, user)
+            elif not request.path.startswith(self.ALLOWED_PREFIXES) and request.path != "/manifest.webmanifest":
                 return redirect(reverse("mfa_activate_totp") + "?required=1")
         return self.get_response(request)
+
+    @staticmethod
+    def _refuse_without_factor(request: HttpRequest, user) -> HttpResponse:
+        with transaction.atomic():
+            audit.record(
+                "login.refused",
+                actor=user,
+                request=request,
+                target=user,
+                outcome=AuditEntry.Outcome.DENIED,
+                details={"reason": "second_factor_not_used"},
+            )
+            logout(request)
+        return redirect(f"{reverse('account_login')}?mfa=1")
 
 
 class AtomicAccountPostsMiddleware:

@@ -147,8 +147,11 @@ def do_change_role(membership: Membership, role: str, *, by: User, request=None)
 
 
 def do_set_security_officer(membership: Membership, value: bool, *, by: User, request=None) -> None:
+    """Name a member security officer of the structure (patients cannot be), or stop naming them."""
     if not is_structure_admin(by, membership.structure):
         raise PermissionDenied
+    if value and membership.user.kind == User.Kind.PATIENT:
+        raise ValidationError(_("A patient cannot be a security officer."))
     with transaction.atomic():
         membership.security_officer = value
         membership.save(update_fields=["security_officer"])
@@ -316,3 +319,45 @@ def do_set_acts_for(membership: Membership, professional_ids: list[int], *, by: 
             },
         )
     return staff
+
+
+# --- the platform operator (``manage.py structure``) ------------------------------------------
+
+
+def do_create_structure(
+    *, name: str, kind: str, finess: str = "", siret: str = "", admin_email: str, operator: str
+) -> tuple[Structure, Invitation, str]:
+    """Create a structure and invite its first administrator (the link is returned, and mailed).
+
+    The platform operator runs this from the command line (there is no Django admin): ``operator``
+    names who ran it (the system account that ran the command) in the audit entry.
+    """
+    structure = Structure(name=name.strip(), kind=kind, finess=finess or None, siret=siret or None)
+    structure.full_clean()
+    email = admin_email.strip().lower()
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        structure.save()
+        invitation = Invitation.objects.create(
+            structure=structure,
+            email=email,
+            kind=User.Kind.STAFF,
+            role=Membership.Role.ADMIN,
+            token_hash=token_hash(token),
+            invited_by=None,
+            expires_at=timezone.now() + dt.timedelta(days=settings.INVITATION_VALIDITY_DAYS),
+        )
+        audit.record(
+            "structure.created",
+            target=structure,
+            details={"kind": kind, "operator": operator[:100], "first_admin_invitation": invitation.pk},
+        )
+        link = settings.SITE_URL + reverse("accounts:invitation", args=[token])
+        body = render_to_string(
+            "accounts/email/invitation.txt",
+            {"structure": structure, "inviter": None, "link": link, "invitation": invitation},
+        )
+        transaction.on_commit(
+            lambda: send_mail(_("[Cordée] Invitation to join %(name)s") % {"name": structure.name}, body, None, [email])
+        )
+    return structure, invitation, link

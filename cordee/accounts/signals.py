@@ -17,6 +17,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from cordee.accounts import lockout
+from cordee.accounts.middleware import MandatoryMfaMiddleware
 from cordee.audit import services as audit
 
 
@@ -42,15 +43,31 @@ def audit_mfa_added(sender: Any, instance: Authenticator, created: bool, **kwarg
         audit.record(
             "mfa.added", actor=instance.user, request=request, target=instance.user, details={"type": instance.type}
         )
+        if _is_own_session(request, instance.user) and instance.type in _SECOND_FACTORS:
+            # Setting the factor up proved it (a valid code, or the key's signature): this session
+            # has used a second factor (``MandatoryMfaMiddleware``).
+            request.session[MFA_SESSION_KEY] = True
 
 
 @receiver(post_delete, sender=Authenticator)
 def audit_mfa_removed(sender: Any, instance: Authenticator, **kwargs: Any) -> None:
     request = context.request
     if request is not None and hasattr(request, "session"):
-        request.session.pop("cordee_mfa_ok", None)  # re-check that a second factor remains
+        request.session.pop(MFA_SESSION_KEY, None)  # re-check that a second factor remains
     audit.record(
         "mfa.removed", actor=instance.user, request=request, target=instance.user, details={"type": instance.type}
+    )
+
+
+_SECOND_FACTORS = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+MFA_SESSION_KEY = MandatoryMfaMiddleware.SESSION_KEY
+
+
+def _is_own_session(request: Any, user: Any) -> bool:
+    return (
+        request is not None
+        and hasattr(request, "session")
+        and getattr(getattr(request, "user", None), "pk", None) == user.pk
     )
 
 

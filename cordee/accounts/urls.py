@@ -21,6 +21,7 @@ urlpatterns = [
     ),
     path("membres/<int:membership_id>/role/", views.change_role, name="change_role"),
     path("membres/<int:membership_id>/agit-pour/", views.set_acts_for, name="set_acts_for"),
+    path("membres/<int:membership_id>/securite/", views.set_security_officer, name="set_security_officer"),
     path("invitation/<str:token>/", views.invitation, name="invitation"),
     path("securite/", views.security, name="security"),
     path("securite/sessions/<int:session_id>/revoquer/", views.revoke_session, name="revoke_session"),

@@ -87,6 +87,24 @@ def change_role(request: AuthedRequest, membership_id: int) -> HttpResponse:
 @login_required
 @require_POST
 @reauthentication_required
+def set_security_officer(request: AuthedRequest, membership_id: int) -> HttpResponse:
+    """A structure admin names (or stops naming) a member security officer: audited, in sudo mode."""
+    membership = access_membership(request.user, membership_id, purpose="membership.security_officer")
+    value = request.POST.get("security_officer")
+    if value not in ("0", "1"):
+        raise Http404
+    try:
+        services.do_set_security_officer(membership, value == "1", by=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    else:
+        messages.success(request, _("Saved."))
+    return redirect("accounts:structure", membership.structure_id)
+
+
+@login_required
+@require_POST
+@reauthentication_required
 def set_acts_for(request: AuthedRequest, membership_id: int) -> HttpResponse:
     membership = access_membership(request.user, membership_id, purpose="staff.acts_for")
     try:

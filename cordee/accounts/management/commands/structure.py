@@ -1,0 +1,48 @@
+"""The platform operator's command for structures (Cordée has no Django admin).
+
+``manage.py structure create --name "Cabinet du Parc" --kind cabinet --admin-email a@example.fr
+[--finess 123456789] [--siret 12345678900012]`` creates the structure, invites its first
+administrator (the invitation is e-mailed and its link printed) and audits both. Everything else
+(members, roles, security officers, identity verification) is done by that administrator in
+Cordée, through the audited services.
+"""
+
+from __future__ import annotations
+
+import getpass
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from cordee.accounts.models import Structure
+from cordee.accounts.services import do_create_structure
+
+
+class Command(BaseCommand):
+    help = "Create a structure and invite its first administrator (platform operator)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="create a structure and invite its first administrator")
+        create.add_argument("--name", required=True)
+        create.add_argument("--kind", required=True, choices=Structure.Kind.values)
+        create.add_argument("--admin-email", required=True)
+        create.add_argument("--finess", default="")
+        create.add_argument("--siret", default="")
+
+    def handle(self, *args, action: str, **options) -> None:
+        try:
+            structure, invitation, link = do_create_structure(
+                name=options["name"],
+                kind=options["kind"],
+                finess=options["finess"],
+                siret=options["siret"],
+                admin_email=options["admin_email"],
+                operator=f"manage.py structure ({getpass.getuser()})",
+            )
+        except ValidationError as exc:
+            problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
+            raise CommandError(f"the structure was not created: {problems}") from None
+        self.stdout.write(f"structure #{structure.pk} {structure.name} created")
+        self.stdout.write(f"invitation of its first administrator sent to {invitation.email}; its link:")
+        self.stdout.write(link)
