@@ -156,7 +156,7 @@ else:
     # The database cache keeps allauth's rate limits shared between processes and across restarts.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cordee_cache"}}
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "cordee.accounts.sessions"  # database sessions that say when they end
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -14,17 +14,19 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from cordee.accounts import sessions
 from cordee.accounts.psc import LOGIN_METHOD_SESSION_KEY
+from cordee.accounts.sessions import LAST_SEEN_KEY, LOGIN_AT_KEY
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 
-LAST_SEEN_KEY = "cordee_last_seen"
 # Write the last-seen time at most this often, so that reads do not all become session writes.
 _TOUCH_EVERY = 60
 
 
 class IdleSessionTimeoutMiddleware:
-    """Ends a session left idle longer than SESSION_IDLE_TIMEOUT_SECONDS."""
+    """Ends a session left idle longer than SESSION_IDLE_TIMEOUT_SECONDS, or signed in longer ago
+    than SESSION_MAX_AGE_SECONDS (whatever the activity since: Django's own expiry slides)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -33,13 +35,15 @@ class IdleSessionTimeoutMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             now = int(time.time())
-            last_seen = request.session.get(LAST_SEEN_KEY, now)
-            if now - last_seen > settings.SESSION_IDLE_TIMEOUT_SECONDS:
-                logout(request)
+            if sessions.is_expired(request.session, now):
+                logout(request)  # deletes the session: its sockets close too
                 request.session["cordee_expired"] = True
                 return redirect(f"{reverse('account_login')}?expired=1")
-            if now - last_seen >= _TOUCH_EVERY or LAST_SEEN_KEY not in request.session:
-                request.session[LAST_SEEN_KEY] = now
+            session = request.session
+            if LOGIN_AT_KEY not in session:  # a session from before this rule: its age counts from now
+                session[LOGIN_AT_KEY] = now
+            if now - session.get(LAST_SEEN_KEY, now) >= _TOUCH_EVERY or LAST_SEEN_KEY not in session:
+                session[LAST_SEEN_KEY] = now
         return self.get_response(request)
 
 

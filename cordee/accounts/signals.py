@@ -6,9 +6,10 @@ committed together with the change they describe, or not at all.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from allauth.account.signals import password_changed, password_reset, user_signed_up
+from allauth.account.signals import password_changed, password_reset, password_set, user_signed_up
 from allauth.core import context
 from allauth.mfa import signals as mfa_signals
 from allauth.mfa.models import Authenticator
@@ -16,14 +17,17 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from cordee.accounts import lockout
-from cordee.accounts.middleware import MandatoryMfaMiddleware
+from cordee.accounts import lockout, sessions
+from cordee.accounts.middleware import MandatoryMfaMiddleware, has_mfa
+from cordee.accounts.models import User
 from cordee.audit import services as audit
 
 
 @receiver(user_logged_in)
 def audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     lockout.do_clear(user.email)
+    if hasattr(request, "session"):
+        request.session[sessions.LOGIN_AT_KEY] = int(time.time())  # the maximum age counts from here
     method = request.session.get("cordee_login_method", "password")
     audit.record("login.success", actor=user, request=request, target=user, details={"method": method})
 
@@ -54,6 +58,11 @@ def audit_mfa_removed(sender: Any, instance: Authenticator, **kwargs: Any) -> No
     request = context.request
     if request is not None and hasattr(request, "session"):
         request.session.pop(MFA_SESSION_KEY, None)  # re-check that a second factor remains
+    user = instance.user
+    if user.mfa_mandatory and not has_mfa(user):
+        # The last factor is gone: no session of the account passes any more (pages send it to
+        # the set-up; open sockets close).
+        sessions.invalidate_user_sessions(user.pk, "last_factor_removed")
     audit.record(
         "mfa.removed", actor=instance.user, request=request, target=instance.user, details={"type": instance.type}
     )
@@ -86,11 +95,25 @@ def audit_mfa_failed(sender: Any, request: Any, user: Any, authenticator: Any, *
 @receiver(password_changed)
 def audit_password_changed(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     audit.record("password.changed", actor=user, request=request, target=user)
+    sessions.invalidate_user_sessions(user.pk, "password_changed")
 
 
 @receiver(password_reset)
 def audit_password_reset(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     audit.record("password.reset", actor=user, request=request, target=user)
+    sessions.invalidate_user_sessions(user.pk, "password_reset")
+
+
+@receiver(password_set)
+def end_sessions_on_password_set(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    sessions.invalidate_user_sessions(user.pk, "password_set")
+
+
+@receiver(post_save, sender=User, dispatch_uid="accounts.deactivated")
+def end_sessions_of_inactive_account(sender: Any, instance: User, created: bool, **kwargs: Any) -> None:
+    """A deactivated account keeps no open socket (its pages already refuse it)."""
+    if not created and not instance.is_active:
+        sessions.invalidate_user_sessions(instance.pk, "deactivated")
 
 
 @receiver(user_signed_up)

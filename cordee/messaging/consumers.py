@@ -27,7 +27,6 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
 from django.http import Http404
 
 from cordee.messaging import events, sockets
@@ -51,14 +50,16 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
         self.session = session
         self.session_tag = session_tag(session.session_key)
         self.request = sockets.socket_request(self.scope, user)
-        self.connected_at = self.checked_at = time.monotonic()
+        self.checked_at = time.monotonic()
         self.conversations: set[int] = set()
         self.opened: set[int] = set()
         self.sending: set[asyncio.Task[None]] = set()
         await self.channel_layer.group_add(events.user_group(user.pk), self.channel_name)
+        await self.channel_layer.group_add(events.session_group(self.session_tag), self.channel_name)
         for conversation_id in await database_sync_to_async(sockets.visible_ids)(user):
             await self._subscribe(conversation_id)
         await self.accept()
+        self.watchdog = asyncio.create_task(self._close_when_session_times_out())
         await self.send_json({"type": "ready", "user": user.pk, "conversations": sorted(self.conversations)})
 
     async def disconnect(self, code: int) -> None:
@@ -66,7 +67,11 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
             return
         for task in self.sending:
             task.cancel()  # the batch still commits; the client resends with the same key
+        watchdog = getattr(self, "watchdog", None)
+        if watchdog is not None and watchdog is not asyncio.current_task():
+            watchdog.cancel()
         await self.channel_layer.group_discard(events.user_group(self.user.pk), self.channel_name)
+        await self.channel_layer.group_discard(events.session_group(self.session_tag), self.channel_name)
         for conversation_id in list(self.conversations):
             await self._unsubscribe(conversation_id)
 
@@ -126,10 +131,21 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
         except ValueError:
             return None
 
+    async def _close_when_session_times_out(self) -> None:
+        """Close the socket when its session ends by time (idle or maximum age), not at the next frame.
+
+        Sleeps until the deadline the session store gives, then asks it again: activity elsewhere
+        (pages, this socket) may have moved the idle deadline on.
+        """
+        while True:
+            left = await database_sync_to_async(sockets.seconds_left)(self.user, self.session)
+            if left is None:
+                await self.close(code=UNAUTHORISED)
+                return
+            await asyncio.sleep(left + 0.05)
+
     async def _session_ok(self, *, active: bool) -> bool:
         now = time.monotonic()
-        if now - self.connected_at > settings.SESSION_COOKIE_AGE:
-            return False
         if now - self.checked_at < sockets.SESSION_CHECK_SECONDS:
             return True
         self.checked_at = now
@@ -250,3 +266,6 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
     async def msg_session_ended(self, event: dict[str, Any]) -> None:
         if event["session"] == self.session_tag:
             await self.close(code=UNAUTHORISED)
+
+    async def msg_sessions_ended(self, event: dict[str, Any]) -> None:
+        await self.close(code=UNAUTHORISED)

@@ -1,8 +1,8 @@
 """Real-time events: group names, payloads, and publishing once the transaction has committed.
 
-Groups are per conversation (``msg.c.<id>``: every socket allowed to read it) and per user
-(``msg.u.<id>``: control messages such as "you left this conversation"); there is no global
-group. The channel layer is the in-memory one on one process, Redis with several (its traffic
+Groups are per conversation (``msg.c.<id>``: every socket allowed to read it), per user
+(``msg.u.<id>``: control messages such as "you left this conversation") and per session
+(``msg.s.<hash>``: "this session has ended"); there is no global group. The channel layer is the in-memory one on one process, Redis with several (its traffic
 encrypted, see settings ``CHANNEL_LAYER_KEY``).
 """
 
@@ -31,6 +31,11 @@ def conversation_group(conversation_id: int) -> str:
 
 def user_group(user_id: int) -> str:
     return f"msg.u.{user_id}"
+
+
+def session_group(tag: str) -> str:
+    """The sockets opened with one session (``tag``: a hash of its key, never the key itself)."""
+    return f"msg.s.{tag}"
 
 
 def attachment_payload(attachment: Attachment) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 - ``care_team_changed`` (cordee.care, sent after commit): the user joins or leaves the patient's
   care-team thread; a user who left has their sockets unsubscribed at once (``events._left``).
 - ``Staff.acts_for`` changes: the staff member's sockets re-check what they may read.
-- sign-out: the sockets opened with that session close.
+- a session ended (sign-out, revocation) or all of a user's (deactivation, password change, last
+  second factor removed): the sockets opened with it close (``cordee.accounts.sessions``).
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ import hashlib
 import logging
 from typing import Any
 
-from django.contrib.auth.signals import user_logged_out
-from django.db import transaction
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 
 from cordee.accounts.models import Staff
+from cordee.accounts.sessions import session_ended, sessions_invalidated
 from cordee.messaging import events
 
 logger = logging.getLogger(__name__)
@@ -56,13 +56,17 @@ def on_acts_for_changed(sender: Any, instance: Any, action: str, reverse: bool, 
     events.publish_on_commit([events.resync_event(uid) for uid in ids])
 
 
-@receiver(user_logged_out, dispatch_uid="messaging.logged_out")
-def on_logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    if user is None or request is None:
-        return
-    tag = session_tag(getattr(request.session, "session_key", None))
-    event = (events.user_group(user.pk), {"type": "msg.session_ended", "session": tag})
-    transaction.on_commit(lambda: events.publish([event]))
+@receiver(session_ended, dispatch_uid="messaging.session_ended")
+def on_session_ended(sender: Any, session_key: str, **kwargs: Any) -> None:
+    """A session was deleted (sign-out, revocation…), committed: its sockets close, on every instance."""
+    tag = session_tag(session_key)
+    events.publish([(events.session_group(tag), {"type": "msg.session_ended", "session": tag})])
+
+
+@receiver(sessions_invalidated, dispatch_uid="messaging.sessions_invalidated")
+def on_sessions_invalidated(sender: Any, user_id: int, reason: str, **kwargs: Any) -> None:
+    """Every session of the user is over (deactivation, password, last factor): every socket closes."""
+    events.publish([(events.user_group(user_id), {"type": "msg.sessions_ended", "reason": reason})])
 
 
 _connect_care_signal()

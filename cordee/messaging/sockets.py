@@ -1,10 +1,12 @@
 """The synchronous side of the messaging socket: who may connect, and the reads it makes.
 
 A socket is opened only with the session cookie of a signed-in user who has passed the second
-factor where it is mandatory and whose session is not idle (the same rules as the pages, see
-``cordee.accounts.middleware``); the Origin was checked before (``cordee.asgi``). While it is
-open, the session is re-checked at most once a minute of activity: a session ended elsewhere
-(sign-out, revocation, expiry) closes the socket.
+factor where it is mandatory and whose session has not ended by time (idle or maximum age: the
+same rules as the pages, see ``cordee.accounts.middleware``); the Origin was checked before
+(``cordee.asgi``). While it is open, it closes at once when its session ends: deleted (sign-out,
+revocation: ``cordee.accounts.sessions.session_ended``), every session of the user invalidated
+(deactivation, password change, last factor removed), or its time up (``session_deadline``,
+re-checked against the session store when it comes).
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.http import Http404, HttpRequest
+from django.utils.crypto import constant_time_compare
 
-from cordee.accounts.middleware import LAST_SEEN_KEY, MandatoryMfaMiddleware
+from cordee.accounts.middleware import MandatoryMfaMiddleware
 from cordee.accounts.models import User
+from cordee.accounts.sessions import LAST_SEEN_KEY, is_expired, session_deadline
 from cordee.messaging import events, reading
 from cordee.messaging.access import READ, access_conversation, is_active_user, visible_conversations
 
@@ -30,24 +34,41 @@ def socket_allowed(user: Any, session: SessionBase | None) -> bool:
         return False
     if user.mfa_mandatory and not session.get(MandatoryMfaMiddleware.SESSION_KEY):
         return False
-    last_seen = session.get(LAST_SEEN_KEY)
-    if last_seen is not None and time.time() - last_seen > settings.SESSION_IDLE_TIMEOUT_SECONDS:
+    if is_expired(session):
         return False
+    session_hash = session.get(HASH_SESSION_KEY)
+    if session_hash is not None and not constant_time_compare(session_hash, user.get_session_auth_hash()):
+        return False  # the password changed since this session signed in
     getattr(user, "professional", None)  # loaded once: the audit entries of this socket's sends name it
     return True
 
 
-def session_still_valid(user: User, session: SessionBase, *, active: bool) -> bool:
-    """Re-read the session from its store; on activity, count it as the user being there."""
+def fresh_session(user: User, session: SessionBase) -> SessionBase | None:
+    """The session as its store holds it now, if it still lets ``user``'s socket stay open."""
     fresh = session.__class__(session.session_key)
     if fresh.get("_auth_user_id") != str(user.pk):  # ended, flushed or expired
-        return False
-    if not User.objects.filter(pk=user.pk, is_active=True).exists() or not socket_allowed(user, fresh):
+        return None
+    current = User.objects.filter(pk=user.pk, is_active=True).first()
+    if current is None or not socket_allowed(current, fresh):
+        return None
+    return fresh
+
+
+def session_still_valid(user: User, session: SessionBase, *, active: bool) -> bool:
+    """Re-read the session from its store; on activity, count it as the user being there."""
+    fresh = fresh_session(user, session)
+    if fresh is None:
         return False
     if active:
         fresh[LAST_SEEN_KEY] = int(time.time())
         fresh.save()
     return True
+
+
+def seconds_left(user: User, session: SessionBase) -> float | None:
+    """Seconds until the session ends by time, as its store says now; None if it has ended."""
+    fresh = fresh_session(user, session)
+    return None if fresh is None else max(0.0, session_deadline(fresh) - time.time())
 
 
 def socket_request(scope: dict[str, Any], user: User) -> HttpRequest:

@@ -84,3 +84,20 @@ def test_activity_keeps_session_alive(paula, settings):
     session.save()
     assert client.get("/").status_code == 200
     assert client.session[LAST_SEEN_KEY] >= int(time.time()) - 2
+
+
+def test_a_session_ends_at_its_maximum_age_whatever_the_activity(paula, settings):
+    """Django's own expiry slides with every save (last-seen is saved each minute): the maximum age
+    counts from the sign-in (issue 10, finding 3)."""
+    from cordee.accounts.sessions import LOGIN_AT_KEY
+
+    settings.SESSION_COOKIE_AGE = 3600
+    client = _full_login(paula, "Marathon/1.0")
+    assert abs(client.session[LOGIN_AT_KEY] - time.time()) < 5  # set by the sign-in
+    session = client.session
+    session[LOGIN_AT_KEY] = int(time.time()) - 3601
+    session[LAST_SEEN_KEY] = int(time.time()) - 10  # active a moment ago
+    session.save()
+    response = client.get("/")
+    assert response.status_code == 302 and "expired=1" in response["Location"]
+    assert not Session.objects.filter(session_key=session.session_key).exists()

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -173,5 +174,58 @@ def test_a_socket_from_another_origin_is_refused_by_a_real_server(two_instances,
             ):
                 pass
         assert refused.value.response.status_code == 403
+
+    asyncio.run(scenario())
+
+
+def _http(port: int, cookie: str, path: str, *, method: str = "GET") -> int:
+    csrf = "b" * 32
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=b"" if method == "POST" else None,
+        method=method,
+        headers={
+            "Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}; {settings.CSRF_COOKIE_NAME}={csrf}",
+            "X-CSRFToken": csrf,
+            "Origin": f"http://127.0.0.1:{port}",
+            "Referer": f"http://127.0.0.1:{port}/",
+        },
+    )
+
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            return None
+
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as answered:  # a 302 is an "error" once redirects are off
+        return answered.code
+
+
+def test_revoking_a_session_on_one_instance_closes_its_socket_on_the_other(two_instances, alice):
+    """Issue 10, finding 3: revocation reaches the socket whatever instance holds it (over Redis)."""
+    import websockets
+
+    port_a, port_b = two_instances
+    revoked_cookie, _ = _session(alice)
+    kept_cookie, _ = _session(alice)
+    assert _http(port_a, revoked_cookie, "/") == 200  # listed among Alice's sessions from now on
+
+    async def scenario() -> None:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port_a}/ws/messagerie/",
+            origin=f"http://127.0.0.1:{port_a}",
+            additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={revoked_cookie}"},
+        ) as socket_a:
+            await _frame(socket_a, "ready")
+            status = await asyncio.to_thread(
+                _http, port_b, kept_cookie, "/comptes/securite/sessions/revoquer-autres/", method="POST"
+            )
+            assert status == 302
+            with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+                await asyncio.wait_for(socket_a.recv(), 10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
 
     asyncio.run(scenario())

@@ -1,0 +1,59 @@
+"""Sessions, and the signals that tell other apps when a session (or all of a user's) has ended.
+
+``SESSION_ENGINE`` is this module: Django's database sessions, whose ``delete`` also sends
+``session_ended`` once the deletion is committed. Every way a session ends goes through it (sign-out,
+revocation from the security page or allauth's, a key cycled at sign-in), so the messaging app
+closes that session's sockets at once, on every instance (``cordee.messaging.receivers``).
+
+``sessions_invalidated`` says that every session of a user is over: the account was deactivated,
+its password changed, or its last second factor removed. Pages then refuse those sessions on their
+own (``django.contrib.auth`` and ``MandatoryMfaMiddleware``); sockets learn it from the signal.
+
+Sessions also end by time: idle (``SESSION_IDLE_TIMEOUT_SECONDS``) and at the latest
+``SESSION_MAX_AGE_SECONDS`` after the sign-in (``LOGIN_AT_KEY``), whatever the activity;
+``session_deadline`` gives the moment, for the pages' middleware and for open sockets.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.db import transaction
+from django.dispatch import Signal
+
+session_ended = Signal()  # kwargs: session_key
+sessions_invalidated = Signal()  # kwargs: user_id, reason
+
+LAST_SEEN_KEY = "cordee_last_seen"
+LOGIN_AT_KEY = "cordee_login_at"
+
+
+class SessionStore(DatabaseSessionStore):
+    def delete(self, session_key: str | None = None) -> None:
+        key = session_key or self.session_key
+        super().delete(session_key)
+        if key:
+            transaction.on_commit(lambda: session_ended.send(sender=SessionStore, session_key=key), robust=True)
+
+
+def invalidate_user_sessions(user_id: int, reason: str) -> None:
+    """Every session of the user is over (sent after commit)."""
+    transaction.on_commit(
+        lambda: sessions_invalidated.send(sender=SessionStore, user_id=user_id, reason=reason), robust=True
+    )
+
+
+def session_deadline(session: Any, now: float | None = None) -> float:
+    """When the session ends by time (epoch seconds): idle timeout or maximum age, the earlier."""
+    now = time.time() if now is None else now
+    last_seen = session.get(LAST_SEEN_KEY, now)
+    login_at = session.get(LOGIN_AT_KEY, now)
+    return min(last_seen + settings.SESSION_IDLE_TIMEOUT_SECONDS, login_at + settings.SESSION_COOKIE_AGE)
+
+
+def is_expired(session: Any, now: float | None = None) -> bool:
+    now = time.time() if now is None else now
+    return now >= session_deadline(session, now)
