@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.mfa.models import Authenticator
-from django.conf import settings
 from django.contrib.auth import logout
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse

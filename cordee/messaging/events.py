@@ -2,8 +2,9 @@
 
 Groups are per conversation (``msg.c.<id>``: every socket allowed to read it), per user
 (``msg.u.<id>``: control messages such as "you left this conversation") and per session
-(``msg.s.<hash>``: "this session has ended"); there is no global group. The channel layer is the in-memory one on one process, Redis with several (its traffic
-encrypted, see settings ``CHANNEL_LAYER_KEY``).
+(``msg.s.<hash>``: "this session has ended"); there is no global group. The channel layer is
+the in-memory one on one process, Redis with several (its traffic encrypted, see settings
+``CHANNEL_LAYER_KEY``).
 """
 
 from __future__ import annotations
