@@ -126,11 +126,13 @@ def seed(*, with_mfa: bool = True) -> dict[str, User]:
     for persona in PERSONAS:
         user = User.objects.filter(email=persona.email).first()
         if user is None:
+            names = {} if persona.kind == User.Kind.PATIENT else {"first_name": persona.first_name}
+            if names:  # a patient's name lives only in their encrypted identity
+                names["last_name"] = persona.last_name
             user = User.objects.create_user(
                 persona.email,
                 DEMO_PASSWORD,
-                first_name=persona.first_name,
-                last_name=persona.last_name,
+                **names,
                 kind=persona.kind,
                 modules=list(DEFAULT_MODULES[persona.kind]),
             )

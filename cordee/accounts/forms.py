@@ -48,6 +48,9 @@ class SignupForm(forms.Form):
         else:
             self.fields["rpps"].required = True
             self.fields["profession_code"].required = True
+        if kind == User.Kind.PATIENT:
+            # A patient's name lives only in their encrypted identity, never on the account.
+            del self.fields["first_name"], self.fields["last_name"]
         if kind != User.Kind.STAFF:
             del self.fields["function"]
         else:

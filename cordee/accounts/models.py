@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from cordee.accounts import identifiers
 from cordee.accounts.professions import PROFESSION_CHOICES, profession_label
 from cordee.vault import models as vault
+from cordee.vault.errors import VaultError
 
 
 class UserManager(BaseUserManager["User"]):
@@ -62,6 +63,11 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
+        """The name to show. A patient's is read from their encrypted identity (``Patient``): the
+        user row of a patient account carries no name, so a stolen database does not say who is a
+        patient here. Professionals' and staff's names stay in clear (public in the RPPS directory)."""
+        if self.kind == self.Kind.PATIENT:
+            return patient_display_name(self)
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.email
 
@@ -212,12 +218,36 @@ class Patient(vault.VaultOwner):
         return self.pk
 
     @property
+    def display_name(self) -> str:
+        """The name used today: used given name (else the first birth given name) and used name
+        (else birth name). Decrypted: raises ``VaultError`` once the patient's data were erased."""
+        given = self.used_given_name or self.first_birth_given_name
+        return f"{given} {self.used_name or self.birth_name}".strip()
+
+    @property
     def first_birth_given_name(self) -> str:
         return self.birth_given_names.split(" ")[0] if self.birth_given_names else ""
 
     @property
     def ins_oid(self) -> str:
         return identifiers.ins_oid(self.ins) if self.ins else ""
+
+
+_PATIENT_NAME_CACHE = "_cordee_patient_name"
+
+
+def patient_display_name(user: User) -> str:
+    """A patient account's name, decrypted from its identity (cached on the instance)."""
+    cached = user.__dict__.get(_PATIENT_NAME_CACHE)
+    if cached is None:
+        try:
+            cached = user.patient.display_name or str(_("Patient"))
+        except Patient.DoesNotExist:
+            cached = str(_("Patient"))  # an account whose identity is not linked (yet)
+        except VaultError:
+            cached = str(_("erased patient"))
+        user.__dict__[_PATIENT_NAME_CACHE] = cached
+    return cached
 
 
 class Invitation(models.Model):

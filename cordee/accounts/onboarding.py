@@ -14,8 +14,9 @@ from cordee.web.modules import DEFAULT_MODULES
 
 def do_complete_signup(request, user: User, invitation: Invitation, data: dict[str, Any]) -> None:
     with transaction.atomic():
-        user.first_name = data["first_name"]
-        user.last_name = data["last_name"]
+        if invitation.kind != User.Kind.PATIENT:  # a patient's name is kept encrypted, in their identity
+            user.first_name = data["first_name"]
+            user.last_name = data["last_name"]
         user.kind = invitation.kind
         user.modules = list(DEFAULT_MODULES.get(invitation.kind, []))
         user.save(update_fields=["first_name", "last_name", "kind", "modules"])

@@ -20,11 +20,19 @@ from cordee.audit import locks
 from cordee.audit.chain import GENESIS_HASH, content_hash, header_hash
 from cordee.audit.models import AuditEntry
 
+PATIENT_KIND = "patient"
+
 
 def actor_display(user: Any) -> dict[str, str]:
-    """Display copy of an actor: name, RPPS if a professional, role. Never health data."""
+    """Display copy of an actor: name, RPPS if a professional, role. Never health data.
+
+    A patient is only a role here: their name is read from their encrypted identity when the entry
+    is shown (``cordee.audit.display``), so the trail does not say who is a patient.
+    """
     if user is None or not getattr(user, "is_authenticated", False):
         return {}
+    if user.kind == PATIENT_KIND:
+        return {"role": PATIENT_KIND}
     display = {"name": user.display_name, "role": user.kind}
     professional = getattr(user, "professional", None) if user.kind == "professional" else None
     if professional is not None:
@@ -88,7 +96,8 @@ def entry_values(
     if target is not None:
         target_type = target_type or target._meta.label_lower
         target_id = target_id or target.pk
-        target_display = target_display or str(target)
+        if not target_display and getattr(target, "kind", None) != PATIENT_KIND:
+            target_display = str(target)  # a patient's account is named by its id only
     ip, user_agent = _client(request)
     values: dict[str, Any] = {
         "created_at": (at or timezone.now()).astimezone(dt.UTC),

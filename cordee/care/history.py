@@ -2,7 +2,8 @@
 
 Rows are the ``access`` entries about the patient, newest first, except the patient's own
 actions. Everything shown comes from the entries' display copies (name, profession, RPPS,
-structure at the time), never from joins to accounts that may have changed or gone. The query
+structure at the time), never from joins to accounts that may have changed or gone; a patient
+named as an actor is only an id there, and their name is decrypted when shown. The query
 count does not depend on the number of entries: one count and one page (or one pass for the PDF).
 """
 
@@ -17,12 +18,13 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from cordee.accounts.display import person_name
 from cordee.accounts.models import Patient, User
 from cordee.audit.models import AuditEntry
 from cordee.care import purposes
 
 ENTRIES_PER_PAGE = 50
-_FIELDS = ("seq", "created_at", "action", "actor_display", "purpose", "details")
+_FIELDS = ("seq", "created_at", "action", "actor_id", "actor_display", "purpose", "details")
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,12 @@ def _profession(display: dict[str, Any]) -> str:
     return str(kinds[role]) if role in kinds else role
 
 
-def to_row(entry: AuditEntry) -> AccessRow:
+def to_row(entry: AuditEntry, names: dict[int, str] | None = None) -> AccessRow:
     display = entry.actor_display or {}
     details = entry.details if isinstance(entry.details, dict) else {}
     return AccessRow(
         at=entry.created_at,
-        name=str(display.get("name") or _("Cordée (automatic)")),
+        name=person_name(display, entry.actor_id, names=names) or _("Cordée (automatic)"),
         profession=_profession(display),
         rpps=str(display.get("rpps", "")),
         structure=str(details.get("structure", "")),
@@ -64,7 +66,8 @@ def to_row(entry: AuditEntry) -> AccessRow:
 
 
 def rows(entries: Iterable[AuditEntry]) -> list[AccessRow]:
-    return [to_row(entry) for entry in entries]
+    names: dict[int, str] = {}  # patients named in the page, each decrypted once
+    return [to_row(entry, names) for entry in entries]
 
 
 def history_page(patient: Patient, page_number: Any) -> tuple[Page, list[AccessRow]]:

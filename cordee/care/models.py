@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cordee.accounts.display import person_name
 from cordee.vault.errors import VaultError
 from cordee.vault.fields import EncryptedTextField
 from cordee.vault.models import EncryptedModel
@@ -89,6 +90,14 @@ class Opposition(models.Model):
     @property
     def is_active(self) -> bool:
         return self.withdrawn_at is None
+
+    @property
+    def recorded_by_name(self) -> str:
+        return person_name(self.recorded_by_display, self.recorded_by_id)
+
+    @property
+    def withdrawn_by_name(self) -> str:
+        return person_name(self.withdrawn_by_display, self.withdrawn_by_id)
 
 
 class BreakGlassGrant(EncryptedModel):

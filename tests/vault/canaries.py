@@ -23,9 +23,11 @@ MESSAGE = "Message canari QX81ZD : biopsie hépatique positive"
 FILE_MARKER = "CANARY-FILE-8D1E4B compte rendu opératoire"
 CONTROL = "CONTROL-IN-CLEAR-5A2F"  # put in a clear column on purpose: the scanner must find it
 
+ACCOUNT_EMAIL = "compte.canari.7q@example.test"  # an address that does not say the name
+
 SECRETS = {
     "birth name": [BIRTH_NAME, "Zorglubovski"],
-    "given names": [GIVEN_NAMES],
+    "given names": [GIVEN_NAMES, "Canarina"],
     "NIR/INS": [NIR, "2 93 12 75 112 047 94"],
     "birth date": ["1931-07-29", "29/07/1931", "19310729"],
     "free text": [FREE_TEXT, "canari 7F3A9C"],
@@ -49,6 +51,37 @@ def _send_message(users: dict) -> str:
     conversation = do_start_direct(users["alice"], users["bob"].pk)
     result = do_send_message(SendRequest(users["alice"], conversation.pk, MESSAGE, "breach-canary-0001"))
     return Message.objects.get(pk=result.message.pk).body
+
+
+def _act_as_the_patient(users: dict, patient) -> str:
+    """The canary patient gets an account and acts in Cordée: signs in (through the login signal and
+    its audit entry), records and withdraws an opposition (entries naming her as actor and target).
+    Sign-up gave her names, as a patient typing them would: they must not be stored on the account."""
+    from django.contrib.auth import login
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import RequestFactory
+
+    from cordee.accounts.models import Invitation, User
+    from cordee.accounts.onboarding import do_complete_signup
+    from cordee.accounts.services import do_invite
+    from cordee.care.services import do_record_opposition, do_withdraw_opposition
+
+    structure = users["ada"].memberships.get().structure
+    invitation, _token = do_invite(structure, ACCOUNT_EMAIL, User.Kind.PATIENT, "member", invited_by=users["ada"])
+    account = User.objects.create_user(ACCOUNT_EMAIL, "canary-password-2026")
+    names = {"first_name": GIVEN_NAMES.split()[0], "last_name": BIRTH_NAME}
+    do_complete_signup(None, account, Invitation.objects.get(pk=invitation.pk), names)
+    # Linking an account to an identity has no service yet (patient invitations, issue 11).
+    patient.user = account
+    patient.save(update_fields=["user"])
+    account = User.objects.get(pk=account.pk)
+    request = RequestFactory().get("/")
+    request.session = SessionStore()
+    request.user = account
+    login(request, account, backend="django.contrib.auth.backends.ModelBackend")
+    opposition = do_record_opposition(patient, by=account, member=users["bob"])
+    do_withdraw_opposition(opposition, by=account)
+    return account.display_name
 
 
 def plant(users: dict) -> dict:
@@ -82,6 +115,7 @@ def plant(users: dict) -> dict:
         "file_ok": file_ok,
         "found_by_ins": list(services.find_patients_by_ins(NIR).values_list("pk", flat=True)) == [patient.pk],
         "message": _send_message(users),
+        "account_name": _act_as_the_patient(users, fresh),
     }
 
 

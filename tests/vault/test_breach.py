@@ -34,6 +34,8 @@ def _check_planted(result: dict) -> None:
     assert result["birth_name"] == canaries.BIRTH_NAME and result["ins"] == canaries.NIR
     assert result["address"] == canaries.FREE_TEXT and result["birth_date"] == "1931-07-29"
     assert result["file_ok"] and result["found_by_ins"] and result["message"] == canaries.MESSAGE
+    # The patient's account shows her name, read from her encrypted identity.
+    assert result["account_name"] == f"Canarina {canaries.BIRTH_NAME}"
 
 
 @pytest.fixture(scope="module")
