@@ -26,7 +26,7 @@ from cordee.audit.models import AuditEntry
 from cordee.care import purposes
 from cordee.care.access import actor_structures, granting_memberships, is_opposed_to, team_access_user_ids
 from cordee.care.models import BreakGlassGrant, CareTeamMember, Opposition
-from cordee.care.signals import care_team_changed
+from cordee.care.signals import care_team_changed, patient_thread_close_requested
 
 BREAK_GLASS_MIN_REASON = 15  # characters, once blanks are collapsed
 INS_LENGTH = 15
@@ -193,9 +193,18 @@ def _may_speak_for(user: User, patient: Patient) -> bool:
 
 
 def do_record_opposition(
-    patient: Patient, *, by: User, member: User | None = None, request: HttpRequest | None = None
+    patient: Patient,
+    *,
+    by: User,
+    member: User | None = None,
+    request: HttpRequest | None = None,
+    close_patient_thread: bool = False,
 ) -> Opposition:
-    """Record the patient's opposition to sharing with ``member``, or within the whole team."""
+    """Record the patient's opposition to sharing with ``member``, or within the whole team.
+
+    ``close_patient_thread``: the patient herself also closes her own conversation with ``member``
+    (the messaging app does it, in this transaction); nobody else may close it for her.
+    """
     if member is not None and member.kind not in (User.Kind.PROFESSIONAL, User.Kind.STAFF):
         raise ValidationError(_("An opposition names a professional or a staff member."))
     scope = Opposition.Scope.MEMBER if member is not None else Opposition.Scope.TEAM
@@ -225,6 +234,10 @@ def do_record_opposition(
             details={"scope": scope, "member": member.pk if member is not None else None},
         )
         _announce(patient.pk, before, team_access_user_ids(patient.pk))
+        if close_patient_thread and member is not None and patient.user_id == by.pk:
+            patient_thread_close_requested.send(
+                sender=Opposition, patient_id=patient.pk, professional_id=member.pk, by=by, request=request
+            )
     return opposition
 
 

@@ -8,6 +8,12 @@ withdrawn, a professional leaving whom staff acted for), once per user whose acc
 
 ``joined`` says whether the user now has care-team access. Receivers (messaging) join or leave
 the care-team threads and cut the sockets of those who left.
+
+``patient_thread_close_requested`` is sent inside the transaction that records an opposition when
+the patient herself, opposing sharing with one professional, chose to close her own conversation
+with them as well (her choice: docs/security.md, "What an opposition cuts")::
+
+    patient_thread_close_requested.send(sender=Opposition, patient_id=…, professional_id=…, by=…, request=…)
 """
 
 from __future__ import annotations
@@ -15,3 +21,4 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 care_team_changed = Signal()
+patient_thread_close_requested = Signal()

@@ -119,7 +119,13 @@ def record_opposition(request: AuthedRequest, patient_id: str) -> HttpResponse:
     try:
         if scope != "team" and member is None:
             raise ValidationError(_("Choose the whole care team or one of its members."))
-        services.do_record_opposition(patient, by=request.user, member=member, request=request)
+        services.do_record_opposition(
+            patient,
+            by=request.user,
+            member=member,
+            request=request,
+            close_patient_thread=request.POST.get("close_thread") == "1",
+        )
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
     except PermissionDenied:

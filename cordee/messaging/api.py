@@ -246,6 +246,13 @@ def set_replies(request: HttpRequest, conversation_id: str, data: RepliesIn):
     return _row_of(request, conversation)
 
 
+@router.post("/conversations/{conversation_id}/close", response={200: ConversationOut, **ERRORS})
+def close_patient_thread(request: HttpRequest, conversation_id: str):
+    """The patient closes her thread with a professional for good (the professional leaves it)."""
+    conversation = _manage(request, services.do_close_patient_thread, conversation_id)
+    return _row_of(request, conversation)
+
+
 @router.post(
     "/conversations/{conversation_id}/attachments",
     response={201: AttachmentOut, 411: ErrorOut, 413: ErrorOut, **ERRORS},

@@ -46,6 +46,8 @@ class Conversation(VaultOwner):
     last_seq = models.BigIntegerField(default=0)
     last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
     replies_closed = models.BooleanField(default=False)  # patient threads: the patient may not answer
+    # Patient threads: when the patient closed it (the professional left it; nobody writes any more).
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     # Set by ``access.access_conversation``: the reader's Member row, None when staff read delegated.
     membership: Member | None = None

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from typing import Any
 
 from django.db.models.signals import m2m_changed
@@ -18,9 +17,9 @@ from django.dispatch import receiver
 
 from cordee.accounts.models import Staff
 from cordee.accounts.sessions import session_ended, sessions_invalidated
+from cordee.care.signals import care_team_changed, patient_thread_close_requested
 from cordee.messaging import events
-
-logger = logging.getLogger(__name__)
+from cordee.messaging.services import close_thread_after_opposition, do_follow_care_team
 
 
 def session_tag(session_key: str | None) -> str:
@@ -28,19 +27,17 @@ def session_tag(session_key: str | None) -> str:
     return hashlib.sha256((session_key or "").encode()).hexdigest()[:32]
 
 
-def _connect_care_signal() -> None:
-    try:
-        from cordee.care.signals import care_team_changed
-    except ImportError:  # the care app is older than this signal
-        logger.warning("messaging: cordee.care.signals.care_team_changed is missing; care-team threads won't follow")
-        return
-    care_team_changed.connect(on_care_team_changed, dispatch_uid="messaging.care_team_changed")
-
-
+@receiver(care_team_changed, dispatch_uid="messaging.care_team_changed")
 def on_care_team_changed(sender: Any, *, patient_id: int, user_id: int, joined: bool, **kwargs: Any) -> None:
-    from cordee.messaging.services import do_follow_care_team
-
     do_follow_care_team(patient_id, user_id, joined)
+
+
+@receiver(patient_thread_close_requested, dispatch_uid="messaging.patient_thread_close_requested")
+def on_patient_thread_close_requested(
+    sender: Any, *, patient_id: int, professional_id: int, by: Any, request: Any = None, **kwargs: Any
+) -> None:
+    """The patient, opposing sharing with a professional, closes her own thread with them too."""
+    close_thread_after_opposition(patient_id, professional_id, by, request=request)
 
 
 @receiver(m2m_changed, sender=Staff.acts_for.through, dispatch_uid="messaging.acts_for_changed")
@@ -67,6 +64,3 @@ def on_session_ended(sender: Any, session_key: str, **kwargs: Any) -> None:
 def on_sessions_invalidated(sender: Any, user_id: int, reason: str, **kwargs: Any) -> None:
     """Every session of the user is over (deactivation, password, last factor): every socket closes."""
     events.publish([(events.user_group(user_id), {"type": "msg.sessions_ended", "reason": reason})])
-
-
-_connect_care_signal()

@@ -5,7 +5,8 @@
 - care team (``c:<patient>``): its members are the users the patient's care team opens the
   patient to, kept in step by ``receivers`` on ``care_team_changed``;
 - patient (``p:<professional>:<patient>``): only a verified professional of the patient's care
-  team starts it; the patient answers unless a professional member closed replies.
+  team starts it; the patient answers unless a professional member closed replies; the patient
+  may close it for good (the professional leaves it), also when she opposes sharing with them.
 
 Sending is in ``sending``; events go out after the commit (``events.publish_on_commit``).
 """
@@ -18,10 +19,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cordee.accounts.guards import verified_professional
-from cordee.accounts.models import User
+from cordee.accounts.models import Patient, User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.messaging import events
@@ -230,6 +232,41 @@ def do_set_replies_closed(user: User, conversation_id: Any, closed: bool, *, req
     return conversation
 
 
+def do_close_patient_thread(user: User, conversation_id: Any, *, request: HttpRequest | None = None) -> Conversation:
+    """The patient closes her thread with a professional: the professional leaves it (no more
+    reading, downloading or writing, sockets unsubscribed at once) and nobody writes in it any
+    more; she keeps its history. Final: the professional cannot start it again."""
+    with transaction.atomic():
+        conversation = access_conversation(user, conversation_id, purpose=MANAGE, request=request, write=True)
+        if conversation.kind != Conversation.Kind.PATIENT or not _is_the_patient(user, conversation):
+            raise PermissionDenied
+        if conversation.closed_at is not None:
+            raise ValidationError(_("This conversation is already closed."))
+        others = sorted(
+            Member.objects.filter(conversation=conversation).exclude(user=user).values_list("user_id", flat=True)
+        )
+        Member.objects.filter(conversation=conversation, user_id__in=others).delete()
+        conversation.closed_at = timezone.now()
+        conversation.replies_closed = True
+        Conversation.objects.filter(pk=conversation.pk).update(closed_at=conversation.closed_at, replies_closed=True)
+        _record("conversation.closed_by_patient", conversation, actor=user, request=request, members_removed=others)
+        _left(conversation.pk, others)
+        events.publish_on_commit([events.changed_event(conversation)])
+    return conversation
+
+
+def _is_the_patient(user: User, conversation: Conversation) -> bool:
+    patient_id = conversation.patient_id
+    return patient_id is not None and Patient.objects.filter(pk=patient_id, user=user).exists()
+
+
+def close_thread_after_opposition(patient_id: int, professional_id: int, patient_user: User, request=None) -> None:
+    """The patient opposed sharing with a professional and chose to close their thread too."""
+    thread = Conversation.objects.filter(pair_key=f"p:{professional_id}:{patient_id}", closed_at__isnull=True).first()
+    if thread is not None:
+        do_close_patient_thread(patient_user, thread.pk, request=request)
+
+
 # --- patient-linked conversations ---------------------------------------------------------
 
 
@@ -267,6 +304,8 @@ def do_start_patient_thread(user: User, patient_id: Any, *, request: HttpRequest
         raise Http404
     if patient.user is None or not patient.user.is_active:
         raise ValidationError(_("This patient has no Cordée account to write to yet."))
+    if Conversation.objects.filter(pair_key=f"p:{user.pk}:{patient.pk}", closed_at__isnull=False).exists():
+        raise ValidationError(_("The patient closed your conversation."))
     members = {user.pk: Member.Role.ADMIN, patient.user.pk: Member.Role.MEMBER}
     conversation, _created = _get_or_create(
         f"p:{user.pk}:{patient.pk}",

@@ -103,6 +103,10 @@ def conversation(request: AuthedRequest, conversation_id: str) -> HttpResponse:
         "may_close": current.kind == Conversation.Kind.PATIENT
         and membership is not None
         and verified_professional(request.user) is not None,
+        "may_close_thread": current.kind == Conversation.Kind.PATIENT
+        and membership is not None
+        and request.user.kind == User.Kind.PATIENT
+        and current.closed_at is None,
         "colleagues": reachable_users(request.user).exclude(pk__in=[m.user_id for m in members])
         if current.kind == Conversation.Kind.GROUP
         else [],
@@ -200,6 +204,7 @@ def settings_action(request: AuthedRequest, conversation_id: str) -> HttpRespons
         "promote": (services.do_set_admin, (conversation_id, request.POST.get("user", ""), True)),
         "close": (services.do_set_replies_closed, (conversation_id, True)),
         "reopen": (services.do_set_replies_closed, (conversation_id, False)),
+        "close_thread": (services.do_close_patient_thread, (conversation_id,)),
     }
     if action not in handlers:
         messages.error(request, _("Unknown action."))
