@@ -1,7 +1,10 @@
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from cordee.api import api
+from cordee.lib.ids import IdConverter
 from cordee.web import views as web_views
+
+register_converter(IdConverter, "id")  # before the apps' URL modules are imported by include()
 
 urlpatterns = [
     path("", include("cordee.web.urls")),

@@ -8,13 +8,11 @@ from __future__ import annotations
 from django.http import Http404
 
 from cordee.accounts.models import Membership, Structure, User
+from cordee.lib.ids import parse_id
 
 
 def access_structure(user: User, structure_id: int | str, *, purpose: str, admin: bool = False) -> Structure:
-    try:
-        structure_pk = int(structure_id)
-    except (TypeError, ValueError):
-        raise Http404 from None
+    structure_pk = parse_id(structure_id)
     membership = Membership.objects.select_related("structure").filter(user=user, structure_id=structure_pk).first()
     if membership is None or (admin and membership.role != Membership.Role.ADMIN):
         raise Http404
@@ -23,10 +21,7 @@ def access_structure(user: User, structure_id: int | str, *, purpose: str, admin
 
 def access_membership(user: User, membership_id: int | str, *, purpose: str) -> Membership:
     """A membership in a structure that ``user`` administers."""
-    try:
-        pk = int(membership_id)
-    except (TypeError, ValueError):
-        raise Http404 from None
+    pk = parse_id(membership_id)
     membership = Membership.objects.select_related("structure", "user").filter(pk=pk).first()
     if (
         membership is None

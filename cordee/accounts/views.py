@@ -17,6 +17,7 @@ from cordee.accounts.adapters import INVITATION_SESSION_KEY
 from cordee.accounts.forms import InvitationForm, RoleForm
 from cordee.accounts.models import Membership
 from cordee.audit import services as audit
+from cordee.lib.ids import parse_ids
 from cordee.web.http import AuthedRequest
 
 
@@ -108,10 +109,10 @@ def set_security_officer(request: AuthedRequest, membership_id: int) -> HttpResp
 def set_acts_for(request: AuthedRequest, membership_id: int) -> HttpResponse:
     membership = access_membership(request.user, membership_id, purpose="staff.acts_for")
     try:
-        ids = [int(value) for value in request.POST.getlist("professionals")]
+        ids = parse_ids(request.POST.getlist("professionals"))
         services.do_set_acts_for(membership, ids, by=request.user, request=request)
         messages.success(request, _("Saved."))
-    except (ValueError, ValidationError) as exc:
+    except (Http404, ValidationError) as exc:
         messages.error(request, exc.messages[0] if isinstance(exc, ValidationError) else _("Invalid choice."))
     return redirect("accounts:structure", membership.structure_id)
 

@@ -35,18 +35,10 @@ from cordee.audit import services as audit_trail
 from cordee.audit.models import AuditEntry
 from cordee.care import purposes
 from cordee.care.models import BreakGlassGrant, CareTeamMember, Opposition
+from cordee.lib.ids import parse_id
 
 Basis = Literal["self", "care_team", "break_glass"]
 PATIENTS_PER_PAGE = 25
-_MAX_ID = 2**63 - 1
-
-
-def parse_id(value: Any) -> int:
-    """A database id from a URL or form value, or ``Http404`` (never a 500 for junk)."""
-    text = str(value)
-    if not (text.isascii() and text.isdigit()) or len(text) > 19 or not 0 < int(text) <= _MAX_ID:
-        raise Http404
-    return int(text)
 
 
 def _active(user: Any) -> bool:

@@ -15,6 +15,7 @@ from django.http import Http404
 
 from cordee.drugs.models import ImportRun, Product
 from cordee.drugs.services import can_import
+from cordee.lib.ids import parse_id
 
 _CIS = re.compile(r"\d{8}")
 
@@ -35,11 +36,7 @@ def access_product(user: Any, cis: str, *, purpose: str) -> Product:
 def access_import_run(user: Any, run_id: int | str, *, purpose: str) -> ImportRun:
     if not can_import(user):
         raise Http404
-    try:
-        pk = int(run_id)
-    except (TypeError, ValueError):
-        raise Http404 from None
-    run = ImportRun.objects.filter(pk=pk).first()
+    run = ImportRun.objects.filter(pk=parse_id(run_id)).first()
     if run is None:
         raise Http404
     return run

@@ -9,7 +9,7 @@ urlpatterns = [
     path("interactions/", views.interactions, name="interactions"),
     path("imports/", views_imports.imports, name="imports"),
     path("imports/lancer/", views_imports.start_import, name="start_import"),
-    path("imports/<int:run_id>/", views_imports.import_run, name="import_run"),
-    path("imports/<int:run_id>/progression/", views_imports.import_progress, name="import_progress"),
+    path("imports/<id:run_id>/", views_imports.import_run, name="import_run"),
+    path("imports/<id:run_id>/progression/", views_imports.import_progress, name="import_progress"),
     path("<str:cis>/", views.product, name="product"),
 ]

@@ -27,6 +27,7 @@ from django.http import Http404, HttpRequest
 from cordee.accounts.models import Professional, User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
+from cordee.lib.ids import parse_id
 from cordee.messaging.models import Attachment, Conversation, Member, Message
 
 # Purposes written to the audit trail.
@@ -35,18 +36,6 @@ DOWNLOAD = "messaging.download"  # an attachment or its preview
 SEND = "messaging.send"
 MANAGE = "messaging.manage"  # members, name, closing replies
 READS = frozenset({READ, DOWNLOAD})
-
-_MAX_ID = 2**63 - 1
-
-
-def parse_id(value: Any) -> int:
-    """A database id from a URL, a form or a socket frame, or ``Http404`` (never a 500 for junk)."""
-    if isinstance(value, bool):
-        raise Http404
-    text = str(value)
-    if not (text.isascii() and text.isdigit()) or len(text) > 19 or not 0 < int(text) <= _MAX_ID:
-        raise Http404
-    return int(text)
 
 
 def is_active_user(user: Any) -> bool:

@@ -11,7 +11,7 @@ from django.db.models import F, QuerySet
 from django.http import Http404
 
 from cordee.accounts.models import Membership, User
-from cordee.care.access import parse_id
+from cordee.lib.ids import parse_id
 from cordee.security.models import Alert
 
 

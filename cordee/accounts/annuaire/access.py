@@ -10,16 +10,14 @@ from django.http import Http404
 
 from cordee.accounts.access import access_structure
 from cordee.accounts.models import Professional, Structure, User
+from cordee.lib.ids import parse_id
 
 
 def access_structure_professional(
     user: User, structure_id: int | str, professional_id: int | str, *, purpose: str
 ) -> tuple[Structure, Professional]:
     structure = access_structure(user, structure_id, purpose=purpose, admin=True)
-    try:
-        pk = int(professional_id)
-    except (TypeError, ValueError):
-        raise Http404 from None
+    pk = parse_id(professional_id)
     professional = (
         Professional.objects.select_related("user").filter(pk=pk, user__memberships__structure=structure).first()
     )

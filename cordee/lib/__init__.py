@@ -1,0 +1,1 @@
+"""Cordée's kernel: what every app needs, written once (as Healthchecks keeps ``hc/lib``)."""
