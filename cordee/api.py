@@ -2,8 +2,8 @@
 and its documentation at ``/api/docs`` (Swagger UI served from Cordée itself, no CDN).
 
 Authentication is the browser's session (the same sign-in, second factor and idle timeout as the
-pages, enforced by the middleware); unsafe methods need the CSRF token in ``X-CSRFToken``. Each
-app adds its router here.
+pages, enforced by the middleware); unsafe methods need the CSRF token in ``X-CSRFToken``. Calls are
+limited per user (``API_RATE_LIMITS``, answered 429 with ``Retry-After``). Each app adds its router here.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from ninja.security import SessionAuth
 
 from cordee.drugs.api import router as drugs_router
+from cordee.lib.ratelimit import UserRateThrottle
 from cordee.messaging.api import router as messaging_router
 
 api = NinjaAPI(
@@ -21,6 +22,7 @@ api = NinjaAPI(
     auth=SessionAuth(csrf=True),
     urls_namespace="api",
     docs_url="/docs",
+    throttle=[UserRateThrottle()],  # per user, every instance counting together (API_RATE_LIMITS)
 )
 api.add_router("/messaging/", messaging_router)
 api.add_router("/drugs/", drugs_router)

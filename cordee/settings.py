@@ -8,6 +8,7 @@ key and cookies that would travel over plain HTTP.
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
@@ -92,6 +93,7 @@ MIDDLEWARE = [
     "cordee.accounts.middleware.MandatoryMfaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "cordee.web.middleware.PrivateResponsesMiddleware",
 ]
 
 ROOT_URLCONF = "cordee.urls"
@@ -155,6 +157,17 @@ if REDIS_URL:  # the channel layer is chosen below, with the messaging settings
 else:
     # The database cache keeps allauth's rate limits shared between processes and across restarts.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cordee_cache"}}
+
+# Per-user API rate limits (cordee/lib/ratelimit.py) count in their own cache: Redis when set, so
+# that every instance counts together; in the process otherwise (the embedded default is one process).
+if REDIS_URL:
+    CACHES["ratelimit"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:rl",
+    }
+else:
+    CACHES["ratelimit"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cordee-rl"}
 
 SESSION_ENGINE = "cordee.accounts.sessions"  # database sessions that say when they end
 
@@ -394,6 +407,26 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000,
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Browser features no page uses are switched off for every page (cordee.web.middleware); WebAuthn
+# (passkeys) stays allowed for Cordée's own origin.
+PERMISSIONS_POLICY = env_str(
+    "PERMISSIONS_POLICY",
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "publickey-credentials-create=(self), publickey-credentials-get=(self)",
+)
+# The largest request body accepted, refused (413) before it is read (cordee/lib/asgi.py): the
+# largest upload a module takes, plus room for the rest of the request.
+REQUEST_MAX_BYTES = env_int(
+    "REQUEST_MAX_BYTES",
+    max(MESSAGING_ATTACHMENT_MAX_BYTES, ANNUAIRE_UPLOAD_MAX_BYTES) + 1024 * 1024,
+    minimum=64 * 1024,
+)
+# Requests per user (per address when anonymous) to the JSON API, in fixed windows: "N/s", "N/m",
+# "N/h", comma-separated; "" switches the limits off (benchmarks only).
+API_RATE_LIMITS = env_str("API_RATE_LIMITS", "20/s,600/m")
+if not re.fullmatch(r"(\s*[1-9]\d*/[smh]\s*)(,\s*[1-9]\d*/[smh]\s*)*|\s*", API_RATE_LIMITS):
+    raise ImproperlyConfigured(f"API_RATE_LIMITS={API_RATE_LIMITS!r}: expected e.g. 20/s,600/m (or empty)")
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -83,16 +83,16 @@ def _redis_keys_of_this_run():
         isolation.redis_keys_deleted(url)
 
 
-def clear_cache() -> None:
-    """Empty the cache of this run only: ``cache.clear()`` on Redis would flush the whole database."""
+def clear_cache(alias: str = "default") -> None:
+    """Empty a cache of this run only: ``cache.clear()`` on Redis would flush the whole database."""
     from django.conf import settings
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    location = settings.CACHES["default"]
+    location = settings.CACHES[alias]
     if "redis" in location["BACKEND"].lower():
         isolation.redis_keys_deleted(location["LOCATION"], location.get("KEY_PREFIX") or isolation.REDIS_PREFIX)
     else:
-        cache.clear()
+        caches[alias].clear()
 
 
 @pytest.fixture(autouse=True)
@@ -101,6 +101,7 @@ def _fast_and_isolated(settings, tmp_path):
     # rate-limit counters and used TOTP codes of one test do not leak into the next.
     if "redis" in settings.CACHES["default"]["BACKEND"].lower():
         clear_cache()
+    clear_cache("ratelimit")  # API rate-limit counters of one test do not count in the next
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.DATA_DIR = tmp_path / "data"

@@ -120,6 +120,7 @@ def _production_env(data_dir: Path) -> dict[str, str]:
         "VAULT_KEYSET_FILE": str(vault),
         "AUDIT_SIGNING_KEY_FILE": str(signing),
         "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        "API_RATE_LIMITS": "",  # (a) over HTTP sends 300 messages as one user as fast as it can
     }
 
 

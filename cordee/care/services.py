@@ -327,6 +327,24 @@ def check_break_glass(
     return patient, do_break_glass(user, patient, text, request=request)
 
 
+def do_end_break_glass(grant: BreakGlassGrant, *, by: User, reason: str, request: HttpRequest | None = None) -> None:
+    """End an emergency access now (a review found it unjustified); nothing if it already ended."""
+    now = timezone.now()
+    with transaction.atomic():
+        ended = BreakGlassGrant.objects.filter(pk=grant.pk, expires_at__gt=now).update(expires_at=now)
+        if ended:
+            _record(
+                "care.break_glass_ended",
+                by=by,
+                request=request,
+                patient_id=grant.patient_id,
+                purpose=purposes.BREAK_GLASS,
+                target=grant,
+                details={"grant": grant.pk, "reason": reason, "professional": grant.professional_id},
+            )
+            grant.expires_at = now
+
+
 def do_break_glass(user: User, patient: Patient, reason: str, *, request: HttpRequest | None = None):
     """Open a time-limited grant, audit it and alert the security officers (mail after commit)."""
     from cordee.security.services import do_raise_break_glass_alerts

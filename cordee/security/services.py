@@ -21,6 +21,7 @@ from cordee.accounts.models import Membership, User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.care.models import BreakGlassGrant
+from cordee.care.services import do_end_break_glass
 from cordee.security.access import officer_memberships
 from cordee.security.models import Alert
 
@@ -92,6 +93,8 @@ def do_review_alert(alert: Alert, verdict: str, comment: str, *, by: User, reque
         current.verdict = verdict
         current.comment = comment
         current.save(update_fields=["reviewed_at", "reviewed_by_id", "reviewed_by_display", "verdict", "comment"])
+        if verdict == Alert.Verdict.UNJUSTIFIED and current.break_glass is not None:
+            do_end_break_glass(current.break_glass, by=by, reason="review_unjustified", request=request)
         audit.record(
             "security.alert_reviewed",
             actor=by,

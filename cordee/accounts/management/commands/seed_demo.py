@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from cordee.accounts import demo
 
@@ -7,6 +8,9 @@ class Command(BaseCommand):
     help = "Create the demo structure and personas (idempotent) and print how to sign in."
 
     def handle(self, *args, **options):
+        if not settings.DEBUG:
+            # The demo accounts share a published password and TOTP secret: never on a real server.
+            raise CommandError("seed_demo creates accounts with public credentials: it runs only with DEBUG=1")
         demo.seed()
         out = self.stdout
         out.write(self.style.SUCCESS("Cordée demo data is ready.") + "\n")

@@ -1,0 +1,101 @@
+"""ASGI guards in front of Django and Channels: what must be refused before any application code.
+
+- ``SameOriginWebSockets``: a WebSocket handshake is accepted only from the page's own origin
+  (scheme, host and port, as Django's CSRF check compares them for forms) or from an origin of
+  ``CSRF_TRUSTED_ORIGINS``; Channels' ``AllowedHostsOriginValidator`` compared host names only.
+- ``BodySizeLimit``: Django's ASGI handler reads a request's whole body (into a temporary file)
+  before any middleware or authentication runs. A body announced (``Content-Length``) or found
+  while streaming to be larger than ``REQUEST_MAX_BYTES`` is refused with 413 before that.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+
+Scope = dict[str, Any]
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers") or []:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def origin_allowed(scope: Scope) -> bool:
+    """Whether the handshake's Origin is the page's own origin, or a trusted one."""
+    origin, host = _header(scope, b"origin"), _header(scope, b"host")
+    if not origin or not host:
+        return False
+    domain, _port = split_domain_port(host)
+    if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
+        return False
+    scheme = "https" if scope.get("scheme") == "wss" else "http"
+    if origin.lower() == f"{scheme}://{host}".lower():
+        return True
+    trusted = {entry.lower().rstrip("/") for entry in settings.CSRF_TRUSTED_ORIGINS if "*" not in entry}
+    parts = urlsplit(origin)
+    return f"{parts.scheme}://{parts.netloc}".lower() in trusted and parts.path in ("", "/")
+
+
+class SameOriginWebSockets:
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
+        if scope["type"] == "websocket" and not origin_allowed(scope):
+            return await WebsocketDenier()(scope, receive, send)  # HTTP 403 to the handshake
+        return await self.application(scope, receive, send)
+
+
+class BodySizeLimit:
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> Any:
+        if scope["type"] != "http":
+            return await self.application(scope, receive, send)
+        limit = settings.REQUEST_MAX_BYTES
+        announced = _header(scope, b"content-length")
+        if announced is not None and (not announced.isdigit() or int(announced) > limit):
+            return await _refuse(scope, send, limit)
+        received = 0
+        refused = False
+        started = False
+
+        async def counting_receive() -> dict[str, Any]:
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    refused = True
+                    return {"type": "http.disconnect"}  # Django stops reading (RequestAborted)
+            return message
+
+        async def watching_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.application(scope, counting_receive, watching_send)
+        if refused and not started:
+            await _refuse(scope, send, limit)
+
+
+async def _refuse(scope: Scope, send: Any, limit: int) -> None:
+    """413, as JSON for the API (its error shape), as text otherwise; the body is never read."""
+    message = f"The request body is larger than {limit} bytes."
+    if str(scope.get("path", "")).startswith("/api/"):
+        body, content_type = json.dumps({"detail": message, "code": "too_large"}).encode(), b"application/json"
+    else:
+        body, content_type = message.encode(), b"text/plain; charset=utf-8"
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
