@@ -18,7 +18,7 @@ import socket
 
 import pytest
 
-from cordee.accounts import demo
+from cordee import demo as cordee_demo
 from tests import isolation
 
 
@@ -110,7 +110,7 @@ def _fast_and_isolated(settings, tmp_path):
 @pytest.fixture
 def personas(db):
     """All personas, with their TOTP set up (professionals and staff)."""
-    return demo.seed()
+    return cordee_demo.seed()
 
 
 @pytest.fixture

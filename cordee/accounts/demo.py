@@ -117,7 +117,8 @@ def totp_now(secret: str = DEMO_TOTP_SECRET, at: float | None = None) -> str:
 
 
 @transaction.atomic
-def seed(*, with_mfa: bool = True) -> dict[str, User]:
+def seed_personas(*, with_mfa: bool = True) -> dict[str, User]:
+    """The structure and the personas' accounts (the care team and conversations: ``cordee.demo``)."""
     structure, _ = Structure.objects.get_or_create(
         name="Maison de santé des Tilleuls",
         defaults={"kind": Structure.Kind.MAISON_SANTE, "finess": "010002129", "siret": "77554408300386"},
@@ -178,10 +179,4 @@ def seed(*, with_mfa: bool = True) -> dict[str, User]:
     sam.acts_for.add(users["alice"].professional)
     users["alice"].modules = list(MODULE_KEYS)
     users["alice"].save(update_fields=["modules"])
-    # Imported here: the care and messaging apps build on accounts, not the other way round.
-    from cordee.care.demo import seed_care_team
-    from cordee.messaging.demo import seed_conversations
-
-    seed_care_team(users)  # Paula's care team: Alice, Bob, Sam acting for Alice
-    seed_conversations(users)  # Alice↔Bob, Paula's care-team thread, Alice↔Paula
     return users

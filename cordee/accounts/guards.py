@@ -21,15 +21,12 @@ from typing import Any
 
 from cordee.accounts.models import Professional, User
 from cordee.accounts.professions import PRESCRIBING_PROFESSIONS
-
-
-def _active(user: Any) -> bool:
-    return user is not None and getattr(user, "is_authenticated", False) and user.is_active
+from cordee.lib.users import is_active_user
 
 
 def verified_professional(user: Any) -> Professional | None:
     """The user's professional profile if they are an active, verified professional."""
-    if not _active(user) or user.kind != User.Kind.PROFESSIONAL:
+    if not is_active_user(user) or user.kind != User.Kind.PROFESSIONAL:
         return None
     professional = getattr(user, "professional", None)
     return professional if professional is not None and professional.is_verified else None
@@ -38,7 +35,7 @@ def verified_professional(user: Any) -> Professional | None:
 def can_open_patient_data(user: Any, *, acting_for: Professional | None = None) -> bool:
     if verified_professional(user) is not None:
         return True
-    if not _active(user) or user.kind != User.Kind.STAFF:
+    if not is_active_user(user) or user.kind != User.Kind.STAFF:
         return False
     staff = getattr(user, "staff", None)
     if staff is None:

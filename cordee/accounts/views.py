@@ -17,8 +17,8 @@ from cordee.accounts.adapters import INVITATION_SESSION_KEY
 from cordee.accounts.forms import InvitationForm, RoleForm
 from cordee.accounts.models import Membership
 from cordee.audit import services as audit
+from cordee.lib.http import AuthedRequest
 from cordee.lib.ids import parse_ids
-from cordee.web.http import AuthedRequest
 
 
 @login_required

@@ -36,13 +36,11 @@ from cordee.audit.models import AuditEntry
 from cordee.care import purposes
 from cordee.care.models import BreakGlassGrant, CareTeamMember, Opposition
 from cordee.lib.ids import parse_id
+from cordee.lib.refusals import refuse
+from cordee.lib.users import is_active_user
 
 Basis = Literal["self", "care_team", "break_glass"]
 PATIENTS_PER_PAGE = 25
-
-
-def _active(user: Any) -> bool:
-    return user is not None and getattr(user, "is_authenticated", False) and user.is_active
 
 
 def granting_memberships() -> QuerySet[CareTeamMember]:
@@ -123,17 +121,7 @@ def actor_structures(user: User) -> str:
 
 
 def _refuse(user: Any, raw_id: Any, request: HttpRequest | None, purpose: str) -> NoReturn:
-    if _active(user):
-        audit_trail.record(
-            purposes.READ,
-            actor=user,
-            request=request,
-            target_type="accounts.patient",
-            target_id=str(raw_id)[:64],
-            purpose=purpose,
-            outcome=AuditEntry.Outcome.DENIED,
-        )
-    raise Http404
+    refuse(user, target_type="accounts.patient", raw_id=raw_id, purpose=purpose, request=request, action=purposes.READ)
 
 
 def access_patient_with_basis(
@@ -151,7 +139,7 @@ def access_patient_with_basis(
         pk = parse_id(patient_id)
     except Http404:
         _refuse(user, patient_id, request, purpose)
-    patient = Patient.objects.filter(pk=pk).first() if _active(user) else None
+    patient = Patient.objects.filter(pk=pk).first() if is_active_user(user) else None
     if patient is None:
         _refuse(user, pk, request, purpose)
     basis, details = _basis(user, patient, break_glass=break_glass)

@@ -20,13 +20,14 @@ from django.utils.translation import gettext as _
 
 from cordee.accounts.guards import verified_professional
 from cordee.accounts.models import Membership, Patient, Professional, User
+from cordee.accounts.officers import reviewing_officers
 from cordee.accounts.services import find_patients_by_ins
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.care import purposes
 from cordee.care.access import actor_structures, granting_memberships, is_opposed_to, team_access_user_ids
 from cordee.care.models import BreakGlassGrant, CareTeamMember, Opposition
-from cordee.care.signals import care_team_changed, patient_thread_close_requested
+from cordee.care.signals import break_glass_opened, care_team_changed, patient_thread_close_requested
 
 BREAK_GLASS_MIN_REASON = 15  # characters, once blanks are collapsed
 INS_LENGTH = 15
@@ -307,8 +308,6 @@ def check_break_glass(
     user: User, identifier: str, reason: str, *, request: HttpRequest | None = None
 ) -> tuple[Patient, BreakGlassGrant | None]:
     """Validate an emergency access, then open it (no grant when the team already opens it)."""
-    from cordee.security.services import break_glass_officers
-
     if verified_professional(user) is None:
         raise PermissionDenied
     text = _clean_reason(reason)
@@ -317,7 +316,7 @@ def check_break_glass(
         raise ValidationError({"identifier": _("No patient has this number or INS.")})
     if granting_memberships().filter(member=user, patient_id=patient.pk).exists():
         return patient, None
-    if not break_glass_officers(user).exists():
+    if not reviewing_officers(user).exists():
         raise ValidationError(
             _(
                 "An emergency access must be reviewed by a security officer of your structure, and none is named. "
@@ -347,8 +346,6 @@ def do_end_break_glass(grant: BreakGlassGrant, *, by: User, reason: str, request
 
 def do_break_glass(user: User, patient: Patient, reason: str, *, request: HttpRequest | None = None):
     """Open a time-limited grant, audit it and alert the security officers (mail after commit)."""
-    from cordee.security.services import do_raise_break_glass_alerts
-
     now = timezone.now()
     with transaction.atomic():
         grant = BreakGlassGrant.objects.create(
@@ -368,5 +365,6 @@ def do_break_glass(user: User, patient: Patient, reason: str, *, request: HttpRe
             target=grant,
             details={"grant": grant.pk, "minutes": settings.BREAK_GLASS_MINUTES},
         )
-        do_raise_break_glass_alerts(grant, request=request)
+        # The security app raises its alerts in this transaction (care does not import security).
+        break_glass_opened.send(sender=BreakGlassGrant, grant=grant, request=request)
     return grant

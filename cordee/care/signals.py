@@ -14,6 +14,11 @@ the patient herself, opposing sharing with one professional, chose to close her 
 with them as well (her choice: docs/security.md, "What an opposition cuts")::
 
     patient_thread_close_requested.send(sender=Opposition, patient_id=…, professional_id=…, by=…, request=…)
+
+``break_glass_opened`` is sent inside the transaction that opens an emergency access; the
+security app raises its alerts in it (so a failure to alert undoes the access)::
+
+    break_glass_opened.send(sender=BreakGlassGrant, grant=…, request=…)
 """
 
 from __future__ import annotations
@@ -21,4 +26,5 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 care_team_changed = Signal()
+break_glass_opened = Signal()
 patient_thread_close_requested = Signal()

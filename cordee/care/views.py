@@ -18,7 +18,7 @@ from cordee.accounts.models import Patient, User
 from cordee.care import access, history, purposes, services
 from cordee.care.forms import BreakGlassForm
 from cordee.care.pdf import access_history_pdf
-from cordee.web.http import AuthedRequest
+from cordee.lib.http import AuthedRequest
 
 
 def _staff_or_professional(user: User) -> None:

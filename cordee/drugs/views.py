@@ -17,7 +17,7 @@ from cordee.drugs.interactions import interactions_for, thesaurus
 from cordee.drugs.params import MAX_PICKED, parse_search, picked_codes
 from cordee.drugs.search import GENERIC_KINDS, STATUSES, QueryError, search
 from cordee.drugs.search_index import get_index
-from cordee.web.http import AuthedRequest
+from cordee.lib.http import AuthedRequest
 
 
 def _search_context(request: AuthedRequest) -> tuple[dict, int]:

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from cordee.drugs import services
 from cordee.drugs.access import access_import_run
 from cordee.drugs.models import ImportIssue, ImportRun
-from cordee.web.http import AuthedRequest
+from cordee.lib.http import AuthedRequest
 
 ISSUES_PER_PAGE = 200
 

@@ -27,7 +27,10 @@ from django.http import Http404, HttpRequest
 from cordee.accounts.models import Professional, User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
+from cordee.care.access import granting_memberships
 from cordee.lib.ids import parse_id
+from cordee.lib.refusals import refuse
+from cordee.lib.users import is_active_user
 from cordee.messaging.models import Attachment, Conversation, Member, Message
 
 # Purposes written to the audit trail.
@@ -36,10 +39,6 @@ DOWNLOAD = "messaging.download"  # an attachment or its preview
 SEND = "messaging.send"
 MANAGE = "messaging.manage"  # members, name, closing replies
 READS = frozenset({READ, DOWNLOAD})
-
-
-def is_active_user(user: Any) -> bool:
-    return user is not None and getattr(user, "is_authenticated", False) and user.is_active
 
 
 def principal_user_ids(user: User) -> list[int]:
@@ -55,8 +54,6 @@ def principal_user_ids(user: User) -> list[int]:
 
 def _care_patient_ids(user: User) -> QuerySet:
     """Patients the care team currently opens to ``user`` (a subquery)."""
-    from cordee.care.access import granting_memberships
-
     return granting_memberships().filter(member=user).values("patient_id")
 
 
@@ -75,17 +72,7 @@ def visible_conversations(user: User) -> QuerySet[Conversation]:
 
 
 def _refuse(user: Any, raw_id: Any, purpose: str, request: HttpRequest | None, target_type: str) -> NoReturn:
-    if is_active_user(user):
-        audit.record(
-            "messaging.refused",
-            actor=user,
-            request=request,
-            target_type=target_type,
-            target_id=str(raw_id)[:64],
-            purpose=purpose,
-            outcome=AuditEntry.Outcome.DENIED,
-        )
-    raise Http404
+    refuse(user, target_type=target_type, raw_id=raw_id, purpose=purpose, request=request, action="messaging.refused")
 
 
 def record_read(

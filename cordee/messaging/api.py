@@ -13,9 +13,16 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from ninja import Router, Status
 from ninja.errors import HttpError
 
-from cordee.messaging import attachments as files
-from cordee.messaging import editing, reading, sending, services
-from cordee.messaging.access import DOWNLOAD, READ, access_attachment, access_conversation, reachable_users
+from cordee.messaging import reading, services
+from cordee.messaging.access import (
+    DOWNLOAD,
+    READ,
+    access_attachment,
+    access_conversation,
+    access_message,
+    reachable_users,
+)
+from cordee.messaging.events import attachment_payload, message_payload
 from cordee.messaging.models import Conversation, Member
 from cordee.messaging.schemas import (
     AdminIn,
@@ -38,6 +45,8 @@ from cordee.messaging.schemas import (
     RepliesIn,
     SendIn,
 )
+from cordee.messaging.services import attachments as files
+from cordee.messaging.services import editing, read_state, sending
 from cordee.vault.blobs import iter_blob
 
 router = Router(tags=["messaging"])
@@ -185,9 +194,6 @@ def delete(request: HttpRequest, message_id: str):
 
 
 def _single(request: HttpRequest, message_id: str) -> dict[str, Any]:
-    from cordee.messaging.access import access_message
-    from cordee.messaging.events import message_payload
-
     message = access_message(request.user, message_id, purpose=sending.SEND, request=request)
     sender = message.sender
     return message_payload(
@@ -198,7 +204,7 @@ def _single(request: HttpRequest, message_id: str) -> dict[str, Any]:
 @router.post("/conversations/{conversation_id}/read", response={200: ReadOut, **ERRORS})
 def mark_read(request: HttpRequest, conversation_id: str, data: ReadIn):
     conversation = access_conversation(request.user, conversation_id, purpose="messaging.read_state", request=request)
-    return {"seq": reading.do_mark_read(request.user, conversation, data.seq)}  # type: ignore[arg-type]
+    return {"seq": read_state.do_mark_read(request.user, conversation, data.seq)}  # type: ignore[arg-type]
 
 
 def _member_out(member: Member) -> dict[str, Any]:
@@ -273,8 +279,6 @@ def close_patient_thread(request: HttpRequest, conversation_id: str):
 )
 def upload(request: HttpRequest, conversation_id: str):
     """Upload a file (the raw body, ``Content-Length`` required); send it with a message next."""
-    from cordee.messaging.events import attachment_payload
-
     try:
         attachment = files.do_upload_attachment(
             request.user,  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from cordee.messaging import events
-from cordee.messaging.sending import SendError, SendRequest, SendResult, after_send, send_messages
+from cordee.messaging.services.sending import SendError, SendRequest, SendResult, after_send, send_messages
 
 logger = logging.getLogger(__name__)
 

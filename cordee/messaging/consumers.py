@@ -32,7 +32,7 @@ from django.http import Http404
 from cordee.messaging import events, sockets
 from cordee.messaging.batcher import batcher
 from cordee.messaging.receivers import session_tag
-from cordee.messaging.sending import SendError, SendRequest
+from cordee.messaging.services.sending import SendError, SendRequest
 
 UNAUTHORISED = 4401
 

@@ -11,6 +11,7 @@ import datetime as dt
 from django.utils import timezone
 
 from cordee.accounts.models import User
+from cordee.care.access import team_access_user_ids
 from cordee.messaging.models import Conversation, Member, Message
 
 _THREADS: tuple[tuple[str, list[str], list[tuple[str, str]]], ...] = (
@@ -44,8 +45,6 @@ def _conversation(kind: str, users: dict[str, User], keys: list[str]) -> tuple[C
     elif kind == "patient":
         pair_key, member_ids = f"p:{alice.pk}:{patient.pk}", [alice.pk, users["paula"].pk]
     else:
-        from cordee.care.access import team_access_user_ids
-
         pair_key, member_ids = f"c:{patient.pk}", sorted(team_access_user_ids(patient.pk))
     if Conversation.objects.filter(pair_key=pair_key).exists():
         return None

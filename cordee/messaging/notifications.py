@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from cordee.accounts.models import User
 from cordee.messaging.models import Member, NoticeState
+from cordee.messaging.reading import unread_total
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def schedule(user_ids: list[int]) -> None:
     """Schedule a notice task per user (call after the commit of the sends that flipped them)."""
     if not user_ids:
         return
-    from cordee.messaging.tasks import send_waiting_notice
+    from cordee.messaging.tasks import send_waiting_notice  # in here: the task module imports this one
 
     task = send_waiting_notice
     if task.get_backend().supports_defer:
@@ -49,8 +50,6 @@ def schedule(user_ids: list[int]) -> None:
 
 def send_waiting_notice(user_id: int) -> bool:
     """Clear the user's pending marks and send one notice if still unread and not sent lately."""
-    from cordee.messaging.reading import unread_total
-
     now = timezone.now()
     with transaction.atomic():
         user = User.objects.filter(pk=user_id, is_active=True).first()

@@ -19,7 +19,7 @@ from cordee.accounts.models import Staff
 from cordee.accounts.sessions import session_ended, sessions_invalidated
 from cordee.care.signals import care_team_changed, patient_thread_close_requested
 from cordee.messaging import events
-from cordee.messaging.services import close_thread_after_opposition, do_follow_care_team
+from cordee.messaging.services.conversations import close_thread_after_opposition, do_follow_care_team
 
 
 def session_tag(session_key: str | None) -> str:

@@ -23,8 +23,10 @@ from django.utils.crypto import constant_time_compare
 from cordee.accounts.middleware import MandatoryMfaMiddleware
 from cordee.accounts.models import User
 from cordee.accounts.sessions import LAST_SEEN_KEY, is_expired, session_deadline
+from cordee.lib.users import is_active_user
 from cordee.messaging import events, reading
-from cordee.messaging.access import READ, access_conversation, is_active_user, visible_conversations
+from cordee.messaging.access import READ, access_conversation, visible_conversations
+from cordee.messaging.services import read_state
 
 SESSION_CHECK_SECONDS = 60
 
@@ -121,4 +123,4 @@ def open_thread(user: User, conversation_id: Any, after: Any, request: HttpReque
 
 def mark_read(user: User, conversation_id: Any, seq: Any, request: HttpRequest) -> int:
     conversation = access_conversation(user, conversation_id, purpose="messaging.read_state", request=request)
-    return reading.do_mark_read(user, conversation, seq)
+    return read_state.do_mark_read(user, conversation, seq)

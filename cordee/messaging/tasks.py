@@ -16,6 +16,6 @@ def send_waiting_notice(user_id: int) -> bool:
 @task()
 def purge_unsent_attachments() -> int:
     """Uploads never sent with a message, after a day: deleted with their encrypted files."""
-    from cordee.messaging.attachments import purge_unsent
+    from cordee.messaging.services.attachments import purge_unsent
 
     return purge_unsent()

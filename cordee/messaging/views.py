@@ -21,10 +21,11 @@ from django.views.decorators.http import require_POST
 
 from cordee.accounts.guards import verified_professional
 from cordee.accounts.models import User
+from cordee.care.access import list_patients
+from cordee.lib.http import AuthedRequest
 from cordee.messaging import reading, services
 from cordee.messaging.access import access_conversation, reachable_users
 from cordee.messaging.models import Conversation, Member
-from cordee.web.http import AuthedRequest
 
 SOCKET_PATH = "/ws/messagerie/"
 VIEW = "messaging.view"  # rendering a conversation's frame: no message is shown, nothing to audit
@@ -132,8 +133,6 @@ def _patients_for(user: User) -> list[Any]:
     """The first page of the user's patients (the care app audits each name shown)."""
     if verified_professional(user) is None:
         return []
-    from cordee.care.access import list_patients
-
     return [membership.patient for membership in list_patients(user, 1).object_list]
 
 

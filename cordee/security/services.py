@@ -10,7 +10,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -18,20 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cordee.accounts.models import Membership, User
+from cordee.accounts.officers import reviewing_officers
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.care.models import BreakGlassGrant
 from cordee.care.services import do_end_break_glass
 from cordee.security.access import officer_memberships
 from cordee.security.models import Alert
-
-
-def break_glass_officers(user: User) -> QuerySet[Membership]:
-    """The other security officers of ``user``'s structures: those who review their emergency accesses."""
-    structures = Membership.objects.filter(user=user).values("structure_id")
-    return Membership.objects.filter(structure_id__in=structures, security_officer=True, user__is_active=True).exclude(
-        user=user
-    )
 
 
 def _mail_officers(emails: list[str]) -> None:
@@ -67,7 +59,7 @@ def do_raise_break_glass_alerts(grant: BreakGlassGrant, *, request: HttpRequest 
                 details={"kind": alert.kind, "structure": membership.structure_id, "grant": grant.pk},
             )
             alerts.append(alert)
-        emails = sorted(set(break_glass_officers(user).values_list("user__email", flat=True)))
+        emails = sorted(set(reviewing_officers(user).values_list("user__email", flat=True)))
         transaction.on_commit(lambda: _mail_officers(emails))
     return alerts
 

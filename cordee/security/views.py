@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cordee.audit import services as audit
+from cordee.lib.http import AuthedRequest
 from cordee.security import services
 from cordee.security.access import access_alert, alerts_for, is_security_officer
 from cordee.security.models import Alert
-from cordee.web.http import AuthedRequest
 
 ALERTS_PER_PAGE = 25
 

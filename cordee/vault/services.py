@@ -19,6 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from tink import aead, streaming_aead
 
+from cordee.audit import services as audit
+from cordee.audit.models import AuditEntry
 from cordee.vault import keyset as vault_keyset
 from cordee.vault.errors import DecryptionError, Erased
 
@@ -140,9 +142,6 @@ def do_shred(owner: Any, *, by: Any, reason: str, request: Any = None) -> Any:
     The row stays as a tombstone (``destroyed_at``) so that nothing new is ever encrypted for the
     owner. Audited as ``vault.shredded`` in the same transaction.
     """
-    from cordee.audit import services as audit
-    from cordee.audit.models import AuditEntry
-
     if not reason.strip():
         raise ValidationError(_("Say why this data is erased."))
     owner_ref = ref(owner)

@@ -10,7 +10,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods
 
 from cordee.accounts.services import do_set_modules
-from cordee.web.http import AuthedRequest
+from cordee.lib.http import AuthedRequest
 from cordee.web.modules import MODULES
 
 

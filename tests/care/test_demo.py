@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cordee.accounts import demo
+from cordee import demo as cordee_demo
 from cordee.care.access import team_access_user_ids
 from cordee.care.models import CareTeamMember
 
@@ -17,5 +17,5 @@ def test_paulas_team_is_alice_bob_and_sam_acting_for_alice(alice, bob, sam, char
 
 
 def test_seeding_twice_adds_nobody(personas, patient):
-    demo.seed()
+    cordee_demo.seed()
     assert CareTeamMember.objects.filter(patient=patient).count() == 3

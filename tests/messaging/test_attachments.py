@@ -9,8 +9,8 @@ from django.test import Client
 from PIL import Image
 
 from cordee.audit.models import AuditEntry
-from cordee.messaging.attachments import UploadError, do_upload_attachment
 from cordee.messaging.models import Attachment, Message
+from cordee.messaging.services.attachments import UploadError, do_upload_attachment
 from cordee.vault.models import Blob
 from tests.messaging.conftest import client_as, new_key, stored_files
 

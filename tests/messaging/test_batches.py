@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 
 from cordee.accounts.models import User
 from cordee.audit.models import AuditEntry
-from cordee.messaging import sending
 from cordee.messaging.models import Conversation, Member, Message
-from cordee.messaging.sending import SendError, SendRequest, SendResult, send_messages
+from cordee.messaging.services import sending
+from cordee.messaging.services.sending import SendError, SendRequest, SendResult, send_messages
 from tests.messaging.conftest import new_key
 
 pytestmark = pytest.mark.django_db

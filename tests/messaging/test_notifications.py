@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from cordee.messaging.models import Member, NoticeState
 from cordee.messaging.notifications import send_waiting_notice
-from cordee.messaging.sending import SendRequest, after_send, send_messages
+from cordee.messaging.services.sending import SendRequest, after_send, send_messages
 from tests.messaging.conftest import new_key
 
 pytestmark = pytest.mark.django_db(transaction=True)  # notices are scheduled after the commit

@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 
 from cordee.accounts.models import User
 from cordee.audit.models import AuditEntry
-from cordee.messaging.editing import do_edit_message
 from cordee.messaging.models import Conversation, Message
-from cordee.messaging.sending import SendError, SendRequest, SendResult, send_messages
+from cordee.messaging.services.editing import do_edit_message
+from cordee.messaging.services.sending import SendError, SendRequest, SendResult, send_messages
 from tests.conftest import postgres_run_only
 from tests.messaging.conftest import new_key
 

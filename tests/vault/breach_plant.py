@@ -20,13 +20,14 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from cordee.accounts import demo, services
+    from cordee import demo as cordee_demo
+    from cordee.accounts import services
     from cordee.vault import services as vault
     from cordee.vault.models import DataKey
     from tests.vault import canaries
 
     call_command("migrate", verbosity=0)
-    users = demo.seed(with_mfa=False)
+    users = cordee_demo.seed(with_mfa=False)
     registrar = users["alice"]
     result = canaries.plant(users)
     erased = services.do_register_patient(

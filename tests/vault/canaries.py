@@ -45,8 +45,8 @@ def file_content() -> bytes:
 
 def _send_message(users: dict) -> str:
     from cordee.messaging.models import Message
-    from cordee.messaging.sending import SendRequest, do_send_message
     from cordee.messaging.services import do_start_direct
+    from cordee.messaging.services.sending import SendRequest, do_send_message
 
     conversation = do_start_direct(users["alice"], users["bob"].pk)
     result = do_send_message(SendRequest(users["alice"], conversation.pk, MESSAGE, "breach-canary-0001"))

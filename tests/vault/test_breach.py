@@ -98,10 +98,10 @@ def test_pg_dump_and_blob_directory_hold_no_canary(settings, tmp_path):
         pytest.skip("this run uses SQLite (the file-based test above covers it); DATABASE_URL runs this one")
     pg_dump = shutil.which("pg_dump")
     require("pg_dump", pg_dump is not None, "install the PostgreSQL client (postgresql-client)")
-    from cordee.accounts import demo
+    from cordee import demo as cordee_demo
 
     settings.BLOB_BACKEND, settings.BLOB_DIR = "local", tmp_path / "blobs"
-    result = canaries.plant(demo.seed(with_mfa=False))
+    result = canaries.plant(cordee_demo.seed(with_mfa=False))
     _check_planted(result)
 
     db = connection.settings_dict

@@ -18,7 +18,7 @@ from cordee.accounts.annuaire.forms import RejectForm, UploadForm, VerifyForm
 from cordee.accounts.annuaire.models import AnnuaireEntry
 from cordee.accounts.annuaire.names import same_family_name
 from cordee.accounts.models import Professional, Structure
-from cordee.web.http import AuthedRequest
+from cordee.lib.http import AuthedRequest
 
 _SHOWN_REJECTIONS = 50
 

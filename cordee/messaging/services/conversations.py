@@ -26,6 +26,7 @@ from cordee.accounts.guards import verified_professional
 from cordee.accounts.models import Patient, User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
+from cordee.care.access import access_patient, team_access_user_ids
 from cordee.messaging import events
 from cordee.messaging.access import (
     MANAGE,
@@ -270,18 +271,10 @@ def close_thread_after_opposition(patient_id: int, professional_id: int, patient
 # --- patient-linked conversations ---------------------------------------------------------
 
 
-def _team_user_ids(patient_id: int) -> set[int]:
-    from cordee.care.access import team_access_user_ids
-
-    return team_access_user_ids(patient_id)
-
-
 def do_open_care_team_thread(user: User, patient_id: Any, *, request: HttpRequest | None = None) -> Conversation:
     """The care-team thread of a patient, for a member of the team (created on first use)."""
-    from cordee.care.access import access_patient
-
     patient = access_patient(user, patient_id, purpose=MANAGE, request=request, break_glass=False)
-    team = _team_user_ids(patient.pk)
+    team = team_access_user_ids(patient.pk)
     if user.pk not in team:
         raise Http404
     members = {uid: Member.Role.MEMBER for uid in sorted(team)}
@@ -295,12 +288,10 @@ def do_open_care_team_thread(user: User, patient_id: Any, *, request: HttpReques
 
 def do_start_patient_thread(user: User, patient_id: Any, *, request: HttpRequest | None = None) -> Conversation:
     """A professional of the patient's care team starts (or reopens) their thread with the patient."""
-    from cordee.care.access import access_patient
-
     if verified_professional(user) is None:
         raise PermissionDenied
     patient = access_patient(user, patient_id, purpose=MANAGE, request=request, break_glass=False)
-    if user.pk not in _team_user_ids(patient.pk):
+    if user.pk not in team_access_user_ids(patient.pk):
         raise Http404
     if patient.user is None or not patient.user.is_active:
         raise ValidationError(_("This patient has no Cordée account to write to yet."))
@@ -324,7 +315,7 @@ def do_follow_care_team(patient_id: int, user_id: int, joined: bool) -> None:
         conversation = Conversation.objects.select_for_update().filter(pair_key=f"c:{patient_id}").first()
         if conversation is None:
             return
-        if joined and user_id in _team_user_ids(patient_id):
+        if joined and user_id in team_access_user_ids(patient_id):
             _, created = Member.objects.get_or_create(conversation=conversation, user_id=user_id)
             if created:
                 _record(
@@ -351,7 +342,7 @@ def do_sync_care_team(patient_id: int) -> None:
         conversation = Conversation.objects.select_for_update().filter(pair_key=f"c:{patient_id}").first()
         if conversation is None:
             return
-        team = _team_user_ids(patient_id)
+        team = team_access_user_ids(patient_id)
         current = set(Member.objects.filter(conversation=conversation).values_list("user_id", flat=True))
         for uid in sorted(team - current):
             Member.objects.create(conversation=conversation, user_id=uid)

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from cordee.accounts import demo
+from cordee import demo
+from cordee.accounts.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, PERSONAS
 
 
 class Command(BaseCommand):
@@ -14,11 +15,11 @@ class Command(BaseCommand):
         demo.seed()
         out = self.stdout
         out.write(self.style.SUCCESS("Cordée demo data is ready.") + "\n")
-        out.write(f"Password of every demo account: {demo.DEMO_PASSWORD}\n")
-        for persona in demo.PERSONAS:
+        out.write(f"Password of every demo account: {DEMO_PASSWORD}\n")
+        for persona in PERSONAS:
             out.write(f"  {persona.email:<22} {persona.first_name} {persona.last_name}: {persona.note}\n")
         out.write(
             "Second factor (professionals and staff): enter the 6-digit code of the demo TOTP secret\n"
-            f"  {demo.DEMO_TOTP_SECRET}\n"
+            f"  {DEMO_TOTP_SECRET}\n"
             "  in any authenticator app, or print the current code with:  make totp\n"
         )

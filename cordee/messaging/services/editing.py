@@ -19,7 +19,8 @@ from cordee.audit import services as audit
 from cordee.messaging import events
 from cordee.messaging.access import SEND, access_message
 from cordee.messaging.models import Message
-from cordee.messaging.sending import SendError, audit_category, clean_body, is_patient_reply
+from cordee.messaging.services.attachments import delete_attachments
+from cordee.messaging.services.sending import SendError, audit_category, clean_body, is_patient_reply
 from cordee.messaging.statements import allocate_seq
 
 
@@ -63,8 +64,6 @@ def _change(user: User, message_id: Any, *, body: str | None, request: HttpReque
             details={"conversation": conversation.pk, "seq": message.seq},
         )
         if gone:
-            from cordee.messaging.attachments import delete_attachments
-
             delete_attachments(gone)
         attachments = [] if body is None else list(message.attachments.all())
         payload = events.message_payload(message, sender_name=user.display_name, attachments=attachments)

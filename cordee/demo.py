@@ -1,0 +1,24 @@
+"""The demo data (``make demo``, and the tests' personas): each app seeds its part, from the top.
+
+Only for the local demo and tests: the personas' password and TOTP secret are public
+(``cordee.accounts.demo``). ``manage.py seed_demo`` refuses to run with DEBUG off.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from cordee.accounts.demo import seed_personas
+from cordee.accounts.models import User
+from cordee.care.demo import seed_care_team
+from cordee.messaging.demo import seed_conversations
+
+
+@transaction.atomic
+def seed(*, with_mfa: bool = True) -> dict[str, User]:
+    """Idempotent: the personas, Paula's care team (Alice, Bob, Sam acting for Alice) and the
+    conversations (Alice↔Bob, Paula's care-team thread, Alice↔Paula)."""
+    users = seed_personas(with_mfa=with_mfa)
+    seed_care_team(users)
+    seed_conversations(users)
+    return users
