@@ -195,6 +195,9 @@ if BLOB_BACKEND == "s3" and not BLOB_S3_BUCKET:
 # Ed25519 key signing the checkpoints; outside the database, created on the first DEBUG run.
 AUDIT_SIGNING_KEY_PATH = env_path("AUDIT_SIGNING_KEY_FILE", DATA_DIR / "keys" / "audit-ed25519.pem")
 AUDIT_CREATE_MISSING_SIGNING_KEY = DEBUG
+# HMAC key (64 hex characters) authenticating every entry; outside the database, created on the first DEBUG run.
+AUDIT_MAC_KEY_PATH = env_path("AUDIT_MAC_KEY_FILE", DATA_DIR / "keys" / "audit-mac.key")
+AUDIT_CREATE_MISSING_MAC_KEY = DEBUG
 AUDIT_CHECKPOINT_EVERY = env_int("AUDIT_CHECKPOINT_EVERY", 1000, minimum=1)
 AUDIT_CHECKPOINT_MINUTES = env_int("AUDIT_CHECKPOINT_MINUTES", 60, minimum=1)
 AUDIT_SECURITY_RETENTION_DAYS = env_int("AUDIT_SECURITY_RETENTION_DAYS", 365, minimum=30)

@@ -7,8 +7,11 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit"
 
     def ready(self) -> None:
-        # The checkpoint signing key must be there before anything is audited: with DEBUG off a
-        # missing or unreadable key stops the start-up here (in DEBUG it is created, loudly).
+        # The checkpoint signing key and the entries' MAC key must be there before anything is
+        # audited: with DEBUG off a missing or unreadable key stops the start-up here (in DEBUG it
+        # is created, loudly).
+        from cordee.audit.mac import ensure_mac_key
         from cordee.audit.signing import ensure_signing_key
 
         ensure_signing_key()
+        ensure_mac_key()

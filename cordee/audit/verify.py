@@ -6,6 +6,9 @@ row of look-ahead), recomputes every hash and names what it finds:
 - ``altered``: an entry whose content or hash no longer matches, or which was rewritten with a
   recomputed hash (the next entry then links to the old hash), or whose content was blanked
   outside a signed purge;
+- ``forged``: an entry whose hashes hold but whose MAC (``mac.py``) does not: appended, or
+  rewritten with every following hash recomputed, by someone without the server's MAC key (a run
+  of such entries is one problem naming the first);
 - ``removed``: a gap in ``seq``, or entries whose successors were renumbered to close the gap;
 - ``inserted``: an entry that sits between two entries that were adjacent;
 - ``reordered``: an entry sealed for another position than the one it holds;
@@ -14,18 +17,21 @@ row of look-ahead), recomputes every hash and names what it finds:
 
 After a problem the walk re-synchronises on the row found, so that one tampering is reported once
 and later ones are still seen. What the chain alone cannot show: entries removed from its end, and
-a chain rewritten from some point on with recomputed hashes; signed checkpoints (kept by a third
-party) show both. Memory grows only with the number of checkpoints and purges (one per N entries).
+a chain rewritten from some point on with recomputed hashes; the MACs show the second, signed
+checkpoints (kept in a second place, ``copies.py``) show both up to the last checkpoint. Entries cut
+from the end after the last checkpoint cannot be seen by anything; ``warnings`` say when that
+unsealed tail is older than it should be. Memory grows only with the number of checkpoints and purges.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from cordee.audit import signing
+from cordee.audit import mac, signing
 from cordee.audit.chain import CONTENT_FIELDS, GENESIS_HASH, content_hash, header_hash
 from cordee.audit.checkpoints import ExportedCheckpoint
 from cordee.audit.models import AuditCheckpoint, AuditEntry, AuditPurge
@@ -33,12 +39,23 @@ from cordee.audit.statements import checkpoint_statement, purge_statement
 
 MAX_PROBLEMS = 100
 ORIGINAL_SEQ_WINDOW = 1024  # how far a moved entry's sealed position is searched for
-_FIELDS = ("seq", "prev_hash", "content_hash", "entry_hash", "purged_at", "created_at", "category", *CONTENT_FIELDS)
+_FIELDS = (
+    "seq",
+    "prev_hash",
+    "content_hash",
+    "entry_hash",
+    "mac",
+    "purged_at",
+    "created_at",
+    "category",
+    *CONTENT_FIELDS,
+)
+_HEAD = 8  # the fields before the content
 
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # altered | removed | inserted | reordered | checkpoint | purge
+    kind: str  # altered | forged | removed | inserted | reordered | checkpoint | copy | purge
     seq: int | None
     message: str
 
@@ -87,6 +104,7 @@ class _Row:
     prev_hash: str
     content_hash: str
     entry_hash: str
+    mac: str
     purged_at: dt.datetime | None
     created_at: dt.datetime
     category: str
@@ -94,9 +112,10 @@ class _Row:
 
     @classmethod
     def of(cls, values: tuple[Any, ...]) -> _Row:
-        seq, prev_hash, digest, entry_hash, purged_at, created_at, category = values[:7]
-        ok = purged_at is not None or content_hash(dict(zip(CONTENT_FIELDS, values[7:], strict=True))) == digest
-        return cls(seq, prev_hash, digest, entry_hash, purged_at, created_at, category, ok)
+        seq, prev_hash, digest, entry_hash, entry_mac, purged_at, created_at, category = values[:_HEAD]
+        content = dict(zip(CONTENT_FIELDS, values[_HEAD:], strict=True))
+        ok = purged_at is not None or content_hash(content) == digest
+        return cls(seq, prev_hash, digest, entry_hash, entry_mac, purged_at, created_at, category, ok)
 
     def sealed_as(self, seq: int) -> bool:
         """Whether this row's hashes hold for position ``seq``."""
@@ -156,13 +175,24 @@ class _Cutoffs:
         return row.created_at < cutoffs[self._index]
 
 
+def _forged_message(first: int, last: int) -> str:
+    why = "forged, or rewritten with recomputed hashes, without the server's MAC key"
+    if first == last:
+        return f"entry #{first} is not authentic: its MAC does not match ({why})"
+    return f"entries #{first}..#{last} are not authentic: their MACs do not match ({why})"
+
+
 class _Walker:
-    def __init__(self, start: tuple[int, str], cutoffs: _Cutoffs, checkpoints: dict, result: VerifyResult) -> None:
+    def __init__(
+        self, start: tuple[int, str], cutoffs: _Cutoffs, checkpoints: dict, result: VerifyResult, sign: mac.Signer
+    ) -> None:
         self.want, self.head = start[0] + 1, start[1]
         self.before_head: str | None = None
         self.previous_clean = True
         self.shift = 0  # entries renumbered after an insertion (+) or a removal (−)
-        self.cutoffs, self.checkpoints, self.result = cutoffs, checkpoints, result
+        self.cutoffs, self.checkpoints, self.result, self.sign = cutoffs, checkpoints, result, sign
+        # The run of consecutive entries whose MAC fails: [first seq, last seq, index of its problem or -1].
+        self.forged: list[int] | None = None
 
     def problem(self, kind: str, seq: int, message: str) -> None:
         if len(self.result.chain_problems) < MAX_PROBLEMS:
@@ -175,6 +205,7 @@ class _Walker:
 
     def step(self, row: _Row, rows: _Peekable) -> None:
         self._count(row)
+        run, self.forged = self.forged, None  # a row that is not checked below ends the run
         if row.purged_at is not None and not self.cutoffs.allow(row):
             self.problem("altered", row.seq, f"entry #{row.seq} had its content removed outside any signed purge")
         if row.seq < self.want:
@@ -186,10 +217,12 @@ class _Walker:
             self.problem("removed", self.want, f"entry {missing} is missing (removed)")
             self.shift = 0
         if row.sealed_as(row.seq - self.shift):
-            if not gap and row.prev_hash != self.head and self.previous_clean:
+            # (A previous entry reported as forged already explains the broken link.)
+            if not gap and row.prev_hash != self.head and self.previous_clean and run is None:
                 message = f"entry #{row.seq - 1} was rewritten: entry #{row.seq} links to another hash"
                 self.problem("altered", row.seq - 1, message)
             self.previous_clean = True
+            self._check_mac(row, run)
         elif not self.result.more_problems and (self._moved(row, rows) or self._inserted_here(row, rows)):
             return  # (past MAX_PROBLEMS, rows are only counted as altered: no costly search)
         else:
@@ -197,6 +230,29 @@ class _Walker:
             self.problem("altered", row.seq, f"entry #{row.seq} was altered: {what} no longer matches its hash")
             self.previous_clean = False
         self.accept(row)
+
+    def _check_mac(self, row: _Row, run: list[int] | None) -> None:
+        """The MAC of a row whose hashes hold, for the position it was sealed for."""
+        if hmac.compare_digest(self.sign(row.seq - self.shift, row.entry_hash), row.mac or ""):
+            return
+        problems = self.result.chain_problems
+        if run is not None and run[1] == row.seq - 1:
+            run[1] = row.seq
+            if run[2] >= 0:
+                problems[run[2]] = Problem("forged", run[0], _forged_message(run[0], run[1]))
+            self.forged = run
+            return
+        index = len(problems) if len(problems) < MAX_PROBLEMS else -1
+        self.problem("forged", row.seq, _forged_message(row.seq, row.seq))
+        self.forged = [row.seq, row.seq, index]
+
+    def finish(self) -> None:
+        """Name the likely cause when every entry walked fails its MAC: another key than the trail's."""
+        run, result = self.forged, self.result
+        if run is None or run[2] < 0 or result.entries < 2 or (run[0], run[1]) != (result.first_seq, result.last_seq):
+            return
+        hint = "; every entry fails: is AUDIT_MAC_KEY_FILE the key this trail was written with?"
+        result.chain_problems[run[2]] = Problem("forged", run[0], _forged_message(run[0], run[1]) + hint)
 
     def _moved(self, row: _Row, rows: _Peekable) -> bool:
         original = row.original_seq()
@@ -320,10 +376,11 @@ def verify_chain(
         if checkpoint.entry_hash != start[1]:
             message = f"{checkpoint} does not match the purge anchor #{start[0]}"
             result.checkpoint_problems.append(Problem("checkpoint", start[0], message))
-    walker = _Walker(start, _Cutoffs(purges), checkpoints, result)
+    walker = _Walker(start, _Cutoffs(purges), checkpoints, result, mac.signer())
     rows = _Peekable(_entries(start[0], until, chunk_size))
     for row in rows:
         walker.step(row, rows)
+    walker.finish()
     _check_unseen_checkpoints(result, checkpoints, start[0], until)
     return result
 

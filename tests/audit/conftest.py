@@ -1,4 +1,4 @@
-"""Audit test helpers: a signing key per test, entries, and an attacker's raw SQL on the table."""
+"""Audit test helpers: keys per test, entries, and an attacker's raw SQL on the table."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 from django.db import connection
 
-from cordee.audit import services, signing
+from cordee.audit import mac, services, signing
 from cordee.audit.chain import CONTENT_FIELDS, content_hash, header_hash
 from cordee.audit.models import AuditEntry
 
@@ -23,6 +23,15 @@ def signing_key(settings, tmp_path):
     path = tmp_path / "keys" / "audit-ed25519.pem"
     signing.create_key(path)
     settings.AUDIT_SIGNING_KEY_PATH = path
+    return path
+
+
+@pytest.fixture(autouse=True)
+def mac_key(settings, tmp_path):
+    """A fresh MAC key per test, outside the database (as in production)."""
+    path = tmp_path / "keys" / "audit-mac.key"
+    mac.create_key(path)
+    settings.AUDIT_MAC_KEY_PATH = path
     return path
 
 
