@@ -10,6 +10,7 @@ class AuditConfig(AppConfig):
         # The checkpoint signing key and the entries' MAC key must be there before anything is
         # audited: with DEBUG off a missing or unreadable key stops the start-up here (in DEBUG it
         # is created, loudly).
+        from cordee.audit import checks  # noqa: F401  (registers the deploy check of the copy)
         from cordee.audit.mac import ensure_mac_key
         from cordee.audit.signing import ensure_signing_key
 

@@ -58,8 +58,8 @@ def _schedule_checkpoint(first: int, last: int) -> None:
     """After the commit of entry N, 2N…, enqueue a checkpoint (``AUDIT_CHECKPOINT_EVERY``): once
     if the appended entries ``first``…``last`` reach one of those numbers.
 
-    The time rule (every ``AUDIT_CHECKPOINT_MINUTES``) belongs to the scheduler, which runs
-    ``manage.py audit checkpoint --if-due`` (docs/security.md): it also seals a quiet chain's tail.
+    The time rule (a checkpoint at most ``AUDIT_CHECKPOINT_SECONDS`` after any new entry) belongs
+    to the worker's scheduler (``manage.py worker``, docs/security.md): it also seals a quiet tail.
     """
     every = settings.AUDIT_CHECKPOINT_EVERY
     if last // every > (first - 1) // every:

@@ -28,16 +28,20 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from cordee.audit import mac, signing
-from cordee.audit.chain import CONTENT_FIELDS, GENESIS_HASH, content_hash, header_hash
-from cordee.audit.checkpoints import ExportedCheckpoint
-from cordee.audit.models import AuditCheckpoint, AuditEntry, AuditPurge
-from cordee.audit.statements import checkpoint_statement, purge_statement
+from django.conf import settings
+from django.utils import timezone
 
-MAX_PROBLEMS = 100
+from cordee.audit import mac
+from cordee.audit.chain import CONTENT_FIELDS, GENESIS_HASH, content_hash, header_hash
+from cordee.audit.exports import ExportedCheckpoint
+from cordee.audit.models import AuditEntry, AuditPurge
+from cordee.audit.results import MAX_PROBLEMS, Problem, VerifyResult
+from cordee.audit.signed import signed_checkpoints, signed_purges
+
+__all__ = ["MAX_PROBLEMS", "Problem", "VerifyResult", "verify_chain"]
 ORIGINAL_SEQ_WINDOW = 1024  # how far a moved entry's sealed position is searched for
 _FIELDS = (
     "seq",
@@ -51,51 +55,6 @@ _FIELDS = (
     *CONTENT_FIELDS,
 )
 _HEAD = 8  # the fields before the content
-
-
-@dataclass(frozen=True)
-class Problem:
-    kind: str  # altered | forged | removed | inserted | reordered | checkpoint | copy | purge
-    seq: int | None
-    message: str
-
-
-@dataclass
-class VerifyResult:
-    entries: int = 0
-    tombstones: int = 0
-    first_seq: int | None = None
-    last_seq: int | None = None
-    checkpoints: int = 0
-    purges: int = 0
-    chain_problems: list[Problem] = field(default_factory=list)
-    checkpoint_problems: list[Problem] = field(default_factory=list)
-    more_problems: bool = False  # the list stopped at MAX_PROBLEMS chain problems: there may be more
-
-    @property
-    def problems(self) -> list[Problem]:
-        return self.chain_problems + self.checkpoint_problems
-
-    @property
-    def ok(self) -> bool:
-        return not self.chain_problems and not self.checkpoint_problems
-
-    @property
-    def first_problem(self) -> Problem | None:
-        problems = self.problems
-        return problems[0] if problems else None
-
-    def summary(self) -> str:
-        span = f"#{self.first_seq}..#{self.last_seq}" if self.entries else "empty"
-        counts = (
-            f"{self.entries} entries ({span}, {self.tombstones} purged), "
-            f"{self.checkpoints} checkpoints, {self.purges} purges"
-        )
-        if self.ok:
-            return f"OK: audit chain verified: {counts}"
-        first = self.first_problem
-        assert first is not None  # noqa: S101 (not ok means at least one problem)
-        return f"FAILED: {len(self.problems)} problem(s) in {counts}; first: {first.message}"
 
 
 @dataclass
@@ -193,6 +152,8 @@ class _Walker:
         self.cutoffs, self.checkpoints, self.result, self.sign = cutoffs, checkpoints, result, sign
         # The run of consecutive entries whose MAC fails: [first seq, last seq, index of its problem or -1].
         self.forged: list[int] | None = None
+        self.sealed_up_to = 0  # the last entry a trusted checkpoint seals
+        self.first_unsealed: tuple[int, dt.datetime] | None = None  # the first entry after it
 
     def problem(self, kind: str, seq: int, message: str) -> None:
         if len(self.result.chain_problems) < MAX_PROBLEMS:
@@ -286,6 +247,8 @@ class _Walker:
         return True
 
     def _count(self, row: _Row) -> None:
+        if self.first_unsealed is None and row.seq > self.sealed_up_to:
+            self.first_unsealed = (row.seq, row.created_at)
         result = self.result
         result.entries += 1
         result.tombstones += row.purged_at is not None
@@ -296,52 +259,6 @@ class _Walker:
                 result.checkpoint_problems.append(
                     Problem("checkpoint", row.seq, f"{checkpoint} does not match entry #{row.seq}'s hash")
                 )
-
-
-def _signed_purges(result: VerifyResult) -> list[AuditPurge]:
-    trusted = []
-    for purge in AuditPurge.objects.order_by("up_to_seq", "pk"):
-        problem = signing.signature_problem(purge_statement(purge), purge.signature, purge.key_id)
-        if problem:
-            result.checkpoint_problems.append(Problem("purge", purge.up_to_seq, f"{purge} is not trusted: {problem}"))
-        else:
-            trusted.append(purge)
-    result.purges = len(trusted)
-    return trusted
-
-
-def _statement(checkpoint: AuditCheckpoint | ExportedCheckpoint) -> bytes:
-    if isinstance(checkpoint, ExportedCheckpoint):
-        return checkpoint.statement
-    return checkpoint_statement(checkpoint)
-
-
-def _signed_checkpoints(result: VerifyResult, exported: list[ExportedCheckpoint]) -> dict[int, list]:
-    """Checkpoints whose signature holds, by seq; problems for the others and for holes between them.
-
-    Stored checkpoints must join up from the chain's start; an exported copy may begin later, but
-    must join up from its first line, and each of its checkpoints must still be in the database.
-    """
-    by_seq: dict[int, list] = {}
-    stored = list(AuditCheckpoint.objects.order_by("seq"))
-    stored_seqs = {checkpoint.seq for checkpoint in stored}
-    groups: tuple[tuple[list, int | None], ...] = ((stored, 0), (sorted(exported, key=lambda c: c.seq), None))
-    for group, start in groups:
-        for checkpoint in group:
-            problem = signing.signature_problem(_statement(checkpoint), checkpoint.signature, checkpoint.key_id)
-            if problem:
-                result.checkpoint_problems.append(Problem("checkpoint", checkpoint.seq, f"{checkpoint}: {problem}"))
-                continue
-            result.checkpoints += 1
-            by_seq.setdefault(checkpoint.seq, []).append(checkpoint)
-            if start is not None and checkpoint.seq - checkpoint.entry_count != start:
-                message = f"checkpoints are missing before {checkpoint} (the previous one seals #{start})"
-                result.checkpoint_problems.append(Problem("checkpoint", checkpoint.seq, message))
-            if isinstance(checkpoint, ExportedCheckpoint) and checkpoint.seq not in stored_seqs:
-                message = f"{checkpoint} is missing from the database"
-                result.checkpoint_problems.append(Problem("checkpoint", checkpoint.seq, message))
-            start = checkpoint.seq
-    return by_seq
 
 
 def _entries(start_seq: int, until: int | None, chunk_size: int) -> Iterator[_Row]:
@@ -358,31 +275,67 @@ def verify_chain(
     until: int | None = None,
     check_checkpoints: bool = True,
     exported: list[ExportedCheckpoint] | None = None,
+    copied: list[ExportedCheckpoint] | None = None,
     chunk_size: int = 2000,
+    now: dt.datetime | None = None,
 ) -> VerifyResult:
     """Verify the chain from its trusted start (genesis, the last purge anchor, or ``start_after``).
 
     ``start_after`` = (seq, hash) trusted from elsewhere (the previous checkpoint); ``until`` stops
-    the walk; ``exported`` adds checkpoints read back from a third party's copy.
+    the walk; ``exported`` adds checkpoints read back from a third party's export, ``copied`` those
+    of the second copy (``copies.py``; None when there is none). A whole walk (no ``until``, with
+    the checkpoints) also warns when entries have waited unsealed too long at ``now``.
     """
+    now = now or timezone.now()
     result = VerifyResult()
-    purges = _signed_purges(result)
+    purges = signed_purges(result)
     anchors = [(purge.anchor_seq, purge.anchor_hash) for purge in purges if purge.anchor_seq is not None]
     start = max(anchors, default=(0, GENESIS_HASH))
     if start_after is not None and start_after[0] >= start[0]:
         start = start_after
-    checkpoints = _signed_checkpoints(result, exported or []) if check_checkpoints else {}
+    checkpoints = signed_checkpoints(result, exported or [], copied, now) if check_checkpoints else {}
+    sealed_up_to = max(checkpoints, default=None)
     for checkpoint in checkpoints.pop(start[0], ()):
         if checkpoint.entry_hash != start[1]:
             message = f"{checkpoint} does not match the purge anchor #{start[0]}"
             result.checkpoint_problems.append(Problem("checkpoint", start[0], message))
     walker = _Walker(start, _Cutoffs(purges), checkpoints, result, mac.signer())
+    walker.sealed_up_to = sealed_up_to or 0
     rows = _Peekable(_entries(start[0], until, chunk_size))
     for row in rows:
         walker.step(row, rows)
     walker.finish()
     _check_unseen_checkpoints(result, checkpoints, start[0], until)
+    if check_checkpoints and until is None:
+        _warn_unsealed(result, sealed_up_to, walker.first_unsealed, now)
     return result
+
+
+def _warn_unsealed(
+    result: VerifyResult, sealed_up_to: int | None, first_unsealed: tuple[int, dt.datetime] | None, now: dt.datetime
+) -> None:
+    """No checkpoint at all, or entries past the last one for longer than the worker would leave them.
+
+    Such entries could be cut from the end, or (by whoever holds the MAC key) rewritten, unseen: the
+    worker (``manage.py worker``) seals them every ``AUDIT_CHECKPOINT_SECONDS``; is it running?
+    """
+    if first_unsealed is None:
+        return
+    seq, created_at = first_unsealed
+    span = f"#{seq}..#{result.last_seq}" if result.last_seq != seq else f"#{seq}"
+    hint = "is the worker running (manage.py worker)?"
+    if sealed_up_to is None:
+        message = f"no checkpoint seals the audit trail: entries {span} can be cut from its end unseen; {hint}"
+        result.warnings.append(Problem("unsealed", seq, message))
+        return
+    waited = now - created_at
+    limit = settings.AUDIT_CHECKPOINT_STALE_SECONDS
+    if waited > dt.timedelta(seconds=limit):
+        message = (
+            f"the last checkpoint (#{sealed_up_to}) is stale: entries {span} have waited unsealed for "
+            f"{int(waited.total_seconds())} s (more than AUDIT_CHECKPOINT_STALE_SECONDS={limit}); {hint}"
+        )
+        result.warnings.append(Problem("unsealed", seq, message))
 
 
 def _check_unseen_checkpoints(result: VerifyResult, checkpoints: dict, start_seq: int, until: int | None) -> None:
