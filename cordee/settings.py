@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",  # the API docs' assets served from Cordée (no CDN)
+    "cordee.worker",  # below every app: they register their scheduled jobs with it
     "cordee.vault",
     "cordee.audit",
     "cordee.accounts",
@@ -164,7 +165,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-# Background tasks (django-tasks): imports, notifications, purges. ``manage.py db_worker`` runs them.
+# Background tasks (django-tasks): imports, notifications. ``manage.py worker`` runs them, and the
+# scheduled jobs (audit checkpoints, purges: cordee/worker/jobs.py).
 TASKS = {
     "default": {
         "BACKEND": env_choice(

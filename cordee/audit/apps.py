@@ -16,3 +16,7 @@ class AuditConfig(AppConfig):
 
         ensure_signing_key()
         ensure_mac_key()
+
+        from cordee.audit.scheduled import register_jobs
+
+        register_jobs()
