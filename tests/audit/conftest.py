@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -99,3 +101,16 @@ def rehash_from(seq: int, until: int | None = None) -> None:
             [prev_hash, digest, entry_hash, entry.pk],
         )
         prev_hash = entry_hash
+
+
+def append_forged(key: bytes | None = None) -> int:
+    """An attacker's append with well-formed hashes: a MAC made without (or with another) key."""
+    head = AuditEntry.objects.order_by("-seq").first()
+    seq = head.seq + 1
+    values = services.entry_values("login.success", target_type="account", target_id="alice@cordee.test")
+    values.update(seq=seq, prev_hash=head.entry_hash)
+    values["entry_hash"] = header_hash(head.entry_hash, seq, values["created_at"], "security", values["content_hash"])
+    values["mac"] = hmac.new(key, b"%d" % seq, hashlib.sha256).hexdigest() if key else "0" * 64
+    with attacker():
+        AuditEntry.objects.create(**values)
+    return seq

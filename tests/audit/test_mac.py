@@ -15,11 +15,10 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from cordee.audit import checkpoints, mac, retention, services
-from cordee.audit.chain import header_hash
 from cordee.audit.models import AuditEntry
 from cordee.audit.verify import verify_chain
 
-from .conftest import TABLE, attacker, make_entries, rehash_from, sql
+from .conftest import TABLE, append_forged, attacker, make_entries, rehash_from, sql
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,24 +40,11 @@ def test_record_and_record_many_write_the_documented_mac(mac_key):
     assert verify_chain().ok
 
 
-def _append_forged(key: bytes | None = None) -> int:
-    """An attacker's append with well-formed hashes: a MAC made without (or with another) key."""
-    head = AuditEntry.objects.order_by("-seq").first()
-    seq = head.seq + 1
-    values = services.entry_values("login.success", target_type="account", target_id="alice@cordee.test")
-    values.update(seq=seq, prev_hash=head.entry_hash)
-    values["entry_hash"] = header_hash(head.entry_hash, seq, values["created_at"], "security", values["content_hash"])
-    values["mac"] = hmac.new(key, b"%d" % seq, hashlib.sha256).hexdigest() if key else "0" * 64
-    with attacker():
-        AuditEntry.objects.create(**values)
-    return seq
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("key", [None, os.urandom(32)], ids=["no-key", "another-key"])
 def test_a_well_hashed_append_is_named_forged(key):
     make_entries(5)
-    seq = _append_forged(key)
+    seq = append_forged(key)
     result = verify_chain()
     assert [(p.kind, p.seq) for p in result.problems] == [("forged", seq)]
     assert result.first_problem.message.startswith(f"entry #{seq} is not authentic: its MAC does not match")
@@ -68,7 +54,7 @@ def test_a_well_hashed_append_is_named_forged(key):
 def test_a_checkpoint_is_never_signed_over_a_forged_append():
     make_entries(3)
     checkpoints.make_checkpoint()
-    _append_forged()
+    append_forged()
     with pytest.raises(checkpoints.ChainBroken, match="entry #4 is not authentic"):
         checkpoints.make_checkpoint()
 

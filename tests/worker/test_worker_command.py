@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
-@pytest.mark.django_db
+# transaction=True: the task worker closes a connection found inside a transaction (the test's).
+@pytest.mark.django_db(transaction=True)
 def test_batch_runs_the_due_jobs_then_the_queued_tasks(settings):
     settings.TASKS = DATABASE_TASKS
     from cordee.messaging.tasks import purge_unsent_attachments
@@ -35,7 +36,7 @@ def test_batch_runs_the_due_jobs_then_the_queued_tasks(settings):
     assert queued.status == "SUCCESSFUL"
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_no_schedule_runs_tasks_only(settings):
     settings.TASKS = DATABASE_TASKS
     services.record("test.entry")
