@@ -42,8 +42,8 @@ demo: migrate
 	  DEBUG=1 $(PY) manage.py import_interactions "$(DEMO_DATA)/ansm_interactions" > /dev/null; \
 	fi
 	DEBUG=1 $(PY) manage.py seed_demo
-	@echo "Cordée is starting at http://$(HOST):$(PORT)/  (Ctrl-C to stop; background tasks log to $${CORDEE_DATA_DIR:-.data}/worker.log)"
-	DEBUG=1 $(PY) manage.py db_worker --queue-name '*' --no-reload --interval 2 > "$${CORDEE_DATA_DIR:-.data}/worker.log" 2>&1 & worker=$$!; \
+	@echo "Cordée is starting at http://$(HOST):$(PORT)/  (Ctrl-C to stop; the worker, background tasks and audit checkpoints, logs to $${CORDEE_DATA_DIR:-.data}/worker.log)"
+	DEBUG=1 $(PY) manage.py worker --queue-name '*' --no-reload --interval 2 > "$${CORDEE_DATA_DIR:-.data}/worker.log" 2>&1 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(VENV)/bin/uvicorn cordee.asgi:application --host $(HOST) --port $(PORT) --no-access-log --lifespan off --ws-per-message-deflate false
 

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",  # the API docs' assets served from Cordée (no CDN)
+    "cordee.worker",  # below every app: they register their scheduled jobs with it
     "cordee.vault",
     "cordee.audit",
     "cordee.accounts",
@@ -187,7 +188,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-# Background tasks (django-tasks): imports, notifications, purges. ``manage.py db_worker`` runs them.
+# Background tasks (django-tasks): imports, notifications. ``manage.py worker`` runs them, and the
+# scheduled jobs (audit checkpoints, purges: cordee/worker/jobs.py).
 TASKS = {
     "default": {
         "BACKEND": env_choice(
@@ -218,10 +220,33 @@ if BLOB_BACKEND == "s3" and not BLOB_S3_BUCKET:
 # Ed25519 key signing the checkpoints; outside the database, created on the first DEBUG run.
 AUDIT_SIGNING_KEY_PATH = env_path("AUDIT_SIGNING_KEY_FILE", DATA_DIR / "keys" / "audit-ed25519.pem")
 AUDIT_CREATE_MISSING_SIGNING_KEY = DEBUG
+# HMAC key (64 hex characters) authenticating every entry; outside the database, created on the first DEBUG run.
+AUDIT_MAC_KEY_PATH = env_path("AUDIT_MAC_KEY_FILE", DATA_DIR / "keys" / "audit-mac.key")
+AUDIT_CREATE_MISSING_MAC_KEY = DEBUG
+# A checkpoint at most this long after any new entry (the worker's scheduler), and after every N entries.
+AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 30, minimum=1, maximum=60)
 AUDIT_CHECKPOINT_EVERY = env_int("AUDIT_CHECKPOINT_EVERY", 1000, minimum=1)
-AUDIT_CHECKPOINT_MINUTES = env_int("AUDIT_CHECKPOINT_MINUTES", 60, minimum=1)
+if env_str("AUDIT_CHECKPOINT_MINUTES"):
+    raise ImproperlyConfigured("AUDIT_CHECKPOINT_MINUTES is gone: the worker seals every AUDIT_CHECKPOINT_SECONDS")
+# ``audit verify`` warns (and fails with --strict) when entries wait unsealed longer than this.
+AUDIT_CHECKPOINT_STALE_SECONDS = env_int("AUDIT_CHECKPOINT_STALE_SECONDS", 180, minimum=AUDIT_CHECKPOINT_SECONDS + 1)
+# The second, append-only copy of every checkpoint: a file path or s3://bucket/prefix (docs/security.md).
+# The demo (DEBUG) keeps one beside its database; production names its own (`check --deploy` warns).
+AUDIT_CHECKPOINT_COPY = env_str("AUDIT_CHECKPOINT_COPY", str(DATA_DIR / "audit-checkpoints.jsonl") if DEBUG else "")
+if AUDIT_CHECKPOINT_COPY and not AUDIT_CHECKPOINT_COPY.startswith("s3://"):
+    AUDIT_CHECKPOINT_COPY = str(Path(AUDIT_CHECKPOINT_COPY).expanduser().resolve())
+AUDIT_COPY_S3_ENDPOINT_URL = env_str("AUDIT_COPY_S3_ENDPOINT_URL", BLOB_S3_ENDPOINT_URL)
+AUDIT_COPY_S3_REGION = env_str("AUDIT_COPY_S3_REGION", BLOB_S3_REGION)
+AUDIT_COPY_S3_ACCESS_KEY = env_secret("AUDIT_COPY_S3_ACCESS_KEY", BLOB_S3_ACCESS_KEY)
+AUDIT_COPY_S3_SECRET_KEY = env_secret("AUDIT_COPY_S3_SECRET_KEY", BLOB_S3_SECRET_KEY)
 AUDIT_SECURITY_RETENTION_DAYS = env_int("AUDIT_SECURITY_RETENTION_DAYS", 365, minimum=30)
 AUDIT_ACCESS_RETENTION_DAYS = env_int("AUDIT_ACCESS_RETENTION_DAYS", 3 * 365, minimum=365)
+# Object Lock retention of each checkpoint in an S3 copy: past the longest retention of the entries.
+AUDIT_COPY_RETENTION_DAYS = env_int(
+    "AUDIT_COPY_RETENTION_DAYS", AUDIT_ACCESS_RETENTION_DAYS + 365, minimum=AUDIT_ACCESS_RETENTION_DAYS
+)
+if AUDIT_CHECKPOINT_COPY.startswith("s3://") and not AUDIT_CHECKPOINT_COPY.removeprefix("s3://").split("/")[0]:
+    raise ImproperlyConfigured(f"AUDIT_CHECKPOINT_COPY={AUDIT_CHECKPOINT_COPY!r} names no bucket (s3://bucket/prefix)")
 
 # --- care relationship (cordee.care) ------------------------------------------------------
 BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 240, minimum=5, maximum=24 * 60)

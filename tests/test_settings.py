@@ -97,6 +97,7 @@ def test_production_refuses_insecure_cookies():
 
 
 def test_production_starts_when_safe(tmp_path):
+    from cordee.audit import mac
     from cordee.audit.signing import create_key
     from cordee.vault import keyset
 
@@ -105,6 +106,7 @@ def test_production_starts_when_safe(tmp_path):
     # The keys kept outside the database must exist too (their start-up checks refuse to go without).
     keyset.create(tmp_path / "keys" / "vault-kek.json")
     create_key(tmp_path / "keys" / "audit-ed25519.pem")
+    mac.create_key(tmp_path / "keys" / "audit-mac.key")
     result = _start({"DEBUG": "0", "SECRET_KEY_FILE": str(key), "CORDEE_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout

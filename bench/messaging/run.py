@@ -114,11 +114,14 @@ def _production_env(data_dir: Path) -> dict[str, str]:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     signing.write_bytes(pem)
+    mac = keys / "audit-mac.key"
+    mac.write_text(secrets.token_hex(32))
     return {
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(48),
         "VAULT_KEYSET_FILE": str(vault),
         "AUDIT_SIGNING_KEY_FILE": str(signing),
+        "AUDIT_MAC_KEY_FILE": str(mac),
         "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         "API_RATE_LIMITS": "",  # (a) over HTTP sends 300 messages as one user as fast as it can
     }

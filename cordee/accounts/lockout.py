@@ -76,5 +76,16 @@ def do_clear(email: str) -> None:
 
 
 def purge_older_than(days: int = 30) -> int:
-    deleted, _ = LoginFailure.objects.filter(at__lt=timezone.now() - dt.timedelta(days=days)).delete()
+    """Forget failed logins older than ``days``: the lockout only counts those of its window, and
+    each failure already has its own entry in the audit trail. Run daily by the worker's scheduler
+    (``cordee.accounts.apps``); audited when it deletes anything (counts only)."""
+    with transaction.atomic():
+        deleted, _ = LoginFailure.objects.filter(at__lt=timezone.now() - dt.timedelta(days=days)).delete()
+        if deleted:
+            audit.record(
+                "login.failures_purged",
+                actor=None,
+                target_type="account",
+                details={"deleted": deleted, "older_than_days": days},
+            )
     return deleted

@@ -3,7 +3,8 @@
 Rows outlive what they describe: actor, target and patient are ids plus display copies, never
 cascading foreign keys. ``seq`` is the position in the chain (1, 2, 3… with no gap) and
 ``entry_hash`` the SHA-256 of the previous row's hash, the row's header and ``content_hash``
-(see ``chain.py``). A purged row (``purged_at`` set) is a tombstone: header and hashes kept,
+(see ``chain.py``); ``mac`` authenticates ``seq`` and ``entry_hash`` with a key held outside the
+database (``mac.py``). A purged row (``purged_at`` set) is a tombstone: header and hashes kept,
 content blanked (see ``retention.py``).
 """
 
@@ -42,6 +43,7 @@ class AuditEntry(models.Model):
     prev_hash = models.CharField(max_length=64)
     content_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64, unique=True)
+    mac = models.CharField(max_length=64)  # HMAC of (seq, entry_hash) with the key outside the database (mac.py)
     purged_at = models.DateTimeField(null=True, blank=True)  # set on tombstones by the retention purge
 
     class Meta:

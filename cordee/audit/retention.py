@@ -43,6 +43,7 @@ from cordee.audit.chain import iso_utc
 from cordee.audit.models import AuditEntry, AuditPurge
 from cordee.audit.services import record
 from cordee.audit.statements import purge_statement
+from cordee.audit.verify import verify_chain
 
 # What a tombstone keeps of an entry's content: nothing.
 BLANK_CONTENT: dict[str, Any] = {
@@ -110,8 +111,6 @@ def purge(*, now: dt.datetime | None = None, actor: Any = None) -> AuditPurge:
 
     Raises ``PurgeRefused`` if the chain does not verify first.
     """
-    from cordee.audit.verify import verify_chain
-
     now = now or timezone.now()
     cutoffs = Cutoffs.at(now)
     with transaction.atomic():

@@ -1,7 +1,9 @@
 """Appending to the audit trail. Call ``record`` inside the transaction of the act it describes.
 
-Appends are serialised by ``locks.CHAIN`` (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an advisory
-lock held until commit), so two processes never read the same head and the chain never forks.
+Each entry gets its place (``seq``, ``prev_hash``), its ``entry_hash`` and its ``mac`` (``mac.py``)
+under the lock. Appends are serialised by ``locks.CHAIN`` (SQLite: ``BEGIN IMMEDIATE``;
+PostgreSQL: an advisory lock held until commit), so two processes never read the same head and
+the chain never forks.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from django.db.models.signals import post_save
 from django.http import HttpRequest
 from django.utils import timezone
 
-from cordee.audit import locks
+from cordee.audit import locks, mac
 from cordee.audit.chain import GENESIS_HASH, content_hash, header_hash
 from cordee.audit.models import AuditEntry
 
@@ -64,8 +66,8 @@ def _schedule_checkpoint(first: int, last: int) -> None:
     """After the commit of entry N, 2N…, enqueue a checkpoint (``AUDIT_CHECKPOINT_EVERY``): once
     if the appended entries ``first``…``last`` reach one of those numbers.
 
-    The time rule (every ``AUDIT_CHECKPOINT_MINUTES``) belongs to the scheduler, which runs
-    ``manage.py audit checkpoint --if-due`` (docs/security.md): it also seals a quiet chain's tail.
+    The time rule (a checkpoint at most ``AUDIT_CHECKPOINT_SECONDS`` after any new entry) belongs
+    to the worker's scheduler (``manage.py worker``, docs/security.md): it also seals a quiet tail.
     """
     every = settings.AUDIT_CHECKPOINT_EVERY
     if last // every > (first - 1) // every:
@@ -155,6 +157,7 @@ def _append(rows: list[dict[str, Any]]) -> list[int | None]:
     No savepoint: a failed append must fail the caller's whole transaction anyway.
     """
     statements = _sql()
+    sign = mac.signer()  # the key is read before the lock is taken
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         locks.hold(locks.CHAIN)
         # After the lock, in a statement of its own: under READ COMMITTED it sees the last commit.
@@ -168,6 +171,7 @@ def _append(rows: list[dict[str, Any]]) -> list[int | None]:
             prev_hash = values["entry_hash"] = header_hash(
                 prev_hash, seq, values["created_at"], values["category"], values["content_hash"]
             )
+            values["mac"] = sign(seq, prev_hash)
         if len(rows) == 1:
             ids: list[int | None] = [_insert(cursor, rows[0], statements)]
         else:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import logging
-import os
 import sys
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-logger = logging.getLogger("cordee.audit")
+from cordee.audit import keyfiles
 
 _cache: dict[tuple[str, int], Ed25519PrivateKey] = {}
 
@@ -34,17 +32,10 @@ def key_path() -> Path:
 
 def create_key(path: Path) -> bool:
     """Write a new private key at ``path`` (mode 0600); False if another process made it first."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return False
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
-    return True
+    return keyfiles.write_new(path, pem)
 
 
 def _read_key(path: Path) -> Ed25519PrivateKey:
@@ -91,14 +82,15 @@ def ensure_signing_key() -> None:
                 f"(`manage.py audit public-key`) to the party that keeps the exported checkpoints."
             )
         if create_key(path):
-            banner = "!" * 100
-            sys.stderr.write(
-                f"\n{banner}\n!!! Cordée (DEBUG) created a NEW audit signing key: {path}\n"
-                "!!! It signs the audit checkpoints. A production deployment creates its own, keeps it out of the\n"
-                "!!! database and its backups, and gives its public key to a third party (docs/security.md).\n"
-                f"!!! With DEBUG off, Cordée refuses to start without an existing key.\n{banner}\n\n"
+            keyfiles.announce_created(
+                path,
+                "audit signing key",
+                [
+                    "It signs the audit checkpoints. A production deployment creates its own, keeps it out of the",
+                    "database and its backups, and gives its public key to a third party (docs/security.md).",
+                    "With DEBUG off, Cordée refuses to start without an existing key.",
+                ],
             )
-            logger.warning("DEBUG: created a NEW audit signing key at %s", path)
     private_key()
 
 

@@ -1,4 +1,8 @@
-"""Background tasks of the audit trail (django-tasks; ``manage.py db_worker`` runs them)."""
+"""Background tasks of the audit trail (django-tasks; ``manage.py worker`` runs them).
+
+The periodic jobs (a checkpoint every ``AUDIT_CHECKPOINT_SECONDS``, the daily purge) are not tasks:
+the worker's scheduler runs them (``scheduled.py``).
+"""
 
 from __future__ import annotations
 

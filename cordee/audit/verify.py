@@ -6,6 +6,9 @@ row of look-ahead), recomputes every hash and names what it finds:
 - ``altered``: an entry whose content or hash no longer matches, or which was rewritten with a
   recomputed hash (the next entry then links to the old hash), or whose content was blanked
   outside a signed purge;
+- ``forged``: an entry whose hashes hold but whose MAC (``mac.py``) does not: appended, or
+  rewritten with every following hash recomputed, by someone without the server's MAC key (a run
+  of such entries is one problem naming the first);
 - ``removed``: a gap in ``seq``, or entries whose successors were renumbered to close the gap;
 - ``inserted``: an entry that sits between two entries that were adjacent;
 - ``reordered``: an entry sealed for another position than the one it holds;
@@ -14,71 +17,44 @@ row of look-ahead), recomputes every hash and names what it finds:
 
 After a problem the walk re-synchronises on the row found, so that one tampering is reported once
 and later ones are still seen. What the chain alone cannot show: entries removed from its end, and
-a chain rewritten from some point on with recomputed hashes; signed checkpoints (kept by a third
-party) show both. Memory grows only with the number of checkpoints and purges (one per N entries).
+a chain rewritten from some point on with recomputed hashes; the MACs show the second, signed
+checkpoints (kept in a second place, ``copies.py``) show both up to the last checkpoint. Entries cut
+from the end after the last checkpoint cannot be seen by anything; ``warnings`` say when that
+unsealed tail is older than it should be. Memory grows only with the number of checkpoints and purges.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from cordee.audit import signing
+from django.conf import settings
+from django.utils import timezone
+
+from cordee.audit import mac
 from cordee.audit.chain import CONTENT_FIELDS, GENESIS_HASH, content_hash, header_hash
-from cordee.audit.checkpoints import ExportedCheckpoint
-from cordee.audit.models import AuditCheckpoint, AuditEntry, AuditPurge
-from cordee.audit.statements import checkpoint_statement, purge_statement
+from cordee.audit.exports import ExportedCheckpoint
+from cordee.audit.models import AuditEntry, AuditPurge
+from cordee.audit.results import MAX_PROBLEMS, Problem, VerifyResult
+from cordee.audit.signed import signed_checkpoints, signed_purges
 
-MAX_PROBLEMS = 100
+__all__ = ["MAX_PROBLEMS", "Problem", "VerifyResult", "verify_chain"]
 ORIGINAL_SEQ_WINDOW = 1024  # how far a moved entry's sealed position is searched for
-_FIELDS = ("seq", "prev_hash", "content_hash", "entry_hash", "purged_at", "created_at", "category", *CONTENT_FIELDS)
-
-
-@dataclass(frozen=True)
-class Problem:
-    kind: str  # altered | removed | inserted | reordered | checkpoint | purge
-    seq: int | None
-    message: str
-
-
-@dataclass
-class VerifyResult:
-    entries: int = 0
-    tombstones: int = 0
-    first_seq: int | None = None
-    last_seq: int | None = None
-    checkpoints: int = 0
-    purges: int = 0
-    chain_problems: list[Problem] = field(default_factory=list)
-    checkpoint_problems: list[Problem] = field(default_factory=list)
-    more_problems: bool = False  # the list stopped at MAX_PROBLEMS chain problems: there may be more
-
-    @property
-    def problems(self) -> list[Problem]:
-        return self.chain_problems + self.checkpoint_problems
-
-    @property
-    def ok(self) -> bool:
-        return not self.chain_problems and not self.checkpoint_problems
-
-    @property
-    def first_problem(self) -> Problem | None:
-        problems = self.problems
-        return problems[0] if problems else None
-
-    def summary(self) -> str:
-        span = f"#{self.first_seq}..#{self.last_seq}" if self.entries else "empty"
-        counts = (
-            f"{self.entries} entries ({span}, {self.tombstones} purged), "
-            f"{self.checkpoints} checkpoints, {self.purges} purges"
-        )
-        if self.ok:
-            return f"OK: audit chain verified: {counts}"
-        first = self.first_problem
-        assert first is not None  # noqa: S101 (not ok means at least one problem)
-        return f"FAILED: {len(self.problems)} problem(s) in {counts}; first: {first.message}"
+_FIELDS = (
+    "seq",
+    "prev_hash",
+    "content_hash",
+    "entry_hash",
+    "mac",
+    "purged_at",
+    "created_at",
+    "category",
+    *CONTENT_FIELDS,
+)
+_HEAD = 8  # the fields before the content
 
 
 @dataclass
@@ -87,6 +63,7 @@ class _Row:
     prev_hash: str
     content_hash: str
     entry_hash: str
+    mac: str
     purged_at: dt.datetime | None
     created_at: dt.datetime
     category: str
@@ -94,9 +71,10 @@ class _Row:
 
     @classmethod
     def of(cls, values: tuple[Any, ...]) -> _Row:
-        seq, prev_hash, digest, entry_hash, purged_at, created_at, category = values[:7]
-        ok = purged_at is not None or content_hash(dict(zip(CONTENT_FIELDS, values[7:], strict=True))) == digest
-        return cls(seq, prev_hash, digest, entry_hash, purged_at, created_at, category, ok)
+        seq, prev_hash, digest, entry_hash, entry_mac, purged_at, created_at, category = values[:_HEAD]
+        content = dict(zip(CONTENT_FIELDS, values[_HEAD:], strict=True))
+        ok = purged_at is not None or content_hash(content) == digest
+        return cls(seq, prev_hash, digest, entry_hash, entry_mac, purged_at, created_at, category, ok)
 
     def sealed_as(self, seq: int) -> bool:
         """Whether this row's hashes hold for position ``seq``."""
@@ -156,13 +134,26 @@ class _Cutoffs:
         return row.created_at < cutoffs[self._index]
 
 
+def _forged_message(first: int, last: int) -> str:
+    why = "forged, or rewritten with recomputed hashes, without the server's MAC key"
+    if first == last:
+        return f"entry #{first} is not authentic: its MAC does not match ({why})"
+    return f"entries #{first}..#{last} are not authentic: their MACs do not match ({why})"
+
+
 class _Walker:
-    def __init__(self, start: tuple[int, str], cutoffs: _Cutoffs, checkpoints: dict, result: VerifyResult) -> None:
+    def __init__(
+        self, start: tuple[int, str], cutoffs: _Cutoffs, checkpoints: dict, result: VerifyResult, sign: mac.Signer
+    ) -> None:
         self.want, self.head = start[0] + 1, start[1]
         self.before_head: str | None = None
         self.previous_clean = True
         self.shift = 0  # entries renumbered after an insertion (+) or a removal (−)
-        self.cutoffs, self.checkpoints, self.result = cutoffs, checkpoints, result
+        self.cutoffs, self.checkpoints, self.result, self.sign = cutoffs, checkpoints, result, sign
+        # The run of consecutive entries whose MAC fails: [first seq, last seq, index of its problem or -1].
+        self.forged: list[int] | None = None
+        self.sealed_up_to = 0  # the last entry a trusted checkpoint seals
+        self.first_unsealed: tuple[int, dt.datetime] | None = None  # the first entry after it
 
     def problem(self, kind: str, seq: int, message: str) -> None:
         if len(self.result.chain_problems) < MAX_PROBLEMS:
@@ -175,6 +166,7 @@ class _Walker:
 
     def step(self, row: _Row, rows: _Peekable) -> None:
         self._count(row)
+        run, self.forged = self.forged, None  # a row that is not checked below ends the run
         if row.purged_at is not None and not self.cutoffs.allow(row):
             self.problem("altered", row.seq, f"entry #{row.seq} had its content removed outside any signed purge")
         if row.seq < self.want:
@@ -186,10 +178,12 @@ class _Walker:
             self.problem("removed", self.want, f"entry {missing} is missing (removed)")
             self.shift = 0
         if row.sealed_as(row.seq - self.shift):
-            if not gap and row.prev_hash != self.head and self.previous_clean:
+            # (A previous entry reported as forged already explains the broken link.)
+            if not gap and row.prev_hash != self.head and self.previous_clean and run is None:
                 message = f"entry #{row.seq - 1} was rewritten: entry #{row.seq} links to another hash"
                 self.problem("altered", row.seq - 1, message)
             self.previous_clean = True
+            self._check_mac(row, run)
         elif not self.result.more_problems and (self._moved(row, rows) or self._inserted_here(row, rows)):
             return  # (past MAX_PROBLEMS, rows are only counted as altered: no costly search)
         else:
@@ -197,6 +191,29 @@ class _Walker:
             self.problem("altered", row.seq, f"entry #{row.seq} was altered: {what} no longer matches its hash")
             self.previous_clean = False
         self.accept(row)
+
+    def _check_mac(self, row: _Row, run: list[int] | None) -> None:
+        """The MAC of a row whose hashes hold, for the position it was sealed for."""
+        if hmac.compare_digest(self.sign(row.seq - self.shift, row.entry_hash), row.mac or ""):
+            return
+        problems = self.result.chain_problems
+        if run is not None and run[1] == row.seq - 1:
+            run[1] = row.seq
+            if run[2] >= 0:
+                problems[run[2]] = Problem("forged", run[0], _forged_message(run[0], run[1]))
+            self.forged = run
+            return
+        index = len(problems) if len(problems) < MAX_PROBLEMS else -1
+        self.problem("forged", row.seq, _forged_message(row.seq, row.seq))
+        self.forged = [row.seq, row.seq, index]
+
+    def finish(self) -> None:
+        """Name the likely cause when every entry walked fails its MAC: another key than the trail's."""
+        run, result = self.forged, self.result
+        if run is None or run[2] < 0 or result.entries < 2 or (run[0], run[1]) != (result.first_seq, result.last_seq):
+            return
+        hint = "; every entry fails: is AUDIT_MAC_KEY_FILE the key this trail was written with?"
+        result.chain_problems[run[2]] = Problem("forged", run[0], _forged_message(run[0], run[1]) + hint)
 
     def _moved(self, row: _Row, rows: _Peekable) -> bool:
         original = row.original_seq()
@@ -230,6 +247,8 @@ class _Walker:
         return True
 
     def _count(self, row: _Row) -> None:
+        if self.first_unsealed is None and row.seq > self.sealed_up_to:
+            self.first_unsealed = (row.seq, row.created_at)
         result = self.result
         result.entries += 1
         result.tombstones += row.purged_at is not None
@@ -240,52 +259,6 @@ class _Walker:
                 result.checkpoint_problems.append(
                     Problem("checkpoint", row.seq, f"{checkpoint} does not match entry #{row.seq}'s hash")
                 )
-
-
-def _signed_purges(result: VerifyResult) -> list[AuditPurge]:
-    trusted = []
-    for purge in AuditPurge.objects.order_by("up_to_seq", "pk"):
-        problem = signing.signature_problem(purge_statement(purge), purge.signature, purge.key_id)
-        if problem:
-            result.checkpoint_problems.append(Problem("purge", purge.up_to_seq, f"{purge} is not trusted: {problem}"))
-        else:
-            trusted.append(purge)
-    result.purges = len(trusted)
-    return trusted
-
-
-def _statement(checkpoint: AuditCheckpoint | ExportedCheckpoint) -> bytes:
-    if isinstance(checkpoint, ExportedCheckpoint):
-        return checkpoint.statement
-    return checkpoint_statement(checkpoint)
-
-
-def _signed_checkpoints(result: VerifyResult, exported: list[ExportedCheckpoint]) -> dict[int, list]:
-    """Checkpoints whose signature holds, by seq; problems for the others and for holes between them.
-
-    Stored checkpoints must join up from the chain's start; an exported copy may begin later, but
-    must join up from its first line, and each of its checkpoints must still be in the database.
-    """
-    by_seq: dict[int, list] = {}
-    stored = list(AuditCheckpoint.objects.order_by("seq"))
-    stored_seqs = {checkpoint.seq for checkpoint in stored}
-    groups: tuple[tuple[list, int | None], ...] = ((stored, 0), (sorted(exported, key=lambda c: c.seq), None))
-    for group, start in groups:
-        for checkpoint in group:
-            problem = signing.signature_problem(_statement(checkpoint), checkpoint.signature, checkpoint.key_id)
-            if problem:
-                result.checkpoint_problems.append(Problem("checkpoint", checkpoint.seq, f"{checkpoint}: {problem}"))
-                continue
-            result.checkpoints += 1
-            by_seq.setdefault(checkpoint.seq, []).append(checkpoint)
-            if start is not None and checkpoint.seq - checkpoint.entry_count != start:
-                message = f"checkpoints are missing before {checkpoint} (the previous one seals #{start})"
-                result.checkpoint_problems.append(Problem("checkpoint", checkpoint.seq, message))
-            if isinstance(checkpoint, ExportedCheckpoint) and checkpoint.seq not in stored_seqs:
-                message = f"{checkpoint} is missing from the database"
-                result.checkpoint_problems.append(Problem("checkpoint", checkpoint.seq, message))
-            start = checkpoint.seq
-    return by_seq
 
 
 def _entries(start_seq: int, until: int | None, chunk_size: int) -> Iterator[_Row]:
@@ -302,30 +275,67 @@ def verify_chain(
     until: int | None = None,
     check_checkpoints: bool = True,
     exported: list[ExportedCheckpoint] | None = None,
+    copied: list[ExportedCheckpoint] | None = None,
     chunk_size: int = 2000,
+    now: dt.datetime | None = None,
 ) -> VerifyResult:
     """Verify the chain from its trusted start (genesis, the last purge anchor, or ``start_after``).
 
     ``start_after`` = (seq, hash) trusted from elsewhere (the previous checkpoint); ``until`` stops
-    the walk; ``exported`` adds checkpoints read back from a third party's copy.
+    the walk; ``exported`` adds checkpoints read back from a third party's export, ``copied`` those
+    of the second copy (``copies.py``; None when there is none). A whole walk (no ``until``, with
+    the checkpoints) also warns when entries have waited unsealed too long at ``now``.
     """
+    now = now or timezone.now()
     result = VerifyResult()
-    purges = _signed_purges(result)
+    purges = signed_purges(result)
     anchors = [(purge.anchor_seq, purge.anchor_hash) for purge in purges if purge.anchor_seq is not None]
     start = max(anchors, default=(0, GENESIS_HASH))
     if start_after is not None and start_after[0] >= start[0]:
         start = start_after
-    checkpoints = _signed_checkpoints(result, exported or []) if check_checkpoints else {}
+    checkpoints = signed_checkpoints(result, exported or [], copied, now) if check_checkpoints else {}
+    sealed_up_to = max(checkpoints, default=None)
     for checkpoint in checkpoints.pop(start[0], ()):
         if checkpoint.entry_hash != start[1]:
             message = f"{checkpoint} does not match the purge anchor #{start[0]}"
             result.checkpoint_problems.append(Problem("checkpoint", start[0], message))
-    walker = _Walker(start, _Cutoffs(purges), checkpoints, result)
+    walker = _Walker(start, _Cutoffs(purges), checkpoints, result, mac.signer())
+    walker.sealed_up_to = sealed_up_to or 0
     rows = _Peekable(_entries(start[0], until, chunk_size))
     for row in rows:
         walker.step(row, rows)
+    walker.finish()
     _check_unseen_checkpoints(result, checkpoints, start[0], until)
+    if check_checkpoints and until is None:
+        _warn_unsealed(result, sealed_up_to, walker.first_unsealed, now)
     return result
+
+
+def _warn_unsealed(
+    result: VerifyResult, sealed_up_to: int | None, first_unsealed: tuple[int, dt.datetime] | None, now: dt.datetime
+) -> None:
+    """No checkpoint at all, or entries past the last one for longer than the worker would leave them.
+
+    Such entries could be cut from the end, or (by whoever holds the MAC key) rewritten, unseen: the
+    worker (``manage.py worker``) seals them every ``AUDIT_CHECKPOINT_SECONDS``; is it running?
+    """
+    if first_unsealed is None:
+        return
+    seq, created_at = first_unsealed
+    span = f"#{seq}..#{result.last_seq}" if result.last_seq != seq else f"#{seq}"
+    hint = "is the worker running (manage.py worker)?"
+    if sealed_up_to is None:
+        message = f"no checkpoint seals the audit trail: entries {span} can be cut from its end unseen; {hint}"
+        result.warnings.append(Problem("unsealed", seq, message))
+        return
+    waited = now - created_at
+    limit = settings.AUDIT_CHECKPOINT_STALE_SECONDS
+    if waited > dt.timedelta(seconds=limit):
+        message = (
+            f"the last checkpoint (#{sealed_up_to}) is stale: entries {span} have waited unsealed for "
+            f"{int(waited.total_seconds())} s (more than AUDIT_CHECKPOINT_STALE_SECONDS={limit}); {hint}"
+        )
+        result.warnings.append(Problem("unsealed", seq, message))
 
 
 def _check_unseen_checkpoints(result: VerifyResult, checkpoints: dict, start_seq: int, until: int | None) -> None:

@@ -1,4 +1,4 @@
-"""Background tasks of the messaging (django-tasks; ``manage.py db_worker`` runs them)."""
+"""Background tasks of the messaging (django-tasks; ``manage.py worker`` runs them)."""
 
 from __future__ import annotations
 

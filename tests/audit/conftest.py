@@ -1,15 +1,17 @@
-"""Audit test helpers: a signing key per test, entries, and an attacker's raw SQL on the table."""
+"""Audit test helpers: keys per test, entries, and an attacker's raw SQL on the table."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 from django.db import connection
 
-from cordee.audit import services, signing
+from cordee.audit import mac, services, signing
 from cordee.audit.chain import CONTENT_FIELDS, content_hash, header_hash
 from cordee.audit.models import AuditEntry
 
@@ -23,6 +25,15 @@ def signing_key(settings, tmp_path):
     path = tmp_path / "keys" / "audit-ed25519.pem"
     signing.create_key(path)
     settings.AUDIT_SIGNING_KEY_PATH = path
+    return path
+
+
+@pytest.fixture(autouse=True)
+def mac_key(settings, tmp_path):
+    """A fresh MAC key per test, outside the database (as in production)."""
+    path = tmp_path / "keys" / "audit-mac.key"
+    mac.create_key(path)
+    settings.AUDIT_MAC_KEY_PATH = path
     return path
 
 
@@ -90,3 +101,16 @@ def rehash_from(seq: int, until: int | None = None) -> None:
             [prev_hash, digest, entry_hash, entry.pk],
         )
         prev_hash = entry_hash
+
+
+def append_forged(key: bytes | None = None) -> int:
+    """An attacker's append with well-formed hashes: a MAC made without (or with another) key."""
+    head = AuditEntry.objects.order_by("-seq").first()
+    seq = head.seq + 1
+    values = services.entry_values("login.success", target_type="account", target_id="alice@cordee.test")
+    values.update(seq=seq, prev_hash=head.entry_hash)
+    values["entry_hash"] = header_hash(head.entry_hash, seq, values["created_at"], "security", values["content_hash"])
+    values["mac"] = hmac.new(key, b"%d" % seq, hashlib.sha256).hexdigest() if key else "0" * 64
+    with attacker():
+        AuditEntry.objects.create(**values)
+    return seq

@@ -56,6 +56,7 @@ def test_the_purge_door_only_blanks_content_and_deletes_tombstones():
         _refused(f"DELETE FROM {TABLE} WHERE seq = 1")  # noqa: S608
         blank = ", ".join(f"{name} = %s" for name in retention.BLANK_CONTENT)
         params = [value if not isinstance(value, dict) else "{}" for value in retention.BLANK_CONTENT.values()]
+        _refused(f"UPDATE {TABLE} SET purged_at = now(), mac = 'x', {blank} WHERE seq = 1", params)  # noqa: S608
         sql(f"UPDATE {TABLE} SET purged_at = now(), {blank} WHERE seq = 1", params)  # noqa: S608
         sql(f"DELETE FROM {TABLE} WHERE seq = 1")  # noqa: S608
     assert list(AuditEntry.objects.values_list("seq", flat=True)) == [2, 3]

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.utils import timezone
 
-from cordee.audit import checkpoints, services, signing
+from cordee.audit import checkpoints, exports, services, signing
 from cordee.audit.models import AuditCheckpoint
 from cordee.audit.statements import checkpoint_statement
 from cordee.audit.verify import verify_chain
@@ -43,17 +43,17 @@ def test_a_checkpoint_seals_the_head_and_joins_the_previous_one():
     assert result.checkpoints == 2
 
 
-def test_if_due_waits_for_n_entries_or_m_minutes(settings):
+def test_if_due_waits_for_n_entries_or_m_seconds(settings):
     settings.AUDIT_CHECKPOINT_EVERY = 10
-    settings.AUDIT_CHECKPOINT_MINUTES = 60
+    settings.AUDIT_CHECKPOINT_SECONDS = 30
     make_entries(2)
     now = timezone.now()
     assert checkpoints.make_checkpoint(if_due=True, now=now) is not None  # the first one is always due
     make_entries(2)
-    assert checkpoints.make_checkpoint(if_due=True, now=now + dt.timedelta(minutes=5)) is None
-    assert checkpoints.make_checkpoint(if_due=True, now=now + dt.timedelta(minutes=61)).seq == 4
+    assert checkpoints.make_checkpoint(if_due=True, now=now + dt.timedelta(seconds=20)) is None
+    assert checkpoints.make_checkpoint(if_due=True, now=now + dt.timedelta(seconds=31)).seq == 4
     make_entries(10)
-    assert checkpoints.make_checkpoint(if_due=True, now=now + dt.timedelta(minutes=62)).seq == 14
+    assert checkpoints.make_checkpoint(if_due=True, now=now + dt.timedelta(seconds=32)).seq == 14
 
 
 def _append_and_commit(count: int, capture) -> list[int]:
@@ -199,7 +199,7 @@ def test_an_exported_copy_catches_what_was_removed_from_the_database(tmp_path):
         sql(f"DELETE FROM {TABLE} WHERE seq > 5")  # noqa: S608
     assert verify_chain().ok
     with out.open() as lines:
-        exported = checkpoints.read_exported_checkpoints(lines, out.name)
+        exported = exports.read_exported_checkpoints(lines, out.name)
     result = verify_chain(exported=exported)
     messages = [p.message for p in result.problems]
     assert "entries #6..#8 are missing (removed from the end; a checkpoint seals them)" in messages
@@ -208,4 +208,4 @@ def test_an_exported_copy_catches_what_was_removed_from_the_database(tmp_path):
 
 def test_a_junk_export_is_refused_clearly(tmp_path):
     with pytest.raises(ValueError, match="copy.jsonl line 1 is not an exported checkpoint"):
-        checkpoints.read_exported_checkpoints(['{"statement": "nope"}'], "copy.jsonl")
+        exports.read_exported_checkpoints(['{"statement": "nope"}'], "copy.jsonl")

@@ -58,13 +58,14 @@ def _run_workers(environment: dict[str, str], gate: Path, per_worker: int) -> No
         assert worker.returncode == 0, errors
 
 
-def _environment(tmp_path: Path, signing_key: Path, **extra: str) -> dict[str, str]:
+def _environment(tmp_path: Path, signing_key: Path, mac_key: Path, **extra: str) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     environment.update(
         DJANGO_SETTINGS_MODULE="cordee.settings",
         DEBUG="1",
         CORDEE_DATA_DIR=str(tmp_path / "data"),
         AUDIT_SIGNING_KEY_FILE=str(signing_key),
+        AUDIT_MAC_KEY_FILE=str(mac_key),
         AUDIT_CHECKPOINT_EVERY="100",  # checkpoints are signed concurrently with the appends, too
         TASKS_BACKEND="django_tasks.backends.immediate.ImmediateBackend",
         **extra,
@@ -74,13 +75,13 @@ def _environment(tmp_path: Path, signing_key: Path, **extra: str) -> dict[str, s
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_four_processes_append_to_one_chain_on_postgresql(tmp_path, signing_key):
+def test_four_processes_append_to_one_chain_on_postgresql(tmp_path, signing_key, mac_key):
     if connection.vendor != "postgresql":
         pytest.skip("this run uses SQLite: the PostgreSQL run (DATABASE_URL, as in CI) tests this")
     db = connection.settings_dict
     credentials = quote(db["USER"] or "") + (":" + quote(db["PASSWORD"]) if db["PASSWORD"] else "")
     url = f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    environment = _environment(tmp_path, signing_key, DATABASE_URL=url)
+    environment = _environment(tmp_path, signing_key, mac_key, DATABASE_URL=url)
     # One start first, so that the DEBUG keys of the data directory exist before the race.
     started = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=environment, capture_output=True)
     assert started.returncode == 0, started.stderr
@@ -98,8 +99,8 @@ def test_four_processes_append_to_one_chain_on_postgresql(tmp_path, signing_key)
     assert result.checkpoints == AuditCheckpoint.objects.count() >= 1
 
 
-def test_four_processes_append_to_one_chain_on_a_sqlite_file(tmp_path, signing_key):
-    environment = _environment(tmp_path, signing_key)
+def test_four_processes_append_to_one_chain_on_a_sqlite_file(tmp_path, signing_key, mac_key):
+    environment = _environment(tmp_path, signing_key, mac_key)
     manage = [sys.executable, "manage.py"]
     migrated = subprocess.run(
         [*manage, "migrate", "audit", "--noinput"], cwd=ROOT, env=environment, capture_output=True, text=True

@@ -105,11 +105,19 @@ def test_django_refuses_to_start_without_the_key(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
-def test_django_starts_with_a_key_made_by_openssl(tmp_path):
+def test_django_starts_with_keys_made_by_openssl(tmp_path):
     key = tmp_path / "audit-ed25519.pem"
     subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(key)], check=True, timeout=30)
-    result = _fresh("import django; django.setup(); print('started')", tmp_path, **_vault_keyset(tmp_path))
-    assert "AUDIT_SIGNING_KEY_FILE" not in result.stderr
+    mac_key = tmp_path / "audit-mac.key"
+    made = subprocess.run(["openssl", "rand", "-hex", "32"], check=True, timeout=30, capture_output=True)
+    mac_key.write_bytes(made.stdout)
+    result = _fresh(
+        "import django; django.setup(); print('started')",
+        tmp_path,
+        AUDIT_MAC_KEY_FILE=str(mac_key),
+        **_vault_keyset(tmp_path),
+    )
+    assert "AUDIT_SIGNING_KEY_FILE" not in result.stderr and "AUDIT_MAC_KEY_FILE" not in result.stderr
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
 

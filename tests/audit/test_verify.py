@@ -59,8 +59,9 @@ def test_an_edited_row_with_its_own_hashes_recomputed_is_named(chain):
         sql(f"UPDATE {TABLE} SET purpose = 'forged' WHERE seq = 7")  # noqa: S608
         rehash_from(7, until=7)
     result = verify_chain()
-    assert _first(result) == ("altered", 7)
-    assert result.first_problem.message == "entry #7 was rewritten: entry #8 links to another hash"
+    # The hashes of #7 hold, and #8 no longer links to it; the MAC names #7 (once, for both).
+    assert _first(result) == ("forged", 7)
+    assert result.first_problem.message.startswith("entry #7 is not authentic: its MAC does not match")
     assert len(result.problems) == 1
 
 
@@ -148,13 +149,15 @@ def test_a_second_tampering_after_the_first_is_still_seen(chain):
     assert [(p.kind, p.seq) for p in result.problems] == [("altered", 3), ("removed", 12)]
 
 
-def test_a_rewritten_tail_passes_the_chain_but_not_its_checkpoint(chain):
+def test_a_rewritten_tail_is_named_by_the_macs_and_by_its_checkpoint(chain):
     checkpoints.make_checkpoint()
     with attacker():
         sql(f"UPDATE {TABLE} SET action = 'rewritten' WHERE seq = 10")  # noqa: S608
         rehash_from(10)
     result = verify_chain()
-    assert not result.chain_problems  # the chain alone cannot tell
+    # Every hash holds again; the MACs do not (the attacker has no key), the checkpoint neither.
+    assert [(p.kind, p.seq) for p in result.chain_problems] == [("forged", 10)]
+    assert result.chain_problems[0].message.startswith("entries #10..#20 are not authentic")
     assert [(p.kind, p.seq) for p in result.checkpoint_problems] == [("checkpoint", 20)]
     assert "does not match entry #20's hash" in result.checkpoint_problems[0].message
 

@@ -67,6 +67,7 @@ def two_instances(request):
         "SECRET_KEY": settings.SECRET_KEY,
         "VAULT_KEYSET_FILE": str(settings.VAULT_KEYSET_PATH),
         "AUDIT_SIGNING_KEY_FILE": str(settings.AUDIT_SIGNING_KEY_PATH),
+        "AUDIT_MAC_KEY_FILE": str(settings.AUDIT_MAC_KEY_PATH),
         "TASKS_BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "CORDEE_PLAIN_STATIC": "1",

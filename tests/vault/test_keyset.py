@@ -89,11 +89,13 @@ def test_debug_start_up_creates_a_private_keyset_loudly(tmp_path):
 
 
 def test_production_starts_with_a_keyset(tmp_path):
+    from cordee.audit import mac
     from cordee.audit.signing import create_key
 
     path = tmp_path / "vault-kek.json"
     keyset.create(path)
-    create_key(tmp_path / "data" / "keys" / "audit-ed25519.pem")  # the audit trail's own start-up check
+    create_key(tmp_path / "data" / "keys" / "audit-ed25519.pem")  # the audit trail's own start-up checks
+    mac.create_key(tmp_path / "data" / "keys" / "audit-mac.key")
     result = _start(tmp_path, path, debug=False)
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout

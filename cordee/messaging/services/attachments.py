@@ -175,12 +175,36 @@ def delete_attachments(attachments: list[Attachment]) -> None:
                 delete_blob(blob)
 
 
+RETENTION = "messaging.retention"  # the purpose of the purge's audit entries
+
+
 def purge_unsent(older_than: dt.timedelta = dt.timedelta(days=1)) -> int:
+    """Delete uploads never sent with a message, with their encrypted files (after the commit).
+
+    Run by the worker's scheduler every hour (``cordee.messaging.apps``). Each deletion is audited
+    like the upload it undoes (an ``access`` entry naming the patient of a patient's conversation),
+    by Cordée itself (no actor), with numbers only.
+    """
     cutoff = timezone.now() - older_than
-    stale = list(
-        Attachment.objects.filter(message__isnull=True, created_at__lt=cutoff).select_related("blob", "preview_blob")
-    )
     with transaction.atomic():
+        stale = list(
+            Attachment.objects.filter(message__isnull=True, created_at__lt=cutoff).select_related(
+                "conversation", "blob", "preview_blob"
+            )
+        )
+        audit.record_many(
+            [
+                {
+                    "action": "attachment.purged",
+                    "target": attachment,
+                    "patient_id": attachment.conversation.patient_id,
+                    "purpose": RETENTION,
+                    "category": "access" if attachment.conversation.patient_id else "security",
+                    "details": {"conversation": attachment.conversation_id, "size": attachment.size, "unsent": True},
+                }
+                for attachment in stale
+            ]
+        )
         delete_attachments(stale)
     return len(stale)
 

@@ -1,4 +1,8 @@
-"""``manage.py audit verify|checkpoint|export-checkpoints|public-key|purge``: the audit trail's tools."""
+"""``manage.py audit verify|checkpoint|export-checkpoints|public-key|purge``: the audit trail's tools.
+
+``verify`` exits 0 when the trail verifies, 1 when it does not (the problems are listed), and with
+``--strict`` 3 when it verifies but its tail is exposed (no checkpoint, or a stale one).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Max
 from django.utils import timezone
 
-from cordee.audit import checkpoints, retention, signing
+from cordee.audit import checkpoints, copies, exports, retention, signing
 from cordee.audit.models import AuditEntry
 from cordee.audit.verify import MAX_PROBLEMS, verify_chain
 
@@ -29,11 +33,16 @@ class Command(BaseCommand):
             help="also check the chain against exported checkpoints (a third party's JSON-lines copy)",
         )
         verify.add_argument("--chunk-size", type=int, default=2000, help="rows fetched per database round trip")
+        verify.add_argument(
+            "--strict",
+            action="store_true",
+            help="also fail (exit code 3) on warnings: no checkpoint, or entries unsealed for too long",
+        )
         checkpoint = commands.add_parser("checkpoint", help="sign a checkpoint of the chain's head")
         checkpoint.add_argument(
             "--if-due",
             action="store_true",
-            help="only if AUDIT_CHECKPOINT_MINUTES have passed or AUDIT_CHECKPOINT_EVERY entries were added",
+            help="only if AUDIT_CHECKPOINT_SECONDS have passed or AUDIT_CHECKPOINT_EVERY entries were added",
         )
         export = commands.add_parser("export-checkpoints", help="write every checkpoint and purge record as JSON lines")
         export.add_argument("--out", required=True, metavar="FILE", help="output file, or - for standard output")
@@ -45,17 +54,27 @@ class Command(BaseCommand):
         handler = getattr(self, "_" + options["subcommand"].replace("-", "_"))
         handler(**options)
 
-    def _verify(self, *, exported_file: str | None, chunk_size: int, **_: Any) -> None:
+    def _verify(self, *, exported_file: str | None, chunk_size: int, strict: bool, **_: Any) -> None:
         exported = []
         if exported_file:
             try:
                 with open(exported_file, encoding="utf-8") as lines:
-                    exported = checkpoints.read_exported_checkpoints(lines, Path(exported_file).name)
+                    exported = exports.read_exported_checkpoints(lines, Path(exported_file).name)
             except (OSError, ValueError) as exc:
                 raise CommandError(f"cannot read the exported checkpoints: {exc}") from None
-        result = verify_chain(exported=exported, chunk_size=max(chunk_size, 1))
+        copy, copied = copies.configured(), None
+        if copy is not None:  # the second copy is always checked when there is one
+            try:
+                copied = copy.read()
+            except copies.CopyError as exc:
+                raise CommandError(f"cannot read the checkpoint copy (AUDIT_CHECKPOINT_COPY): {exc}") from None
+        result = verify_chain(exported=exported, copied=copied, chunk_size=max(chunk_size, 1))
+        for warning in result.warnings:
+            self.stderr.write(f"warning: {warning.message}")
         if result.ok:
             self.stdout.write(result.summary())
+            if strict and result.warnings:
+                raise CommandError(f"--strict: {len(result.warnings)} warning(s), see above", returncode=3)
             return
         for problem in result.problems:
             self.stderr.write(f"{problem.kind}: {problem.message}")
@@ -74,7 +93,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Checkpoint signed: entry #{made.seq} ({made.entry_count} new entries)")
 
     def _export_checkpoints(self, *, out: str, **_: Any) -> None:
-        lines = (json.dumps(line, sort_keys=True) + "\n" for line in checkpoints.export_lines())
+        lines = (json.dumps(line, sort_keys=True) + "\n" for line in exports.export_lines())
         if out == "-":
             sys.stdout.writelines(lines)
             return
