@@ -34,7 +34,9 @@ def test_entry_points_never_call_objects_get():
 def test_patient_linked_models_are_queried_only_in_access_and_services():
     offenders = []
     for path in SOURCE.rglob("*.py"):
-        if path.name in {"access.py", "services.py", "models.py", "demo.py"} or "migrations" in path.parts:
+        if path.name in {"access.py", "services.py", "models.py", "demo.py"} or {"migrations", "services"} & set(
+            path.relative_to(SOURCE).parts
+        ):
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if (
@@ -45,3 +47,13 @@ def test_patient_linked_models_are_queried_only_in_access_and_services():
             ):
                 offenders.append(f"{path.relative_to(SOURCE)}:{node.lineno}")
     assert not offenders, f"query patient-linked models through access.py/services.py: {offenders}"
+
+
+def test_apps_import_only_the_apps_below_them():
+    """The layers contract of pyproject.toml ([tool.importlinter]), checked with import-linter."""
+    import subprocess
+    import sys
+
+    lint = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run([str(lint)], cwd=SOURCE.parent, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
