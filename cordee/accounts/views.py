@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.decorators import reauthentication_required
 from allauth.usersessions.models import UserSession
 from django.contrib import messages
@@ -8,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -19,6 +22,7 @@ from cordee.accounts.models import Membership
 from cordee.audit import services as audit
 from cordee.lib.http import AuthedRequest
 from cordee.lib.ids import parse_ids
+from cordee.lib.views import service_form
 
 
 @login_required
@@ -31,7 +35,7 @@ def structures(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_GET
 def structure(request: AuthedRequest, structure_id: int) -> HttpResponse:
-    place = access_structure(request.user, structure_id, purpose="structure.view")
+    place = access_structure(request.user, structure_id, purpose="structure.view", request=request)
     is_admin = services.is_structure_admin(request.user, place)
     members = (
         place.memberships.select_related("user", "user__professional", "user__staff")
@@ -52,7 +56,7 @@ def structure(request: AuthedRequest, structure_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def invite(request: AuthedRequest, structure_id: int) -> HttpResponse:
-    place = access_structure(request.user, structure_id, purpose="structure.invite", admin=True)
+    place = access_structure(request.user, structure_id, purpose="structure.invite", admin=True, request=request)
     form = InvitationForm(request.POST)
     if form.is_valid():
         services.do_invite(
@@ -69,51 +73,53 @@ def invite(request: AuthedRequest, structure_id: int) -> HttpResponse:
     return redirect("accounts:structure", place.pk)
 
 
+def _structure_of_membership(request: HttpRequest, kwargs: dict[str, Any]) -> str:
+    """Where a refused membership form goes back to (reached only after ``access_membership`` passed)."""
+    structure_id = Membership.objects.filter(pk=kwargs["membership_id"]).values_list("structure_id", flat=True)
+    return reverse("accounts:structure", args=[structure_id.first()])
+
+
 @login_required
 @require_POST
 @reauthentication_required
+@service_form(back=_structure_of_membership)
 def change_role(request: AuthedRequest, membership_id: int) -> HttpResponse:
-    membership = access_membership(request.user, membership_id, purpose="membership.role")
+    membership = access_membership(request.user, membership_id, purpose="membership.role", request=request)
     form = RoleForm(request.POST)
     if not form.is_valid():
         raise Http404
-    try:
-        services.do_change_role(membership, form.cleaned_data["role"], by=request.user, request=request)
-        messages.success(request, _("Role changed."))
-    except ValidationError as exc:
-        messages.error(request, exc.messages[0])
+    services.do_change_role(membership, form.cleaned_data["role"], by=request.user, request=request)
+    messages.success(request, _("Role changed."))
     return redirect("accounts:structure", membership.structure_id)
 
 
 @login_required
 @require_POST
 @reauthentication_required
+@service_form(back=_structure_of_membership)
 def set_security_officer(request: AuthedRequest, membership_id: int) -> HttpResponse:
     """A structure admin names (or stops naming) a member security officer: audited, in sudo mode."""
-    membership = access_membership(request.user, membership_id, purpose="membership.security_officer")
+    membership = access_membership(request.user, membership_id, purpose="membership.security_officer", request=request)
     value = request.POST.get("security_officer")
     if value not in ("0", "1"):
         raise Http404
-    try:
-        services.do_set_security_officer(membership, value == "1", by=request.user, request=request)
-    except ValidationError as exc:
-        messages.error(request, exc.messages[0])
-    else:
-        messages.success(request, _("Saved."))
+    services.do_set_security_officer(membership, value == "1", by=request.user, request=request)
+    messages.success(request, _("Saved."))
     return redirect("accounts:structure", membership.structure_id)
 
 
 @login_required
 @require_POST
 @reauthentication_required
+@service_form(back=_structure_of_membership)
 def set_acts_for(request: AuthedRequest, membership_id: int) -> HttpResponse:
-    membership = access_membership(request.user, membership_id, purpose="staff.acts_for")
+    membership = access_membership(request.user, membership_id, purpose="staff.acts_for", request=request)
     try:
         ids = parse_ids(request.POST.getlist("professionals"))
-        services.do_set_acts_for(membership, ids, by=request.user, request=request)
-        messages.success(request, _("Saved."))
-    except (Http404, ValidationError) as exc:
-        messages.error(request, exc.messages[0] if isinstance(exc, ValidationError) else _("Invalid choice."))
+    except Http404:
+        raise ValidationError(_("Invalid choice.")) from None
+    services.do_set_acts_for(membership, ids, by=request.user, request=request)
+    messages.success(request, _("Saved."))
     return redirect("accounts:structure", membership.structure_id)
 
 

@@ -6,9 +6,10 @@ from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,6 +20,7 @@ from cordee.care import access, history, purposes, services
 from cordee.care.forms import BreakGlassForm
 from cordee.care.pdf import access_history_pdf
 from cordee.lib.http import AuthedRequest
+from cordee.lib.views import service_form
 
 
 def _staff_or_professional(user: User) -> None:
@@ -67,6 +69,7 @@ def _changed_patient(request: AuthedRequest, patient_id: str, purpose: str, *, t
 @login_required
 @require_POST
 @reauthentication_required
+@service_form(back="care:patient")
 def add_member(request: AuthedRequest, patient_id: str) -> HttpResponse:
     patient = _changed_patient(request, patient_id, purposes.CARE_TEAM_CHANGE, team_only=True)
     rpps = request.POST.get("rpps", "").strip()
@@ -75,35 +78,22 @@ def add_member(request: AuthedRequest, patient_id: str) -> HttpResponse:
     else:
         chosen = request.POST.get("member", "")
         member = services.team_candidates(request.user, patient).filter(pk=chosen).first() if chosen.isdigit() else None
-    try:
-        if member is None:
-            raise ValidationError(
-                _("Choose a colleague, or give the RPPS number of a professional registered in Cordée.")
-            )
-        services.do_add_to_care_team(patient, member, by=request.user, request=request)
-    except ValidationError as exc:
-        messages.error(request, exc.messages[0])
-    except PermissionDenied:
-        raise Http404 from None
-    else:
-        messages.success(request, _("%(name)s joined the care team.") % {"name": member.display_name})
+    if member is None:
+        raise ValidationError(_("Choose a colleague, or give the RPPS number of a professional registered in Cordée."))
+    services.do_add_to_care_team(patient, member, by=request.user, request=request)
+    messages.success(request, _("%(name)s joined the care team.") % {"name": member.display_name})
     return redirect("care:patient", patient.pk)
 
 
 @login_required
 @require_POST
 @reauthentication_required
+@service_form(back=lambda request, kwargs: reverse("care:patient", args=[kwargs["patient_id"]]))
 def remove_member(request: AuthedRequest, patient_id: str, stay_id: str) -> HttpResponse:
     patient = _changed_patient(request, patient_id, purposes.CARE_TEAM_CHANGE, team_only=True)
     stay = access.access_team_stay(patient, stay_id)
-    try:
-        services.do_remove_from_care_team(stay, by=request.user, request=request)
-    except ValidationError as exc:
-        messages.error(request, exc.messages[0])
-    except PermissionDenied:
-        raise Http404 from None
-    else:
-        messages.success(request, _("%(name)s left the care team.") % {"name": stay.member_display.get("name", "")})
+    services.do_remove_from_care_team(stay, by=request.user, request=request)
+    messages.success(request, _("%(name)s left the care team.") % {"name": stay.member_display.get("name", "")})
     if access.team_membership(request.user, patient.pk) is None:
         return redirect("care:patients")  # who removed themselves no longer reaches the page
     return redirect("care:patient", patient.pk)
@@ -112,43 +102,33 @@ def remove_member(request: AuthedRequest, patient_id: str, stay_id: str) -> Http
 @login_required
 @require_POST
 @reauthentication_required
+@service_form(back="care:patient")
 def record_opposition(request: AuthedRequest, patient_id: str) -> HttpResponse:
     patient = _changed_patient(request, patient_id, purposes.OPPOSITION)
     scope = request.POST.get("scope", "")
     member = None if scope == "team" else access.team_member_user(patient, scope)
-    try:
-        if scope != "team" and member is None:
-            raise ValidationError(_("Choose the whole care team or one of its members."))
-        services.do_record_opposition(
-            patient,
-            by=request.user,
-            member=member,
-            request=request,
-            close_patient_thread=request.POST.get("close_thread") == "1",
-        )
-    except ValidationError as exc:
-        messages.error(request, exc.messages[0])
-    except PermissionDenied:
-        raise Http404 from None
-    else:
-        messages.success(request, _("The opposition is recorded."))
+    if scope != "team" and member is None:
+        raise ValidationError(_("Choose the whole care team or one of its members."))
+    services.do_record_opposition(
+        patient,
+        by=request.user,
+        member=member,
+        request=request,
+        close_patient_thread=request.POST.get("close_thread") == "1",
+    )
+    messages.success(request, _("The opposition is recorded."))
     return _after_opposition(request, patient)
 
 
 @login_required
 @require_POST
 @reauthentication_required
+@service_form(back=lambda request, kwargs: reverse("care:patient", args=[kwargs["patient_id"]]))
 def withdraw_opposition(request: AuthedRequest, patient_id: str, opposition_id: str) -> HttpResponse:
     patient = _changed_patient(request, patient_id, purposes.OPPOSITION)
     opposition = access.access_opposition(patient, opposition_id)
-    try:
-        services.do_withdraw_opposition(opposition, by=request.user, request=request)
-    except ValidationError as exc:
-        messages.error(request, exc.messages[0])
-    except PermissionDenied:
-        raise Http404 from None
-    else:
-        messages.success(request, _("The opposition is withdrawn."))
+    services.do_withdraw_opposition(opposition, by=request.user, request=request)
+    messages.success(request, _("The opposition is withdrawn."))
     return _after_opposition(request, patient)
 
 

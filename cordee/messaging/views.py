@@ -12,17 +12,19 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from cordee.accounts.guards import verified_professional
 from cordee.accounts.models import User
 from cordee.care.access import list_patients
 from cordee.lib.http import AuthedRequest
+from cordee.lib.views import service_form
 from cordee.messaging import reading, services
 from cordee.messaging.access import access_conversation, reachable_users
 from cordee.messaging.models import Conversation, Member
@@ -148,49 +150,47 @@ def new(request: AuthedRequest) -> HttpResponse:
     return render(request, "messaging/new.html", context)
 
 
-def _act(request: AuthedRequest, action: Callable[..., Any], *args: Any, back: str, done: str = "") -> HttpResponse:
-    """Run a service from a form; a refusal comes back as a message on the page it came from."""
-    try:
-        result = action(request.user, *args, request=request)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect(back)
-    except PermissionDenied:
-        messages.error(request, _("You may not do that in this conversation."))
-        return redirect(back)
+def _act(request: AuthedRequest, action: Callable[..., Any], *args: Any, done: str = "") -> HttpResponse:
+    """Run a service from a form (refusals: ``service_form`` on the view); go to its conversation."""
+    result = action(request.user, *args, request=request)
     if isinstance(result, Conversation):
         return redirect("messaging:conversation", result.pk)
-    return redirect(done or back)
+    return redirect(done or reverse("messaging:conversation", args=[args[0]]))
+
+
+_MAY_NOT = _lazy("You may not do that in this conversation.")
 
 
 @login_required
 @require_POST
+@service_form(back="messaging:new", forbidden=_MAY_NOT)
 def start_direct(request: AuthedRequest) -> HttpResponse:
-    return _act(request, services.do_start_direct, request.POST.get("user", ""), back=reverse("messaging:new"))
+    return _act(request, services.do_start_direct, request.POST.get("user", ""))
 
 
 @login_required
 @require_POST
+@service_form(back="messaging:new", forbidden=_MAY_NOT)
 def create_group(request: AuthedRequest) -> HttpResponse:
     members = request.POST.getlist("members")
-    return _act(
-        request, services.do_create_group, request.POST.get("title", ""), members, back=reverse("messaging:new")
-    )
+    return _act(request, services.do_create_group, request.POST.get("title", ""), members)
 
 
 @login_required
 @require_POST
+@service_form(back="messaging:new", forbidden=_MAY_NOT)
 def start_patient(request: AuthedRequest) -> HttpResponse:
     start = (
         services.do_open_care_team_thread
         if request.POST.get("kind") == "care_team"
         else services.do_start_patient_thread
     )
-    return _act(request, start, request.POST.get("patient", ""), back=reverse("messaging:new"))
+    return _act(request, start, request.POST.get("patient", ""))
 
 
 @login_required
 @require_POST
+@service_form(back="messaging:conversation", forbidden=_MAY_NOT)
 def settings_action(request: AuthedRequest, conversation_id: str) -> HttpResponse:
     """The forms of a conversation's settings: name, members, administrators, patient replies."""
     action = request.POST.get("action", "")
@@ -209,5 +209,5 @@ def settings_action(request: AuthedRequest, conversation_id: str) -> HttpRespons
         messages.error(request, _("Unknown action."))
         return redirect(back)
     service, args = handlers[action]
-    done = reverse("messaging:index") if action == "leave" else ""
-    return _act(request, service, *args, back=back, done=done)
+    done = reverse("messaging:index") if action == "leave" else back
+    return _act(request, service, *args, done=done)

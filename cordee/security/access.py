@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import F, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 from cordee.accounts.models import Membership, User
 from cordee.lib.ids import parse_id
+from cordee.lib.refusals import refuse
 from cordee.security.models import Alert
 
 
@@ -32,8 +33,13 @@ def alerts_for(user: User) -> QuerySet[Alert]:
     )
 
 
-def access_alert(user: User, alert_id: Any, *, purpose: str) -> Alert:
-    alert = alerts_for(user).filter(pk=parse_id(alert_id)).first()
+def access_alert(user: User, alert_id: Any, *, purpose: str, request: HttpRequest | None = None) -> Alert:
+    """An alert of a structure ``user`` is a security officer of; the refusal audited with ``purpose``."""
+    try:
+        pk = parse_id(alert_id)
+    except Http404:
+        refuse(user, target_type="security.alert", raw_id=alert_id, purpose=purpose, request=request)
+    alert = alerts_for(user).filter(pk=pk).first()
     if alert is None:
-        raise Http404
+        refuse(user, target_type="security.alert", raw_id=pk, purpose=purpose, request=request)
     return alert

@@ -44,7 +44,7 @@ def alerts(request: AuthedRequest) -> HttpResponse:
 @require_POST
 @reauthentication_required
 def review(request: AuthedRequest, alert_id: str) -> HttpResponse:
-    alert = access_alert(request.user, alert_id, purpose="security.alert_review")
+    alert = access_alert(request.user, alert_id, purpose="security.alert_review", request=request)
     verdict, comment = request.POST.get("verdict", ""), request.POST.get("comment", "")
     try:
         services.do_review_alert(alert, verdict, comment, by=request.user, request=request)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -19,6 +19,7 @@ from cordee.accounts.annuaire.models import AnnuaireEntry
 from cordee.accounts.annuaire.names import same_family_name
 from cordee.accounts.models import Professional, Structure
 from cordee.lib.http import AuthedRequest
+from cordee.lib.views import service_form
 
 _SHOWN_REJECTIONS = 50
 
@@ -26,7 +27,7 @@ _SHOWN_REJECTIONS = 50
 @login_required
 @require_http_methods(["GET", "POST"])
 def annuaire(request: AuthedRequest, structure_id: int) -> HttpResponse:
-    place = access_structure(request.user, structure_id, purpose="annuaire.view", admin=True)
+    place = access_structure(request.user, structure_id, purpose="annuaire.view", admin=True, request=request)
     form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     if form.is_bound and form.is_valid():
         uploaded = form.cleaned_data["file"]
@@ -78,35 +79,28 @@ def _row(professional: Professional, entries: list[AnnuaireEntry]) -> dict:
 @login_required
 @require_POST
 @reauthentication_required
+@service_form(back=lambda request, kwargs: reverse("accounts:annuaire", args=[kwargs["structure_id"]]))
 def verify(request: AuthedRequest, structure_id: int, professional_id: int) -> HttpResponse:
     place, professional = access_structure_professional(
-        request.user, structure_id, professional_id, purpose="identity.verify"
+        request.user, structure_id, professional_id, purpose="identity.verify", request=request
     )
     form = VerifyForm(request.POST)
     entry = services.visible_entry(place, form.cleaned_data["entry"] if form.is_valid() else None)
-    try:
-        services.do_verify_professional(professional, by=request.user, entry=entry, request=request)
-    except PermissionDenied:
-        raise Http404 from None
-    except ValidationError as exc:
-        messages.error(request, exc.messages[0])
-    else:
-        messages.success(request, _("%(name)s is verified.") % {"name": professional.user.display_name})
+    services.do_verify_professional(professional, by=request.user, entry=entry, request=request)
+    messages.success(request, _("%(name)s is verified.") % {"name": professional.user.display_name})
     return redirect("accounts:annuaire", place.pk)
 
 
 @login_required
 @require_POST
 @reauthentication_required
+@service_form(back=lambda request, kwargs: reverse("accounts:annuaire", args=[kwargs["structure_id"]]))
 def reject(request: AuthedRequest, structure_id: int, professional_id: int) -> HttpResponse:
     place, professional = access_structure_professional(
-        request.user, structure_id, professional_id, purpose="identity.reject"
+        request.user, structure_id, professional_id, purpose="identity.reject", request=request
     )
     form = RejectForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    try:
-        services.do_reject_professional(professional, by=request.user, reason=reason, request=request)
-    except PermissionDenied:
-        raise Http404 from None
+    services.do_reject_professional(professional, by=request.user, reason=reason, request=request)
     messages.success(request, _("%(name)s's identity is rejected.") % {"name": professional.user.display_name})
     return redirect("accounts:annuaire", place.pk)
