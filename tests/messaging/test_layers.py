@@ -134,3 +134,22 @@ def test_the_redis_pubsub_layer_decodes_an_event_once_for_all_the_sockets_of_a_p
             await layer.flush()
 
     async_to_sync(scenario)()
+
+
+def test_the_private_parts_of_channels_redis_that_layers_py_uses_are_there():
+    """layers.py relies on channels-redis internals (pinned in pyproject.toml): an upgrade that
+    renames them fails here, on every run, not only in the PostgreSQL + Redis pass."""
+    import inspect
+
+    from channels_redis import pubsub, utils
+
+    assert callable(utils._wrap_close)
+    assert callable(pubsub.RedisPubSubLoopLayer._get_shard)
+    assert callable(pubsub.RedisPubSubLoopLayer._get_group_channel_name)
+    assert callable(pubsub.RedisPubSubLoopLayer._subscribe_to_channel)
+    shard_source = inspect.getsource(pubsub.RedisSingleShardConnection)
+    for name in ("self._lock", "self._redis", "def _ensure_redis"):
+        assert name in shard_source, name
+    layer_source = inspect.getsource(pubsub.RedisPubSubChannelLayer)
+    for name in ("self._layers", "self._args", "self._kwargs"):
+        assert name in layer_source, name
