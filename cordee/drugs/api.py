@@ -15,7 +15,9 @@ from ninja import Query, Router, Schema, Status
 
 from cordee.drugs import catalogue
 from cordee.drugs.access import access_product, access_products
-from cordee.drugs.interactions import interactions_for
+from cordee.drugs.doses import DoseRule
+from cordee.drugs.interactions import LEVEL_LABELS, FoundInteraction, interactions_for
+from cordee.drugs.models import Interaction
 from cordee.drugs.params import MAX_PICKED, parse_search
 from cordee.drugs.search import DEFAULT_LIMIT, MAX_LIMIT, STATUSES, Hit, QueryError, search
 
@@ -266,10 +268,26 @@ def product_detail(request: HttpRequest, cis: str):
     return Status(200, _product(catalogue.sheet(product)))
 
 
-class InteractionOut(Schema):
+class ConditionOut(Schema):
     level: LevelCode
     level_label: str
+    text: str  # the thesaurus' words (without accents, as the extraction)
+
+
+class DoseOut(Schema):
+    product: str  # the CIS whose strength was assessed
+    strength_mg: str  # of acetylsalicylic acid per unit, decimal string
+    doses: list[str]  # the dose ranges this strength reaches
+    applicable: list[ConditionOut]  # the levels that apply at this strength, with their conditions
+    other: list[ConditionOut]  # the thesaurus' levels for other doses
+
+
+class InteractionOut(Schema):
+    level: LevelCode  # the most severe level that applies (to the product's strength, when graded by dose)
+    level_label: str
     levels: list[str]
+    applies: bool  # False: the entry only concerns doses the product's strength does not reach
+    dose: DoseOut | None
     product_a: str
     product_a_name: str
     substance_a: str
@@ -283,12 +301,32 @@ class InteractionOut(Schema):
     see_also: str
 
 
+def _condition(rule: DoseRule) -> ConditionOut:
+    return ConditionOut(
+        level=cast(LevelCode, rule.level.split("-")[1]),
+        level_label=str(LEVEL_LABELS[Interaction.Level(rule.level)]),
+        text=rule.condition,
+    )
+
+
+def _dose(found: FoundInteraction) -> DoseOut | None:
+    if found.dose is None:
+        return None
+    return DoseOut(
+        product=found.dosed_product, strength_mg=format(found.dose.strength_mg.normalize(), "f"),
+        doses=found.dose.band_labels, applicable=[_condition(r) for r in found.dose.applicable],
+        other=[_condition(r) for r in found.dose.others],
+    )  # fmt: skip
+
+
 @router.get(
     "/interactions", response={200: list[InteractionOut], 404: ErrorOut}, summary="Interactions between products"
 )
 def interactions(request: HttpRequest, cis: list[str] = Query(..., max_length=MAX_PICKED)):  # noqa: B008
     """The ANSM thesaurus interactions between the substances of the given specialities (CIS
-    codes, ``cis`` repeated, at most 10), most severe first."""
+    codes, ``cis`` repeated, at most 10), most severe first. An entry graded by aspirin's dose
+    gives the level for the product's strength (``dose``); one that only concerns other doses
+    comes last with ``applies`` false."""
     try:
         products = access_products(request.user, list(dict.fromkeys(cis)), purpose="drugs.api.interactions")
     except Http404:
@@ -298,6 +336,8 @@ def interactions(request: HttpRequest, cis: list[str] = Query(..., max_length=MA
             level=cast(LevelCode, f.level_code),
             level_label=f.level_label,
             levels=[lv.split("-")[1] for lv in f.levels],
+            applies=f.applies,
+            dose=_dose(f),
             product_a=f.product_a,
             product_a_name=f.product_a_name,
             substance_a=f.substance_a,

@@ -71,10 +71,15 @@ def test_unknown_product_is_404(client_for, alice, openapi):
 def test_interactions(client_for, alice, openapi):
     from cordee.drugs.search import search
 
-    coumadine, kardegic = search("coumadine").hits[0].doc.cis, search("kardegic").hits[0].doc.cis
-    response = client_for(alice).get(f"{API}/interactions", {"cis": [coumadine, kardegic]})
+    coumadine, aspirin = search("coumadine 2").hits[0].doc.cis, search("aspirine upsa 500").hits[0].doc.cis
+    response = client_for(alice).get(f"{API}/interactions", {"cis": [coumadine, aspirin]})
     body = check(openapi, "/interactions", response, 200)
-    assert body and body[0]["level"] == "CI"
+    assert body and body[0]["level"] == "CI" and body[0]["dose"]["strength_mg"] == "500"
+    kardegic = search("kardegic 75").hits[0].doc.cis
+    response = client_for(alice).get(f"{API}/interactions", {"cis": [coumadine, kardegic]})
+    first = check(openapi, "/interactions", response, 200)[0]
+    assert (first["level"], first["levels"], first["applies"]) == ("AD", ["AD", "PC"], True)
+    assert [c["level"] for c in first["dose"]["applicable"]] == ["AD", "PC"]
     assert check(openapi, "/interactions", client_for(alice).get(f"{API}/interactions?cis=99999999"), 404)
 
 

@@ -67,10 +67,20 @@ def test_the_page_fits_a_phone_and_is_labelled(client_for, alice):
 
 # --- interactions -------------------------------------------------------------------------
 def test_interactions_page_lists_levels_and_texts(client_for, alice):
-    coumadine, kardegic = search("coumadine").hits[0].doc.cis, search("kardegic 75").hits[0].doc.cis
-    html = client_for(alice).get("/medicaments/interactions/", {"cis": [coumadine, kardegic]}).content.decode()
+    coumadine, aspirin = search("coumadine 2").hits[0].doc.cis, search("aspirine upsa 500").hits[0].doc.cis
+    html = client_for(alice).get("/medicaments/interactions/", {"cis": [coumadine, aspirin]}).content.decode()
     assert "Contre-indication" in html and "ANTICOAGULANTS ORAUX" in html
-    assert 'class="interaction level-ci"' in html
+    assert 'class="interaction level-ci"' in html and "500 mg par unité" in html
+
+
+def test_interactions_page_gives_the_level_for_the_strength_and_the_others_apart(client_for, alice):
+    coumadine, kardegic = search("coumadine 2").hits[0].doc.cis, search("kardegic 75").hits[0].doc.cis
+    html = client_for(alice).get("/medicaments/interactions/", {"cis": [coumadine, kardegic]}).content.decode()
+    first = html.index('class="interaction ')
+    assert html.startswith('class="interaction level-ad"', first)
+    assert "75 mg par unité" in html and "doses antiagrégantes" in html
+    others = html.index("À d’autres doses")
+    assert html.index("Contre-indication", first) > others  # contraindication only at other doses
 
 
 def test_interactions_page_picks_products_with_the_search(client_for, alice):
