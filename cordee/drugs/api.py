@@ -19,7 +19,7 @@ from cordee.drugs.doses import DoseRule
 from cordee.drugs.interactions import LEVEL_LABELS, FoundInteraction, interactions_for
 from cordee.drugs.models import Interaction
 from cordee.drugs.params import MAX_PICKED, parse_search
-from cordee.drugs.search import DEFAULT_LIMIT, MAX_LIMIT, STATUSES, Hit, QueryError, search
+from cordee.drugs.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, STATUSES, Hit, QueryError, search
 
 router = Router(tags=["drugs"])
 StatusName = Literal["commercialised", "not_commercialised", "removed"]
@@ -41,6 +41,10 @@ class HitOut(Schema):
     form: str
     routes: list[str]
     status: StatusName
+    holders: str  # the marketing authorisation holder(s), "; "-separated
+    parallel_import: bool  # an imported box of a product authorised elsewhere in the EU
+    homeopathic: bool
+    spelling_guess: bool  # found only by tolerating a typo: maybe another drug than the one meant
     substances: list[str]
     generic_groups: list[int]
     reinforced_monitoring: bool
@@ -51,11 +55,20 @@ class HitOut(Schema):
     url: str
 
 
+class ConfusionOut(Schema):
+    name: str  # in the query or the results
+    confused_with: str
+    source: str
+
+
 class SearchOut(Schema):
     query: str
     total: int
     total_is_lower_bound: bool
     typos: bool
+    offset: int
+    next_offset: int | None  # pass it as ``offset`` for the following results
+    confusions: list[ConfusionOut]  # known look-alike/sound-alike pairs to check
     results: list[HitOut]
 
 
@@ -67,6 +80,7 @@ def _hit(hit: Hit) -> HitOut:
     doc = hit.doc
     return HitOut(
         cis=doc.cis, name=doc.name, form=doc.form, routes=list(doc.routes), status=_status(doc.status_rank),
+        holders=doc.holders, parallel_import=doc.parallel_import, homeopathic=doc.homeopathic, spelling_guess=hit.guess,
         substances=list(doc.substances), generic_groups=list(doc.groups),
         reinforced_monitoring=doc.reinforced_monitoring, mitm=doc.mitm, matched_code=hit.code or None,
         matched_code_kind=cast(CodeKind | None, hit.code_kind or None), presentation=hit.presentation or None,
@@ -84,14 +98,17 @@ def search_drugs(
     generic: str = "",
     group: str = "",
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ):
     """By brand name, substance, CIS, CIP7 or CIP13; accents, case and small typos ignored.
     Filters: ``route``, ``form`` (exact values), ``status`` (commercialised, not_commercialised,
-    removed), ``generic`` (princeps, generic, none), ``group`` (a generic group id)."""
+    removed), ``generic`` (princeps, generic, none), ``group`` (a generic group id). Spelling
+    guesses (``spelling_guess``) come after the exact and prefix matches; ``next_offset`` gives
+    the following results."""
     params = {"q": q, "route": route, "form": form, "status": status, "generic": generic, "group": group}
     try:
         query, filters = parse_search(params)
-        results = search(query, filters, limit=limit)
+        results = search(query, filters, limit=limit, offset=offset)
     except QueryError as exc:
         return Status(400, ErrorOut(detail=exc.message, code=exc.code))
     return Status(
@@ -101,6 +118,9 @@ def search_drugs(
             total=results.total,
             total_is_lower_bound=results.at_least,
             typos=results.typos,
+            offset=results.offset,
+            next_offset=results.next_offset,
+            confusions=[ConfusionOut(name=c.found, confused_with=c.other, source=c.source) for c in results.confusions],
             results=[_hit(h) for h in results.hits],
         ),
     )

@@ -103,7 +103,7 @@ def _uninvert(name: str) -> list[str]:
 
 
 def _inverted_head(name: str) -> str:
-    """"NICOTINE (CATIORÉSINE CARBOXYLATE DE)" → "nicotine": the molecule of an inverted salt
+    """ "NICOTINE (CATIORÉSINE CARBOXYLATE DE)" → "nicotine": the molecule of an inverted salt
     whose anion no rule knows; "" when the head is itself a counter-ion ("SODIUM (… DE)")."""
     groups = _GROUP.findall(name)
     if not any((w := fold(g).split()) and w[-1] in _LINKS for g in groups):

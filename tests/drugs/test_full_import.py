@@ -149,6 +149,16 @@ def test_search_quality_over_the_whole_bdpm(files):
     assert search("60002283").hits[0].doc.cis == "60002283"
 
 
+def test_a_pharmacist_finds_the_usual_product_first(files):
+    """Issue 12: "doli" showed a homeopathic DOLICHOS before DOLIPRANE; "amoxicilline" showed
+    only amoxicillin + clavulanic acid combinations in its top results."""
+    assert _names("doli", 1)[0].startswith("DOLIPRANE")
+    top = _names("amoxicilline", 10)
+    assert sum("CLAVULANIQUE" not in name for name in top) >= 8, top
+    ventoline = search("ventoline", limit=1).hits[0].doc
+    assert "100 microgrammes" in ventoline.name and not ventoline.parallel_import
+
+
 def test_commercialised_before_withdrawn_within_a_match_quality(files):
     hits = search("paracetamol", limit=100).hits
     keys = [(h.tier, h.doc.status_rank) for h in hits]
