@@ -13,6 +13,7 @@ picked up at the next search.
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from bisect import bisect_left
 from collections import OrderedDict, defaultdict
@@ -49,7 +50,7 @@ class Doc:
     key: str  # the folded name
     kind: int = KIND_ORIGINAL  # KIND_*: a parallel import or a homeopathic stock ranks after
     reimbursed: bool = False  # a listed box has a reimbursement rate: a form in common use
-    substance_words: tuple[frozenset[str], ...] = ()  # the folded words of each substance
+    substance_words: tuple[tuple[str, ...], ...] = ()  # the folded words of each substance
 
     @property
     def status_rank(self) -> int:
@@ -148,7 +149,9 @@ def _load_docs() -> list[Doc]:
                 key=fold(row["name"]),
                 kind=_kind(row["amm_procedure"]),
                 reimbursed=cis in reimbursed,
-                substance_words=tuple(frozenset(fold(name).split()) for name in substances.get(cis, ())),
+                substance_words=tuple(
+                    tuple(sys.intern(word) for word in fold(name).split()) for name in substances.get(cis, ())
+                ),
             )
         )
     docs.sort(key=rank_key)
