@@ -99,3 +99,9 @@ def test_interactions_page_unknown_product_is_404(client_for, alice):
 
 def test_interactions_page_needs_a_login(client, db):
     assert client.get("/medicaments/interactions/").status_code == 302
+
+
+def test_a_parallel_import_says_so_on_its_page(client_for, alice):
+    imported = Product.objects.filter(name__startswith="VENTOLINE 100", amm_procedure__icontains="parall").first()
+    html = client_for(alice).get(f"/medicaments/{imported.cis}/").content.decode()
+    assert "importation parallèle" in html and imported.holders in html
