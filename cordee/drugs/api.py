@@ -15,9 +15,11 @@ from ninja import Query, Router, Schema, Status
 
 from cordee.drugs import catalogue
 from cordee.drugs.access import access_product, access_products
-from cordee.drugs.interactions import interactions_for
+from cordee.drugs.doses import DoseRule
+from cordee.drugs.interactions import LEVEL_LABELS, FoundInteraction, interactions_for
+from cordee.drugs.models import Interaction
 from cordee.drugs.params import MAX_PICKED, parse_search
-from cordee.drugs.search import DEFAULT_LIMIT, MAX_LIMIT, STATUSES, Hit, QueryError, search
+from cordee.drugs.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, STATUSES, Hit, QueryError, search
 
 router = Router(tags=["drugs"])
 StatusName = Literal["commercialised", "not_commercialised", "removed"]
@@ -39,6 +41,10 @@ class HitOut(Schema):
     form: str
     routes: list[str]
     status: StatusName
+    holders: str  # the marketing authorisation holder(s), "; "-separated
+    parallel_import: bool  # an imported box of a product authorised elsewhere in the EU
+    homeopathic: bool
+    spelling_guess: bool  # found only by tolerating a typo: maybe another drug than the one meant
     substances: list[str]
     generic_groups: list[int]
     reinforced_monitoring: bool
@@ -49,11 +55,20 @@ class HitOut(Schema):
     url: str
 
 
+class ConfusionOut(Schema):
+    name: str  # in the query or the results
+    confused_with: str
+    source: str
+
+
 class SearchOut(Schema):
     query: str
     total: int
     total_is_lower_bound: bool
     typos: bool
+    offset: int
+    next_offset: int | None  # pass it as ``offset`` for the following results
+    confusions: list[ConfusionOut]  # known look-alike/sound-alike pairs to check
     results: list[HitOut]
 
 
@@ -65,6 +80,7 @@ def _hit(hit: Hit) -> HitOut:
     doc = hit.doc
     return HitOut(
         cis=doc.cis, name=doc.name, form=doc.form, routes=list(doc.routes), status=_status(doc.status_rank),
+        holders=doc.holders, parallel_import=doc.parallel_import, homeopathic=doc.homeopathic, spelling_guess=hit.guess,
         substances=list(doc.substances), generic_groups=list(doc.groups),
         reinforced_monitoring=doc.reinforced_monitoring, mitm=doc.mitm, matched_code=hit.code or None,
         matched_code_kind=cast(CodeKind | None, hit.code_kind or None), presentation=hit.presentation or None,
@@ -82,14 +98,17 @@ def search_drugs(
     generic: str = "",
     group: str = "",
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ):
     """By brand name, substance, CIS, CIP7 or CIP13; accents, case and small typos ignored.
     Filters: ``route``, ``form`` (exact values), ``status`` (commercialised, not_commercialised,
-    removed), ``generic`` (princeps, generic, none), ``group`` (a generic group id)."""
+    removed), ``generic`` (princeps, generic, none), ``group`` (a generic group id). Spelling
+    guesses (``spelling_guess``) come after the exact and prefix matches; ``next_offset`` gives
+    the following results."""
     params = {"q": q, "route": route, "form": form, "status": status, "generic": generic, "group": group}
     try:
         query, filters = parse_search(params)
-        results = search(query, filters, limit=limit)
+        results = search(query, filters, limit=limit, offset=offset)
     except QueryError as exc:
         return Status(400, ErrorOut(detail=exc.message, code=exc.code))
     return Status(
@@ -99,6 +118,9 @@ def search_drugs(
             total=results.total,
             total_is_lower_bound=results.at_least,
             typos=results.typos,
+            offset=results.offset,
+            next_offset=results.next_offset,
+            confusions=[ConfusionOut(name=c.found, confused_with=c.other, source=c.source) for c in results.confusions],
             results=[_hit(h) for h in results.hits],
         ),
     )
@@ -266,10 +288,26 @@ def product_detail(request: HttpRequest, cis: str):
     return Status(200, _product(catalogue.sheet(product)))
 
 
-class InteractionOut(Schema):
+class ConditionOut(Schema):
     level: LevelCode
     level_label: str
+    text: str  # the thesaurus' words (without accents, as the extraction)
+
+
+class DoseOut(Schema):
+    product: str  # the CIS whose strength was assessed
+    strength_mg: str  # of acetylsalicylic acid per unit, decimal string
+    doses: list[str]  # the dose ranges this strength reaches
+    applicable: list[ConditionOut]  # the levels that apply at this strength, with their conditions
+    other: list[ConditionOut]  # the thesaurus' levels for other doses
+
+
+class InteractionOut(Schema):
+    level: LevelCode  # the most severe level that applies (to the product's strength, when graded by dose)
+    level_label: str
     levels: list[str]
+    applies: bool  # False: the entry only concerns doses the product's strength does not reach
+    dose: DoseOut | None
     product_a: str
     product_a_name: str
     substance_a: str
@@ -283,12 +321,32 @@ class InteractionOut(Schema):
     see_also: str
 
 
+def _condition(rule: DoseRule) -> ConditionOut:
+    return ConditionOut(
+        level=cast(LevelCode, rule.level.split("-")[1]),
+        level_label=str(LEVEL_LABELS[Interaction.Level(rule.level)]),
+        text=rule.condition,
+    )
+
+
+def _dose(found: FoundInteraction) -> DoseOut | None:
+    if found.dose is None:
+        return None
+    return DoseOut(
+        product=found.dosed_product, strength_mg=format(found.dose.strength_mg.normalize(), "f"),
+        doses=found.dose.band_labels, applicable=[_condition(r) for r in found.dose.applicable],
+        other=[_condition(r) for r in found.dose.others],
+    )  # fmt: skip
+
+
 @router.get(
     "/interactions", response={200: list[InteractionOut], 404: ErrorOut}, summary="Interactions between products"
 )
 def interactions(request: HttpRequest, cis: list[str] = Query(..., max_length=MAX_PICKED)):  # noqa: B008
     """The ANSM thesaurus interactions between the substances of the given specialities (CIS
-    codes, ``cis`` repeated, at most 10), most severe first."""
+    codes, ``cis`` repeated, at most 10), most severe first. An entry graded by aspirin's dose
+    gives the level for the product's strength (``dose``); one that only concerns other doses
+    comes last with ``applies`` false."""
     try:
         products = access_products(request.user, list(dict.fromkeys(cis)), purpose="drugs.api.interactions")
     except Http404:
@@ -298,6 +356,8 @@ def interactions(request: HttpRequest, cis: list[str] = Query(..., max_length=MA
             level=cast(LevelCode, f.level_code),
             level_label=f.level_label,
             levels=[lv.split("-")[1] for lv in f.levels],
+            applies=f.applies,
+            dose=_dose(f),
             product_a=f.product_a,
             product_a_name=f.product_a_name,
             substance_a=f.substance_a,

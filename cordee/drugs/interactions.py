@@ -1,28 +1,34 @@
 """Interactions between the substances of several products, from the ANSM thesaurus.
 
-``interactions_for(products)`` is the service the prescription module calls. BDPM substance
-names ("CHLORHYDRATE DE TRAMADOL", "AMLODIPINE (BÉSILATE D')", "AMOXICILLINE TRIHYDRATÉE") are
-matched to thesaurus molecules ("TRAMADOL", "AMLODIPINE", "AMOXICILLINE") by folding both sides
-(case, accents) and, failing an exact match, trying the name without its parentheses, without a
-leading salt ("chlorhydrate de …") and without trailing salt or hydrate words ("… sodique",
-"… trihydratée"). Only exact matches of those forms count: nothing is guessed. Therapeutic
-fractions (FT lines, the active moiety) are matched as well as the substances (SA). A molecule
-then stands for itself and for every class the thesaurus puts it in.
+``interactions_for(products)`` is the service the prescription module calls. Each product's
+substances (active substances, SA, and therapeutic fractions, FT: the active moiety) are
+matched to thesaurus molecules (``thesaurus_index``, through the name forms of
+``substances``); a molecule stands for itself and its classes; every thesaurus entry between a
+term of one product and a term of another is found once per pair of products.
+
+An entry graded by aspirin's dose is shown at the level that applies to the product's
+strength when the thesaurus text allows it (``doses``): a 75 mg antiplatelet product with an
+oral anticoagulant is "association déconseillée" (with a history of gastro-duodenal ulcer) or
+"à prendre en compte", not a contraindication; an entry that only concerns other doses is
+kept, marked as not applying at this strength. Otherwise the entry keeps all its levels and
+its whole text, and the prescriber reads the conditions.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
-import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
-from cordee.drugs.models import Composition, ImportRun, Interaction, Product, ThesaurusClassMember, ThesaurusMolecule
-from cordee.drugs.text import fold
+from cordee.drugs import doses
+from cordee.drugs.models import Composition, Interaction, Product
+from cordee.drugs.thesaurus_index import Thesaurus, thesaurus
+
+__all__ = ["LEVEL_LABELS", "FoundInteraction", "interactions_for", "thesaurus"]
 
 LEVEL_LABELS = {
     Interaction.Level.CI: _("Contraindication"),
@@ -30,105 +36,6 @@ LEVEL_LABELS = {
     Interaction.Level.PE: _("Precaution for use"),
     Interaction.Level.PC: _("To be taken into account"),
 }
-_SALTS = (
-    "chlorhydrate dichlorhydrate bromhydrate iodhydrate sulfate hemisulfate bisulfate maleate hydrogenomaleate "
-    "fumarate hemifumarate tartrate hemitartrate bitartrate citrate acetate besilate mesilate tosilate succinate "
-    "phosphate nitrate lactate gluconate oxalate benzoate valerate propionate dipropionate butyrate hyclate pamoate "
-    "embonate lysinate arginine erbumine decanoate enantate palmitate pivalate hydroxynaphtoate sel selenite "
-    "carbonate bicarbonate hydrogenocarbonate chlorure bromure iodure stearate ascorbate aspartate glycinate "
-    "trometamol teoclate napadisilate camsilate edisilate isetionate methylsulfate hydrobromide hydrochloride"
-).split()
-_QUALIFIERS = (
-    "sodique disodique monosodique trisodique potassique dipotassique calcique magnesien magnesienne "
-    "monohydrate monohydratee dihydrate dihydratee trihydrate trihydratee tetrahydrate hexahydrate sesquihydrate "
-    "hemihydrate hemipentahydrate heptahydrate pentahydrate hydrate hydratee anhydre base micronise micronisee "
-    "amorphe cristallisee cristallise racemique arginine olamine medoxomil magnesique diethylamine erbumine "
-    "trometamol lysine tert butylamine tertbutylamine"
-).split()
-_BASES = {"sodium", "potassium", "calcium", "magnesium", "diethylamine", "arginine", "lysine", "zinc", "meglumine"}
-_LINKS = {"de", "d", "du", "des"}
-
-
-def candidate_keys(substance: str) -> list[str]:
-    """The forms of a BDPM substance name tried against the thesaurus, most literal first."""
-    folded = fold(substance)
-    forms = [folded, fold(re.sub(r"\([^)]*\)", " ", substance))]
-    for form in list(forms):
-        words = form.split()
-        while words and words[0] in _SALTS:  # "chlorhydrate de tramadol"
-            words = words[1:]
-            while words and words[0] in _LINKS:
-                words = words[1:]
-        changed = True
-        while changed and len(words) > 1:
-            changed = False
-            if len(words) > 2 and words[-2] in _LINKS and words[-1] in _BASES:  # "diclofenac de sodium"
-                words, changed = words[:-2], True
-            elif words[-1] in _QUALIFIERS or words[-1] in _LINKS:  # "amoxicilline trihydratee"
-                words, changed = words[:-1], True
-        forms.append(" ".join(words))
-    # "valproate de sodium" is the salt of "acide valproique", as the thesaurus names it.
-    for form in list(forms):
-        words = form.split()
-        if len(words) == 1 and words[0].endswith("ate") and len(words[0]) > 5:
-            forms.append(f"acide {words[0][:-3]}ique")
-    return [f for f in dict.fromkeys(forms) if f]
-
-
-@dataclass
-class Thesaurus:
-    version: object
-    molecules: dict[str, str]  # a form of a thesaurus name -> the thesaurus key it stands for
-    classes_of: dict[str, set[str]]
-    by_pair: dict[tuple[str, str], list[Interaction]]
-
-    def molecule_for(self, substance: str) -> str | None:
-        for key in candidate_keys(substance):
-            if key in self.molecules:
-                return self.molecules[key]
-        return None
-
-    def terms(self, molecule: str) -> set[str]:
-        return {molecule, *self.classes_of.get(molecule, ())}
-
-
-def _load(version: object) -> Thesaurus:
-    classes_of: dict[str, set[str]] = defaultdict(set)
-    for class_key, molecule_key in ThesaurusClassMember.objects.values_list("class_key", "molecule_key"):
-        classes_of[molecule_key].add(class_key)
-    by_pair: dict[tuple[str, str], list[Interaction]] = defaultdict(list)
-    for interaction in Interaction.objects.order_by("level", "key_a", "key_b", "pk"):
-        by_pair[(interaction.key_a, interaction.key_b)].append(interaction)
-        by_pair[(interaction.key_b, interaction.key_a)].append(interaction)
-    names = dict(ThesaurusMolecule.objects.values_list("key", "name"))
-    for molecule_key in classes_of:
-        names.setdefault(molecule_key, molecule_key)
-    # The thesaurus names salts too ("PERINDOPRIL TERT-BUTYLAMINE"): its molecules are also
-    # reachable by their reduced forms, an exact name always winning over a reduced one.
-    molecules = {key: key for key in names}
-    for key, name in sorted(names.items()):
-        for form in candidate_keys(name)[1:]:
-            molecules.setdefault(form, key)
-    return Thesaurus(version, molecules, dict(classes_of), dict(by_pair))
-
-
-_lock = threading.Lock()
-_cache: dict[str, Thesaurus] = {}
-
-
-def thesaurus() -> Thesaurus:
-    version = (
-        ImportRun.objects.filter(kind=ImportRun.Kind.INTERACTIONS, status=ImportRun.Status.DONE)
-        .order_by("-finished_at", "-pk")
-        .values_list("pk", "finished_at")
-        .first()
-    )
-    current = _cache.get("current")
-    if current is None or current.version != version:
-        with _lock:
-            current = _load(version)
-            _cache["current"] = current
-    return current
 
 
 @dataclass(frozen=True)
@@ -141,11 +48,14 @@ class FoundInteraction:
     product_b_name: str
     substance_b: str
     protagonist_b: str
-    level: str
+    level: str  # the most severe level that applies (all of the entry's when no dose decides)
     levels: tuple[str, ...]
     conduct: str
     mechanism: str
     see_also: str
+    dose: doses.Assessment | None = None  # the strength assessed, for an entry graded by dose
+    dosed_product: str = ""  # the CIS whose strength was assessed
+    applies: bool = True  # False: the entry only concerns doses this strength does not reach
 
     @property
     def level_code(self) -> str:
@@ -155,68 +65,100 @@ class FoundInteraction:
     def level_label(self) -> str:
         return str(LEVEL_LABELS[Interaction.Level(self.level)])
 
+    @property
+    def conditions(self) -> list[tuple[str, str]]:
+        """(level label, the thesaurus' words) for the dose rules that apply, then the others."""
+        if self.dose is None:
+            return []
+        return [(str(LEVEL_LABELS[Interaction.Level(r.level)]), r.condition) for r in self.dose.applicable]
 
-def _substances(cis_codes: list[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = defaultdict(list)
-    for cis, name in (
-        Composition.objects.filter(cis__in=cis_codes).order_by("cis", "position").values_list("cis", "substance_name")
+    @property
+    def other_conditions(self) -> list[tuple[str, str]]:
+        if self.dose is None:
+            return []
+        return [(str(LEVEL_LABELS[Interaction.Level(r.level)]), r.condition) for r in self.dose.others]
+
+
+@dataclass(frozen=True)
+class _Term:
+    substance: str  # as the BDPM writes it
+    molecule: str  # the thesaurus key it matched
+    term: str  # the molecule or one of its classes
+    strength_mg: Decimal | None  # of the molecule in one unit, when it is aspirin
+
+
+def _compositions(cis_codes: list[str]) -> dict[str, list[tuple[str, str, str, int, str]]]:
+    found: dict[str, list[tuple[str, str, str, int, str]]] = defaultdict(list)
+    rows = Composition.objects.filter(cis__in=cis_codes).order_by("cis", "position")
+    for cis, name, dosage, nature, link, element in rows.values_list(
+        "cis", "substance_name", "dosage", "nature", "link_number", "element"
     ):
-        if name not in found[cis]:
-            found[cis].append(name)
+        found[cis].append((name, dosage, nature, link, element))
     return found
+
+
+def _terms(book: Thesaurus, rows: list[tuple[str, str, str, int, str]]) -> list[_Term]:
+    """The thesaurus terms of a product's substances; for aspirin, its strength per unit (the
+    therapeutic fraction's when there is one: "ACÉTYLSALICYLATE DE DL-LYSINE 135 mg" is 75 mg
+    of acetylsalicylic acid)."""
+    matched: dict[str, tuple[str, Decimal | None]] = {}  # molecule -> (substance, strength)
+    for name, dosage, _nature, _link, _element in sorted(rows, key=lambda r: r[2] != "FT"):
+        molecule = book.molecule_for(name)
+        if molecule is not None and (molecule not in matched or matched[molecule][1] is None):
+            matched[molecule] = (matched.get(molecule, (name, None))[0], doses.strength_mg(dosage))
+    return [
+        _Term(name, molecule, term, strength if molecule == doses.SUBJECT else None)
+        for molecule, (name, strength) in matched.items()
+        for term in sorted(book.terms(molecule))
+    ]
+
+
+def _found(
+    entry: Interaction, book: Thesaurus, a: tuple[str, str, _Term], b: tuple[str, str, _Term]
+) -> FoundInteraction:
+    (cis_a, name_a, term_a), (cis_b, name_b, term_b) = a, b
+    shown_a, shown_b = (
+        (entry.protagonist_a, entry.protagonist_b)
+        if entry.key_a == term_a.term
+        else (entry.protagonist_b, entry.protagonist_a)
+    )
+    levels = tuple(entry.levels.split(","))
+    level, assessment, dosed, applies = entry.level, None, "", True
+    dosed_term, dosed = (term_a, cis_a) if term_a.molecule == doses.SUBJECT else (term_b, cis_b)
+    assessment = doses.assess(book.dose_rules.get(entry.pk, []), dosed_term.strength_mg)
+    if assessment is None:
+        dosed = ""
+    elif assessment.applicable:
+        levels = tuple(sorted({r.level for r in assessment.applicable}))
+        level = levels[0]
+    else:
+        applies = False
+    return FoundInteraction(
+        cis_a, name_a, term_a.substance, shown_a, cis_b, name_b, term_b.substance, shown_b,
+        level, levels, entry.conduct, entry.mechanism, entry.see_also, assessment, dosed, applies,
+    )  # fmt: skip
 
 
 def interactions_for(products: Iterable[Product | str]) -> list[FoundInteraction]:
     """The interactions between the substances of different products among ``products``
-    (Product objects or CIS codes), most severe first; each thesaurus entry once per pair."""
+    (Product objects or CIS codes): those that apply first, most severe first; each thesaurus
+    entry once per pair of products."""
     codes = list(dict.fromkeys(p.cis if isinstance(p, Product) else str(p) for p in products))
     if len(codes) < 2:
         return []
     names = dict(Product.objects.filter(cis__in=codes).values_list("cis", "name"))
     book = thesaurus()
-    terms: dict[str, list[tuple[str, str]]] = {}  # cis -> (substance, term)
-    for cis, substances in _substances(codes).items():
-        terms[cis] = [
-            (substance, term)
-            for substance in substances
-            if (molecule := book.molecule_for(substance)) is not None
-            for term in sorted(book.terms(molecule))
-        ]
+    terms = {cis: _terms(book, rows) for cis, rows in _compositions(codes).items()}
     found: dict[tuple[str, str, int], FoundInteraction] = {}
     for cis_a, cis_b in itertools.combinations(codes, 2):
-        for (substance_a, term_a), (substance_b, term_b) in itertools.product(
-            terms.get(cis_a, []), terms.get(cis_b, [])
-        ):
-            for entry in book.by_pair.get((term_a, term_b), []):
+        for term_a, term_b in itertools.product(terms.get(cis_a, []), terms.get(cis_b, [])):
+            if term_a.molecule == term_b.molecule:
+                continue  # the same substance in both: not an interaction
+            for entry in book.by_pair.get((term_a.term, term_b.term), []):
                 key = (cis_a, cis_b, entry.pk)
-                if key in found or fold(substance_a) == fold(substance_b):
-                    continue
-                shown_a, shown_b = (
-                    (entry.protagonist_a, entry.protagonist_b)
-                    if entry.key_a == term_a
-                    else (entry.protagonist_b, entry.protagonist_a)
-                )
-                found[key] = FoundInteraction(
-                    cis_a, names.get(cis_a, cis_a), substance_a, shown_a,
-                    cis_b, names.get(cis_b, cis_b), substance_b, shown_b,
-                    entry.level, tuple(entry.levels.split(",")), entry.conduct, entry.mechanism, entry.see_also,
-                )  # fmt: skip
-    return sorted(found.values(), key=lambda f: (f.level, f.product_a_name, f.product_b_name, f.protagonist_a))
-
-
-def coverage() -> dict[str, int]:
-    """How many BDPM substances (and specialities) match a thesaurus molecule."""
-    book = thesaurus()
-    names = set(Composition.objects.values_list("substance_name", flat=True))
-    matched = {n for n in names if book.molecule_for(n)}
-    homeopathic = {n for n in names if "homeopathique" in fold(n)}
-    products: dict[str, bool] = defaultdict(bool)
-    for cis, name in Composition.objects.values_list("cis", "substance_name"):
-        products[cis] |= name in matched
-    return {
-        "substances": len(names),
-        "substances_matched": len(matched),
-        "substances_not_homeopathic": len(names - homeopathic),
-        "products_with_composition": len(products),
-        "products_matched": sum(products.values()),
-    }
+                if key not in found:
+                    a = (cis_a, names.get(cis_a, cis_a), term_a)
+                    found[key] = _found(entry, book, a, (cis_b, names.get(cis_b, cis_b), term_b))
+    return sorted(
+        found.values(), key=lambda f: (not f.applies, f.level, f.product_a_name, f.product_b_name, f.protagonist_a)
+    )

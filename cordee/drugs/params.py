@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from cordee.drugs.search import GENERIC_KINDS, MAX_QUERY_LENGTH, STATUSES, Filters, QueryError
+from cordee.drugs.search import GENERIC_KINDS, MAX_OFFSET, MAX_QUERY_LENGTH, STATUSES, Filters, QueryError
 
 MAX_PICKED = 10  # products compared at once on the interactions page
 _CIS = re.compile(r"\d{8}")
@@ -35,6 +35,12 @@ def parse_search(params: Mapping[str, Any]) -> tuple[str, Filters]:
         raise QueryError("too_long", _("A filter is too long."))
     group = int(group_text) if group_text and len(group_text) < 10 else None
     return query, Filters(route=route, form=form, status=status, group=group, generic=generic)
+
+
+def parse_offset(params: Mapping[str, Any]) -> int:
+    """The ``offset`` of "more results"; 0 when absent or not a small number."""
+    text = _one(params, "offset").strip()
+    return min(int(text), MAX_OFFSET) if text.isdigit() and len(text) < 6 else 0
 
 
 def picked_codes(params: Any) -> list[str]:

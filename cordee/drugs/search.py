@@ -5,14 +5,19 @@ speciality's name or of one of its active substances, exactly or as a prefix (th
 being typed); when that finds fewer results than asked for, words of four letters or more may
 also match with a typo (one edit, two from eight letters; a transposition counts as one).
 
-Ranking, best first, by tier then by the index order (commercialised, then not commercialised,
-then no longer listed; then name, then CIS):
+Ranking, best first, by tier; within a tier, commercialised products first, originals before
+parallel imports and homeopathic stocks, then products whose every active substance the query
+names before combinations ("amoxicilline": amoxicillin alone before amoxicillin with clavulanic
+acid), then the index order (``search_index.rank_key``: reimbursed and oral forms first, then by
+name with strengths compared as numbers):
 
 0. a code typed in full (CIS, CIP7, CIP13); 1. a code prefix; 2. the name starts with the
 query; 3. every word found whole in the name; 4. … whole, some in a substance; 5. every word
 found in the name, some as prefixes; 6. … some in a substance; 7. some word found only with a
 typo, and the name starts with the (corrected) first word; 8. … all in the name; 9. … some in a
-substance.
+substance. Hits of tiers 7 to 9 are *spelling guesses* (``Hit.guess``): another drug whose name
+is close to what was typed ("clamoxyl" → LAROXYL), never mixed with the exact matches; names
+of a known confusion pair found in the query or the results come with a warning (``lasa``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from django.utils.translation import gettext as _
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from cordee.drugs import lasa
 from cordee.drugs.search_index import MAX_PREFIX_LENGTH, Doc, Index, get_index
 from cordee.drugs.text import fold
 
@@ -34,6 +40,7 @@ MIN_CODE_LENGTH = 3
 MAX_CODE_PREFIX_EXPANSION = 2000  # codes looked at for a code prefix ("34009" starts them all)
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+MAX_OFFSET = 1000  # "more results" goes this far
 STATUSES = ("commercialised", "not_commercialised", "removed")
 GENERIC_KINDS = ("princeps", "generic", "none")
 
@@ -88,6 +95,11 @@ class Hit:
     code: str = ""
     presentation: str = ""  # the matched box, for a CIP
 
+    @property
+    def guess(self) -> bool:
+        """Found only by tolerating a typo: maybe not the drug that was meant."""
+        return self.tier >= TIER_TYPO_NAME_START
+
 
 @dataclass
 class Results:
@@ -96,6 +108,21 @@ class Results:
     hits: list[Hit] = field(default_factory=list)
     typos: bool = False  # typo-tolerant matching was used
     at_least: bool = False  # the total is a lower bound (a short code prefix)
+    offset: int = 0  # the hits start at this rank ("more results")
+    confusions: list[lasa.Confusion] = field(default_factory=list)
+
+    @property
+    def exact(self) -> list[Hit]:
+        return [hit for hit in self.hits if not hit.guess]
+
+    @property
+    def guesses(self) -> list[Hit]:
+        return [hit for hit in self.hits if hit.guess]
+
+    @property
+    def next_offset(self) -> int | None:
+        following = self.offset + len(self.hits)
+        return following if following < self.total and self.hits else None
 
 
 def check_query(query: str, *, group: int | None = None) -> str:
@@ -113,16 +140,22 @@ def check_query(query: str, *, group: int | None = None) -> str:
     return query
 
 
-def search(query: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT) -> Results:
+def search(query: str, filters: Filters | None = None, *, limit: int = DEFAULT_LIMIT, offset: int = 0) -> Results:
+    """The hits ranked ``offset`` to ``offset + limit`` (``offset`` at most ``MAX_OFFSET``)."""
     filters = filters or Filters()
     query = check_query(query, group=filters.group)  # before any database access
     limit = max(1, min(limit, MAX_LIMIT))
+    offset = max(0, min(offset, MAX_OFFSET))
     index = get_index()
     if not query:
-        return _group_listing(index, query, filters, limit)
-    if _DIGITS.fullmatch(query):
-        return _code_search(index, re.sub(r"\s", "", query), filters, limit)
-    return _text_search(index, query, filters, limit)
+        results = _group_listing(index, query, filters, offset + limit)
+    elif _DIGITS.fullmatch(query):
+        results = _code_search(index, re.sub(r"\s", "", query), filters, offset + limit)
+    else:
+        results = _text_search(index, query, filters, offset + limit)
+        results.confusions = lasa.confusions(query, [hit.doc.name for hit in results.hits])
+    results.hits, results.offset = results.hits[offset:], offset
+    return results
 
 
 def _top(hits: dict[int, Hit], limit: int) -> list[Hit]:
@@ -208,19 +241,31 @@ _TIERS = (
 
 
 class _Ranking:
-    """Takes the candidates tier by tier (set operations, no per-document scoring) and keeps
-    only the first ``limit`` hits, in index order within a tier."""
+    """Takes the candidates tier by tier (set operations) and keeps only the first ``limit``
+    hits; within a tier, products whose substances the query all names first, then index order."""
 
-    def __init__(self, index: Index, candidates: set[int], limit: int) -> None:
+    def __init__(self, index: Index, candidates: set[int], limit: int, terms: list[str]) -> None:
         self.index, self.remaining, self.limit = index, set(candidates), limit
+        self.terms = tuple(terms)
         self.hits: list[Hit] = []
+
+    def _unnamed_substances(self, position: int) -> int:
+        """How many of the product's substances no query word names (a combination ranks after)."""
+        return sum(
+            1 for words in self.index.docs[position].substance_words
+            if not any(word.startswith(self.terms) for word in words)
+        )  # fmt: skip
 
     def take(self, tier: int, group: set[int]) -> None:
         group &= self.remaining
         self.remaining -= group
         room = self.limit - len(self.hits)
         if room > 0 and group:
-            self.hits.extend(Hit(self.index.docs[p], tier) for p in heapq.nsmallest(room, group))
+            docs = self.index.docs
+            best = heapq.nsmallest(
+                room, group, key=lambda p: (docs[p].status_rank, docs[p].kind, self._unnamed_substances(p), p)
+            )
+            self.hits.extend(Hit(self.index.docs[p], tier) for p in best)
 
     def starting_with(self, prefixes: tuple[str, ...]) -> set[int]:
         docs = self.index.docs
@@ -228,7 +273,7 @@ class _Ranking:
 
 
 def _rank(index: Index, candidates: set[int], words: list[_Word], limit: int) -> tuple[list[Hit], bool]:
-    ranking = _Ranking(index, candidates, limit)
+    ranking = _Ranking(index, candidates, limit, [w.term for w in words])
     ranking.take(TIER_NAME_START, ranking.starting_with((" ".join(w.term for w in words),)))
     for tier, attribute in _TIERS:
         if ranking.remaining:

@@ -12,16 +12,24 @@ picked up at the next search.
 
 from __future__ import annotations
 
+import re
+import sys
 import threading
 from bisect import bisect_left
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from cordee.drugs.models import Composition, GenericMembership, ImportRun, MitmEntry, Presentation, Product
 from cordee.drugs.text import fold
 
 MAX_PREFIX_LENGTH = 24  # typo-tolerant matching looks at word prefixes up to this length
+KIND_ORIGINAL, KIND_PARALLEL_IMPORT, KIND_HOMEOPATHIC = 0, 1, 2
+_ORAL_SOLID = ("comprimé", "gélule", "capsule", "lyophilisat")
+_ORAL_OTHER = ("sirop", "granulés", "pastille")
+_NUMBER = re.compile(r"(\d+(?:[.,]\d+)?)\s*(microgrammes?|µg|mg|g|ui|%)?", re.IGNORECASE)
+_TO_MG = {"microgramme": Decimal("0.001"), "microgrammes": Decimal("0.001"), "µg": Decimal("0.001"), "g": Decimal(1000)}
 _KEEP_VERSIONS = 2  # tests switch between a few datasets; production has one
 
 
@@ -40,11 +48,22 @@ class Doc:
     mitm: bool
     reinforced_monitoring: bool
     key: str  # the folded name
+    kind: int = KIND_ORIGINAL  # KIND_*: a parallel import or a homeopathic stock ranks after
+    reimbursed: bool = False  # a listed box has a reimbursement rate: a form in common use
+    substance_words: tuple[tuple[str, ...], ...] = ()  # the folded words of each substance
 
     @property
     def status_rank(self) -> int:
         """0 commercialised, 1 not commercialised, 2 no longer listed in the BDPM."""
         return 2 if self.removed else (0 if self.commercialised else 1)
+
+    @property
+    def parallel_import(self) -> bool:
+        return self.kind == KIND_PARALLEL_IMPORT
+
+    @property
+    def homeopathic(self) -> bool:
+        return self.kind == KIND_HOMEOPATHIC
 
 
 @dataclass
@@ -102,10 +121,16 @@ def _load_docs() -> list[Doc]:
     ):
         groups[cis].append((group_id, generic_type))
     mitm = set(MitmEntry.objects.values_list("cis", flat=True))
+    reimbursed = set(
+        Presentation.objects.filter(removed_at__isnull=True)
+        .exclude(reimbursement_rates="")
+        .values_list("cis", flat=True)
+    )
     docs = []
     for row in Product.objects.order_by("cis").values(
-        "cis", "name", "form", "routes", "is_commercialised", "removed_at", "holders", "reinforced_monitoring"
-    ):
+        "cis", "name", "form", "routes", "is_commercialised", "removed_at", "holders", "reinforced_monitoring",
+        "amm_procedure",
+    ):  # fmt: skip
         cis = row["cis"]
         docs.append(
             Doc(
@@ -122,10 +147,50 @@ def _load_docs() -> list[Doc]:
                 mitm=cis in mitm,
                 reinforced_monitoring=row["reinforced_monitoring"],
                 key=fold(row["name"]),
+                kind=_kind(row["amm_procedure"]),
+                reimbursed=cis in reimbursed,
+                substance_words=tuple(
+                    tuple(sys.intern(word) for word in fold(name).split()) for name in substances.get(cis, ())
+                ),
             )
         )
-    docs.sort(key=lambda d: (d.status_rank, d.key, d.cis))
+    docs.sort(key=rank_key)
     return docs
+
+
+def _kind(procedure: str) -> int:
+    folded = fold(procedure)
+    if "importation parallele" in folded:
+        return KIND_PARALLEL_IMPORT
+    return KIND_HOMEOPATHIC if "homeo" in folded else KIND_ORIGINAL
+
+
+def form_rank(form: str) -> int:
+    """0 an oral solid form, 1 another oral form, 2 the others: the most used forms first."""
+    lower = form.lower()
+    if lower.startswith(_ORAL_SOLID):
+        return 0
+    return 1 if "buvable" in lower or lower.startswith(_ORAL_OTHER) else 2
+
+
+def natural_key(name: str) -> tuple:
+    """The name with its amounts compared as numbers, in milligrams when they have a unit:
+    "25 mg" < "50 mg" < "100 mg" < "1 g", not "100", "1000", "150"."""
+    parts: list[tuple[int, Any]] = []
+    position = 0
+    for match in _NUMBER.finditer(name):
+        parts.append((1, fold(name[position : match.start()])))
+        unit = (match.group(2) or "").lower()
+        parts.append((0, Decimal(match.group(1).replace(",", ".")) * _TO_MG.get(unit, Decimal(1))))
+        position = match.end()
+    parts.append((1, fold(name[position:])))
+    return tuple(parts)
+
+
+def rank_key(doc: Doc) -> tuple:
+    """The order within a match tier: commercialised first, originals before parallel imports
+    and homeopathic stocks, reimbursed forms and oral forms first, then by name and strength."""
+    return (doc.status_rank, doc.kind, not doc.reimbursed, form_rank(doc.form), natural_key(doc.name), doc.cis)
 
 
 def build(version: Any = None) -> Index:

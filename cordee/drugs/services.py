@@ -29,7 +29,7 @@ from cordee.audit import services as audit
 from cordee.drugs import search_index
 from cordee.drugs.bdpm.importer import BdpmImport, summary_counts
 from cordee.drugs.models import ImportRun
-from cordee.drugs.thesaurus import ThesaurusImport
+from cordee.drugs.thesaurus import ThesaurusImport, ThesaurusRefused
 
 logger = logging.getLogger(__name__)
 # A run still queued or running after this long is taken as lost (worker stopped): it no longer
@@ -121,8 +121,11 @@ def do_run_import(run_id: int, *, allow_shrink: bool = False) -> ImportRun:
             BdpmImport(run, allow_shrink=allow_shrink).execute()
             run.report.setdefault("counts", {}).update(summary_counts())
         else:
-            ThesaurusImport(run).execute()
+            ThesaurusImport(run, allow_shrink=allow_shrink).execute()
         run.status = ImportRun.Status.DONE
+    except ThesaurusRefused as exc:  # refused as a whole: nothing was stored, the run says why
+        logger.warning("drug database import #%s refused: %s", run.pk, exc)
+        run.status, run.error = ImportRun.Status.FAILED, str(exc)[:2000]
     except Exception as exc:  # the run records why it failed; the worker must not crash
         logger.exception("drug database import #%s failed", run.pk)
         run.status, run.error = ImportRun.Status.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
@@ -140,6 +143,7 @@ def do_run_import(run_id: int, *, allow_shrink: bool = False) -> ImportRun:
                 "rejected": run.rejected_count,
                 "orphans": run.orphan_count,
                 "missing": run.report.get("missing", []),
+                "error": run.error[:500],
             },
         )
     search_index.invalidate()

@@ -1,4 +1,4 @@
-"""Background tasks of the drug database (run by ``manage.py db_worker`` in production)."""
+"""Background tasks of the drug database (run by ``manage.py worker`` in production)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from cordee.drugs import catalogue
 from cordee.drugs.access import access_product, access_products
 from cordee.drugs.interactions import interactions_for, thesaurus
-from cordee.drugs.params import MAX_PICKED, parse_search, picked_codes
+from cordee.drugs.params import MAX_PICKED, parse_offset, parse_search, picked_codes
 from cordee.drugs.search import GENERIC_KINDS, STATUSES, QueryError, search
 from cordee.drugs.search_index import get_index
 from cordee.lib.http import AuthedRequest
@@ -23,13 +23,19 @@ from cordee.lib.http import AuthedRequest
 def _search_context(request: AuthedRequest) -> tuple[dict, int]:
     """The context of the results; 400 for a query that cannot be searched."""
     params = request.GET
-    context: dict = {"params": params, "pick": params.get("pick") == "1", "picked": picked_codes(params)}
+    pick = params.get("pick") == "1"
+    context: dict = {"params": params, "pick": pick, "picked": picked_codes(params)}
+    context["action_url"] = "drugs:interactions" if pick else "drugs:search"
     if "q" not in params and "group" not in params:
         return context, 200  # the page as first opened: no search yet
     try:
         query, filters = parse_search(params)
-        context["results"] = search(query, filters)
+        context["results"] = results = search(query, filters, offset=parse_offset(params))
         context["filters"] = filters
+        if results.next_offset is not None:
+            following = params.copy()
+            following["offset"] = str(results.next_offset)
+            context["more_query"] = following.urlencode()
     except QueryError as exc:
         context["error"] = exc.message
         return context, 400
@@ -59,8 +65,11 @@ def search_page(request: AuthedRequest) -> HttpResponse:
 @require_GET
 def results(request: AuthedRequest) -> HttpResponse:
     """The results fragment for htmx. Always 200 (htmx does not swap error responses): an
-    unsearchable query shows its message in place of the results."""
+    unsearchable query shows its message in place of the results. With an ``offset`` ("more
+    results"), only the following items, to append to the list."""
     context, _status = _search_context(request)
+    if context.get("results") and context["results"].offset:
+        return render(request, "drugs/_result_items.html", context)
     return render(request, "drugs/_results.html", context)
 
 

@@ -71,13 +71,31 @@ def test_unknown_product_is_404(client_for, alice, openapi):
 def test_interactions(client_for, alice, openapi):
     from cordee.drugs.search import search
 
-    coumadine, kardegic = search("coumadine").hits[0].doc.cis, search("kardegic").hits[0].doc.cis
-    response = client_for(alice).get(f"{API}/interactions", {"cis": [coumadine, kardegic]})
+    coumadine, aspirin = search("coumadine 2").hits[0].doc.cis, search("aspirine upsa 500").hits[0].doc.cis
+    response = client_for(alice).get(f"{API}/interactions", {"cis": [coumadine, aspirin]})
     body = check(openapi, "/interactions", response, 200)
-    assert body and body[0]["level"] == "CI"
+    assert body and body[0]["level"] == "CI" and body[0]["dose"]["strength_mg"] == "500"
+    kardegic = search("kardegic 75").hits[0].doc.cis
+    response = client_for(alice).get(f"{API}/interactions", {"cis": [coumadine, kardegic]})
+    first = check(openapi, "/interactions", response, 200)[0]
+    assert (first["level"], first["levels"], first["applies"]) == ("AD", ["AD", "PC"], True)
+    assert [c["level"] for c in first["dose"]["applicable"]] == ["AD", "PC"]
     assert check(openapi, "/interactions", client_for(alice).get(f"{API}/interactions?cis=99999999"), 404)
 
 
 def test_the_schema_documents_the_drug_endpoints(client_for, alice):
     schema = client_for(alice).get("/api/openapi.json").json()
     assert {f"{API}/search", f"{API}/products/{{cis}}", f"{API}/interactions"} <= set(schema["paths"])
+
+
+def test_search_marks_guesses_holders_and_parallel_imports_and_pages(client_for, alice, openapi):
+    client = client_for(alice)
+    body = check(openapi, "/search", client.get(f"{API}/search", {"q": "clamoxyl"}), 200)
+    assert [r["spelling_guess"] for r in body["results"]] == [False] * 5 + [True] * 4
+    body = check(openapi, "/search", client.get(f"{API}/search", {"q": "ventoline", "limit": 3}), 200)
+    assert body["results"][0]["holders"] == "GLAXOSMITHKLINE" and not body["results"][0]["parallel_import"]
+    assert body["next_offset"] == 3
+    following = check(openapi, "/search", client.get(f"{API}/search", {"q": "ventoline", "offset": 3}), 200)
+    assert following["offset"] == 3 and any(r["parallel_import"] for r in following["results"])
+    body = check(openapi, "/search", client.get(f"{API}/search", {"q": "previscan"}), 200)
+    assert body["confusions"][0]["confused_with"] == "PERMIXON"

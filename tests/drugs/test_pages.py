@@ -67,10 +67,20 @@ def test_the_page_fits_a_phone_and_is_labelled(client_for, alice):
 
 # --- interactions -------------------------------------------------------------------------
 def test_interactions_page_lists_levels_and_texts(client_for, alice):
-    coumadine, kardegic = search("coumadine").hits[0].doc.cis, search("kardegic 75").hits[0].doc.cis
-    html = client_for(alice).get("/medicaments/interactions/", {"cis": [coumadine, kardegic]}).content.decode()
+    coumadine, aspirin = search("coumadine 2").hits[0].doc.cis, search("aspirine upsa 500").hits[0].doc.cis
+    html = client_for(alice).get("/medicaments/interactions/", {"cis": [coumadine, aspirin]}).content.decode()
     assert "Contre-indication" in html and "ANTICOAGULANTS ORAUX" in html
-    assert 'class="interaction level-ci"' in html
+    assert 'class="interaction level-ci"' in html and "500 mg par unité" in html
+
+
+def test_interactions_page_gives_the_level_for_the_strength_and_the_others_apart(client_for, alice):
+    coumadine, kardegic = search("coumadine 2").hits[0].doc.cis, search("kardegic 75").hits[0].doc.cis
+    html = client_for(alice).get("/medicaments/interactions/", {"cis": [coumadine, kardegic]}).content.decode()
+    first = html.index('class="interaction ')
+    assert html.startswith('class="interaction level-ad"', first)
+    assert "75 mg par unité" in html and "doses antiagrégantes" in html
+    others = html.index("À d’autres doses")
+    assert html.index("Contre-indication", first) > others  # contraindication only at other doses
 
 
 def test_interactions_page_picks_products_with_the_search(client_for, alice):
@@ -89,3 +99,9 @@ def test_interactions_page_unknown_product_is_404(client_for, alice):
 
 def test_interactions_page_needs_a_login(client, db):
     assert client.get("/medicaments/interactions/").status_code == 302
+
+
+def test_a_parallel_import_says_so_on_its_page(client_for, alice):
+    imported = Product.objects.filter(name__startswith="VENTOLINE 100", amm_procedure__icontains="parall").first()
+    html = client_for(alice).get(f"/medicaments/{imported.cis}/").content.decode()
+    assert "importation parallèle" in html and imported.holders in html

@@ -142,3 +142,68 @@ def test_the_results_fragment_costs_one_query_however_many_results(client_for, a
         assert len(drug_queries) == 1 and "drugs_importrun" in drug_queries[0]  # the index version only
         counts.append(response.content.count(b'class="drug-item"'))
     assert counts[0] < counts[1] == 20
+
+
+# --- results a pharmacist trusts (issue 12) ----------------------------------------------
+def test_spelling_guesses_are_marked_and_never_mixed_with_exact_matches(db):
+    found = search("clamoxyl", limit=50)
+    exact, guesses = found.exact, found.guesses
+    assert exact and all(h.doc.name.startswith("CLAMOXYL") for h in exact)
+    assert guesses and all(h.doc.name.startswith("LAROXYL") for h in guesses)  # amitriptyline, not amoxicillin
+    assert found.hits == exact + guesses  # guesses only after every exact or prefix match
+
+
+def test_the_page_sets_spelling_guesses_apart(client_for, alice):
+    html = client_for(alice).get("/medicaments/resultats/", {"q": "clamoxyl"}).content.decode()
+    heading = html.index('class="guess-heading"')
+    assert html.index("CLAMOXYL 500 mg") < heading < html.index("LAROXYL 25 mg")
+    assert html.count('class="drug-item guess"') == 4 and "orthographe proche" in html
+
+
+def test_known_confusion_pairs_are_warned_with_their_source(client_for, alice, db):
+    found = search("previscan")
+    assert [(c.found, c.other) for c in found.confusions] == [("PREVISCAN", "PERMIXON")]
+    assert "ANSM" in found.confusions[0].source
+    html = client_for(alice).get("/medicaments/resultats/", {"q": "previscan"}).content.decode()
+    assert "PREVISCAN et PERMIXON" in html and "ANSM" in html
+    assert search("doliprane").confusions == []
+
+
+def test_the_original_before_its_parallel_imports_with_the_holder_shown(client_for, alice, db):
+    hits = search("ventoline", limit=50).hits
+    inhalers = [h.doc for h in hits if "100 microgrammes/dose" in h.doc.name and h.doc.commercialised]
+    assert inhalers[0].holders == "GLAXOSMITHKLINE" and not inhalers[0].parallel_import
+    assert all(doc.parallel_import for doc in inhalers[1:]) and len(inhalers) > 5
+    assert hits[0].doc is inhalers[0]  # the original's box first, not sixth
+    html = client_for(alice).get("/medicaments/resultats/", {"q": "ventoline"}).content.decode()
+    assert "importation parallèle" in html and "DIFARMED (ESPAGNE)" in html and "GLAXOSMITHKLINE" in html
+
+
+def test_commercialised_originals_before_homeopathic_stocks(db):
+    hits = search("doli", limit=50).hits
+    first_dolichos = next(i for i, h in enumerate(hits) if h.doc.name.startswith("DOLICHOS"))
+    assert hits[first_dolichos].doc.homeopathic and hits[0].doc.name.startswith("DOLIPRANE")
+    doliprane = [i for i, h in enumerate(hits) if h.doc.name.startswith("DOLIPRANE") and h.doc.commercialised]
+    assert doliprane and max(doliprane) < first_dolichos
+
+
+def test_strengths_sort_as_numbers(db):
+    suppositories = [h.doc.name for h in search("doliprane suppositoire", limit=50).hits]
+    strengths = [int(name.split()[1]) for name in suppositories if name.split()[1].isdigit()]
+    assert strengths == sorted(strengths) and len(strengths) >= 3  # 100, 150, 200, 300: not 100, 1000, 150
+    tablets = [h.doc.name for h in search("doliprane", limit=50).hits if h.doc.name.endswith(", comprimé")]
+    assert tablets.index("DOLIPRANE 500 mg, comprimé") < tablets.index("DOLIPRANE 1000 mg, comprimé")
+
+
+def test_more_results_beyond_the_first_twenty(client_for, alice, db):
+    first, following = search("paracetamol"), search("paracetamol", offset=20)
+    assert len(first.hits) == 20 and first.next_offset == 20 and following.offset == 20
+    assert not {h.doc.cis for h in first.hits} & {h.doc.cis for h in following.hits}
+    assert [h.doc.cis for h in search("paracetamol", limit=40).hits] == [h.doc.cis for h in first.hits + following.hits]
+    client = client_for(alice)
+    html = client.get("/medicaments/resultats/", {"q": "paracetamol"}).content.decode()
+    assert 'hx-get="/medicaments/resultats/?q=paracetamol&amp;offset=20"' in html and "Plus de résultats" in html
+    more = client.get("/medicaments/resultats/", {"q": "paracetamol", "offset": "20"}).content.decode()
+    assert more.count('class="drug-item') == 20 and "<ul" not in more and "offset=40" in more
+    page = client.get("/medicaments/", {"q": "paracetamol", "offset": "20"}).content.decode()  # without JavaScript
+    assert following.hits[0].doc.name in page

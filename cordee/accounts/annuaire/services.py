@@ -1,9 +1,13 @@
 """Importing Annuaire Santé extractions and verifying professionals against them.
 
 ``do_import_annuaire`` stores a file's lines in batches, each in its own transaction, while the
-import is ``running``; the last transaction sets it ``done`` and audits it. Lookups only use
-``done`` imports, so a half-stored file is never matched, and the database is not locked for
-the whole of a national extraction.
+import is ``running``, and saves its line count after each batch (the progress others see); the
+last transaction sets it ``done`` and audits it. Lookups only use ``done`` imports, so a
+half-stored file is never matched, and the database is not locked for the whole of a national
+extraction. Once stored, two set-based queries note what deserves a look (``checks``): lines
+that repeat another line, and RPPS numbers with different names. A finished import then purges
+the lines of the older imports of its owner (the structure, or the operator's national ones):
+only the newest extraction is matched, and each national one is about 400 MiB.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cordee.accounts.annuaire import checks
 from cordee.accounts.annuaire.models import AnnuaireEntry, AnnuaireImport
 from cordee.accounts.annuaire.names import same_family_name
 from cordee.accounts.annuaire.parser import AnnuaireFormatError, Rejection, Row, open_extraction
@@ -75,13 +80,22 @@ def _store(run: AnnuaireImport, rows: Iterable[Row | Rejection]) -> None:
         if len(batch) >= BATCH_SIZE:
             AnnuaireEntry.objects.bulk_create(batch)
             batch = []
+            _save_progress(run)
     AnnuaireEntry.objects.bulk_create(batch)
+    _save_progress(run)
+
+
+def _save_progress(run: AnnuaireImport) -> None:
+    """The counts so far, for whoever looks at the import while it runs."""
+    AnnuaireImport.objects.filter(pk=run.pk).update(rows=run.rows, rejected=run.rejected)
 
 
 def _finish(run: AnnuaireImport, hashing: _HashingStream, by: User | None, request) -> AnnuaireImport:
     run.sha256, run.size, run.finished_at = hashing.digest.hexdigest(), hashing.size, timezone.now()
     run.status = AnnuaireImport.Status.FAILED if run.error else AnnuaireImport.Status.DONE
     run.people = run.entries.values("id_type", "identifier").distinct().count()
+    if not run.error:
+        run.notes = [*run.notes, *checks.notes(run)]
     with transaction.atomic():
         run.save()
         audit.record(
@@ -90,6 +104,8 @@ def _finish(run: AnnuaireImport, hashing: _HashingStream, by: User | None, reque
             details={"structure": run.structure_id, "sha256": run.sha256, "rows": run.rows, "people": run.people,
                      "rejected": run.rejected, "error": run.error},
         )  # fmt: skip
+    if run.status == AnnuaireImport.Status.DONE:
+        checks.purge_older(run, by=by, request=request)
     return run
 
 

@@ -146,7 +146,7 @@ class LineReader:
     def __iter__(self) -> Iterator[Line]:
         with self.path.open("rb") as stream:
             head = stream.read(4096)
-            _refuse_non_text(head)
+            refuse_non_text(head)
             stream.seek(0)
             yield from self._lines(stream)
 
@@ -205,7 +205,7 @@ class LineReader:
         return Line(number, text, has_newline=has_newline)
 
 
-def _refuse_non_text(head: bytes) -> None:
+def refuse_non_text(head: bytes) -> None:
     for signature, kind in _SIGNATURES.items():
         if head.startswith(signature):
             raise FileRefused(

@@ -12,14 +12,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from cordee.drugs.bdpm.files import FileRefused, Found, LineReader, discover
-from cordee.drugs.bdpm.rows import PARSERS, RowError, split_fields
-from cordee.drugs.bdpm.store import Parsed, bulk_insert, store
+from cordee.drugs.bdpm.rows import PARSERS, RowError, parse_line
+from cordee.drugs.bdpm.sql import bulk_insert
+from cordee.drugs.bdpm.store import Parsed, store
 from cordee.drugs.models import ImportIssue, ImportRun, Presentation, Product
 
 PROGRESS_EVERY = 5000  # lines between two progress saves
+NOTED_LINES = 20  # line numbers given in a note
 _CIS_KEYED = {
     "CIS_CIP", "CIS_COMPO", "CIS_GENER", "CIS_CPD", "CIS_HAS_SMR", "CIS_HAS_ASMR",
     "CIS_CIP_Dispo_Spec", "CIS_MITM", "CIS_InfoImportantes",
@@ -74,7 +77,7 @@ class BdpmImport:
             stored=outcome.stored,
             rejected=rejected + len(outcome.duplicates),
             orphans=orphans,
-            notes=reader.notes + outcome.notes,
+            notes=reader.notes + _repair_notes(parsed) + outcome.notes,
             counts=outcome.counts,
             kept_previous=outcome.skipped,
         )
@@ -96,7 +99,7 @@ class BdpmImport:
                 self._issue(ImportIssue.Kind.REJECTED, item.path.name, line.number, line.problem)
                 continue
             try:
-                values = parser(split_fields(line.text, item.spec.columns))
+                values, repaired = parse_line(parser, line.text, item.spec.columns)
             except RowError as exc:
                 reason = str(exc)
                 if line.last and not line.has_newline:
@@ -105,6 +108,8 @@ class BdpmImport:
                 self._issue(ImportIssue.Kind.REJECTED, item.path.name, line.number, reason, line.text)
                 continue
             parsed.rows.append((line.number, values))
+            if repaired:
+                parsed.repaired.append(line.number)
         self.run.lines_read += lines % PROGRESS_EVERY
         return parsed, lines, rejected
 
@@ -128,8 +133,9 @@ class BdpmImport:
         )
 
     def _finish_file(self, entry: dict[str, Any], started: float) -> None:
+        with transaction.atomic():  # one commit for the file's notes, not one per row
+            bulk_insert(ImportIssue, self.issues)
         entry["seconds"] = round(time.monotonic() - started, 2)
-        bulk_insert(ImportIssue, self.issues)
         orphans = sum(1 for i in self.issues if i["kind"] == ImportIssue.Kind.ORPHAN)
         self.run.rejected_count += len(self.issues) - orphans
         self.run.orphan_count += orphans
@@ -141,6 +147,17 @@ class BdpmImport:
 
     def _save_progress(self, *fields: str) -> None:
         self.run.save(update_fields=list(fields))
+
+
+def _repair_notes(parsed: Parsed) -> list[str]:
+    if not parsed.repaired:
+        return []
+    shown = ", ".join(str(n) for n in parsed.repaired[:NOTED_LINES])
+    more = "…" if len(parsed.repaired) > NOTED_LINES else ""
+    return [
+        _("%(n)s line(s) with extra empty fields (trailing or doubled tabs), read without them: %(lines)s%(more)s.")
+        % {"n": len(parsed.repaired), "lines": shown, "more": more}
+    ]
 
 
 def summary_counts() -> dict[str, int]:

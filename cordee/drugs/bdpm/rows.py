@@ -8,6 +8,7 @@ A parser raises ``RowError`` with the reason; the caller records the line as rej
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -30,18 +31,54 @@ class RowError(ValueError):
     pass
 
 
+MAX_REPAIRS = 64  # ways of dropping extra empty fields tried for one line
+
+
+def _count_error(columns: int, found: int) -> RowError:
+    kind = _("too few") if found < columns else _("too many")
+    return RowError(
+        _("%(kind)s fields: %(expected)s expected, %(found)s found.")
+        % {"kind": kind.capitalize(), "expected": columns, "found": found}
+    )
+
+
 def split_fields(text: str, columns: int) -> list[str]:
     """The line's fields, with trailing empty extras dropped; RowError on a wrong count."""
     fields = text.split("\t")
     if len(fields) > columns and not any(f.strip() for f in fields[columns:]):
         fields = fields[:columns]
     if len(fields) != columns:
-        kind = _("too few") if len(fields) < columns else _("too many")
-        raise RowError(
-            _("%(kind)s fields: %(expected)s expected, %(found)s found.")
-            % {"kind": kind.capitalize(), "expected": columns, "found": len(fields)}
-        )
+        raise _count_error(columns, len(fields))
     return fields
+
+
+def parse_line(parser: Callable[[list[str]], Values], text: str, columns: int) -> tuple[Values, bool]:
+    """The values of a line, and whether extra empty fields had to be dropped to read it.
+
+    Real files have lines with more fields than the specification, all the extra ones empty:
+    trailing tabs, or a doubled tab inside the line. Such a line is read without them when
+    exactly one way of dropping empty fields gives a valid line (the parser checks codes,
+    natures, numbers and dates); otherwise it is rejected as before."""
+    fields = text.split("\t")
+    if len(fields) <= columns:
+        return parser(split_fields(text, columns)), False
+    extra = len(fields) - columns
+    if not any(f.strip() for f in fields[columns:]):
+        return parser(fields[:columns]), True
+    empty = [i for i, f in enumerate(fields) if not f.strip()]
+    if len(empty) < extra:
+        raise _count_error(columns, len(fields))
+    readings: list[Values] = []
+    for dropped in itertools.islice(itertools.combinations(reversed(empty), extra), MAX_REPAIRS):
+        try:
+            values = parser([f for i, f in enumerate(fields) if i not in dropped])
+        except RowError:
+            continue
+        if values not in readings:
+            readings.append(values)
+    if len(readings) != 1:
+        raise _count_error(columns, len(fields))
+    return readings[0], True
 
 
 def _code(value: str, pattern: re.Pattern[str], name: str) -> str:

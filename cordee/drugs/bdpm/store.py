@@ -1,23 +1,30 @@
-"""Writing one parsed BDPM file to the database, in one transaction per file.
+"""Writing one parsed BDPM file to the database, in one transaction per file, writing only
+what changed.
 
-Specialities and presentations are upserted by their code (bulk create for the new ones, bulk
-update for the changed ones only) and those a newer file no longer lists are marked removed;
-the rows of the other files are replaced (except, for a speciality marked removed, the rows the
-new file no longer has: they stay as its last known state). A file that would remove or replace
-more than half of what is stored looks truncated: it is then stored without removals (or, for
-the replaced files, not at all) unless ``allow_shrink`` is given, and the report says so.
+Specialities and presentations are upserted by their code: the new ones inserted, the changed
+ones (compared in Python with what is stored) written by one set-based ``UPDATE … FROM``
+(``sql.update_from``), those a newer file no longer lists marked removed. The rows of the other
+files have no identity of their own: they are compared speciality by speciality (the sequence of
+a CIS's rows, in file order) and only the specialities whose rows changed have them replaced
+(except, for a speciality marked removed, the rows the new file no longer has: they stay as its
+last known state). An unchanged re-import therefore writes nothing, and an update from an older
+snapshot writes what differs. A file that would remove or replace more than half of what is
+stored looks truncated: it is then stored without removals (or, for the replaced files, not at
+all) unless ``allow_shrink`` is given, and the report says so.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cordee.drugs.bdpm.sql import bulk_insert, delete_in, update_from, update_in
 from cordee.drugs.models import (
     Availability,
     Composition,
@@ -31,7 +38,6 @@ from cordee.drugs.models import (
     SafetyInfo,
 )
 
-BATCH = 2000
 SHRINK_GUARD = 0.5  # a file holding less than this share of what is stored looks truncated
 
 PRODUCT_FIELDS = [
@@ -50,6 +56,7 @@ class Parsed:
 
     key: str
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    repaired: list[int] = field(default_factory=list)  # lines read without their extra empty fields
 
 
 @dataclass
@@ -59,41 +66,6 @@ class Outcome:
     duplicates: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
     notes: list[str] = field(default_factory=list)
     skipped: bool = False  # the guard kept the stored rows
-
-
-def bulk_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
-    """Insert plain rows with one ``executemany`` per batch.
-
-    Several times faster than ``bulk_create`` for the 150 000 lines of the BDPM (no model
-    instance per line); values are already validated by the parsers, and each field still
-    converts its value for the database (dates, times, decimals) as Django would.
-    """
-    if not rows:
-        return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    defaults = {f.attname: f.get_default() for f in fields if f.has_default()}
-    converters = [
-        (f.attname, (lambda v, f=f: f.get_db_prep_save(v, connection)) if _needs_conversion(f) else None)
-        for f in fields
-    ]
-    qn = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - names from the model, values as parameters
-        qn(str(model._meta.db_table)), ", ".join(qn(str(f.column)) for f in fields), ", ".join(["%s"] * len(fields))
-    )
-    params = []
-    for row in rows:
-        values = []
-        for name, convert in converters:
-            value = row[name] if name in row else defaults.get(name)
-            values.append(convert(value) if convert is not None and value is not None else value)
-        params.append(values)
-    with connection.cursor() as cursor:
-        for start in range(0, len(params), BATCH):
-            cursor.executemany(sql, params[start : start + BATCH])
-
-
-def _needs_conversion(field: models.Field) -> bool:
-    return isinstance(field, models.DateField | models.DecimalField | models.ForeignKey)
 
 
 def _dedupe(parsed: Parsed, code: str, outcome: Outcome) -> dict[str, tuple[int, dict[str, Any]]]:
@@ -125,7 +97,7 @@ def _upsert(model: type[models.Model], code: str, fields: list[str], parsed: Par
             counts["created"] += 1
         elif old["removed_at"] is not None or any(old[f] != values[f] for f in fields):
             counts["restored" if old["removed_at"] is not None else "updated"] += 1
-            update.append(model(pk=old["pk"], **values, changed_at=now, removed_at=None))
+            update.append({**values, "pk": old["pk"], "changed_at": now, "removed_at": None})
         else:
             counts["unchanged"] += 1
     present = [v for v, row in existing.items() if row["removed_at"] is None]
@@ -141,9 +113,8 @@ def _upsert(model: type[models.Model], code: str, fields: list[str], parsed: Par
         gone = []
     with transaction.atomic():
         bulk_insert(model, create)
-        manager.bulk_update(update, [*fields, "changed_at", "removed_at"], batch_size=500)
-        for start in range(0, len(gone), 500):
-            manager.filter(**{f"{code}__in": gone[start : start + 500]}).update(removed_at=now)
+        update_from(model, update, [*fields, "changed_at", "removed_at"])
+        update_in(model, code, gone, removed_at=now)
     counts["removed"] = len(gone)
     outcome.stored, outcome.counts = len(incoming), counts
     return outcome
@@ -153,37 +124,70 @@ def _replace(
     model: type[models.Model], build: Callable[[int, dict[str, Any]], dict[str, Any]], parsed: Parsed,
     allow_shrink: bool, **scope: Any,
 ) -> Outcome:  # fmt: skip
-    """Replace the rows of a file, except those of specialities marked removed that the file no
-    longer mentions: a removed speciality keeps its last known composition, conditions, opinions."""
+    """Replace the rows of a file where they changed, speciality by speciality (see the module
+    docstring); a file without CIS is compared as a whole."""
     outcome = Outcome()
-    manager = model._default_manager  # type: ignore[attr-defined]
-    current = manager.filter(**scope)
-    reappearing: list[str] = []
-    if any(f.name == "cis" for f in model._meta.concrete_fields):
-        removed = Product.objects.filter(removed_at__isnull=False).values("cis")
-        reappearing = sorted(set(removed.values_list("cis", flat=True)) & {v["cis"] for _n, v in parsed.rows})
-        replaced = current.exclude(cis__in=removed)
-    else:
-        replaced = current
-    stored = replaced.count()
+    if not any(f.name == "cis" for f in model._meta.concrete_fields):
+        return _replace_all(model, build, parsed, allow_shrink, outcome, **scope)
+    names = [name for name in build(0, parsed.rows[0][1]) if name != "position"] if parsed.rows else []
+    stored_rows = _stored(model, names, scope)
+    removed = set(Product.objects.filter(removed_at__isnull=False).values_list("cis", flat=True))
+    stored = sum(len(rows) for cis, rows in stored_rows.items() if cis not in removed)
     if stored and not allow_shrink and len(parsed.rows) < SHRINK_GUARD * stored:
-        outcome.notes.append(
-            _(
-                "This file holds %(new)s rows where %(old)s are stored: it looks truncated, "
-                "so the stored rows were kept."
-            )
-            % {"new": len(parsed.rows), "old": stored}
-        )
-        outcome.skipped = True
-        return outcome
-    objects = [build(position, values) for position, (_n, values) in enumerate(parsed.rows)]
+        return _kept(outcome, len(parsed.rows), stored)
+    incoming: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for position, (_n, values) in enumerate(parsed.rows):
+        incoming[values["cis"]].append(build(position, values))
+    changed = [
+        cis for cis in incoming.keys() | stored_rows.keys()
+        if (cis in incoming or cis not in removed)
+        and [tuple(r[n] for n in names) for r in incoming.get(cis, [])] != [r[1:] for r in stored_rows.get(cis, [])]
+    ]  # fmt: skip
     with transaction.atomic():
-        replaced.delete()
-        for start in range(0, len(reappearing), 500):
-            current.filter(cis__in=reappearing[start : start + 500]).delete()
-        bulk_insert(model, objects)
+        delete_in(model, "cis", sorted(c for c in changed if c in stored_rows), **scope)
+        bulk_insert(model, [row for cis in changed for row in incoming.get(cis, [])])
+    outcome.stored = len(parsed.rows)
+    outcome.counts = {"stored": len(parsed.rows), "specialities_changed": len(changed)}
+    return outcome
+
+
+def _stored(model: type[models.Model], names: list[str], scope: dict[str, Any]) -> dict[str, list[tuple]]:
+    """The stored rows of each CIS, in their order: (pk, *values of ``names``)."""
+    manager = model._default_manager  # type: ignore[attr-defined]
+    order = (
+        ["cis", "position", "pk"] if any(f.name == "position" for f in model._meta.concrete_fields) else ["cis", "pk"]
+    )
+    found: dict[str, list[tuple]] = defaultdict(list)
+    for row in manager.filter(**scope).order_by(*order).values_list("pk", *names):
+        found[row[1 + names.index("cis")]].append(row)
+    return found
+
+
+def _replace_all(
+    model: type[models.Model], build: Callable[[int, dict[str, Any]], dict[str, Any]], parsed: Parsed,
+    allow_shrink: bool, outcome: Outcome, **scope: Any,
+) -> Outcome:  # fmt: skip
+    manager = model._default_manager  # type: ignore[attr-defined]
+    objects = [build(position, values) for position, (_n, values) in enumerate(parsed.rows)]
+    names = list(objects[0]) if objects else []
+    stored = list(manager.filter(**scope).values_list(*names)) if names else []
+    if stored and not allow_shrink and len(objects) < SHRINK_GUARD * len(stored):
+        return _kept(outcome, len(objects), len(stored))
+    if sorted(stored) != sorted(tuple(o[n] for n in names) for o in objects):
+        with transaction.atomic():
+            manager.filter(**scope).delete()
+            bulk_insert(model, objects)
     outcome.stored = len(objects)
-    outcome.counts = {"replaced": stored, "stored": len(objects)}
+    outcome.counts = {"stored": len(objects)}
+    return outcome
+
+
+def _kept(outcome: Outcome, new: int, old: int) -> Outcome:
+    outcome.notes.append(
+        _("This file holds %(new)s rows where %(old)s are stored: it looks truncated, so the stored rows were kept.")
+        % {"new": new, "old": old}
+    )
+    outcome.skipped = True
     return outcome
 
 

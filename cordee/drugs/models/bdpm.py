@@ -16,6 +16,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cordee.drugs.text import fold
+
 
 class Product(models.Model):
     """A speciality (``CIS_bdpm``)."""
@@ -48,6 +50,11 @@ class Product(models.Model):
     @property
     def route_list(self) -> list[str]:
         return [route for route in self.routes.split(";") if route]
+
+    @property
+    def is_parallel_import(self) -> bool:
+        """An imported box of a product authorised in another EU country (the procedure says so)."""
+        return "importation parallele" in fold(self.amm_procedure)
 
 
 class Presentation(models.Model):

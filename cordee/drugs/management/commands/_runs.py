@@ -19,7 +19,12 @@ class ImportCommand(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("directories", nargs="+", type=Path, help="directories holding the files")
         parser.add_argument(
-            "--background", action="store_true", help="queue the import for the task worker (manage.py db_worker)"
+            "--background", action="store_true", help="queue the import for the task worker (manage.py worker)"
+        )
+        parser.add_argument(
+            "--allow-shrink",
+            action="store_true",
+            help="accept files that would remove or replace more than half of what is stored",
         )
 
     def handle(self, *args, directories: list[Path], background: bool, **options) -> None:
@@ -42,7 +47,8 @@ class ImportCommand(BaseCommand):
         seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at and run.started_at else 0
         self.stdout.write(f"import #{run.pk}: {run.status} in {seconds:.1f} s")
         for entry in run.report.get("files", []):
-            line = f"  {entry['name']}: {entry.get('lines', 0)} lines, {entry.get('stored', 0)} stored, "
+            name = f"{entry['name']} ({entry['layout']})" if entry.get("layout") else entry["name"]
+            line = f"  {name}: {entry.get('lines', 0)} lines, {entry.get('stored', 0)} stored, "
             line += f"{entry.get('rejected', 0)} rejected, {entry.get('orphans', 0)} orphans"
             if entry.get("encoding"):
                 line += f" ({entry['encoding']}, {entry.get('eol')})"

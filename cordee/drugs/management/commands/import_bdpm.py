@@ -7,8 +7,6 @@ rejected line (the first 20 per file; all with ``-v 2``; all are on the import p
 
 from __future__ import annotations
 
-from django.core.management.base import CommandParser
-
 from cordee.drugs.management.commands._runs import ImportCommand
 from cordee.drugs.models import ImportRun
 
@@ -16,11 +14,3 @@ from cordee.drugs.models import ImportRun
 class Command(ImportCommand):
     help = "Import the BDPM files (CIS_bdpm.txt, CIS_CIP_bdpm.txt, …) found in the directories."
     kind = ImportRun.Kind.BDPM
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        super().add_arguments(parser)
-        parser.add_argument(
-            "--allow-shrink",
-            action="store_true",
-            help="accept files that would remove or replace more than half of what is stored",
-        )
