@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from ninja.security import SessionAuth
 
 from cordee.drugs.api import router as drugs_router
+from cordee.lib.api import StrictJSONParser, install_error_handlers
 from cordee.lib.ratelimit import UserRateThrottle
 from cordee.messaging.api import router as messaging_router
 
@@ -23,6 +24,8 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url="/docs",
     throttle=[UserRateThrottle()],  # per user, every instance counting together (API_RATE_LIMITS)
+    parser=StrictJSONParser(),  # text that is not valid Unicode is refused at the edge
 )
+install_error_handlers(api)  # every error in one shape (cordee/lib/api.py)
 api.add_router("/messaging/", messaging_router)
 api.add_router("/drugs/", drugs_router)

@@ -20,16 +20,12 @@ from cordee.drugs.interactions import LEVEL_LABELS, FoundInteraction, interactio
 from cordee.drugs.models import Interaction
 from cordee.drugs.params import MAX_PICKED, parse_search
 from cordee.drugs.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, STATUSES, Hit, QueryError, search
+from cordee.lib.api import ERRORS, ErrorOut
 
 router = Router(tags=["drugs"])
 StatusName = Literal["commercialised", "not_commercialised", "removed"]
 CodeKind = Literal["cis", "cip7", "cip13"]
 LevelCode = Literal["CI", "AD", "PE", "PC"]
-
-
-class ErrorOut(Schema):
-    detail: str
-    code: str
 
 
 NOT_FOUND = ErrorOut(detail="Not found.", code="not_found")
@@ -88,7 +84,7 @@ def _hit(hit: Hit) -> HitOut:
     )  # fmt: skip
 
 
-@router.get("/search", response={200: SearchOut, 400: ErrorOut}, summary="Search the BDPM")
+@router.get("/search", response={200: SearchOut, **ERRORS}, summary="Search the BDPM")
 def search_drugs(
     request: HttpRequest,
     q: str = "",
@@ -156,7 +152,7 @@ class PresentationOut(Schema):
     reimbursement_indications: str
 
 
-class MemberOut(Schema):
+class GenericGroupMemberOut(Schema):
     cis: str
     name: str | None  # None: a CIS that CIS_bdpm does not list
     generic_type: int
@@ -166,7 +162,7 @@ class MemberOut(Schema):
 class GroupOut(Schema):
     id: int
     label: str
-    members: list[MemberOut]
+    members: list[GenericGroupMemberOut]
 
 
 class OpinionOut(Schema):
@@ -260,8 +256,9 @@ def _product(sheet: catalogue.Sheet) -> ProductOut:
         ],
         generic_groups=[
             GroupOut(id=g.group_id, label=g.label, members=[
-                MemberOut(cis=m.cis, name=m.product.name if m.product else None, generic_type=m.generic_type,
-                          generic_type_label=m.type_label)
+                GenericGroupMemberOut(
+                    cis=m.cis, name=m.product.name if m.product else None, generic_type=m.generic_type,
+                    generic_type_label=m.type_label)
                 for m in g.members
             ])
             for g in sheet.groups
@@ -279,7 +276,7 @@ def _product(sheet: catalogue.Sheet) -> ProductOut:
     )  # fmt: skip
 
 
-@router.get("/products/{cis}", response={200: ProductOut, 404: ErrorOut}, summary="A speciality by its CIS")
+@router.get("/products/{cis}", response={200: ProductOut, **ERRORS}, summary="A speciality by its CIS")
 def product_detail(request: HttpRequest, cis: str):
     try:
         product = access_product(request.user, cis, purpose="drugs.api.product")
@@ -339,9 +336,7 @@ def _dose(found: FoundInteraction) -> DoseOut | None:
     )  # fmt: skip
 
 
-@router.get(
-    "/interactions", response={200: list[InteractionOut], 404: ErrorOut}, summary="Interactions between products"
-)
+@router.get("/interactions", response={200: list[InteractionOut], **ERRORS}, summary="Interactions between products")
 def interactions(request: HttpRequest, cis: list[str] = Query(..., max_length=MAX_PICKED)):  # noqa: B008
     """The ANSM thesaurus interactions between the substances of the given specialities (CIS
     codes, ``cis`` repeated, at most 10), most severe first. An entry graded by aspirin's dose

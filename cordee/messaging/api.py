@@ -1,18 +1,20 @@
 """The messaging JSON API (``/api/messaging/``): thin, every object through ``access``.
 
 Ids in paths are taken as text so that a forged one ("abc", "-1", "1e3") answers exactly like
-a missing or forbidden one: 404 ``{"detail": "Not Found"}``.
+a missing or forbidden one: 404 ``{"detail": "Not found.", "code": "not_found"}``. Every error is
+in the API's one shape (``cordee.lib.api``); a service's ``ValidationError`` is a 400, its
+``PermissionDenied`` a 403 (a member who may read but not manage), through the API's handlers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from ninja import Router, Status
-from ninja.errors import HttpError
 
+from cordee.lib.api import BINARY_RESPONSE, ERRORS, ApiError, ErrorOut
+from cordee.lib.http import AuthedRequest
 from cordee.messaging import reading, services
 from cordee.messaging.access import (
     DOWNLOAD,
@@ -29,13 +31,12 @@ from cordee.messaging.schemas import (
     AttachmentOut,
     ColleagueOut,
     ConversationDetail,
+    ConversationMemberOut,
     ConversationOut,
     DirectIn,
     EditIn,
-    ErrorOut,
     GroupIn,
     MemberIn,
-    MemberOut,
     MessageOut,
     PageOut,
     PatientIn,
@@ -50,18 +51,13 @@ from cordee.messaging.services import editing, read_state, sending
 from cordee.vault.blobs import iter_blob
 
 router = Router(tags=["messaging"])
-ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 _SEND_STATUS = {"closed": 403, "not_editable": 403, "conflict": 409}
 
 
 def _send_error(exc: sending.SendError) -> Exception:
     if exc.code == "not_found":  # exactly the answer of any missing object
         return Http404()
-    return HttpError(_SEND_STATUS.get(exc.code, 400), exc.message)
-
-
-def _invalid(exc: ValidationError) -> HttpError:
-    return HttpError(400, " ".join(exc.messages))
+    return ApiError(_SEND_STATUS.get(exc.code, 400), exc.message, exc.code)
 
 
 def _out(row: reading.Row) -> dict[str, Any]:
@@ -79,56 +75,52 @@ def _out(row: reading.Row) -> dict[str, Any]:
     }
 
 
-def _row_of(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
-    rows = reading.conversation_list(request.user, only=conversation.pk)  # type: ignore[arg-type]
+def _row_of(request: AuthedRequest, conversation: Conversation) -> dict[str, Any]:
+    rows = reading.conversation_list(request.user, only=conversation.pk)
     if not rows:
-        raise HttpError(404, "Not Found")
+        raise Http404
     return _out(rows[0])
 
 
-@router.get("/conversations", response=list[ConversationOut], summary="My conversations, latest first")
-def list_conversations(request: HttpRequest):
-    return [_out(row) for row in reading.conversation_list(request.user)]  # type: ignore[arg-type]
+@router.get("/conversations", response={200: list[ConversationOut], **ERRORS}, summary="My conversations, latest first")
+def list_conversations(request: AuthedRequest):
+    return [_out(row) for row in reading.conversation_list(request.user)]
 
 
-@router.get("/colleagues", response=list[ColleagueOut], summary="People I can start a conversation with")
-def colleagues(request: HttpRequest):
-    return [{"id": u.pk, "name": u.display_name, "kind": u.kind} for u in reachable_users(request.user)]  # type: ignore[arg-type]
+@router.get(
+    "/colleagues", response={200: list[ColleagueOut], **ERRORS}, summary="People I can start a conversation with"
+)
+def colleagues(request: AuthedRequest):
+    return [{"id": u.pk, "name": u.display_name, "kind": u.kind} for u in reachable_users(request.user)]
 
 
-def _started(request: HttpRequest, start: Any, *args: Any) -> dict[str, Any]:
-    try:
-        conversation = start(request.user, *args, request=request)
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    except PermissionDenied:
-        raise HttpError(403, "Forbidden") from None
-    return _row_of(request, conversation)
+def _started(request: AuthedRequest, start: Any, *args: Any) -> dict[str, Any]:
+    return _row_of(request, start(request.user, *args, request=request))
 
 
 @router.post("/conversations/direct", response={201: ConversationOut, **ERRORS})
-def start_direct(request: HttpRequest, data: DirectIn):
+def start_direct(request: AuthedRequest, data: DirectIn):
     return Status(201, _started(request, services.do_start_direct, data.user_id))
 
 
 @router.post("/conversations/groups", response={201: ConversationOut, **ERRORS})
-def create_group(request: HttpRequest, data: GroupIn):
+def create_group(request: AuthedRequest, data: GroupIn):
     return Status(201, _started(request, services.do_create_group, data.title, data.member_ids))
 
 
 @router.post("/conversations/care-team", response={201: ConversationOut, **ERRORS})
-def open_care_team_thread(request: HttpRequest, data: PatientIn):
+def open_care_team_thread(request: AuthedRequest, data: PatientIn):
     return Status(201, _started(request, services.do_open_care_team_thread, data.patient_id))
 
 
 @router.post("/conversations/patient", response={201: ConversationOut, **ERRORS})
-def start_patient_thread(request: HttpRequest, data: PatientIn):
+def start_patient_thread(request: AuthedRequest, data: PatientIn):
     """Only a verified professional of the patient's care team; the patient can then answer."""
     return Status(201, _started(request, services.do_start_patient_thread, data.patient_id))
 
 
 @router.get("/conversations/{conversation_id}", response={200: ConversationDetail, **ERRORS})
-def conversation_detail(request: HttpRequest, conversation_id: str):
+def conversation_detail(request: AuthedRequest, conversation_id: str):
     conversation = access_conversation(request.user, conversation_id, purpose=READ, request=request)
     members = Member.objects.filter(conversation=conversation).select_related("user").order_by("joined_at", "pk")
     membership = conversation.membership
@@ -144,7 +136,7 @@ def conversation_detail(request: HttpRequest, conversation_id: str):
 
 @router.get("/conversations/{conversation_id}/messages", response={200: PageOut, **ERRORS})
 def messages(
-    request: HttpRequest, conversation_id: str, after: int | None = None, before: int | None = None, limit: int = 50
+    request: AuthedRequest, conversation_id: str, after: int | None = None, before: int | None = None, limit: int = 50
 ):
     """Latest page, history (``before`` a seq) or catch-up (``after`` a cursor, by ``rev_seq``)."""
     conversation = access_conversation(request.user, conversation_id, purpose=READ, request=request)
@@ -155,10 +147,10 @@ def messages(
 @router.post(
     "/conversations/{conversation_id}/messages", response={201: MessageOut, 200: MessageOut, **ERRORS, 409: ErrorOut}
 )
-def send(request: HttpRequest, conversation_id: str, data: SendIn):
+def send(request: AuthedRequest, conversation_id: str, data: SendIn):
     """Send a message; a resend with the same ``key`` answers 200 with the stored message."""
     req = sending.SendRequest(
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,
         conversation_id=conversation_id,
         body=data.body,
         client_key=data.key,
@@ -175,25 +167,25 @@ def send(request: HttpRequest, conversation_id: str, data: SendIn):
 
 
 @router.patch("/messages/{message_id}", response={200: MessageOut, **ERRORS})
-def edit(request: HttpRequest, message_id: str, data: EditIn):
+def edit(request: AuthedRequest, message_id: str, data: EditIn):
     """Change a message's text, within ``MESSAGING_EDIT_WINDOW_SECONDS`` of sending it (audited)."""
     try:
-        editing.do_edit_message(request.user, message_id, data.body, request=request)  # type: ignore[arg-type]
+        editing.do_edit_message(request.user, message_id, data.body, request=request)
         return _single(request, message_id)
     except sending.SendError as exc:
         raise _send_error(exc) from None
 
 
 @router.delete("/messages/{message_id}", response={204: None, **ERRORS})
-def delete(request: HttpRequest, message_id: str):
+def delete(request: AuthedRequest, message_id: str):
     try:
-        editing.do_delete_message(request.user, message_id, request=request)  # type: ignore[arg-type]
+        editing.do_delete_message(request.user, message_id, request=request)
     except sending.SendError as exc:
         raise _send_error(exc) from None
     return Status(204, None)
 
 
-def _single(request: HttpRequest, message_id: str) -> dict[str, Any]:
+def _single(request: AuthedRequest, message_id: str) -> dict[str, Any]:
     message = access_message(request.user, message_id, purpose=sending.SEND, request=request)
     sender = message.sender
     return message_payload(
@@ -202,58 +194,54 @@ def _single(request: HttpRequest, message_id: str) -> dict[str, Any]:
 
 
 @router.post("/conversations/{conversation_id}/read", response={200: ReadOut, **ERRORS})
-def mark_read(request: HttpRequest, conversation_id: str, data: ReadIn):
+def mark_read(request: AuthedRequest, conversation_id: str, data: ReadIn):
     conversation = access_conversation(request.user, conversation_id, purpose="messaging.read_state", request=request)
-    return {"seq": read_state.do_mark_read(request.user, conversation, data.seq)}  # type: ignore[arg-type]
+    return {"seq": read_state.do_mark_read(request.user, conversation, data.seq)}
 
 
 def _member_out(member: Member) -> dict[str, Any]:
     return {"user_id": member.user_id, "name": member.user.display_name, "kind": member.user.kind, "role": member.role}
 
 
-def _manage(request: HttpRequest, action: Any, *args: Any) -> Any:
-    try:
-        return action(request.user, *args, request=request)
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-    except PermissionDenied:
-        raise HttpError(403, "Forbidden") from None
+def _manage(request: AuthedRequest, action: Any, *args: Any) -> Any:
+    return action(request.user, *args, request=request)
 
 
 @router.patch("/conversations/{conversation_id}", response={200: ConversationOut, **ERRORS})
-def rename(request: HttpRequest, conversation_id: str, data: RenameIn):
+def rename(request: AuthedRequest, conversation_id: str, data: RenameIn):
     conversation = _manage(request, services.do_rename, conversation_id, data.title)
     return _row_of(request, conversation)
 
 
-@router.post("/conversations/{conversation_id}/members", response={201: MemberOut, **ERRORS})
-def add_member(request: HttpRequest, conversation_id: str, data: MemberIn):
+@router.post("/conversations/{conversation_id}/members", response={201: ConversationMemberOut, **ERRORS})
+def add_member(request: AuthedRequest, conversation_id: str, data: MemberIn):
     member = _manage(request, services.do_add_member, conversation_id, data.user_id)
     return Status(201, _member_out(member))
 
 
 @router.delete("/conversations/{conversation_id}/members/{user_id}", response={204: None, **ERRORS})
-def remove_member(request: HttpRequest, conversation_id: str, user_id: str):
+def remove_member(request: AuthedRequest, conversation_id: str, user_id: str):
     """An administrator removes a member; anyone leaves a group with their own id."""
     _manage(request, services.do_remove_member, conversation_id, user_id)
     return Status(204, None)
 
 
-@router.post("/conversations/{conversation_id}/admins", response={200: MemberOut, **ERRORS})
-def set_admin(request: HttpRequest, conversation_id: str, data: AdminIn):
+@router.post("/conversations/{conversation_id}/admins", response={200: ConversationMemberOut, **ERRORS})
+def set_admin(request: AuthedRequest, conversation_id: str, data: AdminIn):
+    """Name or un-name an administrator; the answer is the role stored (a group keeps one)."""
     member = _manage(request, services.do_set_admin, conversation_id, data.user_id, data.admin)
-    return {"user_id": member.user_id, "name": member.user.display_name, "kind": member.user.kind, "role": member.role}
+    return _member_out(member)
 
 
 @router.post("/conversations/{conversation_id}/replies", response={200: ConversationOut, **ERRORS})
-def set_replies(request: HttpRequest, conversation_id: str, data: RepliesIn):
+def set_replies(request: AuthedRequest, conversation_id: str, data: RepliesIn):
     """A professional closes (or reopens) the patient's replies in a patient thread."""
     conversation = _manage(request, services.do_set_replies_closed, conversation_id, data.closed)
     return _row_of(request, conversation)
 
 
 @router.post("/conversations/{conversation_id}/close", response={200: ConversationOut, **ERRORS})
-def close_patient_thread(request: HttpRequest, conversation_id: str):
+def close_patient_thread(request: AuthedRequest, conversation_id: str):
     """The patient closes her thread with a professional for good (the professional leaves it)."""
     conversation = _manage(request, services.do_close_patient_thread, conversation_id)
     return _row_of(request, conversation)
@@ -277,11 +265,11 @@ def close_patient_thread(request: HttpRequest, conversation_id: str):
         ],
     },
 )
-def upload(request: HttpRequest, conversation_id: str):
+def upload(request: AuthedRequest, conversation_id: str):
     """Upload a file (the raw body, ``Content-Length`` required); send it with a message next."""
     try:
         attachment = files.do_upload_attachment(
-            request.user,  # type: ignore[arg-type]
+            request.user,
             conversation_id,
             request,  # type: ignore[arg-type]  # HttpRequest is a readable stream of the body
             name=request.headers.get("X-File-Name"),
@@ -289,7 +277,7 @@ def upload(request: HttpRequest, conversation_id: str):
             request=request,
         )
     except files.UploadError as exc:
-        raise (Http404() if exc.code == "not_found" else HttpError(exc.status, exc.message)) from None
+        raise (Http404() if exc.code == "not_found" else ApiError(exc.status, exc.message, exc.code)) from None
     return Status(201, attachment_payload(attachment))
 
 
@@ -300,8 +288,13 @@ def _file_response(blob: Any, content_type: str, size: int) -> StreamingHttpResp
     return response
 
 
-@router.get("/attachments/{attachment_id}", url_name="messaging_attachment", response={200: None, **ERRORS})
-def download(request: HttpRequest, attachment_id: str) -> StreamingHttpResponse:
+@router.get(
+    "/attachments/{attachment_id}",
+    url_name="messaging_attachment",
+    response={200: None, **ERRORS},
+    openapi_extra={"responses": {"200": BINARY_RESPONSE}},
+)
+def download(request: AuthedRequest, attachment_id: str) -> StreamingHttpResponse:
     """The file as uploaded, always as a download (``Content-Disposition: attachment``)."""
     attachment = access_attachment(request.user, attachment_id, purpose=DOWNLOAD, request=request)
     content_type = attachment.content_type + ("; charset=utf-8" if attachment.content_type == "text/plain" else "")
@@ -311,13 +304,16 @@ def download(request: HttpRequest, attachment_id: str) -> StreamingHttpResponse:
 
 
 @router.get(
-    "/attachments/{attachment_id}/preview", url_name="messaging_attachment_preview", response={200: None, **ERRORS}
+    "/attachments/{attachment_id}/preview",
+    url_name="messaging_attachment_preview",
+    response={200: None, **ERRORS},
+    openapi_extra={"responses": {"200": BINARY_RESPONSE}},
 )
-def preview(request: HttpRequest, attachment_id: str) -> HttpResponse:
+def preview(request: AuthedRequest, attachment_id: str) -> HttpResponse:
     """Cordée's own re-encoding of an image or of a PDF's first page (PNG or JPEG)."""
     attachment = access_attachment(request.user, attachment_id, purpose=DOWNLOAD, request=request)
     if attachment.preview_blob is None:
-        raise HttpError(404, "Not Found")
+        raise Http404
     data = b"".join(iter_blob(attachment.preview_blob))
     response = HttpResponse(data, content_type="image/png" if data.startswith(b"\x89PNG") else "image/jpeg")
     response["Cache-Control"] = "private, no-store"

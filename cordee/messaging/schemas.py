@@ -6,6 +6,11 @@ import datetime as dt
 
 from ninja import Field, Schema
 
+from cordee.lib.api import Count, Id, StrictIn
+
+# The client's idempotency key: the whole value must match (no trailing newline).
+SEND_KEY_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+
 
 class AttachmentOut(Schema):
     id: int
@@ -34,17 +39,18 @@ class MessageOut(Schema):
     attachments: list[AttachmentOut]
 
 
-class SendIn(Schema):
+class SendIn(StrictIn):
     body: str = ""
     key: str = Field(
-        description="8-64 characters [A-Za-z0-9_-] chosen by the client; a resend with the same key is not duplicated"
+        pattern=SEND_KEY_PATTERN,
+        description="8-64 characters [A-Za-z0-9_-] chosen by the client; a resend with the same key is not duplicated",
     )
     urgent: bool = False
-    mentions: list[int] = []
-    attachments: list[int] = []
+    mentions: list[Id] = Field([], max_length=50)
+    attachments: list[Id] = Field([], max_length=10)
 
 
-class EditIn(Schema):
+class EditIn(StrictIn):
     body: str
 
 
@@ -55,7 +61,7 @@ class PageOut(Schema):
     more_after: bool
 
 
-class MemberOut(Schema):
+class ConversationMemberOut(Schema):
     user_id: int
     name: str
     kind: str
@@ -77,41 +83,41 @@ class ConversationOut(Schema):
 class ConversationDetail(ConversationOut):
     can_write: bool
     last_read_seq: int | None
-    members: list[MemberOut]
+    members: list[ConversationMemberOut]
 
 
-class DirectIn(Schema):
-    user_id: int
+class DirectIn(StrictIn):
+    user_id: Id
 
 
-class GroupIn(Schema):
+class GroupIn(StrictIn):
     title: str
-    member_ids: list[int] = []
+    member_ids: list[Id] = Field([], max_length=200)
 
 
-class PatientIn(Schema):
-    patient_id: int
+class PatientIn(StrictIn):
+    patient_id: Id
 
 
-class MemberIn(Schema):
-    user_id: int
+class MemberIn(StrictIn):
+    user_id: Id
 
 
-class AdminIn(Schema):
-    user_id: int
+class AdminIn(StrictIn):
+    user_id: Id
     admin: bool
 
 
-class RenameIn(Schema):
+class RenameIn(StrictIn):
     title: str
 
 
-class RepliesIn(Schema):
+class RepliesIn(StrictIn):
     closed: bool
 
 
-class ReadIn(Schema):
-    seq: int
+class ReadIn(StrictIn):
+    seq: Count
 
 
 class ReadOut(Schema):
@@ -122,8 +128,3 @@ class ColleagueOut(Schema):
     id: int
     name: str
     kind: str
-
-
-class ErrorOut(Schema):
-    detail: str
-    code: str | None = None

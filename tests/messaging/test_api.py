@@ -62,7 +62,7 @@ def test_an_outsider_gets_the_missing_answer_on_every_endpoint_of_a_conversation
     for method, path, data in _endpoints(threads["care"].pk, message.pk, bob.pk)[6:]:
         response = getattr(client, method)(path, data, content_type="application/json")
         assert response.status_code == 404, (method, path, response.status_code)
-        assert response.json() == {"detail": "Not Found"}, (method, path)
+        assert response.json() == {"detail": "Not found.", "code": "not_found"}, (method, path)
     assert Message.objects.count() == before
     assert Message.objects.get(pk=message.pk).body == message.body
 
@@ -90,7 +90,7 @@ def test_outsider_and_forged_ids_get_the_answer_given_for_a_missing_conversation
             send(client, forged),
         ]:
             assert response.status_code == 404, forged
-            assert response.json() == missing.json() == {"detail": "Not Found"}
+            assert response.json() == missing.json() == {"detail": "Not found.", "code": "not_found"}
     assert Message.objects.filter(conversation=threads["direct"]).count() == 2
 
 
@@ -124,7 +124,7 @@ def test_bad_keys_and_shapes_are_refused(client_for, alice, threads):
     client = client_for(alice)
     assert send(client, threads["direct"].pk, key="short").status_code == 400
     assert send(client, threads["direct"].pk, key="has space in it").status_code == 400
-    assert send(client, threads["direct"].pk, mentions=["x"]).status_code == 422  # schema: ints only
+    assert send(client, threads["direct"].pk, mentions=["x"]).status_code == 400  # schema: ints only
 
 
 def test_patient_thread_the_patient_answers_then_replies_are_closed(client_for, alice, paula, threads):

@@ -27,6 +27,7 @@ from cordee.accounts.models import Patient, User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.care.access import access_patient, team_access_user_ids
+from cordee.lib.api import is_unicode
 from cordee.messaging import events
 from cordee.messaging.access import (
     MANAGE,
@@ -111,6 +112,8 @@ def do_start_direct(user: User, other_id: Any, *, request: HttpRequest | None = 
 
 def clean_title(title: Any) -> str:
     title = " ".join(str(title or "").split())
+    if not is_unicode(title):
+        raise ValidationError(_("The name is not valid text."))
     if not title:
         raise ValidationError(_("Give the group a name."))
     if len(title) > 120:
@@ -193,6 +196,7 @@ def do_set_admin(user: User, conversation_id: Any, target_id: Any, admin: bool, 
         member.role = Member.Role.ADMIN if admin else Member.Role.MEMBER
         member.save(update_fields=["role"])
         _keep_an_admin(conversation)
+        member.refresh_from_db(fields=["role"])  # the only admin stays one: say what is stored
         _record(
             "conversation.role_changed",
             conversation,

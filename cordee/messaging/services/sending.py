@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy as _
 from cordee.accounts.models import User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
+from cordee.lib.api import is_unicode
 from cordee.messaging import events, notifications, statements
 from cordee.messaging.access import SEND, access_conversations_to_write
 from cordee.messaging.keys import key_owner
@@ -46,7 +47,7 @@ from cordee.vault.errors import Erased
 from cordee.vault.services import aead_for
 
 logger = logging.getLogger(__name__)
-CLIENT_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")  # matched whole (fullmatch): "$" let a final newline in
 MAX_MENTIONS = 50
 MAX_ATTACHMENTS = 10
 
@@ -101,7 +102,7 @@ class SendResult:
 
 
 def clean_body(body: Any, *, allow_empty: bool = False) -> str:
-    if not isinstance(body, str):
+    if not isinstance(body, str) or not is_unicode(body):  # the socket's JSON as the API's
         raise SendError("bad_request")
     body = body.replace("\x00", "").strip()  # PostgreSQL text refuses NUL
     if not body and not allow_empty:
@@ -121,7 +122,7 @@ def _id_list(values: Any, limit: int) -> list[int]:
 
 def clean_send(req: SendRequest) -> None:
     """Checks that need no database; raises ``SendError``."""
-    if not isinstance(req.client_key, str) or not CLIENT_KEY.match(req.client_key):
+    if not isinstance(req.client_key, str) or not CLIENT_KEY.fullmatch(req.client_key):
         raise SendError("bad_request")
     if not isinstance(req.urgent, bool):
         raise SendError("bad_request")
