@@ -7,4 +7,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Comptes"
 
     def ready(self) -> None:
-        from cordee.accounts import signals  # noqa: F401  (connects the audit receivers)
+        from cordee.accounts import shell, signals  # noqa: F401  (signals connects the audit receivers)
+
+        shell.register()  # its entries in the shell's module registry

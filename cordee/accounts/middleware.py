@@ -21,6 +21,9 @@ from cordee.audit.models import AuditEntry
 
 # Write the last-seen time at most this often, so that reads do not all become session writes.
 _TOUCH_EVERY = 60
+# Requests an open page makes by itself (counts, the session's state) carry this header: they do
+# not keep an idle session alive.
+BACKGROUND_HEADER = "X-Cordee-Background"
 
 
 class IdleSessionTimeoutMiddleware:
@@ -39,6 +42,8 @@ class IdleSessionTimeoutMiddleware:
                 request.session["cordee_expired"] = True
                 return redirect(f"{reverse('account_login')}?expired=1")
             session = request.session
+            if request.headers.get(BACKGROUND_HEADER) == "1":
+                return self.get_response(request)  # a tab refreshing its counts is not activity
             if LOGIN_AT_KEY not in session:  # a session from before this rule: its age counts from now
                 session[LOGIN_AT_KEY] = now
             if now - session.get(LAST_SEEN_KEY, now) >= _TOUCH_EVERY or LAST_SEEN_KEY not in session:

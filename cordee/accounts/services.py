@@ -21,8 +21,8 @@ from cordee.accounts import identifiers
 from cordee.accounts.models import Invitation, Membership, Patient, Professional, Staff, Structure, User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
+from cordee.lib import modules as module_registry
 from cordee.vault.blind import blind_index
-from cordee.web.modules import MODULE_KEYS
 
 
 def token_hash(token: str) -> str:
@@ -34,10 +34,11 @@ def is_structure_admin(user: User, structure: Structure) -> bool:
 
 
 def do_set_modules(user: User, modules: list[str], *, request=None) -> None:
-    unknown = set(modules) - set(MODULE_KEYS)
-    if unknown:
-        raise ValidationError(_("Unknown module."))
-    chosen = [key for key in MODULE_KEYS if key in modules]  # registry order, no duplicates
+    """The modules the user chose, among those the registry offers to their kind of account."""
+    try:
+        chosen = module_registry.check_modules(modules, user.kind)  # registry order, no duplicates
+    except ValueError:
+        raise ValidationError(_("Unknown module.")) from None
     with transaction.atomic():
         previous = list(user.modules)
         user.modules = chosen

@@ -5,3 +5,8 @@ class SecurityConfig(AppConfig):
     name = "cordee.security"
     label = "security"
     verbose_name = "Sécurité"
+
+    def ready(self) -> None:
+        from cordee.security import shell
+
+        shell.register()  # its alert queue, count and home card in the shell's module registry
