@@ -198,8 +198,16 @@ def _history(request: AuthedRequest, patient_id: str | int) -> HttpResponse:
     patient, basis = access.access_patient_with_basis(
         request.user, patient_id, purpose=purposes.ACCESS_HISTORY, request=request, break_glass=False
     )
-    page, rows = history.history_page(patient, request.GET.get("page"))
-    context = {"patient": patient, "is_self": basis == "self", "page": page, "rows": rows}
+    filters = history.parse_filters(request.GET)
+    page, rows = history.history_page(patient, request.GET.get("page"), filters)
+    context = {
+        "patient": patient,
+        "is_self": basis == "self",
+        "page": page,
+        "rows": rows,
+        "filters": filters,
+        "people": history.people(patient),
+    }
     return render(request, "care/history.html", context)
 
 
@@ -212,10 +220,10 @@ def _history_pdf(request: AuthedRequest, patient_id: str | int) -> HttpResponse:
         request=request,
         break_glass=False,
     )
-    rows = history.rows(history.access_entries(patient).iterator(chunk_size=500))
-    response = HttpResponse(
-        access_history_pdf(patient, rows, generated_at=timezone.now()), content_type="application/pdf"
-    )
+    filters = history.parse_filters(request.GET)
+    rows = list(history.all_rows(patient, filters))
+    pdf = access_history_pdf(patient, rows, generated_at=timezone.now(), filters=filters)
+    response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = 'attachment; filename="cordee-historique-acces.pdf"'
     response["Cache-Control"] = "no-store"
     return response
