@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cordee.accounts.guards import verified_professional
 from cordee.accounts.models import Patient, User
-from cordee.care import access, history, purposes, services
+from cordee.care import access, history, invitations, purposes, services
 from cordee.care.forms import BreakGlassForm
 from cordee.care.pdf import access_history_pdf
 from cordee.web.http import AuthedRequest
@@ -42,7 +42,7 @@ def patient_page(request: AuthedRequest, patient_id: str) -> HttpResponse:
     patient, basis = access.access_patient_with_basis(user, patient_id, purpose=purposes.PATIENT_VIEW, request=request)
     can_manage = basis == "care_team" and user.kind == User.Kind.PROFESSIONAL
     team = list(access.care_team_of(patient))
-    context = {
+    context: dict[str, object] = {
         "patient": patient,
         "basis": basis,
         "grant": access.active_grant(user, patient.pk) if basis == "break_glass" else None,
@@ -53,7 +53,29 @@ def patient_page(request: AuthedRequest, patient_id: str) -> HttpResponse:
         "can_oppose": basis == "self" or can_manage,
         "candidates": list(services.team_candidates(user, patient)) if can_manage else [],
     }
+    if can_manage and patient.user_id is None:
+        context["invite_structures"] = list(invitations.inviting_structures(user))
+        context["pending_invitations"] = invitations.pending_invitations(patient)
     return render(request, "care/patient.html", context)
+
+
+@login_required
+@require_POST
+def invite_patient(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    """A professional of the care team invites the patient to Cordée (an invitation bound to them)."""
+    patient = _changed_patient(request, patient_id, purposes.PATIENT_VIEW, team_only=True)
+    email = request.POST.get("email", "")
+    try:
+        invitations.check_invite_patient(
+            request.user, patient, email, request.POST.get("structure", ""), request=request
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except PermissionDenied:
+        raise Http404 from None
+    else:
+        messages.success(request, _("Invitation sent to %(email)s.") % {"email": email.strip().lower()})
+    return redirect("care:patient", patient.pk)
 
 
 def _changed_patient(request: AuthedRequest, patient_id: str, purpose: str, *, team_only: bool = False) -> Patient:
