@@ -100,6 +100,10 @@ def conversation(request: AuthedRequest, conversation_id: str) -> HttpResponse:
         "members": members,
         "membership": membership,
         "is_admin": membership is not None and membership.role == Member.Role.ADMIN,
+        # Names, members and administrators are a group's: other threads have none to manage.
+        "manages_group": current.kind == Conversation.Kind.GROUP
+        and membership is not None
+        and membership.role == Member.Role.ADMIN,
         "may_close": current.kind == Conversation.Kind.PATIENT
         and membership is not None
         and verified_professional(request.user) is not None,
@@ -140,7 +144,9 @@ def _patients_for(user: User) -> list[Any]:
 @login_required
 def new(request: AuthedRequest) -> HttpResponse:
     if request.user.kind == User.Kind.PATIENT:
-        raise PermissionDenied
+        # Professionals start the threads with their patients: say so, rather than a bare 403.
+        messages.info(request, _("Your professionals start the conversations with you; you answer them here."))
+        return redirect("messaging:index")
     context = {
         "colleagues": reachable_users(request.user),
         "patients": _patients_for(request.user),
