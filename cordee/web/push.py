@@ -12,7 +12,7 @@
 - An open tab learns of the push from the service worker (``/sw.js``): it refreshes its counts
   (badges, title) and plays its sound instead of showing a notification.
 
-E-mail notices (``cordee.messaging.notifications``) stay, as the fallback.
+E-mail notices (the modules' own, debounced) stay, as the fallback.
 """
 
 from __future__ import annotations
