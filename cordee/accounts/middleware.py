@@ -80,6 +80,8 @@ class MandatoryMfaMiddleware:
     """
 
     ALLOWED_PREFIXES = ("/accounts/2fa/", "/accounts/logout/", "/accounts/reauthenticate/", "/i18n/", "/static/")
+    # Files every page loads (the PWA's manifest, the service worker, the icon), which hold no data.
+    ALLOWED_PATHS = frozenset({"/manifest.webmanifest", "/sw.js", "/favicon.ico"})
     SESSION_KEY = "cordee_mfa_ok"
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -97,7 +99,7 @@ class MandatoryMfaMiddleware:
                 request.session[self.SESSION_KEY] = True
             elif has_mfa(user):
                 return self._refuse_without_factor(request, user)
-            elif not request.path.startswith(self.ALLOWED_PREFIXES) and request.path != "/manifest.webmanifest":
+            elif not request.path.startswith(self.ALLOWED_PREFIXES) and request.path not in self.ALLOWED_PATHS:
                 return redirect(reverse("mfa_activate_totp") + "?required=1")
         return self.get_response(request)
 
