@@ -246,6 +246,8 @@ PUSH_SERVICE_HOSTS = env_list(
 )
 PUSH_ALLOW_HTTP_LOOPBACK = env_bool("PUSH_ALLOW_HTTP_LOOPBACK", False)  # tests: a local push service
 PUSH_MIN_INTERVAL_SECONDS = env_int("PUSH_MIN_INTERVAL_SECONDS", 60, minimum=0, maximum=3600)
+# Where people report an accessibility problem (the accessibility statement, /accessibilite/).
+ACCESSIBILITY_CONTACT = env_str("ACCESSIBILITY_CONTACT", "accessibilite@cordee.localhost")
 
 # --- messaging (cordee.messaging) ---------------------------------------------------------
 MESSAGING_MAX_BODY_CHARS = env_int("MESSAGING_MAX_BODY_CHARS", 10_000, minimum=100, maximum=200_000)

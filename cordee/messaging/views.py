@@ -39,6 +39,7 @@ def _list_strings() -> dict[str, str]:
         "unread": _("%(n)s unread"),
         "urgent": _("Urgent"),
         "mentioned": _("You are mentioned"),
+        "new_in": _("New message in %(name)s"),
     }
 
 
@@ -54,6 +55,9 @@ def _client_strings() -> dict[str, str]:
         "deleted": _("Message deleted"),
         "edit": _("Edit"),
         "delete": _("Delete"),
+        # Said after "Edit" / "Delete" to screen readers: which message (its time and first words).
+        "which_message": _("the message of %(time)s: “%(start)s”"),
+        "new_from": _("New message from %(name)s: %(text)s"),
         "save": _("Save"),
         "cancel": _("Cancel"),
         "confirm_delete": _("Delete this message?"),

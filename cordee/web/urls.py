@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("modules/", views.modules, name="modules"),
     path("recherche/", views.search, name="search"),
+    path("accessibilite/", views.accessibility, name="accessibility"),
     path("attente/", views.waiting, name="waiting"),
     path("session/", views.session_state, name="session"),
     path("session/prolonger/", views.keep_alive, name="keep_alive"),

@@ -100,6 +100,13 @@ def keep_alive(request: AuthedRequest) -> JsonResponse:
     return JsonResponse({"active": True, "seconds_left": max(0, int(left))})
 
 
+@require_GET
+def accessibility(request: HttpRequest) -> HttpResponse:
+    """The accessibility statement (déclaration d'accessibilité), in French, in the RGAA's form."""
+    context = {"version": "0.1", "contact": settings.ACCESSIBILITY_CONTACT}
+    return render(request, "web/accessibility.html", context)
+
+
 @cache_control(max_age=3600)
 def manifest(request: HttpRequest) -> HttpResponse:
     return render(request, "web/manifest.webmanifest", content_type="application/manifest+json")

@@ -63,7 +63,7 @@ function setBadges(entries) {
   }
 }
 
-export async function refreshWaiting() {
+export async function refreshWaiting({ quiet = false } = {}) {
   const url = document.body.dataset.waitingUrl;
   if (!url) return;
   let data;
@@ -81,6 +81,11 @@ export async function refreshWaiting() {
   setBadges(data.entries || {});
   if (total !== null && data.total > total) {
     chime();
+    if (quiet) {
+      total = data.total;
+      setTitle(total);
+      return;
+    }
     const news = Object.values(data.entries || {})
       .map((state) => state.describe)
       .filter(Boolean)
@@ -115,6 +120,6 @@ export function watchWaiting() {
     schedule();
     if (document.visibilityState === "visible") refreshWaiting();
   });
-  document.addEventListener("cordee:waiting", () => refreshWaiting());
+  document.addEventListener("cordee:waiting", (event) => refreshWaiting({ quiet: Boolean(event.detail?.announced) }));
   registerServiceWorker();
 }
