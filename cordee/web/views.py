@@ -17,7 +17,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cordee.accounts.services import do_set_modules
-from cordee.accounts.sessions import session_deadline
+from cordee.accounts.sessions import LAST_SEEN_KEY, session_deadline
 from cordee.lib import modules as registry
 from cordee.web.http import AuthedRequest
 from cordee.web.shell import shell_for
@@ -95,7 +95,8 @@ def session_state(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_POST
 def keep_alive(request: AuthedRequest) -> JsonResponse:
-    """The "stay signed in" button: a request that counts as activity (the idle timeout starts again)."""
+    """The "stay signed in" button: activity now (the idle timeout starts again)."""
+    request.session[LAST_SEEN_KEY] = int(time.time())  # not only once a minute, as other requests
     left = session_deadline(request.session) - time.time()
     return JsonResponse({"active": True, "seconds_left": max(0, int(left))})
 

@@ -1,8 +1,11 @@
 // The idle timeout, said before it happens (WCAG 2.2.1): two minutes before the session ends for
 // want of activity, a dialog offers to stay signed in (one button, or Escape). When it has ended,
-// the dialog says so, and a form sent then keeps what was typed across the new sign-in: it is
-// put aside in this tab's sessionStorage, the server sends to the sign-in and back to the form's
-// page, which puts it back (then forgets it). Nothing is kept for another user, nor for long.
+// the dialog says so. A form sent after the end keeps what was typed across the new sign-in:
+// every form posted puts its fields aside in this tab's sessionStorage (never passwords nor
+// files); the next page forgets them, unless it is the sign-in (the server refused the form for
+// want of a session, and sends back to the form's page after the sign-in), in which case the
+// form's page, once back, puts them back in the form and forgets them. Nothing is restored for
+// another user or another page, nor after 30 minutes.
 //
 // The deadline is asked from the server (/session/, a background request that is not activity),
 // since another tab may have kept the session alive meanwhile.
@@ -69,7 +72,12 @@ function showExpired() {
   box.querySelector("[data-idle-warning]").hidden = true;
   box.querySelector("[data-idle-expired]").hidden = false;
   if (!box.open) box.showModal();
-  box.querySelector("[data-idle-expired] a, [data-idle-expired] button")?.focus();
+  box.querySelector("[data-idle-expired] a")?.focus();
+}
+
+// "Sign in again" from the dialog: what was typed in the page's form goes along too.
+function signInAgain() {
+  Array.from(document.forms).find((form) => keepable(form) && keep(form));
 }
 
 async function stay(event) {
@@ -105,9 +113,10 @@ function keep(form) {
     if ((field.type === "checkbox" || field.type === "radio") && !field.checked) continue;
     fields.push({ name: field.name, value: field.value, type: field.type });
   }
-  if (!fields.some((field) => field.value)) return;
+  if (!fields.some((field) => field.value && field.type !== "checkbox" && field.type !== "radio")) return false;
   const record = { user: document.body.dataset.user, path: location.pathname, action: form.getAttribute("action") || "", at: Date.now(), fields, signIn: false };
   sessionStorage.setItem(KEPT_KEY, JSON.stringify(record));
+  return true;
 }
 
 function restore() {
@@ -150,19 +159,21 @@ function restore() {
 
 export function watchIdle() {
   restore();
+  if (!document.body.dataset.user) return;
   const idle = Number(document.body.dataset.idleTimeout || 0);
   if (!idle || !dialog()) return;
   schedule(idle);
   const box = dialog();
   box.querySelector("form[data-idle-form]").addEventListener("submit", stay);
   box.addEventListener("cancel", (event) => {
-    if (!expired) stay(event); // Escape: stay signed in
+    if (!expired) stay(event); // Escape: stay signed in (once ended, Escape closes the dialog)
   });
+  box.querySelector("[data-idle-expired] a")?.addEventListener("click", signInAgain);
   document.addEventListener(
     "submit",
     (event) => {
       const form = event.target;
-      if (form instanceof HTMLFormElement && keepable(form) && (expired || Date.now() >= deadline - 5000)) keep(form);
+      if (form instanceof HTMLFormElement && keepable(form)) keep(form);
     },
     true,
   );
