@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cordee.accounts.guards import can_open_patient_data
-from cordee.accounts.models import Patient
 from cordee.accounts.services import find_patients_by_name_and_birth_date
 from cordee.audit import services as audit_trail
 from cordee.audit.models import AuditEntry
@@ -94,7 +93,7 @@ def _may_search_patients(user: Any) -> bool:
 def patient_home(request: HttpRequest) -> dict[str, Any] | None:
     """A patient's card: who accessed their data lately, and where to see it all."""
     user: Any = request.user
-    patient = Patient.objects.filter(user=user).only("pk").first()
+    patient = getattr(user, "patient", None)  # the account's own identity (reverse one-to-one)
     if patient is None:
         return None
     since = timezone.now() - dt.timedelta(days=RECENT_DAYS)
