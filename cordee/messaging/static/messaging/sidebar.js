@@ -24,6 +24,8 @@ export function setUnread(conversationId, count, strings = {}) {
   if (count === 0) {
     const flags = link.querySelector("[data-flags]");
     if (flags) flags.replaceChildren();
+    // Read now: the shell's own counts (navigation, title) follow, quietly.
+    document.dispatchEvent(new CustomEvent("cordee:waiting", { detail: { announced: true } }));
   }
 }
 
