@@ -38,8 +38,11 @@ DEMO_DATA ?= ../shared/data
 demo: migrate
 	@if [ -d "$(DEMO_DATA)/bdpm/2026-05-26" ]; then \
 	  echo "Importing the public drug database (BDPM) and the ANSM interaction thesaurus from $(DEMO_DATA)…"; \
-	  DEBUG=1 $(PY) manage.py import_bdpm "$(DEMO_DATA)/bdpm/2026-05-26" "$(DEMO_DATA)/bdpm/2023-11-18_HAS_only" > /dev/null && \
-	  DEBUG=1 $(PY) manage.py import_interactions "$(DEMO_DATA)/ansm_interactions" > /dev/null; \
+	  DEBUG=1 $(PY) manage.py import_bdpm "$(DEMO_DATA)/bdpm/2026-05-26" "$(DEMO_DATA)/bdpm/2023-11-18_HAS_only" && \
+	  DEBUG=1 $(PY) manage.py import_interactions "$(DEMO_DATA)/ansm_interactions"; \
+	else \
+	  echo "No drug import: $(DEMO_DATA)/bdpm/2026-05-26 is not there (make demo DEMO_DATA=/path/to/shared/data)."; \
+	  echo "The drug search stays empty until an import (README, Drug database)."; \
 	fi
 	DEBUG=1 $(PY) manage.py seed_demo
 	@echo "Cordée is starting at http://$(HOST):$(PORT)/  (Ctrl-C to stop; the worker, background tasks and audit checkpoints, logs to $${CORDEE_DATA_DIR:-.data}/worker.log)"

@@ -257,6 +257,24 @@ BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 240, minimum=5, maximum=24 
 # thesaurus extraction); ``manage.py import_bdpm DIR`` takes any directory.
 DRUGS_IMPORT_DIR = env_path("DRUGS_IMPORT_DIR", DATA_DIR / "imports")
 
+# --- notifications (cordee.web.push) -------------------------------------------------------
+# Web Push with VAPID: the private key signs Cordée's requests to the browsers' push services.
+# In DEBUG it is created on the first run; with DEBUG off and no key, push is simply off (the
+# e-mail notices remain). Payloads never carry health data ("New secure message").
+VAPID_PRIVATE_KEY_PATH = env_path("VAPID_PRIVATE_KEY_FILE", DATA_DIR / "keys" / "vapid-private.pem")
+VAPID_CREATE_MISSING_KEY = DEBUG
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:securite@cordee.localhost")
+# Cordée posts only to these push services (a suffix match on the endpoint's host, https only):
+# a browser's subscription names the URL, which must not make the server call anything else.
+PUSH_SERVICE_HOSTS = env_list(
+    "PUSH_SERVICE_HOSTS",
+    ["fcm.googleapis.com", "push.services.mozilla.com", "notify.windows.com", "push.apple.com"],
+)
+PUSH_ALLOW_HTTP_LOOPBACK = env_bool("PUSH_ALLOW_HTTP_LOOPBACK", False)  # tests: a local push service
+PUSH_MIN_INTERVAL_SECONDS = env_int("PUSH_MIN_INTERVAL_SECONDS", 60, minimum=0, maximum=3600)
+# Where people report an accessibility problem (the accessibility statement, /accessibilite/).
+ACCESSIBILITY_CONTACT = env_str("ACCESSIBILITY_CONTACT", "accessibilite@cordee.localhost")
+
 # --- messaging (cordee.messaging) ---------------------------------------------------------
 MESSAGING_MAX_BODY_CHARS = env_int("MESSAGING_MAX_BODY_CHARS", 10_000, minimum=100, maximum=200_000)
 MESSAGING_ATTACHMENT_MAX_BYTES = env_int("MESSAGING_ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
@@ -456,6 +474,7 @@ if not re.fullmatch(r"(\s*[1-9]\d*/[smh]\s*)(,\s*[1-9]\d*/[smh]\s*)*|\s*", API_R
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "cordee.web.errors.csrf_failure"  # in the user's language, inside the shell
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

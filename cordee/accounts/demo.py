@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cordee.accounts.models import Membership, Patient, Professional, Staff, Structure, User
-from cordee.web.modules import DEFAULT_MODULES, MODULE_KEYS
+from cordee.lib import modules
 
 DEMO_PASSWORD = "cordee-demo-2026"  # noqa: S105  (public demo credential, printed by make demo)
 # Base32 TOTP secret shared by every demo account (type it into any authenticator app).
@@ -135,7 +135,7 @@ def seed_personas(*, with_mfa: bool = True) -> dict[str, User]:
                 DEMO_PASSWORD,
                 **names,
                 kind=persona.kind,
-                modules=list(DEFAULT_MODULES[persona.kind]),
+                modules=modules.default_modules(persona.kind),
             )
         EmailAddress.objects.get_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
         users[persona.key] = user
@@ -177,6 +177,6 @@ def seed_personas(*, with_mfa: bool = True) -> dict[str, User]:
             TOTP.activate(user, DEMO_TOTP_SECRET)
     sam = users["sam"].staff
     sam.acts_for.add(users["alice"].professional)
-    users["alice"].modules = list(MODULE_KEYS)
+    users["alice"].modules = modules.module_keys()
     users["alice"].save(update_fields=["modules"])
     return users

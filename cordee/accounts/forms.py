@@ -10,8 +10,17 @@ class InvitationForm(forms.Form):
     email = forms.EmailField(label=_("E-mail address"))
     kind = forms.ChoiceField(label=_("Kind of account"), choices=User.Kind.choices)
     role = forms.ChoiceField(
-        label=_("Role in the structure"), choices=Membership.Role.choices, initial=Membership.Role.MEMBER
+        label=_("Role in the structure"),
+        choices=Membership.Role.choices,
+        initial=Membership.Role.MEMBER,
+        help_text=_("A patient is always a member. To invite a patient of yours, use the patient's page."),
     )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == User.Kind.PATIENT and cleaned.get("role") == Membership.Role.ADMIN:
+            self.add_error("role", _("A patient cannot administer a structure."))
+        return cleaned
 
 
 class RoleForm(forms.Form):

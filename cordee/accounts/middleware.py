@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit
 
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.contrib.auth import logout
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from cordee.accounts import sessions
 from cordee.accounts.psc import LOGIN_METHOD_SESSION_KEY
@@ -21,6 +24,22 @@ from cordee.audit.models import AuditEntry
 
 # Write the last-seen time at most this often, so that reads do not all become session writes.
 _TOUCH_EVERY = 60
+# Requests an open page makes by itself (counts, the session's state) carry this header: they do
+# not keep an idle session alive.
+BACKGROUND_HEADER = "X-Cordee-Background"
+
+
+def _back_to(request: HttpRequest) -> str:
+    """Where to return after signing in again: the page asked for, or, for a form sent after the
+    end of the session, the page the form was on (its Referer, from this site only), so that the
+    form can be filled again with what was typed (cordee/web/static/web/shell/idle.js)."""
+    if request.method == "GET":
+        return request.get_full_path()
+    referer = request.headers.get("Referer", "")
+    if referer and url_has_allowed_host_and_scheme(referer, {request.get_host()}, require_https=request.is_secure()):
+        parts = urlsplit(referer)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 class IdleSessionTimeoutMiddleware:
@@ -37,8 +56,11 @@ class IdleSessionTimeoutMiddleware:
             if sessions.is_expired(request.session, now):
                 logout(request)  # deletes the session: its sockets close too
                 request.session["cordee_expired"] = True
-                return redirect(f"{reverse('account_login')}?expired=1")
+                query = urlencode({"expired": 1, "next": _back_to(request)})
+                return redirect(f"{reverse('account_login')}?{query}")
             session = request.session
+            if request.headers.get(BACKGROUND_HEADER) == "1":
+                return self.get_response(request)  # a tab refreshing its counts is not activity
             if LOGIN_AT_KEY not in session:  # a session from before this rule: its age counts from now
                 session[LOGIN_AT_KEY] = now
             if now - session.get(LAST_SEEN_KEY, now) >= _TOUCH_EVERY or LAST_SEEN_KEY not in session:
@@ -75,6 +97,8 @@ class MandatoryMfaMiddleware:
     """
 
     ALLOWED_PREFIXES = ("/accounts/2fa/", "/accounts/logout/", "/accounts/reauthenticate/", "/i18n/", "/static/")
+    # Files every page loads (the PWA's manifest, the service worker, the icon), which hold no data.
+    ALLOWED_PATHS = frozenset({"/manifest.webmanifest", "/sw.js", "/favicon.ico", "/accessibilite/"})
     SESSION_KEY = "cordee_mfa_ok"
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -92,7 +116,7 @@ class MandatoryMfaMiddleware:
                 request.session[self.SESSION_KEY] = True
             elif has_mfa(user):
                 return self._refuse_without_factor(request, user)
-            elif not request.path.startswith(self.ALLOWED_PREFIXES) and request.path != "/manifest.webmanifest":
+            elif not request.path.startswith(self.ALLOWED_PREFIXES) and request.path not in self.ALLOWED_PATHS:
                 return redirect(reverse("mfa_activate_totp") + "?required=1")
         return self.get_response(request)
 

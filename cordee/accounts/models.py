@@ -251,9 +251,14 @@ def patient_display_name(user: User) -> str:
 
 
 class Invitation(models.Model):
-    """An invitation by a structure admin; only the token's hash is stored, it expires."""
+    """An invitation by a structure admin, or by a professional of a patient's care team for that
+    patient (``patient``); only the token's hash is stored, it expires."""
 
     structure = models.ForeignKey(Structure, on_delete=models.CASCADE, related_name="invitations")
+    # Set when the invitation is for a registered patient: the account created from it is theirs.
+    patient = models.ForeignKey(
+        "accounts.Patient", on_delete=models.CASCADE, null=True, blank=True, related_name="invitations"
+    )
     email = models.EmailField()
     kind = models.CharField(max_length=16, choices=User.Kind.choices)
     role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER)

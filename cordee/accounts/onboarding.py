@@ -9,7 +9,7 @@ from django.db import transaction
 from cordee.accounts.models import Invitation, Professional, Staff, User
 from cordee.accounts.services import do_accept_invitation
 from cordee.audit import services as audit
-from cordee.web.modules import DEFAULT_MODULES
+from cordee.lib import modules
 
 
 def do_complete_signup(request, user: User, invitation: Invitation, data: dict[str, Any]) -> None:
@@ -18,7 +18,7 @@ def do_complete_signup(request, user: User, invitation: Invitation, data: dict[s
             user.first_name = data["first_name"]
             user.last_name = data["last_name"]
         user.kind = invitation.kind
-        user.modules = list(DEFAULT_MODULES.get(invitation.kind, []))
+        user.modules = modules.default_modules(invitation.kind)
         user.save(update_fields=["first_name", "last_name", "kind", "modules"])
         if invitation.kind == User.Kind.PROFESSIONAL:
             Professional.objects.create(

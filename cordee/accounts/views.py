@@ -69,7 +69,8 @@ def invite(request: AuthedRequest, structure_id: int) -> HttpResponse:
         )
         messages.success(request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]})
     else:
-        messages.error(request, _("The invitation was not sent: check the e-mail address."))
+        errors = [str(error) for field_errors in form.errors.values() for error in field_errors]
+        messages.error(request, _("The invitation was not sent: %(why)s") % {"why": " ".join(errors)})
     return redirect("accounts:structure", place.pk)
 
 
@@ -134,9 +135,12 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/invitation.html", {"invitation": pending})
     if request.method == "POST":
         try:
-            services.do_accept_invitation(pending, user, request=request)
+            membership = services.do_accept_invitation(pending, user, request=request)
         except ValidationError as exc:
             messages.error(request, exc.messages[0])
+            return redirect("web:home")
+        if membership is None:  # a patient's account, now linked to their identity
+            messages.success(request, _("Your account is now linked to your care team."))
             return redirect("web:home")
         messages.success(request, _("You joined %(name)s.") % {"name": pending.structure.name})
         return redirect("accounts:structure", pending.structure_id)

@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -22,7 +23,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 
 from cordee.accounts.models import Patient
-from cordee.care.history import AccessRow
+from cordee.care.history import AccessRow, Filters
 
 _FONT, _BOLD = "CordeeVera", "CordeeVeraBold"
 
@@ -49,13 +50,33 @@ def _who(row: AccessRow) -> str:
     return " · ".join(part for part in parts if part)
 
 
+def when(row: AccessRow) -> str:
+    """When: "14/07/2026, 09:12", or for a group of accesses "14/07/2026, 09:12 – 17:40, 5 times"."""
+    last = timezone.localtime(row.at)
+    text = formats.date_format(last, "SHORT_DATETIME_FORMAT")
+    if row.count > 1:
+        first = formats.time_format(timezone.localtime(row.first_at), "TIME_FORMAT")
+        text = (
+            formats.date_format(last, "SHORT_DATE_FORMAT") + f", {first} – " + formats.time_format(last, "TIME_FORMAT")
+        )
+        text += ", " + ngettext("%(n)s time", "%(n)s times", row.count) % {"n": row.count}
+    return text
+
+
+def what(row: AccessRow) -> str:
+    text = row.purpose
+    if row.break_glass:
+        text += " — " + _("break-the-glass")
+        if row.reason:
+            text += " — " + _("reason given: %(reason)s") % {"reason": row.reason}
+    return text
+
+
 def _table(rows: list[AccessRow], cell: ParagraphStyle) -> LongTable:
     header = [_("Date"), _("Who"), _("Structure"), _("What and why")]
     data = [[_p(text, cell) for text in header]]
     for row in rows:
-        when = formats.date_format(timezone.localtime(row.at), "SHORT_DATETIME_FORMAT")
-        purpose = row.purpose + (" — " + _("break-the-glass") if row.break_glass else "")
-        data.append([_p(text, cell) for text in (when, _who(row), row.structure or "—", purpose)])
+        data.append([_p(text, cell) for text in (when(row), _who(row), row.structure or "—", what(row))])
     table = LongTable(data, colWidths=[28 * mm, 55 * mm, 40 * mm, 57 * mm], repeatRows=1)
     table.setStyle(
         TableStyle(
@@ -69,7 +90,16 @@ def _table(rows: list[AccessRow], cell: ParagraphStyle) -> LongTable:
     return table
 
 
-def access_history_pdf(patient: Patient, rows: list[AccessRow], *, generated_at: dt.datetime) -> bytes:
+def _period(filters: Filters) -> str:
+    def day(value: dt.date | None) -> str:
+        return formats.date_format(value, "SHORT_DATE_FORMAT") if value else "…"
+
+    return _("Period: %(since)s to %(until)s") % {"since": day(filters.since), "until": day(filters.until)}
+
+
+def access_history_pdf(
+    patient: Patient, rows: list[AccessRow], *, generated_at: dt.datetime, filters: Filters | None = None
+) -> bytes:
     _fonts()
     title, body, cell = _styles()
     name = " ".join(part for part in (patient.birth_name, patient.birth_given_names) if part)
@@ -82,8 +112,13 @@ def access_history_pdf(patient: Patient, rows: list[AccessRow], *, generated_at:
             % {"date": formats.date_format(timezone.localtime(generated_at), "SHORT_DATETIME_FORMAT")},
             body,
         ),
-        Spacer(1, 4 * mm),
     ]
+    if filters is not None and (filters.since or filters.until):
+        story.append(_p(_period(filters), body))
+    if filters is not None and filters.actor is not None:
+        story.append(_p(_("Only the accesses of one person are listed."), body))
+    story.append(_p(_("Repeated accesses of a person for the same purpose are grouped by day."), body))
+    story.append(Spacer(1, 4 * mm))
     story.append(_table(rows, cell) if rows else _p(_("Nobody accessed your data yet."), body))
     buffer = io.BytesIO()
     document = SimpleDocTemplate(

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<str:patient_id>/historique/", views.patient_history, name="history"),
     path("<str:patient_id>/historique/pdf/", views.patient_history_pdf, name="history_pdf"),
     path("<str:patient_id>/equipe/ajouter/", views.add_member, name="add_member"),
+    path("<str:patient_id>/inviter/", views.invite_patient, name="invite_patient"),
     path("<str:patient_id>/equipe/<str:stay_id>/retirer/", views.remove_member, name="remove_member"),
     path("<str:patient_id>/oppositions/", views.record_opposition, name="record_opposition"),
     path(

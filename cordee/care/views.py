@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cordee.accounts.guards import verified_professional
 from cordee.accounts.models import Patient, User
-from cordee.care import access, history, purposes, services
+from cordee.care import access, history, invitations, purposes, services
 from cordee.care.forms import BreakGlassForm
 from cordee.care.pdf import access_history_pdf
 from cordee.lib.http import AuthedRequest
@@ -44,7 +44,7 @@ def patient_page(request: AuthedRequest, patient_id: str) -> HttpResponse:
     patient, basis = access.access_patient_with_basis(user, patient_id, purpose=purposes.PATIENT_VIEW, request=request)
     can_manage = basis == "care_team" and user.kind == User.Kind.PROFESSIONAL
     team = list(access.care_team_of(patient))
-    context = {
+    context: dict[str, object] = {
         "patient": patient,
         "basis": basis,
         "grant": access.active_grant(user, patient.pk) if basis == "break_glass" else None,
@@ -55,7 +55,22 @@ def patient_page(request: AuthedRequest, patient_id: str) -> HttpResponse:
         "can_oppose": basis == "self" or can_manage,
         "candidates": list(services.team_candidates(user, patient)) if can_manage else [],
     }
+    if can_manage and patient.user_id is None:
+        context["invite_structures"] = list(invitations.inviting_structures(user))
+        context["pending_invitations"] = invitations.pending_invitations(patient)
     return render(request, "care/patient.html", context)
+
+
+@login_required
+@require_POST
+@service_form(back="care:patient")
+def invite_patient(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    """A professional of the care team invites the patient to Cordée (an invitation bound to them)."""
+    patient = _changed_patient(request, patient_id, purposes.PATIENT_VIEW, team_only=True)
+    email = request.POST.get("email", "")
+    invitations.check_invite_patient(request.user, patient, email, request.POST.get("structure", ""), request=request)
+    messages.success(request, _("Invitation sent to %(email)s.") % {"email": email.strip().lower()})
+    return redirect("care:patient", patient.pk)
 
 
 def _changed_patient(request: AuthedRequest, patient_id: str, purpose: str, *, team_only: bool = False) -> Patient:
@@ -178,8 +193,16 @@ def _history(request: AuthedRequest, patient_id: str | int) -> HttpResponse:
     patient, basis = access.access_patient_with_basis(
         request.user, patient_id, purpose=purposes.ACCESS_HISTORY, request=request, break_glass=False
     )
-    page, rows = history.history_page(patient, request.GET.get("page"))
-    context = {"patient": patient, "is_self": basis == "self", "page": page, "rows": rows}
+    filters = history.parse_filters(request.GET)
+    page, rows = history.history_page(patient, request.GET.get("page"), filters)
+    context = {
+        "patient": patient,
+        "is_self": basis == "self",
+        "page": page,
+        "rows": rows,
+        "filters": filters,
+        "people": history.people(patient),
+    }
     return render(request, "care/history.html", context)
 
 
@@ -192,10 +215,10 @@ def _history_pdf(request: AuthedRequest, patient_id: str | int) -> HttpResponse:
         request=request,
         break_glass=False,
     )
-    rows = history.rows(history.access_entries(patient).iterator(chunk_size=500))
-    response = HttpResponse(
-        access_history_pdf(patient, rows, generated_at=timezone.now()), content_type="application/pdf"
-    )
+    filters = history.parse_filters(request.GET)
+    rows = list(history.all_rows(patient, filters))
+    pdf = access_history_pdf(patient, rows, generated_at=timezone.now(), filters=filters)
+    response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = 'attachment; filename="cordee-historique-acces.pdf"'
     response["Cache-Control"] = "no-store"
     return response

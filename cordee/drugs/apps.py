@@ -5,3 +5,8 @@ class DrugsConfig(AppConfig):
     name = "cordee.drugs"
     label = "drugs"
     verbose_name = "Médicaments (BDPM)"
+
+    def ready(self) -> None:
+        from cordee.drugs import shell
+
+        shell.register()  # its module entry and search section in the shell's module registry

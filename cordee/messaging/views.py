@@ -12,7 +12,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -42,6 +41,7 @@ def _list_strings() -> dict[str, str]:
         "unread": _("%(n)s unread"),
         "urgent": _("Urgent"),
         "mentioned": _("You are mentioned"),
+        "new_in": _("New message in %(name)s"),
     }
 
 
@@ -57,6 +57,9 @@ def _client_strings() -> dict[str, str]:
         "deleted": _("Message deleted"),
         "edit": _("Edit"),
         "delete": _("Delete"),
+        # Said after "Edit" / "Delete" to screen readers: which message (its time and first words).
+        "which_message": _("the message of %(time)s: “%(start)s”"),
+        "new_from": _("New message from %(name)s: %(text)s"),
         "save": _("Save"),
         "cancel": _("Cancel"),
         "confirm_delete": _("Delete this message?"),
@@ -103,6 +106,10 @@ def conversation(request: AuthedRequest, conversation_id: str) -> HttpResponse:
         "members": members,
         "membership": membership,
         "is_admin": membership is not None and membership.role == Member.Role.ADMIN,
+        # Names, members and administrators are a group's: other threads have none to manage.
+        "manages_group": current.kind == Conversation.Kind.GROUP
+        and membership is not None
+        and membership.role == Member.Role.ADMIN,
         "may_close": current.kind == Conversation.Kind.PATIENT
         and membership is not None
         and verified_professional(request.user) is not None,
@@ -141,7 +148,9 @@ def _patients_for(user: User) -> list[Any]:
 @login_required
 def new(request: AuthedRequest) -> HttpResponse:
     if request.user.kind == User.Kind.PATIENT:
-        raise PermissionDenied
+        # Professionals start the threads with their patients: say so, rather than a bare 403.
+        messages.info(request, _("Your professionals start the conversations with you; you answer them here."))
+        return redirect("messaging:index")
     context = {
         "colleagues": reachable_users(request.user),
         "patients": _patients_for(request.user),

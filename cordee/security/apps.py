@@ -7,4 +7,6 @@ class SecurityConfig(AppConfig):
     verbose_name = "Sécurité"
 
     def ready(self) -> None:
-        from cordee.security import receivers  # noqa: F401  (connects to the care app's signals)
+        from cordee.security import receivers, shell  # noqa: F401  (receivers: the care app's signals)
+
+        shell.register()  # its alert queue, count and home card in the shell's module registry

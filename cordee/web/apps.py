@@ -5,3 +5,6 @@ class WebConfig(AppConfig):
     name = "cordee.web"
     label = "web"
     verbose_name = "Web"
+
+    def ready(self) -> None:
+        from cordee.web import push  # noqa: F401  (push notifications follow modules.something_waits)

@@ -4,11 +4,15 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
-from cordee.web.modules import chosen
+from cordee.web.shell import shell_for
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
-    user = getattr(request, "user", None)
-    modules = chosen(user.modules) if user is not None and user.is_authenticated else []
-    return {"nav_modules": modules, "psc_enabled": bool(settings.PSC_SERVER_URL)}
+    """``shell``: the navigation, counts and user menu (``cordee.web.shell``), computed on first use."""
+    return {
+        "shell": SimpleLazyObject(lambda: shell_for(request)),
+        "psc_enabled": bool(settings.PSC_SERVER_URL),
+        "idle_timeout": settings.SESSION_IDLE_TIMEOUT_SECONDS,
+    }

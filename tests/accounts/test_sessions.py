@@ -26,14 +26,22 @@ def _full_login(user, user_agent):
     return client
 
 
-def test_sessions_listed_and_one_revoked(alice):
-    laptop = _full_login(alice, "Laptop/1.0")
-    phone = _full_login(alice, "Phone/2.0")
+LAPTOP = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+PHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+
+def test_sessions_listed_by_device_name_and_one_revoked(alice):
+    laptop = _full_login(alice, LAPTOP)
+    phone = _full_login(alice, PHONE)
     page = laptop.get("/comptes/securite/")
     assert page.status_code == 200
     content = page.content.decode()
-    assert "Laptop/1.0" in content and "Phone/2.0" in content
-    phone_session = UserSession.objects.get(user=alice, user_agent="Phone/2.0")
+    assert "Firefox 128 sur Linux" in content and "Mobile Safari 17 sur iOS 17 (iPhone)" in content
+    assert LAPTOP not in content and "Mozilla/5.0" not in content  # names, not raw User-Agent strings
+    phone_session = UserSession.objects.get(user=alice, user_agent=PHONE)
     response = laptop.post(f"/comptes/securite/sessions/{phone_session.pk}/revoquer/")
     assert response.status_code == 302
     assert phone.get("/").status_code == 302  # the phone is signed out

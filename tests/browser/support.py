@@ -52,6 +52,12 @@ def sign_in(page, email: str, password: str = demo.DEMO_PASSWORD) -> None:
     page.locator("form:has(input[name=password]) button[type=submit]").click()
 
 
+def sign_out(page) -> None:
+    """Sign out from the user menu of the shell (a form in the menu's panel)."""
+    page.locator("details.user-menu summary").click()
+    page.locator("details.user-menu form[action$='/logout/'] button").click()
+
+
 def enter_totp(page, code: str) -> None:
     page.locator("input[name=code]").fill(code)
     page.locator("form:has(input[name=code]) button[type=submit]").first.click()

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import enter_totp, fresh_totp, shoot, sign_in
+from tests.browser.support import enter_totp, fresh_totp, shoot, sign_in, sign_out
 
 pytestmark = [
     pytest.mark.browser,
@@ -25,7 +25,7 @@ def test_paula_sees_that_alice_opened_her_record(page, browser_issues, alice, pa
     expect(page.locator("h1")).to_contain_text("BERNARD Paula Marie")
     expect(page.get_by_text("1.2.250.1.213.1.4.8")).to_be_visible()
     shoot(page, "care-patient-page")
-    page.locator("form[action='/accounts/logout/'] button").click()
+    sign_out(page)
 
     sign_in(page, paula.email)  # a patient: second factor offered, not imposed
     expect(page).to_have_url(re.compile(r"/$"))

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from cordee.accounts import demo
 from cordee.accounts.models import Professional, User
-from tests.browser.support import enter_totp, fresh_totp, orm, shoot, sign_in
+from tests.browser.support import enter_totp, fresh_totp, orm, shoot, sign_in, sign_out
 
 pytestmark = [
     pytest.mark.browser,
@@ -78,7 +78,9 @@ def test_language_switch_from_french_to_english(page, browser_issues, alice):
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     expect(footer).to_contain_text("l'espace de travail sécurisé des professionnels de santé")
     expect(footer).to_be_visible()
-    page.locator("#lang-select").select_option("en")  # submits itself (cordee.js)
+    page.locator("#lang-select").select_option("en")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")  # choosing is not applying (WCAG 3.2.2)
+    page.get_by_role("button", name="Appliquer").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page).to_have_url(re.compile(r"/accounts/login/$"))
     expect(footer).to_contain_text("the secure workspace of health professionals")
@@ -87,29 +89,34 @@ def test_language_switch_from_french_to_english(page, browser_issues, alice):
     browser_issues.assert_clean()
 
 
-def test_phone_width_has_no_horizontal_scroll_and_menu_works_by_keyboard(page, browser_issues, alice):
-    page.set_viewport_size({"width": 375, "height": 480})  # a small phone: the menu is taller than the screen
+def test_phone_width_has_no_horizontal_scroll_and_the_drawer_works_by_keyboard(page, browser_issues, alice):
+    page.set_viewport_size({"width": 375, "height": 480})  # a small phone: the drawer is taller than the screen
     sign_in_with_totp(page, alice.email)
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
+    expect(page.locator(".sidenav")).to_be_hidden()  # the tab bar instead
+    tabbar = page.get_by_role("navigation", name="Navigation rapide")
+    expect(tabbar.get_by_role("link", name="Messagerie")).to_be_visible()
 
-    menu = page.locator("details.menu")
-    page.keyboard.press("Tab")  # the skip link comes first
-    expect(page.locator(".skip-link")).to_be_focused()
-    page.keyboard.press("Tab")
-    page.keyboard.press("Tab")
-    expect(menu.locator("summary")).to_be_focused()
+    toggle = tabbar.get_by_role("button", name="Menu")
+    toggle.focus()
     page.keyboard.press("Enter")
-    expect(menu).to_have_attribute("open", "")
-    links = menu.locator("nav a")
-    assert links.count() >= 4
-    for index in range(links.count()):
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    drawer = page.get_by_role("navigation", name="Navigation principale")
+    links = drawer.get_by_role("link")
+    expect(links.first).to_be_focused()  # the drawer opens with focus on its first link
+    assert links.count() >= 5
+    for index in range(1, links.count()):
         page.keyboard.press("Tab")
         expect(links.nth(index)).to_be_focused()
         expect(links.nth(index)).to_be_in_viewport()
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 375
-    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Escape")  # closes it, focus back on its button
+    expect(drawer).to_be_hidden()
+    expect(toggle).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(links.first).to_be_focused()
     page.keyboard.press("Enter")  # follows the focused link
-    expect(page).not_to_have_url(HOME)
+    expect(page).to_have_url(HOME)
     browser_issues.assert_clean()
 
 
@@ -121,12 +128,12 @@ def test_screenshots_of_the_main_pages(page, browser_issues, alice, width):
     shoot(page, f"login-{width}")
     sign_in_with_totp(page, alice.email)
     shoot(page, f"home-{width}")
-    page.locator("details.menu summary").click()
+    page.locator("details.user-menu summary").click()
     shoot(page, f"home-menu-{width}")
     page.goto("/accounts/2fa/")
     shoot(page, f"mfa-{width}")
     nina = orm(_professional_without_second_factor)
-    page.locator("form[action$='/logout/'] button").click()
+    sign_out(page)
     sign_in(page, nina.email)
     expect(page).to_have_url(re.compile(r"/accounts/2fa/totp/activate/"))
     shoot(page, f"mfa-setup-{width}")
@@ -166,7 +173,7 @@ def test_alice_adds_a_passkey_then_signs_in_with_it(page, browser_issues, alice)
     assert credential["isResidentCredential"]
 
     # The passkey alone signs her in: no password, no TOTP code.
-    page.locator("form[action$='/logout/'] button").click()
+    sign_out(page)
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     page.locator("#passkey_login").click()
     expect(page).to_have_url(HOME)

@@ -3,11 +3,15 @@ page and as a PDF; both are audited and take a fixed number of queries."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import re
+from html import unescape
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from pypdf import PdfReader
 
 from cordee.audit import services as audit
@@ -29,15 +33,18 @@ def pdf_url(patient_id) -> str:
     return f"/patients/{patient_id}/historique/pdf/"
 
 
-def _accesses(user, patient, n: int) -> None:
-    for _ in range(n):
+def _accesses(user, patient, n: int, *, days_apart: bool = False, purpose=purposes.PATIENT_VIEW) -> None:
+    """``n`` reads of the record by ``user``: the same day (one row of the history), or one a day."""
+    now = timezone.now()
+    for i in range(n):
         audit.record(
             purposes.READ,
             actor=user,
             patient_id=patient.pk,
-            purpose=purposes.PATIENT_VIEW,
+            purpose=purpose,
             category=AuditEntry.Category.ACCESS,
             details={"structure": "Maison de santé des Tilleuls"},
+            at=now - dt.timedelta(days=n - i) if days_apart else None,
         )
 
 
@@ -96,11 +103,13 @@ def test_professionals_have_no_own_history(client_for, alice, url):
     assert client_for(alice).get(url).status_code == 404
 
 
-def test_history_is_paginated(client_for, alice, paula, patient):
-    _accesses(alice, patient, ENTRIES_PER_PAGE + 5)
+def test_history_is_paginated_and_the_pages_keep_the_filters(client_for, alice, paula, patient):
+    _accesses(alice, patient, ENTRIES_PER_PAGE + 5, days_apart=True)  # a row per day
     client = client_for(paula)
     assert 'rel="next"' in client.get(MINE).content.decode()
     assert client.get(MINE + "?page=2").status_code == 200
+    html = client.get(MINE + f"?personne={alice.pk}").content.decode()
+    assert f'href="?personne={alice.pk}&amp;page=2" rel="next"' in html
 
 
 def _pdf_text(content: bytes) -> str:
@@ -139,7 +148,7 @@ def test_pdf_of_a_treating_professional_and_its_entry(client_for, alice, patient
 
 
 def test_pdf_with_many_entries_spans_pages(client_for, alice, paula, patient):
-    _accesses(alice, patient, 120)
+    _accesses(alice, patient, 120, days_apart=True)
     reader = PdfReader(io.BytesIO(client_for(paula).get(MINE_PDF).content))
     assert len(reader.pages) > 1
 
@@ -177,3 +186,94 @@ def test_query_count_of_the_professional_page(client_for, alice, bob, patient, d
     assert _queries(client, history_url(patient.pk)) == few
     with django_assert_max_num_queries(few):
         client.get(history_url(patient.pk))
+
+
+# --- what the patient reads: words, groups, filters, emergencies (issue 11) ----------------------
+
+
+def _rows(html: str) -> list[str]:
+    rows = re.findall(r"<tr[ >].*?</tr>", html, re.S)[1:]
+    return [" ".join(unescape(re.sub(r"<[^>]+>", " ", row)).split()) for row in rows]
+
+
+def test_every_purpose_is_said_in_words_never_as_a_code(client_for, alice, paula, patient):
+    """A conversation about Paula, a file of it, her record: the history names none by its code."""
+    from cordee.messaging import access as messaging
+
+    for purpose in (messaging.READ, messaging.DOWNLOAD, messaging.SEND, messaging.MANAGE, purposes.PATIENT_SEARCH):
+        _accesses(alice, patient, 1, purpose=purpose)
+    audit.record(  # an action written with a free text, as the erasure's reason
+        "patient.identity_status_changed", actor=alice, patient_id=patient.pk, category=AuditEntry.Category.ACCESS
+    )
+    html = unescape(client_for(paula).get(MINE).content.decode())
+    for code in ("messaging.", "patient.", "care.", "break-the-glass:"):
+        assert code not in " ".join(_rows(html)), code
+    for words in (
+        "A lu une conversation vous concernant",
+        "A ouvert un fichier d'une conversation vous concernant",
+        "A écrit dans une conversation vous concernant",
+        "A géré une conversation vous concernant",
+        "A trouvé le patient en cherchant son nom et sa date de naissance",
+        "A changé le statut de votre identité",
+    ):
+        assert words in html, words
+
+
+def test_repeated_reads_of_a_day_are_one_row_with_their_count(client_for, alice, bob, paula, patient):
+    _accesses(alice, patient, 7)
+    _accesses(bob, patient, 2)
+    _accesses(alice, patient, 3, days_apart=True)  # three earlier days: three more rows
+    rows = _rows(client_for(paula).get(MINE).content.decode())
+    today = [row for row in rows if "7 fois" in row]
+    assert len(today) == 1 and "Alice Martin" in today[0] and "A ouvert le dossier du patient" in today[0]
+    assert any("Bob Durand" in row and "2 fois" in row for row in rows)
+    assert len(rows) == 2 + 3
+
+
+def test_filter_by_person_and_period(client_for, alice, bob, paula, patient):
+    _accesses(alice, patient, 3, days_apart=True)  # 3, 2 and 1 days ago
+    _accesses(bob, patient, 1)
+    client = client_for(paula)
+    html = client.get(MINE).content.decode()
+    assert f'<option value="{alice.pk}">Alice Martin</option>' in html  # people of the history, to pick
+    only_bob = _rows(client.get(MINE + f"?personne={bob.pk}").content.decode())
+    assert len(only_bob) == 1 and "Bob Durand" in only_bob[0]
+    two_days_ago = (timezone.localdate() - dt.timedelta(days=2)).isoformat()
+    period = _rows(client.get(MINE + f"?du={two_days_ago}&au={two_days_ago}").content.decode())
+    assert len(period) == 1 and "Alice Martin" in period[0]
+    assert client.get(MINE + "?personne=abc&du=junk&au=2026-99-99").status_code == 200  # junk is ignored
+    empty = client.get(MINE + "?du=1990-01-01&au=1990-01-02").content.decode()
+    assert "Aucun accès ne correspond à ces filtres." in empty
+
+
+def test_the_patient_reads_the_reason_of_an_emergency_access(client_for, charlie, paula, patient, otto):
+    from cordee.care.services import check_break_glass
+
+    reason = "Patiente inconsciente aux urgences, recherche d'allergies"
+    check_break_glass(charlie, str(patient.pk), reason)
+    client_for(charlie).get(f"/patients/{patient.pk}/")
+    client = client_for(paula)
+    rows = [row for row in _rows(client.get(MINE).content.decode()) if "Charlie Petit" in row]
+    assert rows and all("bris de glace" in row and reason in row for row in rows)
+    text = _pdf_text(client.get(MINE_PDF).content)
+    assert reason in text and "bris de glace" in text
+
+
+def test_the_pdf_follows_the_grouping_and_the_filters(client_for, alice, bob, paula, patient):
+    _accesses(alice, patient, 4)
+    _accesses(bob, patient, 1)
+    client = client_for(paula)
+    text = _pdf_text(client.get(MINE_PDF).content)
+    assert "4 fois" in text and "Bob Durand" in text
+    text = _pdf_text(client.get(MINE_PDF + f"?personne={alice.pk}").content)
+    assert "Alice Martin" in text and "Bob Durand" not in text
+    assert "accès d'une seule personne" in text
+
+
+def test_query_count_of_the_filtered_page_does_not_grow(client_for, alice, paula, patient):
+    client = client_for(paula)
+    url = MINE + f"?personne={alice.pk}&du=2020-01-01"
+    _accesses(alice, patient, 2, days_apart=True)
+    few = _queries(client, url)
+    _accesses(alice, patient, 30, days_apart=True)
+    assert _queries(client, url) == few

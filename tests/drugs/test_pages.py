@@ -18,7 +18,8 @@ def test_product_page_needs_a_login(client, db):
 
 def test_product_page_in_french(client_for, alice, django_assert_max_num_queries):
     client = client_for(alice)
-    with django_assert_max_num_queries(25):  # a fixed number whatever the product
+    # A fixed number whatever the product; the shell's navigation counts what waits (one query each).
+    with django_assert_max_num_queries(30):
         html = client.get("/medicaments/60002283/").content.decode()
     for text in ("ANASTROZOLE ACCORD 1 mg", "Composition", "ANASTROZOLE", "Présentations", "3400949497294",
                  "25,36 €", "24,34 € + 1,02 €", "100 %", "Groupe générique", "Disponibilité", "commercialisé",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from cordee.audit.models import AuditEntry
-from cordee.web.modules import MODULE_KEYS
+from cordee.lib import modules
 
 
 def test_security_headers_on_every_page(client, db):
@@ -58,14 +58,8 @@ def test_unknown_module_is_refused(client_for, bob):
     assert bob.modules == before
 
 
-def test_module_registry_is_complete():
-    assert set(MODULE_KEYS) == {
-        "messagerie",
-        "prescription",
-        "medicaments",
-        "bibliotheque",
-        "imagerie",
-        "adressage",
-        "tele_expertise",
-        "visio",
-    }
+def test_modules_are_those_the_apps_registered():
+    assert modules.module_keys() == ["messagerie", "medicaments"]
+    assert modules.default_modules("professional") == ["messagerie", "medicaments"]
+    assert modules.default_modules("staff") == ["messagerie"]
+    assert modules.default_modules("patient") == ["messagerie"]

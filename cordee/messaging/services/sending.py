@@ -39,7 +39,7 @@ from cordee.accounts.models import User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.lib.api import is_unicode
-from cordee.messaging import events, notifications, statements
+from cordee.messaging import events, notifications, shell, statements
 from cordee.messaging.access import SEND, access_conversations_to_write
 from cordee.messaging.keys import key_owner
 from cordee.messaging.models import Attachment, Conversation, Member, Message
@@ -343,11 +343,17 @@ def after_send(results: list[SendResult | SendError]) -> list[events.Event]:
     stored = [r for r in results if isinstance(r, SendResult) and not r.duplicate]
     to_publish = [events.message_event(r.payload, origin=r.origin) for r in stored]
     notify = sorted({uid for r in stored for uid in r.notify_user_ids})
+    senders: dict[int, set[int]] = {}
+    for r in stored:
+        if r.message.sender_id is not None:
+            senders.setdefault(r.message.conversation_id, set()).add(r.message.sender_id)
     if connection.in_atomic_block:
         events.publish_on_commit(to_publish)
         transaction.on_commit(lambda: notifications.schedule(notify))
+        transaction.on_commit(lambda: shell.announce_messages(senders))
         return []
     notifications.schedule(notify)
+    shell.announce_messages(senders)
     return to_publish
 
 

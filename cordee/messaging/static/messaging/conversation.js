@@ -154,7 +154,17 @@ function onHistory(frame) {
   }
 }
 
+// New messages of others are announced one by one; the history shown at opening, one's own
+// messages (pending, then confirmed) and edits are not (the list itself is not a live region).
+function announce(m) {
+  const region = document.querySelector("[data-chat-announce]");
+  if (!region || m.sender === me || m.deleted || shown.has(m.id)) return;
+  const text = (S.new_from || "").replace("%(name)s", m.sender_name).replace("%(text)s", (m.body || "").slice(0, 300));
+  region.textContent = text;
+}
+
 function onLive(m) {
+  if (opened) announce(m);
   merge(m);
   if (cursor !== null && m.rev_seq === cursor + 1) cursor = m.rev_seq;
   else if (cursor !== null && m.rev_seq > cursor + 1) openThread(); // a gap: catch up, nothing lost

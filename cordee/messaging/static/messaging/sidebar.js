@@ -24,12 +24,25 @@ export function setUnread(conversationId, count, strings = {}) {
   if (count === 0) {
     const flags = link.querySelector("[data-flags]");
     if (flags) flags.replaceChildren();
+    // Read now: the shell's own counts (navigation, title) follow, quietly.
+    document.dispatchEvent(new CustomEvent("cordee:waiting", { detail: { announced: true } }));
   }
 }
 
+function announce(text) {
+  const region = document.querySelector("[data-announce]");
+  if (!region || !text) return;
+  region.textContent = text;
+}
+
 export function noticeArrived(notice, me, strings = {}) {
+  if (notice.sender === me || notice.edited || notice.deleted) return;
+  // The shell refreshes its counts (quietly: this page says what arrived).
+  document.dispatchEvent(new CustomEvent("cordee:waiting", { detail: { announced: true } }));
   const link = entry(notice.conversation);
-  if (!link || notice.sender === me || notice.edited || notice.deleted) return;
+  if (!link) return;
+  const label = link.querySelector(".chat-label")?.textContent || "";
+  announce((strings.new_in || "").replace("%(name)s", label));
   const badge = link.querySelector("[data-unread]");
   if (badge && badge.dataset.unread !== "") setUnread(notice.conversation, Number(badge.dataset.unread || 0) + 1, strings);
   const flags = link.querySelector("[data-flags]");

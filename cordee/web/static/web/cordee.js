@@ -1,7 +1,17 @@
-// Small progressive enhancements; the pages work without JavaScript.
-document.addEventListener("DOMContentLoaded", () => {
-  document.documentElement.classList.add("js");
-  for (const select of document.querySelectorAll("select[data-autosubmit]")) {
-    select.addEventListener("change", () => select.form.requestSubmit());
-  }
-});
+// The shell's progressive enhancements; every page works without JavaScript.
+import { enhanceMenus } from "./shell/menus.js";
+import { enhanceFilePickers } from "./shell/files.js";
+import { enhanceFormErrors } from "./shell/forms.js";
+import { watchIdle } from "./shell/idle.js";
+import { announceSwaps } from "./shell/live.js";
+import { watchWaiting } from "./shell/waiting.js";
+import { enhancePushSettings } from "./shell/push.js";
+
+document.documentElement.classList.add("js");
+enhanceMenus();
+enhanceFilePickers();
+enhanceFormErrors();
+watchIdle();
+announceSwaps();
+watchWaiting();
+enhancePushSettings();

@@ -1,0 +1,52 @@
+"""What security shows in the shell (``cordee.lib.modules``): the officers' alert queue, with the
+count of alerts to review and a home card listing the latest of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from cordee.lib import modules
+from cordee.security.access import is_security_officer, officer_memberships
+from cordee.security.models import Alert
+
+HOME_LIMIT = 5
+
+
+def _to_review(user: Any) -> Any:
+    return Alert.objects.filter(
+        structure_id__in=officer_memberships(user).values("structure_id"), reviewed_at__isnull=True
+    )
+
+
+def alerts_to_review(user: Any) -> int:
+    """Alerts of the officer's structures not reviewed yet: one query."""
+    return _to_review(user).count()
+
+
+def _describe(n: int) -> str:
+    return ngettext("%(n)s alert to review", "%(n)s alerts to review", n) % {"n": n}
+
+
+def home_card(request: HttpRequest) -> dict[str, Any] | None:
+    alerts = list(_to_review(request.user).order_by("-created_at", "-pk")[:HOME_LIMIT])
+    return {"alerts": alerts} if alerts else None
+
+
+def register() -> None:
+    modules.register(
+        modules.Entry(
+            key="alertes",
+            label=_("Security alerts"),
+            url_name="security:alerts",
+            icon="shield",
+            kinds=modules.WORKFORCE,
+            applies=is_security_officer,
+            waiting=modules.Waiting(count=alerts_to_review, describe=_describe),
+            home=modules.HomeCard("security/_home.html", home_card),
+            order=60,
+        )
+    )

@@ -1,0 +1,95 @@
+"""The shell around every page: navigation with the counts of what waits, the user menu, the home
+page's cards. Everything comes from the module registry (``cordee.lib.modules``): nothing here
+names a module.
+
+A request computes its shell once (``shell_for``), lazily: a page that draws no navigation (an
+error page, a JSON answer) pays nothing. Each entry's ``applies`` and ``count`` is one query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from cordee.lib import modules
+
+_MEMO = "_cordee_shell"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str
+    url: str
+    icon: str
+    count: int | None  # None: the entry counts nothing
+    describe: str  # the count in words ("" when nothing waits)
+    current: bool
+
+
+class Shell:
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+        self.user: Any = request.user
+
+    def _item(self, entry: modules.Entry) -> NavItem | None:
+        try:
+            url = reverse(entry.url_name)
+        except NoReverseMatch:
+            return None
+        current = self.request.path.startswith(url) and not entry.fragment
+        url += f"#{entry.fragment}" if entry.fragment else ""
+        count = entry.waiting.count(self.user) if entry.waiting is not None else None
+        describe = entry.waiting.describe(count) if entry.waiting is not None and count else ""
+        return NavItem(entry.key, str(entry.label), url, entry.icon, count, describe, current)
+
+    @cached_property
+    def _entries(self) -> list[modules.Entry]:
+        return modules.shown_to(self.user) if self.user.is_authenticated else []
+
+    @cached_property
+    def main(self) -> list[NavItem]:
+        return [item for item in map(self._item, self._entries) if item is not None]
+
+    @cached_property
+    def user_menu(self) -> list[NavItem]:
+        if not self.user.is_authenticated:
+            return []
+        found = map(self._item, modules.shown_to(self.user, menu="user"))
+        return [item for item in found if item is not None]
+
+    @cached_property
+    def total(self) -> int:
+        """Everything that waits, across the navigation (the tab's title shows it)."""
+        return sum(item.count or 0 for item in self.main)
+
+    @property
+    def home_current(self) -> bool:
+        return self.request.path == reverse("web:home")
+
+    @property
+    def searches(self) -> list[modules.Search]:
+        return modules.searches_for(self.user) if self.user.is_authenticated else []
+
+    def cards(self) -> list[tuple[modules.Entry, dict[str, Any]]]:
+        """The home page's cards, in the navigation's order: (entry, the card template's context)."""
+        found = []
+        for entry in self._entries:
+            if entry.home is None:
+                continue
+            context = entry.home.context(self.request)
+            if context is not None:
+                found.append((entry, context))
+        return found
+
+
+def shell_for(request: HttpRequest) -> Shell:
+    shell = getattr(request, _MEMO, None)
+    if shell is None:
+        shell = Shell(request)
+        setattr(request, _MEMO, shell)
+    return shell

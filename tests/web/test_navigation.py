@@ -1,0 +1,155 @@
+"""The shell's navigation, counts and home page come from the module registry, per persona (issue 11)."""
+
+from __future__ import annotations
+
+import re
+import time
+from html import unescape
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cordee.accounts.sessions import LAST_SEEN_KEY
+from cordee.lib import modules
+from cordee.messaging import services as messaging
+from cordee.messaging.shell import unread_conversations
+from cordee.security.shell import alerts_to_review
+
+WEB = Path(__file__).resolve().parents[2] / "cordee" / "web"
+
+
+def _nav(html: str) -> str:
+    return html.split('<nav id="nav"', 1)[1].split("</nav>", 1)[0]
+
+
+def _labels(html: str) -> list[str]:
+    return [unescape(label) for label in re.findall(r'<span class="nav-label">([^<]+)</span>', _nav(html))]
+
+
+@pytest.mark.parametrize(
+    ("who", "shown", "hidden"),
+    [
+        ("alice", ["Messagerie", "Patients", "Médicaments", "Structures"], ["Alertes de sécurité"]),
+        ("sam", ["Messagerie", "Patients", "Structures"], ["Alertes de sécurité"]),
+        ("ada", ["Messagerie", "Structures"], ["Patients", "Alertes de sécurité"]),
+        ("otto", ["Messagerie", "Alertes de sécurité", "Structures"], ["Patients"]),
+        ("paula", ["Messagerie", "Mon historique d'accès"], ["Patients", "Structures", "Médicaments"]),
+    ],
+)
+def test_each_persona_sees_what_applies_to_them(client_for, personas, who, shown, hidden):
+    labels = _labels(client_for(personas[who]).get("/").content.decode())
+    assert labels[0] == "Accueil"
+    for label in shown:
+        assert label in labels, (who, label, labels)
+    for label in hidden:
+        assert label not in labels, (who, label, labels)
+
+
+def test_nothing_in_the_shell_names_a_module():
+    """Entries, counts, cards and searches come from the registry: the shell's code and templates
+    name none of the apps that register them."""
+    apps = "messaging|care|drugs|security"
+    names = re.compile(
+        rf"cordee\.({apps})\b|['\"]({apps}):|['\"](messagerie|medicaments|patients|alertes|mes_donnees)['\"]"
+    )
+    files = [*WEB.glob("*.py"), *(WEB / "templates" / "web").glob("*.html"), *(WEB / "static" / "web").rglob("*.js")]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert not names.search(text), f"{path.name} names a module: {names.search(text)[0]}"
+
+
+def test_a_registered_key_cannot_be_registered_again_differently():
+    entry = modules.entry("messagerie")
+    modules.register(entry)  # the same: harmless (apps may be readied twice in tests)
+    with pytest.raises(ImproperlyConfigured):
+        modules.register(modules.Entry("messagerie", "autre", "web:home"))
+
+
+def test_module_choices_are_checked_against_the_registry_for_the_kind_of_account(client_for, paula):
+    assert modules.check_modules(["medicaments", "messagerie", "messagerie"], "professional") == [
+        "messagerie",
+        "medicaments",
+    ]
+    with pytest.raises(ValueError):
+        modules.check_modules(["medicaments"], "patient")  # the drug module is not offered to patients
+    response = client_for(paula).post("/modules/", {"modules": ["messagerie", "medicaments"]})
+    assert response.status_code == 400
+
+
+def test_the_counts_are_one_query_each(alice, otto, bob, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert unread_conversations(alice) == 1  # Bob's reply in the demo
+    with django_assert_num_queries(1):
+        assert alerts_to_review(otto) == 0
+
+
+def test_unread_and_urgent_conversations_wait_on_the_home_page_urgent_first(client_for, alice, bob):
+    from cordee.messaging.services.sending import SendRequest, do_send_message
+
+    group = messaging.do_create_group(bob, "Garde du week-end", [alice.pk])
+    do_send_message(
+        SendRequest(user=bob, conversation_id=group.pk, body="Qui prend samedi ?", client_key="k-urgent-1", urgent=True)
+    )
+    html = client_for(alice).get("/").content.decode()
+    assert "Conversations qui vous attendent" in html
+    waiting = html.split("Conversations qui vous attendent", 1)[1]
+    assert waiting.index("Garde du week-end") < waiting.index("Bob Durand")  # urgent first
+    assert "Urgent" in waiting
+    assert 'data-count="messagerie"' in _nav(html) and "2 conversations non lues" in _nav(html)
+    assert "Qui prend samedi" not in html  # the home page never shows a message's text
+
+
+def test_a_patient_home_shows_her_messages_and_data_never_professional_tools(client_for, paula):
+    html = client_for(paula).get("/").content.decode()
+    assert "Vos messages" in html and "Vos données" in html
+    for tool in ("Patients", "Médicaments", "Alertes", "Structures", 'name="q"'):
+        assert tool not in _nav(html)
+
+
+def test_an_officer_is_told_of_alerts_to_review(client_for, otto, charlie, paula):
+    from cordee.care.services import check_break_glass
+
+    check_break_glass(charlie, str(paula.patient.pk), "Patiente inconsciente, recherche d'allergies")
+    html = client_for(otto).get("/").content.decode()
+    assert "Alertes de sécurité à examiner" in html and "1 alerte à examiner" in _nav(html)
+
+
+def test_an_administrator_is_told_of_identities_to_verify(client_for, ada, alice):
+    alice.professional.verification = "unverified"
+    alice.professional.save(update_fields=["verification"])
+    html = client_for(ada).get("/").content.decode()
+    assert "1 professionnel attend la vérification de son identité" in html
+    assert "1 identité à vérifier" in _nav(html)
+    assert "Votre identité" in client_for(alice).get("/").content.decode()
+
+
+# Exact queries of the home page, per persona: session, user, the entries that apply, one per count,
+# and the cards. A change here is a change in what every page costs: look at it, then update.
+HOME_QUERIES = {"alice": 14, "otto": 16, "paula": 13}
+
+
+@pytest.mark.parametrize("who", sorted(HOME_QUERIES))
+def test_home_page_query_count_is_pinned(client_for, personas, who):
+    client = client_for(personas[who])
+    client.get("/")
+    with CaptureQueriesContext(connection) as context:
+        assert client.get("/").status_code == 200
+    queries = [q["sql"][:150] for q in context.captured_queries]
+    assert len(queries) == HOME_QUERIES[who], "\n".join(queries)
+
+
+def test_the_waiting_counts_for_open_tabs_do_not_keep_an_idle_session_alive(client_for, alice):
+    client = client_for(alice)
+    session = client.session
+    session[LAST_SEEN_KEY] = int(time.time()) - 600
+    session.save()
+    data = client.get("/attente/", headers={"X-Cordee-Background": "1"}).json()
+    assert data["total"] == 1 and data["entries"]["messagerie"]["count"] == 1
+    assert client.session[LAST_SEEN_KEY] <= int(time.time()) - 600
+    state = client.get("/session/", headers={"X-Cordee-Background": "1"}).json()
+    assert state["active"] and 0 < state["seconds_left"] <= 30 * 60 - 600
+    client.get("/")  # a page the user opened is activity
+    assert client.session[LAST_SEEN_KEY] >= int(time.time()) - 5
