@@ -7,7 +7,7 @@ import re
 import time
 
 import pytest
-from cordee.messaging.sending import SendRequest, do_send_message
+from cordee.messaging.services.sending import SendRequest, do_send_message
 from django.contrib.sessions.backends.db import SessionStore
 from playwright.sync_api import expect
 
