@@ -2,7 +2,7 @@ from django.urls import include, path, register_converter
 
 from cordee.api import api
 from cordee.lib.ids import IdConverter
-from cordee.web import push as web_push
+from cordee.web import push_views as web_push_views
 from cordee.web import views as web_views
 
 register_converter(IdConverter, "id")  # before the apps' URL modules are imported by include()
@@ -15,7 +15,7 @@ urlpatterns = [
     path("", include("cordee.web.urls")),
     path("manifest.webmanifest", web_views.manifest, name="manifest"),
     path("favicon.ico", web_views.favicon, name="favicon"),
-    path("sw.js", web_push.service_worker, name="service_worker"),
+    path("sw.js", web_push_views.service_worker, name="service_worker"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("comptes/", include("cordee.accounts.urls")),

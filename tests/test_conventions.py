@@ -57,3 +57,56 @@ def test_apps_import_only_the_apps_below_them():
     lint = Path(sys.executable).parent / "lint-imports"
     result = subprocess.run([str(lint)], cwd=SOURCE.parent, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def _in_services(path: Path) -> bool:
+    parts = path.relative_to(SOURCE).parts
+    return path.name == "services.py" or "services" in parts[:-1]
+
+
+def test_state_changes_live_in_services_only():
+    """``do_*`` (and ``check_*`` that call them) are defined only in a services module or package."""
+    offenders = []
+    for path in SOURCE.rglob("*.py"):
+        if "migrations" in path.parts or _in_services(path):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("do_"):
+                offenders.append(f"{path.relative_to(SOURCE)}:{node.lineno} {node.name}")
+    assert not offenders, f"move these to a services module: {offenders}"
+
+
+def _explained(lines: list[str], lineno: int) -> bool:
+    """A comment on the import's line, or above it within its block of imports."""
+    index = lineno - 1
+    if "#" in lines[index]:
+        return True
+    index -= 1
+    while index >= 0:
+        text = lines[index].strip()
+        if text.startswith("#"):
+            return True
+        if not text.startswith(("from ", "import ")):
+            return False
+        index -= 1
+    return False
+
+
+def test_imports_inside_functions_say_why():
+    """An import of Cordée's own code inside a function is allowed only to break a real cycle, with a
+    comment saying which (``AppConfig.ready`` excepted: models are loaded only then, by design)."""
+    offenders = []
+    for path in SOURCE.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        lines = path.read_text().splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.name == "ready":
+                continue
+            for inner in ast.walk(node):
+                module = inner.module if isinstance(inner, ast.ImportFrom) else None
+                if isinstance(inner, ast.Import):
+                    module = inner.names[0].name
+                if module and module.startswith("cordee") and not _explained(lines, inner.lineno):
+                    offenders.append(f"{path.relative_to(SOURCE)}:{inner.lineno}")
+    assert not offenders, f"say why these imports are inside functions: {offenders}"

@@ -10,7 +10,10 @@ from django import forms
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
-from cordee.accounts import lockout, psc
+from cordee.accounts import psc
+from cordee.accounts.models import Invitation
+from cordee.accounts.services import lockout
+from cordee.accounts.services import psc as psc_login
 
 INVITATION_SESSION_KEY = "cordee_invitation_id"
 
@@ -51,8 +54,6 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_email_verified(self, request: HttpRequest, email: str) -> bool:
         """The invitation link was sent to this address: following it proves the address."""
-        from cordee.accounts.models import Invitation
-
         invitation_id = request.session.get(INVITATION_SESSION_KEY)
         invitation = Invitation.objects.filter(pk=invitation_id).first() if invitation_id else None
         return invitation is not None and invitation.email == email.strip().lower()
@@ -77,4 +78,4 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def pre_social_login(self, request: HttpRequest, sociallogin: Any) -> None:
         """Bind a Pro Santé Connect login to the verified professional with the same RPPS, or refuse."""
         if sociallogin.account.provider == psc.PROVIDER_ID:
-            psc.check_login(request, sociallogin)
+            psc_login.check_login(request, sociallogin)

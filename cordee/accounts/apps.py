@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from cordee.accounts import shell, signals  # noqa: F401  (signals connects the audit receivers)
-        from cordee.accounts.lockout import purge_older_than
+        from cordee.accounts.services.lockout import purge_older_than
         from cordee.worker.jobs import Job, daily, register
 
         shell.register()  # its entries in the shell's module registry

@@ -43,6 +43,8 @@ class SignupForm(forms.Form):
     function = forms.ChoiceField(label=_("Function"), required=False)
 
     def __init__(self, *args, **kwargs):
+        # Imports here: allauth loads this form while its own forms module loads (ACCOUNT_SIGNUP_FORM_CLASS),
+        # and these modules import allauth's back (a cycle).
         from cordee.accounts.models import Staff
         from cordee.accounts.professions import PROFESSION_CHOICES
 
@@ -70,6 +72,7 @@ class SignupForm(forms.Form):
     def _invitation(self):
         from allauth.core import context
 
+        # Here: the adapters import allauth's forms, which load this form (a cycle).
         from cordee.accounts.adapters import INVITATION_SESSION_KEY
         from cordee.accounts.models import Invitation
 
@@ -79,6 +82,7 @@ class SignupForm(forms.Form):
         return invitation if invitation is not None and invitation.is_pending else None
 
     def clean_rpps(self):
+        # Here, as in __init__: allauth's forms load this module (a cycle).
         from cordee.accounts.identifiers import validate_rpps
         from cordee.accounts.models import Professional
 
@@ -97,6 +101,6 @@ class SignupForm(forms.Form):
         return cleaned
 
     def signup(self, request, user):
-        from cordee.accounts.onboarding import do_complete_signup
+        from cordee.accounts.services.onboarding import do_complete_signup  # here: services → allauth (a cycle)
 
         do_complete_signup(request, user, self.invitation, self.cleaned_data)

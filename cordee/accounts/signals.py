@@ -17,9 +17,11 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from cordee.accounts import lockout, sessions
+from cordee.accounts import sessions
+from cordee.accounts.adapters import INVITATION_SESSION_KEY
 from cordee.accounts.middleware import MandatoryMfaMiddleware, has_mfa
 from cordee.accounts.models import User
+from cordee.accounts.services import lockout
 from cordee.audit import services as audit
 
 
@@ -118,6 +120,4 @@ def end_sessions_of_inactive_account(sender: Any, instance: User, created: bool,
 
 @receiver(user_signed_up)
 def forget_invitation(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    from cordee.accounts.adapters import INVITATION_SESSION_KEY
-
     request.session.pop(INVITATION_SESSION_KEY, None)

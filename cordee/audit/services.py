@@ -71,7 +71,7 @@ def _schedule_checkpoint(first: int, last: int) -> None:
     """
     every = settings.AUDIT_CHECKPOINT_EVERY
     if last // every > (first - 1) // every:
-        from cordee.audit.tasks import create_checkpoint
+        from cordee.audit.tasks import create_checkpoint  # here: tasks → checkpoints → this module (a cycle)
 
         transaction.on_commit(create_checkpoint.enqueue, robust=True)
 

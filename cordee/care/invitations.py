@@ -8,14 +8,9 @@ grant), in the name of one of their structures; the e-mail carries only the link
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
 
 from cordee.accounts.models import Invitation, Membership, Patient, User
-from cordee.accounts.services import do_invite_patient
 from cordee.care.services import is_team_professional
 
 
@@ -29,19 +24,3 @@ def inviting_structures(user: User) -> QuerySet[Membership]:
 
 def pending_invitations(patient: Patient) -> list[Invitation]:
     return [invitation for invitation in patient.invitations.order_by("-created_at")[:5] if invitation.is_pending]
-
-
-def check_invite_patient(
-    user: User, patient: Patient, email: str, structure_id: Any, *, request: HttpRequest | None = None
-) -> Invitation:
-    if not is_team_professional(user, patient.pk):
-        raise PermissionDenied
-    memberships = inviting_structures(user)
-    chosen = memberships.filter(structure_id=structure_id).first() if str(structure_id).isdigit() else None
-    membership = chosen or (memberships.first() if memberships.count() == 1 else None)
-    if membership is None:
-        raise PermissionDenied
-    invitation, _token = do_invite_patient(
-        patient, email, structure=membership.structure, invited_by=user, request=request
-    )
-    return invitation

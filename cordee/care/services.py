@@ -19,9 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cordee.accounts.guards import verified_professional
-from cordee.accounts.models import Membership, Patient, Professional, User
+from cordee.accounts.models import Invitation, Membership, Patient, Professional, User
 from cordee.accounts.officers import reviewing_officers
-from cordee.accounts.services import find_patients_by_ins
+from cordee.accounts.services import do_invite_patient, find_patients_by_ins
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.care import purposes
@@ -368,3 +368,22 @@ def do_break_glass(user: User, patient: Patient, reason: str, *, request: HttpRe
         # The security app raises its alerts in this transaction (care does not import security).
         break_glass_opened.send(sender=BreakGlassGrant, grant=grant, request=request)
     return grant
+
+
+# --- inviting the patient to Cordée ------------------------------------------------------------
+
+
+def check_invite_patient(
+    user: User, patient: Patient, email: str, structure_id: Any, *, request: HttpRequest | None = None
+) -> Invitation:
+    if not is_team_professional(user, patient.pk):
+        raise PermissionDenied
+    memberships = Membership.objects.filter(user=user).select_related("structure").order_by("structure__name")
+    chosen = memberships.filter(structure_id=structure_id).first() if str(structure_id).isdigit() else None
+    membership = chosen or (memberships.first() if memberships.count() == 1 else None)
+    if membership is None:
+        raise PermissionDenied
+    invitation, _token = do_invite_patient(
+        patient, email, structure=membership.structure, invited_by=user, request=request
+    )
+    return invitation

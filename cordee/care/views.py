@@ -68,7 +68,7 @@ def invite_patient(request: AuthedRequest, patient_id: str) -> HttpResponse:
     """A professional of the care team invites the patient to Cordée (an invitation bound to them)."""
     patient = _changed_patient(request, patient_id, purposes.PATIENT_VIEW, team_only=True)
     email = request.POST.get("email", "")
-    invitations.check_invite_patient(request.user, patient, email, request.POST.get("structure", ""), request=request)
+    services.check_invite_patient(request.user, patient, email, request.POST.get("structure", ""), request=request)
     messages.success(request, _("Invitation sent to %(email)s.") % {"email": email.strip().lower()})
     return redirect("care:patient", patient.pk)
 

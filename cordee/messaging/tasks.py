@@ -5,6 +5,7 @@ from __future__ import annotations
 from django_tasks import task
 
 from cordee.messaging import notifications
+from cordee.messaging.services.attachments import purge_unsent
 
 
 @task()
@@ -16,6 +17,4 @@ def send_waiting_notice(user_id: int) -> bool:
 @task()
 def purge_unsent_attachments() -> int:
     """Uploads never sent with a message, after a day: deleted with their encrypted files."""
-    from cordee.messaging.services.attachments import purge_unsent
-
     return purge_unsent()

@@ -165,7 +165,7 @@ class EncryptedFieldMixin(models.Field):
         return "\x00".join(parts).encode("utf-8")
 
     def seal(self, instance: models.Model, value: Any) -> Sealed:
-        from cordee.vault import services
+        from cordee.vault import services  # here: services → models → these fields (a cycle at import)
 
         owner = self.owner_of(instance)
         ref = services.ref(owner)
@@ -174,7 +174,7 @@ class EncryptedFieldMixin(models.Field):
         return Sealed(services.aead_for(owner).encrypt(pad(clear), aad))
 
     def open(self, instance: models.Model, sealed: Sealed) -> Any:
-        from cordee.vault import services
+        from cordee.vault import services  # here: services → models → these fields (a cycle at import)
 
         owner = self.owner_of(instance)
         ref = services.ref(owner)
@@ -231,7 +231,7 @@ class BlindIndexField(models.CharField):
         attnames = [cast(models.Field, opts.get_field(source)).attname for source in self.sources]
         if not add and all(_unchanged(model_instance, attname) is not None for attname in attnames):
             return getattr(model_instance, self.attname)
-        from cordee.vault.blind import blind_index
+        from cordee.vault.blind import blind_index  # here: blind → keyset → services → models → fields
 
         value = blind_index(self.purpose, *(getattr(model_instance, attname) for attname in attnames))
         setattr(model_instance, self.attname, value)

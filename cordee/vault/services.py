@@ -204,7 +204,7 @@ def scrub_database() -> None:
 
 def rewrap_all(keyset: vault_keyset.VaultKeyset, *, batch: int = 200) -> int:
     """Re-wrap every live data key with the keyset's primary KEK key. Returns how many."""
-    from cordee.vault.models import DataKey
+    from cordee.vault.models import DataKey  # here: models → fields → this module (a cycle at import)
 
     done, last_pk = 0, 0
     while True:
@@ -229,7 +229,7 @@ def rewrap_all(keyset: vault_keyset.VaultKeyset, *, batch: int = 200) -> int:
 
 def unreadable_with(keyset: vault_keyset.VaultKeyset) -> list[int]:
     """Ids of live data keys that ``keyset`` cannot unwrap (checked before retiring KEK keys)."""
-    from cordee.vault.models import DataKey
+    from cordee.vault.models import DataKey  # here: models → fields → this module (a cycle at import)
 
     failing = []
     for row in DataKey.objects.filter(destroyed_at__isnull=True).order_by("pk").iterator():

@@ -32,26 +32,15 @@ from urllib.parse import urlsplit
 import requests
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
-from django.contrib.staticfiles import finders
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
 
 from cordee.accounts.sessions import sessions_invalidated
-from cordee.audit import services as audit
 from cordee.lib import modules
-from cordee.lib.http import AuthedRequest
-from cordee.web.devices import device_name
 from cordee.web.models import PushSubscription
 
 logger = logging.getLogger(__name__)
@@ -95,7 +84,7 @@ def public_key() -> str:
 # --- subscriptions ----------------------------------------------------------------------------
 
 
-def _b64url_bytes(value: Any) -> bytes:
+def b64url_bytes(value: Any) -> bytes:
     text = str(value or "")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -117,53 +106,6 @@ def allowed_endpoint(endpoint: str) -> bool:
     return any(host == known or host.endswith("." + known) for known in settings.PUSH_SERVICE_HOSTS)
 
 
-def check_subscription(data: Any) -> dict[str, str]:
-    """The fields of a browser's ``PushSubscription.toJSON()``, validated."""
-    if not isinstance(data, dict) or not isinstance(data.get("keys"), dict):
-        raise ValidationError(_("This browser's subscription could not be read."))
-    endpoint = str(data.get("endpoint") or "")
-    p256dh, auth = str(data["keys"].get("p256dh") or ""), str(data["keys"].get("auth") or "")
-    if len(endpoint) > 1024 or not allowed_endpoint(endpoint):
-        raise ValidationError(_("This browser's push service is not one Cordée sends to."))
-    if len(_b64url_bytes(p256dh)) != 65 or len(_b64url_bytes(auth)) != 16:
-        raise ValidationError(_("This browser's subscription could not be read."))
-    return {"endpoint": endpoint, "p256dh": p256dh, "auth": auth}
-
-
-def do_subscribe(user: Any, data: Any, *, request: HttpRequest | None = None) -> PushSubscription:
-    fields = check_subscription(data)
-    device = device_name(request.headers.get("User-Agent", "")) if request is not None else ""
-    with transaction.atomic():
-        # One browser, one user: a browser that someone else turned on before is theirs no longer.
-        PushSubscription.objects.filter(endpoint=fields["endpoint"]).exclude(user=user).delete()
-        subscription, _created = PushSubscription.objects.update_or_create(
-            endpoint=fields["endpoint"],
-            defaults={
-                "user": user,
-                "p256dh": fields["p256dh"],
-                "auth": fields["auth"],
-                "device": device[:120],
-                "language": translation.get_language() or settings.LANGUAGE_CODE,
-                "failures": 0,
-            },
-        )
-        audit.record(
-            "push.subscribed", actor=user, request=request, target=user, details={"subscription": subscription.pk}
-        )
-    _in_use.update(until=0.0)  # re-read at the next signal
-    return subscription
-
-
-def do_unsubscribe(user: Any, endpoint: str, *, request: HttpRequest | None = None) -> bool:
-    with transaction.atomic():
-        found = list(PushSubscription.objects.filter(user=user, endpoint=endpoint).values_list("pk", flat=True))
-        if not found:
-            return False
-        PushSubscription.objects.filter(pk__in=found).delete()
-        audit.record("push.unsubscribed", actor=user, request=request, target=user, details={"subscription": found[0]})
-    return True
-
-
 @receiver(sessions_invalidated)
 def _forget_browsers(sender: Any, user_id: int, **kwargs: Any) -> None:
     """Every session of the user ended for a reason of security: their browsers are told nothing more."""
@@ -174,6 +116,11 @@ def _forget_browsers(sender: Any, user_id: int, **kwargs: Any) -> None:
 
 _in_use: dict[str, float | bool] = {"until": 0.0, "value": False}
 _IN_USE_SECONDS = 30.0
+
+
+def forget_whether_in_use() -> None:
+    """A subscription was added or removed: the next send re-reads whether any exists."""
+    _in_use.update(until=0.0)
 
 
 def push_in_use() -> bool:
@@ -270,60 +217,3 @@ def send_push(user_ids: list[int], entry_key: str) -> int:
             PushSubscription.objects.filter(pk=subscription.pk).update(last_sent_at=now, failures=0)
             sent += 1
     return sent
-
-
-# --- pages ------------------------------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def notifications(request: AuthedRequest) -> HttpResponse:
-    browsers = PushSubscription.objects.filter(user=request.user).order_by("-created_at")
-    strings = {
-        "on": _("Notifications are on for this device."),
-        "off": _("Notifications are off for this device."),
-        "denied": _("This browser blocks Cordée's notifications: allow them in the site's settings of the browser."),
-        "unsupported": _(
-            "This browser cannot receive notifications (on an iPhone, add Cordée to the home screen first)."
-        ),
-        "failed": _("Notifications could not be turned on."),
-    }
-    context = {"vapid_public_key": public_key(), "browsers": browsers, "push_strings": strings}
-    return render(request, "web/notifications.html", context)
-
-
-def _json(request: HttpRequest) -> Any:
-    try:
-        return json.loads(request.body or b"null")
-    except ValueError:
-        return None
-
-
-@login_required
-@require_POST
-def subscribe(request: AuthedRequest) -> JsonResponse:
-    if vapid() is None:
-        return JsonResponse({"detail": _("Notifications are not configured on this server.")}, status=409)
-    try:
-        do_subscribe(request.user, _json(request), request=request)
-    except ValidationError as exc:
-        return JsonResponse({"detail": exc.messages[0]}, status=400)
-    return JsonResponse({"ok": True})
-
-
-@login_required
-@require_POST
-def unsubscribe(request: AuthedRequest) -> JsonResponse:
-    data = _json(request)
-    endpoint = str(data.get("endpoint") or "") if isinstance(data, dict) else ""
-    return JsonResponse({"ok": do_unsubscribe(request.user, endpoint, request=request)})
-
-
-@require_GET
-def service_worker(request: HttpRequest) -> HttpResponse:
-    """The service worker, served from the site's root so that its scope is the whole site."""
-    path = finders.find("web/sw.js")
-    body = Path(str(path)).read_bytes() if path else b""
-    response = HttpResponse(body, content_type="text/javascript; charset=utf-8")
-    response["Cache-Control"] = "no-cache"  # browsers check for a new version at every load
-    return response

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cordee.web import push, views
+from cordee.web import push_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -11,7 +11,7 @@ urlpatterns = [
     path("attente/", views.waiting, name="waiting"),
     path("session/", views.session_state, name="session"),
     path("session/prolonger/", views.keep_alive, name="keep_alive"),
-    path("notifications/", push.notifications, name="notifications"),
-    path("notifications/abonnement/", push.subscribe, name="push_subscribe"),
-    path("notifications/desabonnement/", push.unsubscribe, name="push_unsubscribe"),
+    path("notifications/", push_views.notifications, name="notifications"),
+    path("notifications/abonnement/", push_views.subscribe, name="push_subscribe"),
+    path("notifications/desabonnement/", push_views.unsubscribe, name="push_unsubscribe"),
 ]

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from cordee.accounts import lockout
 from cordee.accounts.models import LoginFailure
+from cordee.accounts.services import lockout
 from cordee.audit.models import AuditEntry
 from cordee.worker.jobs import registered
 

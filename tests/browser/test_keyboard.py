@@ -7,12 +7,12 @@ import re
 import time
 
 import pytest
-from cordee.messaging.services.sending import SendRequest, do_send_message
 from django.contrib.sessions.backends.db import SessionStore
 from playwright.sync_api import expect
 
 from cordee.accounts.sessions import LAST_SEEN_KEY
 from cordee.messaging.models import Conversation
+from cordee.messaging.services.sending import SendRequest, do_send_message
 from tests.browser.support import enter_totp, fresh_totp, orm, shoot, sign_in
 from tests.browser.test_accessibility import sign_in_as
 

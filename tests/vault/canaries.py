@@ -62,8 +62,8 @@ def _act_as_the_patient(users: dict, patient) -> str:
     from django.test import RequestFactory
 
     from cordee.accounts.models import Invitation, User
-    from cordee.accounts.onboarding import do_complete_signup
     from cordee.accounts.services import do_invite
+    from cordee.accounts.services.onboarding import do_complete_signup
     from cordee.care.services import do_record_opposition, do_withdraw_opposition
 
     structure = users["ada"].memberships.get().structure

@@ -23,7 +23,7 @@ from cordee.accounts.sessions import invalidate_user_sessions
 from cordee.audit.models import AuditEntry
 from cordee.messaging.models import Conversation
 from cordee.messaging.services.sending import SendRequest, do_send_message
-from cordee.web import push
+from cordee.web import push, services
 from cordee.web.models import PushSubscription
 
 BODY = "Les résultats de Mme Bernard sont arrivés"
@@ -161,21 +161,21 @@ def test_a_new_message_pushes_a_notification_without_health_data(
 
 def test_at_most_one_notification_a_minute_per_browser(bob, push_service, vapid_key):
     browser = a_browser(push_service, "bob")
-    push.do_subscribe(bob, browser.subscription())
+    services.do_subscribe(bob, browser.subscription())
     assert push.send_push([bob.pk], "messagerie") == 1
     assert push.send_push([bob.pk], "messagerie") == 0
     assert len(push_service.received) == 1
 
 
 def test_a_browser_the_push_service_says_is_gone_is_forgotten(bob, push_service, vapid_key):
-    push.do_subscribe(bob, a_browser(push_service, "bob").subscription())
+    services.do_subscribe(bob, a_browser(push_service, "bob").subscription())
     push_service.status = 410
     assert push.send_push([bob.pk], "messagerie") == 0
     assert not PushSubscription.objects.exists()
 
 
 def test_nothing_is_sent_without_opt_in_nor_to_the_sender(alice, bob, push_service, vapid_key):
-    push.do_subscribe(alice, a_browser(push_service, "alice").subscription())
+    services.do_subscribe(alice, a_browser(push_service, "alice").subscription())
     direct = Conversation.objects.get(kind=Conversation.Kind.DIRECT)
     do_send_message(SendRequest(user=alice, conversation_id=direct.pk, body=BODY, client_key="push-test-02"))
     assert push_service.received == []  # Bob did not turn notifications on; Alice sent it
@@ -184,7 +184,7 @@ def test_nothing_is_sent_without_opt_in_nor_to_the_sender(alice, bob, push_servi
 def test_a_security_reset_of_the_sessions_forgets_the_browsers(
     bob, push_service, vapid_key, django_capture_on_commit_callbacks
 ):
-    push.do_subscribe(bob, a_browser(push_service, "bob").subscription())
+    services.do_subscribe(bob, a_browser(push_service, "bob").subscription())
     with django_capture_on_commit_callbacks(execute=True):
         invalidate_user_sessions(bob.pk, "password_changed")
     assert not PushSubscription.objects.exists()

@@ -33,7 +33,7 @@ class ImportCommand(BaseCommand):
         except ValidationError as exc:
             raise CommandError(exc.messages[0]) from None
         if background:
-            from cordee.drugs.tasks import run_import
+            from cordee.drugs.tasks import run_import  # here: the task module imports this command's services
 
             run_import.enqueue(run.pk)
             self.stdout.write(f"import #{run.pk} queued; follow it on the import page")
