@@ -110,3 +110,17 @@ def test_imports_inside_functions_say_why():
                 if module and module.startswith("cordee") and not _explained(lines, inner.lineno):
                     offenders.append(f"{path.relative_to(SOURCE)}:{inner.lineno}")
     assert not offenders, f"say why these imports are inside functions: {offenders}"
+
+
+def test_every_type_ignore_names_its_code_and_reason():
+    import re
+
+    bare = re.compile(r"type: ignore(?!\[[a-z, _-]+\]  # \S)")
+    offenders = [
+        f"{path.relative_to(SOURCE)}:{number}"
+        for path in SOURCE.rglob("*.py")
+        if "migrations" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if bare.search(line)
+    ]
+    assert not offenders, f"say which error is ignored and why: {offenders}"

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 from django import forms
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from cordee.accounts.models import Membership, User
+
+if TYPE_CHECKING:
+    from cordee.accounts.models import Invitation
 
 
 class InvitationForm(forms.Form):
@@ -16,8 +22,8 @@ class InvitationForm(forms.Form):
         help_text=_("A patient is always a member. To invite a patient of yours, use the patient's page."),
     )
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         if cleaned.get("kind") == User.Kind.PATIENT and cleaned.get("role") == Membership.Role.ADMIN:
             self.add_error("role", _("A patient cannot administer a structure."))
         return cleaned
@@ -42,15 +48,15 @@ class SignupForm(forms.Form):
     specialty = forms.CharField(label=_("Specialty"), max_length=120, required=False)
     function = forms.ChoiceField(label=_("Function"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Imports here: allauth loads this form while its own forms module loads (ACCOUNT_SIGNUP_FORM_CLASS),
         # and these modules import allauth's back (a cycle).
         from cordee.accounts.models import Staff
         from cordee.accounts.professions import PROFESSION_CHOICES
 
         super().__init__(*args, **kwargs)
-        self.fields["profession_code"].choices = [("", "—"), *PROFESSION_CHOICES]
-        self.fields["function"].choices = [("", "—"), *Staff.Function.choices]
+        cast(forms.ChoiceField, self.fields["profession_code"]).choices = [("", "—"), *PROFESSION_CHOICES]
+        cast(forms.ChoiceField, self.fields["function"]).choices = [("", "—"), *Staff.Function.choices]
         self.invitation = self._invitation()
         kind = self.invitation.kind if self.invitation else None
         if kind != User.Kind.PROFESSIONAL:
@@ -69,7 +75,7 @@ class SignupForm(forms.Form):
         if self.invitation and "email" in self.fields:
             self.fields["email"].initial = self.invitation.email
 
-    def _invitation(self):
+    def _invitation(self) -> Invitation | None:
         from allauth.core import context
 
         # Here: the adapters import allauth's forms, which load this form (a cycle).
@@ -81,7 +87,7 @@ class SignupForm(forms.Form):
         invitation = Invitation.objects.filter(pk=invitation_id).first() if invitation_id else None
         return invitation if invitation is not None and invitation.is_pending else None
 
-    def clean_rpps(self):
+    def clean_rpps(self) -> str:
         # Here, as in __init__: allauth's forms load this module (a cycle).
         from cordee.accounts.identifiers import validate_rpps
         from cordee.accounts.models import Professional
@@ -91,8 +97,8 @@ class SignupForm(forms.Form):
             raise forms.ValidationError(_("An account already exists for this RPPS number."))
         return rpps
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         if self.invitation is None:
             raise forms.ValidationError(_("Accounts are created from an invitation only."))
         email = (cleaned.get("email") or "").strip().lower()
@@ -100,7 +106,9 @@ class SignupForm(forms.Form):
             self.add_error("email", _("Use the address the invitation was sent to."))
         return cleaned
 
-    def signup(self, request, user):
+    def signup(self, request: HttpRequest, user: User) -> None:
         from cordee.accounts.services.onboarding import do_complete_signup  # here: services → allauth (a cycle)
 
+        if self.invitation is None:  # clean() refused the form already
+            raise forms.ValidationError(_("Accounts are created from an invitation only."))
         do_complete_signup(request, user, self.invitation, self.cleaned_data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from allauth.account.internal.flows.login import get_authentication_records
@@ -68,13 +69,13 @@ class IdleSessionTimeoutMiddleware:
         return self.get_response(request)
 
 
-def has_mfa(user) -> bool:
+def has_mfa(user: Any) -> bool:
     return Authenticator.objects.filter(
         user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
     ).exists()
 
 
-def session_used_second_factor(request: HttpRequest, user) -> bool:
+def session_used_second_factor(request: HttpRequest, user: Any) -> bool:
     """Whether *this session* passed a second factor: allauth's record of the sign-in's methods
     holds an ``mfa`` step, or the sign-in was Pro Santé Connect (itself two-factor).
 
@@ -121,7 +122,7 @@ class MandatoryMfaMiddleware:
         return self.get_response(request)
 
     @staticmethod
-    def _refuse_without_factor(request: HttpRequest, user) -> HttpResponse:
+    def _refuse_without_factor(request: HttpRequest, user: Any) -> HttpResponse:
         with transaction.atomic():
             audit.record(
                 "login.refused",

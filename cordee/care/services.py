@@ -112,7 +112,9 @@ def _acting_for(patient_id: int, staff_user: User, by: User) -> Professional:
     return choice
 
 
-def do_add_to_care_team(patient: Patient, member: User, *, by: User, request: HttpRequest | None = None):
+def do_add_to_care_team(
+    patient: Patient, member: User, *, by: User, request: HttpRequest | None = None
+) -> CareTeamMember:
     """``by`` (a professional of the team) adds ``member`` (a professional or staff) to the team."""
     if member.kind not in (User.Kind.PROFESSIONAL, User.Kind.STAFF) or not member.is_active:
         raise ValidationError(_("Only professionals and staff with an active account join a care team."))
@@ -344,7 +346,7 @@ def do_end_break_glass(grant: BreakGlassGrant, *, by: User, reason: str, request
             grant.expires_at = now
 
 
-def do_break_glass(user: User, patient: Patient, reason: str, *, request: HttpRequest | None = None):
+def do_break_glass(user: User, patient: Patient, reason: str, *, request: HttpRequest | None = None) -> BreakGlassGrant:
     """Open a time-limited grant, audit it and alert the security officers (mail after commit)."""
     now = timezone.now()
     with transaction.atomic():

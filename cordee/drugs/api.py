@@ -7,7 +7,7 @@ Amounts are decimal strings in euros ("24.34"), dates ISO 8601.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from django.http import Http404, HttpRequest
 from django.urls import reverse
@@ -95,7 +95,7 @@ def search_drugs(
     group: str = "",
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
-):
+) -> Status:
     """By brand name, substance, CIS, CIP7 or CIP13; accents, case and small typos ignored.
     Filters: ``route``, ``form`` (exact values), ``status`` (commercialised, not_commercialised,
     removed), ``generic`` (princeps, generic, none), ``group`` (a generic group id). Spelling
@@ -218,7 +218,7 @@ class ProductOut(Schema):
     safety_information: list[SafetyOut]
 
 
-def _amount(value) -> str | None:  # type: ignore[no-untyped-def]
+def _amount(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
@@ -277,7 +277,7 @@ def _product(sheet: catalogue.Sheet) -> ProductOut:
 
 
 @router.get("/products/{cis}", response={200: ProductOut, **ERRORS}, summary="A speciality by its CIS")
-def product_detail(request: HttpRequest, cis: str):
+def product_detail(request: HttpRequest, cis: str) -> Status:
     try:
         product = access_product(request.user, cis, purpose="drugs.api.product")
     except Http404:
@@ -337,7 +337,7 @@ def _dose(found: FoundInteraction) -> DoseOut | None:
 
 
 @router.get("/interactions", response={200: list[InteractionOut], **ERRORS}, summary="Interactions between products")
-def interactions(request: HttpRequest, cis: list[str] = Query(..., max_length=MAX_PICKED)):  # noqa: B008
+def interactions(request: HttpRequest, cis: list[str] = Query(..., max_length=MAX_PICKED)) -> Status:  # noqa: B008
     """The ANSM thesaurus interactions between the substances of the given specialities (CIS
     codes, ``cis`` repeated, at most 10), most severe first. An entry graded by aspirin's dose
     gives the level for the product's strength (``dose``); one that only concerns other doses

@@ -62,7 +62,9 @@ def _check_directories(directories: list[Path]) -> list[str]:
     return [str(d.resolve()) for d in directories]
 
 
-def _create_run(kind: str, directories: list[Path], *, source: str, by: Any, display: str, request=None) -> ImportRun:
+def _create_run(
+    kind: str, directories: list[Path], *, source: str, by: Any, display: str, request: HttpRequest | None = None
+) -> ImportRun:
     paths = _check_directories(directories)
     with transaction.atomic():
         run = ImportRun.objects.create(

@@ -14,6 +14,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
 from ninja.throttling import BaseThrottle
 
@@ -53,7 +54,7 @@ class UserRateThrottle(BaseThrottle):
         return True
 
     @staticmethod
-    def _increment(cache, key: str, period: int) -> int:  # type: ignore[no-untyped-def]
+    def _increment(cache: BaseCache, key: str, period: int) -> int:
         try:
             return cache.incr(key)
         except ValueError:  # the window expired between add and incr

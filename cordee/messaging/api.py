@@ -83,14 +83,14 @@ def _row_of(request: AuthedRequest, conversation: Conversation) -> dict[str, Any
 
 
 @router.get("/conversations", response={200: list[ConversationOut], **ERRORS}, summary="My conversations, latest first")
-def list_conversations(request: AuthedRequest):
+def list_conversations(request: AuthedRequest) -> list[dict[str, Any]]:
     return [_out(row) for row in reading.conversation_list(request.user)]
 
 
 @router.get(
     "/colleagues", response={200: list[ColleagueOut], **ERRORS}, summary="People I can start a conversation with"
 )
-def colleagues(request: AuthedRequest):
+def colleagues(request: AuthedRequest) -> list[dict[str, Any]]:
     return [{"id": u.pk, "name": u.display_name, "kind": u.kind} for u in reachable_users(request.user)]
 
 
@@ -99,28 +99,28 @@ def _started(request: AuthedRequest, start: Any, *args: Any) -> dict[str, Any]:
 
 
 @router.post("/conversations/direct", response={201: ConversationOut, **ERRORS})
-def start_direct(request: AuthedRequest, data: DirectIn):
+def start_direct(request: AuthedRequest, data: DirectIn) -> Status:
     return Status(201, _started(request, services.do_start_direct, data.user_id))
 
 
 @router.post("/conversations/groups", response={201: ConversationOut, **ERRORS})
-def create_group(request: AuthedRequest, data: GroupIn):
+def create_group(request: AuthedRequest, data: GroupIn) -> Status:
     return Status(201, _started(request, services.do_create_group, data.title, data.member_ids))
 
 
 @router.post("/conversations/care-team", response={201: ConversationOut, **ERRORS})
-def open_care_team_thread(request: AuthedRequest, data: PatientIn):
+def open_care_team_thread(request: AuthedRequest, data: PatientIn) -> Status:
     return Status(201, _started(request, services.do_open_care_team_thread, data.patient_id))
 
 
 @router.post("/conversations/patient", response={201: ConversationOut, **ERRORS})
-def start_patient_thread(request: AuthedRequest, data: PatientIn):
+def start_patient_thread(request: AuthedRequest, data: PatientIn) -> Status:
     """Only a verified professional of the patient's care team; the patient can then answer."""
     return Status(201, _started(request, services.do_start_patient_thread, data.patient_id))
 
 
 @router.get("/conversations/{conversation_id}", response={200: ConversationDetail, **ERRORS})
-def conversation_detail(request: AuthedRequest, conversation_id: str):
+def conversation_detail(request: AuthedRequest, conversation_id: str) -> dict[str, Any]:
     conversation = access_conversation(request.user, conversation_id, purpose=READ, request=request)
     members = Member.objects.filter(conversation=conversation).select_related("user").order_by("joined_at", "pk")
     membership = conversation.membership
@@ -137,7 +137,7 @@ def conversation_detail(request: AuthedRequest, conversation_id: str):
 @router.get("/conversations/{conversation_id}/messages", response={200: PageOut, **ERRORS})
 def messages(
     request: AuthedRequest, conversation_id: str, after: int | None = None, before: int | None = None, limit: int = 50
-):
+) -> dict[str, Any]:
     """Latest page, history (``before`` a seq) or catch-up (``after`` a cursor, by ``rev_seq``)."""
     conversation = access_conversation(request.user, conversation_id, purpose=READ, request=request)
     page = reading.thread_page(conversation, after=after, before=before, limit=max(1, min(limit, 200)))
@@ -147,7 +147,7 @@ def messages(
 @router.post(
     "/conversations/{conversation_id}/messages", response={201: MessageOut, 200: MessageOut, **ERRORS, 409: ErrorOut}
 )
-def send(request: AuthedRequest, conversation_id: str, data: SendIn):
+def send(request: AuthedRequest, conversation_id: str, data: SendIn) -> Status:
     """Send a message; a resend with the same ``key`` answers 200 with the stored message."""
     req = sending.SendRequest(
         user=request.user,
@@ -167,7 +167,7 @@ def send(request: AuthedRequest, conversation_id: str, data: SendIn):
 
 
 @router.patch("/messages/{message_id}", response={200: MessageOut, **ERRORS})
-def edit(request: AuthedRequest, message_id: str, data: EditIn):
+def edit(request: AuthedRequest, message_id: str, data: EditIn) -> dict[str, Any]:
     """Change a message's text, within ``MESSAGING_EDIT_WINDOW_SECONDS`` of sending it (audited)."""
     try:
         editing.do_edit_message(request.user, message_id, data.body, request=request)
@@ -177,7 +177,7 @@ def edit(request: AuthedRequest, message_id: str, data: EditIn):
 
 
 @router.delete("/messages/{message_id}", response={204: None, **ERRORS})
-def delete(request: AuthedRequest, message_id: str):
+def delete(request: AuthedRequest, message_id: str) -> Status:
     try:
         editing.do_delete_message(request.user, message_id, request=request)
     except sending.SendError as exc:
@@ -194,7 +194,7 @@ def _single(request: AuthedRequest, message_id: str) -> dict[str, Any]:
 
 
 @router.post("/conversations/{conversation_id}/read", response={200: ReadOut, **ERRORS})
-def mark_read(request: AuthedRequest, conversation_id: str, data: ReadIn):
+def mark_read(request: AuthedRequest, conversation_id: str, data: ReadIn) -> dict[str, Any]:
     conversation = access_conversation(request.user, conversation_id, purpose="messaging.read_state", request=request)
     return {"seq": read_state.do_mark_read(request.user, conversation, data.seq)}
 
@@ -208,40 +208,40 @@ def _manage(request: AuthedRequest, action: Any, *args: Any) -> Any:
 
 
 @router.patch("/conversations/{conversation_id}", response={200: ConversationOut, **ERRORS})
-def rename(request: AuthedRequest, conversation_id: str, data: RenameIn):
+def rename(request: AuthedRequest, conversation_id: str, data: RenameIn) -> dict[str, Any]:
     conversation = _manage(request, services.do_rename, conversation_id, data.title)
     return _row_of(request, conversation)
 
 
 @router.post("/conversations/{conversation_id}/members", response={201: ConversationMemberOut, **ERRORS})
-def add_member(request: AuthedRequest, conversation_id: str, data: MemberIn):
+def add_member(request: AuthedRequest, conversation_id: str, data: MemberIn) -> Status:
     member = _manage(request, services.do_add_member, conversation_id, data.user_id)
     return Status(201, _member_out(member))
 
 
 @router.delete("/conversations/{conversation_id}/members/{user_id}", response={204: None, **ERRORS})
-def remove_member(request: AuthedRequest, conversation_id: str, user_id: str):
+def remove_member(request: AuthedRequest, conversation_id: str, user_id: str) -> Status:
     """An administrator removes a member; anyone leaves a group with their own id."""
     _manage(request, services.do_remove_member, conversation_id, user_id)
     return Status(204, None)
 
 
 @router.post("/conversations/{conversation_id}/admins", response={200: ConversationMemberOut, **ERRORS})
-def set_admin(request: AuthedRequest, conversation_id: str, data: AdminIn):
+def set_admin(request: AuthedRequest, conversation_id: str, data: AdminIn) -> dict[str, Any]:
     """Name or un-name an administrator; the answer is the role stored (a group keeps one)."""
     member = _manage(request, services.do_set_admin, conversation_id, data.user_id, data.admin)
     return _member_out(member)
 
 
 @router.post("/conversations/{conversation_id}/replies", response={200: ConversationOut, **ERRORS})
-def set_replies(request: AuthedRequest, conversation_id: str, data: RepliesIn):
+def set_replies(request: AuthedRequest, conversation_id: str, data: RepliesIn) -> dict[str, Any]:
     """A professional closes (or reopens) the patient's replies in a patient thread."""
     conversation = _manage(request, services.do_set_replies_closed, conversation_id, data.closed)
     return _row_of(request, conversation)
 
 
 @router.post("/conversations/{conversation_id}/close", response={200: ConversationOut, **ERRORS})
-def close_patient_thread(request: AuthedRequest, conversation_id: str):
+def close_patient_thread(request: AuthedRequest, conversation_id: str) -> dict[str, Any]:
     """The patient closes her thread with a professional for good (the professional leaves it)."""
     conversation = _manage(request, services.do_close_patient_thread, conversation_id)
     return _row_of(request, conversation)
@@ -265,7 +265,7 @@ def close_patient_thread(request: AuthedRequest, conversation_id: str):
         ],
     },
 )
-def upload(request: AuthedRequest, conversation_id: str):
+def upload(request: AuthedRequest, conversation_id: str) -> Status:
     """Upload a file (the raw body, ``Content-Length`` required); send it with a message next."""
     try:
         attachment = files.do_upload_attachment(

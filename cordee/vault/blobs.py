@@ -173,7 +173,7 @@ class S3Store:
 
     def open(self, name: str) -> BinaryIO:
         body = self.storage.bucket.Object(name).get()["Body"]  # streamed, never downloaded whole
-        return io.BufferedReader(_Readable(body), buffer_size=CHUNK)  # type: ignore[return-value]
+        return io.BufferedReader(_Readable(body), buffer_size=CHUNK)  # type: ignore[return-value]  # a binary stream
 
     def delete(self, name: str) -> None:
         self.storage.delete(name)
@@ -216,7 +216,7 @@ def _chunks(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
     if read is not None:
         yield from iter(lambda: read(CHUNK), b"")
     else:
-        yield from source  # type: ignore[misc]
+        yield from source  # type: ignore[misc]  # an iterable of byte chunks (no read())
 
 
 def _pump(source: BinaryIO | Iterable[bytes], stream: BinaryIO, max_bytes: int) -> int:
@@ -252,12 +252,12 @@ def store_blob(
                 f"The file ended after {blob.size} of {expected_size} announced bytes; nothing was stored."
             )
         stream.close()  # writes the last segment and its tag
-        store.commit(incoming, blob.name)  # type: ignore[arg-type]
+        store.commit(incoming, blob.name)  # type: ignore[arg-type]  # the temporary file is a named stream
     except BaseException:
         sink.aborted = True
         with contextlib.suppress(Exception):
             stream.close()
-        store.discard(incoming)  # type: ignore[arg-type]
+        store.discard(incoming)  # type: ignore[arg-type]  # as above
         raise
     try:
         with transaction.atomic():

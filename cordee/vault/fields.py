@@ -77,7 +77,7 @@ class EncryptedAttribute(DeferredAttribute):
             return clear
         return value
 
-    def __set__(self, instance, value) -> None:  # type: ignore[no-untyped-def]
+    def __set__(self, instance: Any, value: Any) -> None:
         instance.__dict__[self.field.attname] = value
 
 
@@ -103,7 +103,7 @@ class EncryptedFieldMixin(models.Field):
         super().__init__(*args, **kwargs)
 
     def deconstruct(self) -> Any:
-        name, path, args, kwargs = super().deconstruct()  # type: ignore[misc]
+        name, path, args, kwargs = super().deconstruct()  # type: ignore[misc]  # the stubs know Field's only
         if self.vault_owner is not None:
             kwargs["owner"] = self.vault_owner
         if self.vault_row_key is not None:
@@ -114,7 +114,7 @@ class EncryptedFieldMixin(models.Field):
         return "BinaryField"
 
     def get_lookup(self, lookup_name: str) -> Any:
-        return super().get_lookup(lookup_name) if lookup_name == "isnull" else None  # type: ignore[misc]
+        return super().get_lookup(lookup_name) if lookup_name == "isnull" else None  # type: ignore[misc]  # idem
 
     def get_transform(self, lookup_name: str) -> Any:
         return None

@@ -8,9 +8,12 @@ directory; two names under one number deserve a look before verifying anyone wit
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.db.models import Count, Max, Min, Q, Value
 from django.db.models.functions import Concat
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -63,7 +66,7 @@ def _names(run: AnnuaireImport) -> str:
     }  # fmt: skip
 
 
-def purge_older(run: AnnuaireImport, *, by=None, request=None) -> None:  # type: ignore[no-untyped-def]
+def purge_older(run: AnnuaireImport, *, by: Any = None, request: HttpRequest | None = None) -> None:
     """Delete the lines of the imports older than ``run`` of the same owner; their import
     records stay (the audit trail and verifications cite them) with a note saying so."""
     older = (

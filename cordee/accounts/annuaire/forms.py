@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -20,7 +22,7 @@ class UploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".txt,.csv,text/plain"}),
     )
 
-    def clean_file(self):
+    def clean_file(self) -> Any:
         uploaded = self.cleaned_data["file"]
         limit = upload_max_bytes()
         if uploaded.size > limit:

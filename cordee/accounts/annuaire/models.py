@@ -21,7 +21,7 @@ operator's, so one structure's upload cannot serve to verify members of another.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -75,7 +75,7 @@ class AnnuaireImport(models.Model):
         return self.rejected > len(self.rejected_lines)
 
 
-def _char(name: str, label: StrOrPromise, **kwargs) -> models.CharField:  # label: a lazy translation
+def _char(name: str, label: StrOrPromise, **kwargs: Any) -> models.CharField:  # label: a lazy translation
     return models.CharField(label, max_length=MAX_LENGTHS[name], blank=True, **kwargs)
 
 

@@ -19,6 +19,7 @@ from typing import BinaryIO
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -47,7 +48,12 @@ class _HashingStream:
 
 
 def do_import_annuaire(
-    stream: BinaryIO, *, file_name: str, by: User | None = None, structure: Structure | None = None, request=None
+    stream: BinaryIO,
+    *,
+    file_name: str,
+    by: User | None = None,
+    structure: Structure | None = None,
+    request: HttpRequest | None = None,
 ) -> AnnuaireImport:
     """Import one extraction; a file that is not one is recorded as a failed import."""
     if structure is not None and (by is None or not is_admin_of(by, [structure.pk])):
@@ -55,7 +61,7 @@ def do_import_annuaire(
     hashing = _HashingStream(stream)
     run = AnnuaireImport.objects.create(file_name=file_name[:255], structure=structure, imported_by=by)
     try:
-        reader = open_extraction(hashing)  # type: ignore[arg-type]
+        reader = open_extraction(hashing)  # type: ignore[arg-type]  # a read()-only wrapper is all it reads
         run.encoding = reader.encoding
         _store(run, reader)
         run.notes = reader.notes
@@ -90,7 +96,9 @@ def _save_progress(run: AnnuaireImport) -> None:
     AnnuaireImport.objects.filter(pk=run.pk).update(rows=run.rows, rejected=run.rejected)
 
 
-def _finish(run: AnnuaireImport, hashing: _HashingStream, by: User | None, request) -> AnnuaireImport:
+def _finish(
+    run: AnnuaireImport, hashing: _HashingStream, by: User | None, request: HttpRequest | None
+) -> AnnuaireImport:
     run.sha256, run.size, run.finished_at = hashing.digest.hexdigest(), hashing.size, timezone.now()
     run.status = AnnuaireImport.Status.FAILED if run.error else AnnuaireImport.Status.DONE
     run.people = run.entries.values("id_type", "identifier").distinct().count()
@@ -184,7 +192,7 @@ def verification_refusal(professional: Professional, by: User, entry: AnnuaireEn
 
 
 def do_verify_professional(
-    professional: Professional, *, by: User, entry: AnnuaireEntry | None, request=None
+    professional: Professional, *, by: User, entry: AnnuaireEntry | None, request: HttpRequest | None = None
 ) -> Professional:
     """Mark ``professional`` verified from an Annuaire Santé line; refusals are audited too."""
     refusal = verification_refusal(professional, by, entry)
@@ -211,7 +219,9 @@ def do_verify_professional(
     return locked
 
 
-def do_reject_professional(professional: Professional, *, by: User, reason: str = "", request=None) -> Professional:
+def do_reject_professional(
+    professional: Professional, *, by: User, reason: str = "", request: HttpRequest | None = None
+) -> Professional:
     """Mark ``professional`` rejected: they may no longer open patient data nor prescribe."""
     if not shared_admin_structures(by, professional):
         raise PermissionDenied

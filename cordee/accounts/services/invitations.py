@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.core.validators import EmailValidator
 from django.db import transaction
+from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -40,7 +42,7 @@ def _mail_invitation(invitation: Invitation, token: str, subject: str) -> None:
 
 
 def _new_invitation(
-    structure: Structure, email: str, kind: str, role: str, *, by: User | None, **extra
+    structure: Structure, email: str, kind: str, role: str, *, by: User | None, **extra: Any
 ) -> tuple[Invitation, str]:
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
@@ -57,7 +59,7 @@ def _new_invitation(
 
 
 def do_invite(
-    structure: Structure, email: str, kind: str, role: str, *, invited_by: User, request=None
+    structure: Structure, email: str, kind: str, role: str, *, invited_by: User, request: HttpRequest | None = None
 ) -> tuple[Invitation, str]:
     """Create an invitation and e-mail its link (after commit). Returns it with its clear token."""
     if not is_structure_admin(invited_by, structure):
@@ -79,7 +81,7 @@ def do_invite(
 
 
 def do_invite_patient(
-    patient: Patient, email: str, *, structure: Structure, invited_by: User, request=None
+    patient: Patient, email: str, *, structure: Structure, invited_by: User, request: HttpRequest | None = None
 ) -> tuple[Invitation, str]:
     """Invite a registered patient to Cordée: the account created from the link becomes theirs.
 
@@ -120,7 +122,9 @@ def pending_invitation(token: str) -> Invitation | None:
     return invitation if invitation is not None and invitation.is_pending else None
 
 
-def do_accept_invitation(invitation: Invitation, user: User, *, request=None) -> Membership | None:
+def do_accept_invitation(
+    invitation: Invitation, user: User, *, request: HttpRequest | None = None
+) -> Membership | None:
     """The invited person joins the structure, or, invited as a patient, becomes that patient's
     account (no membership: a patient's link is their care team). The invitation must be pending."""
     with transaction.atomic():
@@ -149,7 +153,7 @@ def do_accept_invitation(invitation: Invitation, user: User, *, request=None) ->
     return membership
 
 
-def _link_patient_account(invitation: Invitation, user: User, *, request=None) -> None:
+def _link_patient_account(invitation: Invitation, user: User, *, request: HttpRequest | None = None) -> None:
     """The account becomes the invited patient's (their names stay only in the encrypted identity)."""
     if user.kind != User.Kind.PATIENT:
         raise ValidationError(_("This invitation is for a patient's account."))

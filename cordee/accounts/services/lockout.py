@@ -11,6 +11,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from cordee.accounts.models import AccountLock, LoginFailure
@@ -33,7 +34,7 @@ def ip_throttled(ip: str | None) -> bool:
     return LoginFailure.objects.filter(ip=ip, at__gte=since).count() >= settings.LOGIN_IP_THROTTLE
 
 
-def do_record_failure(email: str, ip: str | None, request=None) -> bool:
+def do_record_failure(email: str, ip: str | None, request: HttpRequest | None = None) -> bool:
     """Count one failed attempt; returns True when it locks the account."""
     email = normalise(email)
     now = timezone.now()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from cordee.accounts.models import Membership, Professional, Staff, Structure, User
@@ -15,7 +16,7 @@ def is_structure_admin(user: User, structure: Structure) -> bool:
     return Membership.objects.filter(user=user, structure=structure, role=Membership.Role.ADMIN).exists()
 
 
-def do_set_modules(user: User, modules: list[str], *, request=None) -> None:
+def do_set_modules(user: User, modules: list[str], *, request: HttpRequest | None = None) -> None:
     """The modules the user chose, among those the registry offers to their kind of account."""
     try:
         chosen = module_registry.check_modules(modules, user.kind)  # registry order, no duplicates
@@ -34,7 +35,7 @@ def do_set_modules(user: User, modules: list[str], *, request=None) -> None:
         )
 
 
-def do_change_role(membership: Membership, role: str, *, by: User, request=None) -> Membership:
+def do_change_role(membership: Membership, role: str, *, by: User, request: HttpRequest | None = None) -> Membership:
     if role not in Membership.Role.values:
         raise ValidationError(_("Unknown role."))
     if not is_structure_admin(by, membership.structure):
@@ -61,7 +62,9 @@ def do_change_role(membership: Membership, role: str, *, by: User, request=None)
     return membership
 
 
-def do_set_security_officer(membership: Membership, value: bool, *, by: User, request=None) -> None:
+def do_set_security_officer(
+    membership: Membership, value: bool, *, by: User, request: HttpRequest | None = None
+) -> None:
     """Name a member security officer of the structure (patients cannot be), or stop naming them."""
     if not is_structure_admin(by, membership.structure):
         raise PermissionDenied
@@ -84,7 +87,9 @@ def can_act_for(staff: Staff, professional: Professional) -> bool:
 
 
 # --- patient identity (INS) ------------------------------------------------------------------
-def do_set_acts_for(membership: Membership, professional_ids: list[int], *, by: User, request=None) -> Staff:
+def do_set_acts_for(
+    membership: Membership, professional_ids: list[int], *, by: User, request: HttpRequest | None = None
+) -> Staff:
     """A structure admin names the professionals of the structure a staff member acts for."""
     if not is_structure_admin(by, membership.structure):
         raise PermissionDenied

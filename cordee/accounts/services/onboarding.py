@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.http import HttpRequest
 
 from cordee.accounts.models import Invitation, Professional, Staff, User
 from cordee.accounts.services import do_accept_invitation
@@ -12,7 +13,7 @@ from cordee.audit import services as audit
 from cordee.lib import modules
 
 
-def do_complete_signup(request, user: User, invitation: Invitation, data: dict[str, Any]) -> None:
+def do_complete_signup(request: HttpRequest | None, user: User, invitation: Invitation, data: dict[str, Any]) -> None:
     with transaction.atomic():
         if invitation.kind != User.Kind.PATIENT:  # a patient's name is kept encrypted, in their identity
             user.first_name = data["first_name"]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -75,7 +77,7 @@ def check_patient_traits(
     }
 
 
-def do_register_patient(*, by: User, request=None, **traits) -> Patient:
+def do_register_patient(*, by: User, request: HttpRequest | None = None, **traits: Any) -> Patient:
     clean = check_patient_traits(**traits)
     with transaction.atomic():
         patient = Patient.objects.create(**clean)
@@ -111,7 +113,9 @@ def find_patients_by_name_and_birth_date(birth_name: str, birth_date: dt.date) -
     return Patient.objects.filter(birth_index=key) if key else Patient.objects.none()
 
 
-def do_set_identity_status(patient: Patient, status: str, *, by: User, reason: str = "", request=None) -> Patient:
+def do_set_identity_status(
+    patient: Patient, status: str, *, by: User, reason: str = "", request: HttpRequest | None = None
+) -> Patient:
     current = Patient.IdentityStatus(patient.identity_status)
     wanted = Patient.IdentityStatus(status)
     if wanted not in _STATUS_NEXT[current]:

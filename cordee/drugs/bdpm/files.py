@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from django.utils.translation import gettext as _
 
@@ -150,7 +151,7 @@ class LineReader:
             stream.seek(0)
             yield from self._lines(stream)
 
-    def _lines(self, stream) -> Iterator[Line]:  # type: ignore[no-untyped-def]
+    def _lines(self, stream: BinaryIO) -> Iterator[Line]:
         number = 0
         pending: Line | None = None
         while True:
@@ -216,7 +217,7 @@ def refuse_non_text(head: bytes) -> None:
         raise FileRefused(_("Binary data (NUL bytes): not a BDPM text file; UTF-16 is not accepted."))
 
 
-def _skip_rest_of_line(stream) -> None:  # type: ignore[no-untyped-def]
+def _skip_rest_of_line(stream: BinaryIO) -> None:
     while True:
         chunk = stream.readline(MAX_LINE_BYTES)
         if not chunk or chunk.endswith(b"\n"):

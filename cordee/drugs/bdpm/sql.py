@@ -88,13 +88,13 @@ def update_from(model: type[models.Model], rows: list[dict[str, Any]], names: li
 
 def delete_in(model: type[models.Model], column: str, values: list[Any], **scope: Any) -> None:
     """Delete the rows whose ``column`` is one of ``values``, ``IN_BATCH`` values a statement."""
-    manager = model._default_manager  # type: ignore[attr-defined]
+    manager = model._default_manager  # type: ignore[attr-defined]  # concrete models have one; type[Model] lacks it
     for start in range(0, len(values), IN_BATCH):
         manager.filter(**scope, **{f"{column}__in": values[start : start + IN_BATCH]}).delete()
 
 
 def update_in(model: type[models.Model], column: str, values: list[Any], **changes: Any) -> None:
     """Set ``changes`` on the rows whose ``column`` is one of ``values``."""
-    manager = model._default_manager  # type: ignore[attr-defined]
+    manager = model._default_manager  # type: ignore[attr-defined]  # concrete models have one; type[Model] lacks it
     for start in range(0, len(values), IN_BATCH):
         manager.filter(**{f"{column}__in": values[start : start + IN_BATCH]}).update(**changes)

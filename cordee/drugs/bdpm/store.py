@@ -85,7 +85,7 @@ def _dedupe(parsed: Parsed, code: str, outcome: Outcome) -> dict[str, tuple[int,
 def _upsert(model: type[models.Model], code: str, fields: list[str], parsed: Parsed, allow_shrink: bool) -> Outcome:
     outcome = Outcome()
     incoming = _dedupe(parsed, code, outcome)
-    manager = model._default_manager  # type: ignore[attr-defined]
+    manager = model._default_manager  # type: ignore[attr-defined]  # concrete models have one; type[Model] lacks it
     existing = {row[code]: row for row in manager.values("pk", code, "removed_at", *fields)}
     now = timezone.now()
     create, update = [], []
@@ -153,7 +153,7 @@ def _replace(
 
 def _stored(model: type[models.Model], names: list[str], scope: dict[str, Any]) -> dict[str, list[tuple]]:
     """The stored rows of each CIS, in their order: (pk, *values of ``names``)."""
-    manager = model._default_manager  # type: ignore[attr-defined]
+    manager = model._default_manager  # type: ignore[attr-defined]  # concrete models have one; type[Model] lacks it
     order = (
         ["cis", "position", "pk"] if any(f.name == "position" for f in model._meta.concrete_fields) else ["cis", "pk"]
     )
@@ -167,7 +167,7 @@ def _replace_all(
     model: type[models.Model], build: Callable[[int, dict[str, Any]], dict[str, Any]], parsed: Parsed,
     allow_shrink: bool, outcome: Outcome, **scope: Any,
 ) -> Outcome:  # fmt: skip
-    manager = model._default_manager  # type: ignore[attr-defined]
+    manager = model._default_manager  # type: ignore[attr-defined]  # concrete models have one; type[Model] lacks it
     objects = [build(position, values) for position, (_n, values) in enumerate(parsed.rows)]
     names = list(objects[0]) if objects else []
     stored = list(manager.filter(**scope).values_list(*names)) if names else []

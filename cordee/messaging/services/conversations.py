@@ -68,7 +68,9 @@ def _left(conversation_id: int, user_ids: list[int]) -> None:
     events.publish_on_commit(left + [events.resync_event(uid) for uid in delegate_user_ids(user_ids)])
 
 
-def _create(kind: str, *, by: User | None, members: Mapping[int, str], request: HttpRequest | None, **fields: Any):
+def _create(
+    kind: str, *, by: User | None, members: Mapping[int, str], request: HttpRequest | None, **fields: Any
+) -> Conversation:
     conversation = Conversation.objects.create(kind=kind, created_by=by, **fields)
     Member.objects.bulk_create(
         Member(conversation=conversation, user_id=uid, role=role) for uid, role in members.items()
@@ -78,7 +80,9 @@ def _create(kind: str, *, by: User | None, members: Mapping[int, str], request: 
     return conversation
 
 
-def _get_or_create(pair_key: str, kind: str, *, by: User, members: Mapping[int, str], request=None, **fields):
+def _get_or_create(
+    pair_key: str, kind: str, *, by: User, members: Mapping[int, str], request: HttpRequest | None = None, **fields: Any
+) -> tuple[Conversation, bool]:
     """The conversation of ``pair_key``, created with ``members`` if there is none yet."""
     for _attempt in range(2):
         existing = Conversation.objects.filter(pair_key=pair_key).first()
@@ -187,7 +191,9 @@ def _keep_an_admin(conversation: Conversation) -> None:
             first.save(update_fields=["role"])
 
 
-def do_set_admin(user: User, conversation_id: Any, target_id: Any, admin: bool, *, request=None) -> Member:
+def do_set_admin(
+    user: User, conversation_id: Any, target_id: Any, admin: bool, *, request: HttpRequest | None = None
+) -> Member:
     with transaction.atomic():
         conversation = _group_admin(user, conversation_id, request)
         member = Member.objects.filter(conversation=conversation, user_id=parse_id(target_id)).first()
@@ -219,7 +225,9 @@ def do_rename(user: User, conversation_id: Any, title: Any, *, request: HttpRequ
     return conversation
 
 
-def do_set_replies_closed(user: User, conversation_id: Any, closed: bool, *, request=None) -> Conversation:
+def do_set_replies_closed(
+    user: User, conversation_id: Any, closed: bool, *, request: HttpRequest | None = None
+) -> Conversation:
     """A professional member of a patient thread closes (or reopens) the patient's replies."""
     with transaction.atomic():
         conversation = access_conversation(user, conversation_id, purpose=MANAGE, request=request, write=True)
@@ -265,7 +273,9 @@ def _is_the_patient(user: User, conversation: Conversation) -> bool:
     return patient_id is not None and Patient.objects.filter(pk=patient_id, user=user).exists()
 
 
-def close_thread_after_opposition(patient_id: int, professional_id: int, patient_user: User, request=None) -> None:
+def close_thread_after_opposition(
+    patient_id: int, professional_id: int, patient_user: User, request: HttpRequest | None = None
+) -> None:
     """The patient opposed sharing with a professional and chose to close their thread too."""
     thread = Conversation.objects.filter(pair_key=f"p:{professional_id}:{patient_id}", closed_at__isnull=True).first()
     if thread is not None:

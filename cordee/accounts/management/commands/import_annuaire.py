@@ -7,6 +7,7 @@ rejected line with its number and reason; exits with an error if the file is not
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path, help="the unzipped PS_LibreAcces_Personne_activite_….txt file")
 
-    def handle(self, *args, path: Path, **options) -> None:
+    def handle(self, *args: Any, path: Path, **options: Any) -> None:
         try:
             stream = path.open("rb")
         except OSError as exc:

@@ -10,6 +10,7 @@ Cordée, through the audited services.
 from __future__ import annotations
 
 import getpass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -30,7 +31,7 @@ class Command(BaseCommand):
         create.add_argument("--finess", default="")
         create.add_argument("--siret", default="")
 
-    def handle(self, *args, action: str, **options) -> None:
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
         try:
             structure, invitation, link = do_create_structure(
                 name=options["name"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -27,7 +28,7 @@ class ImportCommand(BaseCommand):
             help="accept files that would remove or replace more than half of what is stored",
         )
 
-    def handle(self, *args, directories: list[Path], background: bool, **options) -> None:
+    def handle(self, *args: Any, directories: list[Path], background: bool, **options: Any) -> None:
         try:
             run = services.create_command_run(self.kind, directories)
         except ValidationError as exc:

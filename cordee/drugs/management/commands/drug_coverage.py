@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=30, help="unmapped names printed (default 30)")
         parser.add_argument("--explain", metavar="NAME", help="show the forms tried for one substance name")
 
-    def handle(self, *args, json: Path | None, limit: int, explain: str | None, **options) -> None:
+    def handle(self, *args: Any, json: Path | None, limit: int, explain: str | None, **options: Any) -> None:
         if explain:
             book = thesaurus()
             for form in coverage.match_forms(explain):

@@ -13,9 +13,10 @@ atomically; running processes notice the change and reload it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cordee.audit import services as audit
 from cordee.vault import keyset, services
@@ -24,14 +25,14 @@ from cordee.vault import keyset, services
 class Command(BaseCommand):
     help = "Add a new primary key-encryption key to the vault keyset and re-wrap every data key with it."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--retire-old",
             action="store_true",
             help="then remove the older KEK keys from the keyset file (after checking nothing needs them)",
         )
 
-    def handle(self, *args, retire_old: bool = False, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, retire_old: bool = False, **options: Any) -> None:
         path = Path(settings.VAULT_KEYSET_PATH)
         rotated = keyset.with_new_primary(keyset.load(path))
         keyset.replace(path, rotated)

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -8,7 +10,7 @@ from cordee.accounts.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, PERSONAS
 class Command(BaseCommand):
     help = "Create the demo structure and personas (idempotent) and print how to sign in."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
             # The demo accounts share a published password and TOTP secret: never on a real server.
             raise CommandError("seed_demo creates accounts with public credentials: it runs only with DEBUG=1")
