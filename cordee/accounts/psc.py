@@ -90,10 +90,6 @@ def match_professional(claims: PscClaims) -> tuple[Professional | None, str]:
     return professional, ""
 
 
-def find_verified_professional(claims: PscClaims) -> Professional | None:
-    return match_professional(claims)[0]
-
-
 def refuse(request: HttpRequest, claims: PscClaims, reason: str, professional: Professional | None = None) -> NoReturn:
     """Audit the refused sign-in and answer with the refusal page (the same page whatever the reason)."""
     audit.record(

@@ -11,11 +11,6 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from cordee.accounts.models import Invitation, Membership, Patient, User
-from cordee.care.services import is_team_professional
-
-
-def may_invite(user: User, patient: Patient) -> bool:
-    return patient.user_id is None and is_team_professional(user, patient.pk)
 
 
 def inviting_structures(user: User) -> QuerySet[Membership]:

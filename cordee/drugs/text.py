@@ -33,10 +33,6 @@ def fold(text: str) -> str:
     return _NOT_ALNUM.sub(" ", letters.casefold()).strip()
 
 
-def tokens(text: str) -> list[str]:
-    return fold(text).split()
-
-
 def _unescape_entity(match: re.Match[str]) -> str:
     raw = match.group(0)
     decoded = html.unescape(raw)

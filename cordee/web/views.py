@@ -64,10 +64,6 @@ def search(request: AuthedRequest) -> HttpResponse:
     return render(request, "web/search.html", context)
 
 
-def _background(request: HttpRequest) -> bool:
-    return request.headers.get("X-Cordee-Background") == "1"
-
-
 @login_required
 @require_GET
 def waiting(request: AuthedRequest) -> JsonResponse:
