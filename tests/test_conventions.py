@@ -124,3 +124,19 @@ def test_every_type_ignore_names_its_code_and_reason():
         if bare.search(line)
     ]
     assert not offenders, f"say which error is ignored and why: {offenders}"
+
+
+def test_every_getter_takes_its_purpose_and_uses_it():
+    """``access_*`` getters (in access.py) write their purpose to the audit entries they make."""
+    offenders = []
+    public_reference = {"drugs/access.py:access_product", "drugs/access.py:access_products"}  # BDPM: no audit
+    for path in SOURCE.rglob("access.py"):
+        for node in ast.parse(path.read_text()).body:
+            if not isinstance(node, ast.FunctionDef) or not node.name.startswith("access_"):
+                continue
+            params = {arg.arg for arg in node.args.args + node.args.kwonlyargs}
+            used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            where = f"{path.relative_to(SOURCE)}:{node.name}"
+            if "purpose" not in params or ("purpose" not in used and where not in public_reference):
+                offenders.append(where)
+    assert not offenders, f"these getters ignore their purpose: {offenders}"

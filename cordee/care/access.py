@@ -22,6 +22,7 @@ same for a missing and a forbidden patient.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal, NoReturn
 
 from django.core.paginator import Page, Paginator
@@ -182,6 +183,35 @@ def access_patient(
     return patient
 
 
+def access_found_patients(
+    user: Any, found: Iterable[Patient], *, purpose: str, request: HttpRequest | None = None
+) -> list[Patient]:
+    """Of the patients a look-up found (a search by birth name and birth date), those ``user`` may
+    open, each read audited with its basis (care team, or under a break-the-glass grant). The
+    others are left out without a word, and without a refusal entry: a search is not an attempt to
+    open a given patient, and nothing may say who exists."""
+    if not is_active_user(user):
+        return []
+    opened = []
+    structures = actor_structures(user)
+    for patient in found:
+        basis, details = _basis(user, patient, break_glass=True)
+        if basis is None or basis == "self":
+            continue
+        audit_trail.record(
+            purposes.READ,
+            actor=user,
+            request=request,
+            target=patient,
+            patient_id=patient.pk,
+            purpose=purposes.under_break_glass(purpose) if basis == "break_glass" else purpose,
+            category=AuditEntry.Category.ACCESS,
+            details={"basis": basis, "structure": structures, **details},
+        )
+        opened.append(patient)
+    return opened
+
+
 def list_patients(user: User, page_number: Any, *, request: HttpRequest | None = None) -> Page:
     """One page of the patients the care team opens to ``user``; each name shown is a read, audited."""
     memberships = granting_memberships().filter(member=user).select_related("patient").order_by("-added_at", "-pk")
@@ -219,18 +249,32 @@ def oppositions_of(patient: Patient) -> QuerySet[Opposition]:
     return Opposition.objects.filter(patient=patient).order_by("withdrawn_at", "-recorded_at", "-pk")
 
 
-def access_team_stay(patient: Patient, stay_id: Any) -> CareTeamMember:
-    """A stay in the care team of ``patient`` (already accessed), or 404."""
-    stay = CareTeamMember.objects.filter(patient=patient, pk=parse_id(stay_id)).select_related("member").first()
+def _within(user: Any, raw_id: Any, target_type: str, purpose: str, request: HttpRequest | None) -> int:
+    try:
+        return parse_id(raw_id)
+    except Http404:
+        refuse(user, target_type=target_type, raw_id=raw_id, purpose=purpose, request=request)
+
+
+def access_team_stay(
+    user: Any, patient: Patient, stay_id: Any, *, purpose: str, request: HttpRequest | None = None
+) -> CareTeamMember:
+    """A stay in the care team of ``patient`` (already accessed by ``user``), or the audited 404."""
+    pk = _within(user, stay_id, "care.careteammember", purpose, request)
+    stay = CareTeamMember.objects.filter(patient=patient, pk=pk).select_related("member").first()
     if stay is None:
-        raise Http404
+        refuse(user, target_type="care.careteammember", raw_id=pk, purpose=purpose, request=request)
     return stay
 
 
-def access_opposition(patient: Patient, opposition_id: Any) -> Opposition:
-    opposition = Opposition.objects.filter(patient=patient, pk=parse_id(opposition_id)).first()
+def access_opposition(
+    user: Any, patient: Patient, opposition_id: Any, *, purpose: str, request: HttpRequest | None = None
+) -> Opposition:
+    """An opposition of ``patient`` (already accessed by ``user``), or the audited 404."""
+    pk = _within(user, opposition_id, "care.opposition", purpose, request)
+    opposition = Opposition.objects.filter(patient=patient, pk=pk).first()
     if opposition is None:
-        raise Http404
+        refuse(user, target_type="care.opposition", raw_id=pk, purpose=purpose, request=request)
     return opposition
 
 

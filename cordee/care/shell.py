@@ -22,10 +22,9 @@ from django.utils.translation import gettext_lazy
 
 from cordee.accounts.guards import can_open_patient_data
 from cordee.accounts.services import find_patients_by_name_and_birth_date
-from cordee.audit import services as audit_trail
 from cordee.audit.models import AuditEntry
 from cordee.care import purposes
-from cordee.care.access import active_grant, actor_structures, team_membership
+from cordee.care.access import access_found_patients
 from cordee.lib import modules
 
 SEARCH_LIMIT = 8
@@ -56,25 +55,9 @@ def search_patients(request: HttpRequest, text: str) -> list[modules.SearchHit]:
     parsed = parse_name_and_birth_date(text)
     if parsed is None:
         return []
-    structures = None
     hits = []
-    for patient in find_patients_by_name_and_birth_date(*parsed)[:SEARCH_LIMIT]:
-        basis = "care_team" if team_membership(user, patient.pk) is not None else None
-        grant = active_grant(user, patient.pk) if basis is None else None
-        if basis is None and grant is None:
-            continue  # not opened to this user: not shown, and nothing says it exists
-        structures = actor_structures(user) if structures is None else structures
-        audit_trail.record(
-            purposes.READ,
-            actor=user,
-            request=request,
-            target=patient,
-            patient_id=patient.pk,
-            purpose=purposes.under_break_glass(purposes.PATIENT_SEARCH) if grant else purposes.PATIENT_SEARCH,
-            category=AuditEntry.Category.ACCESS,
-            details={"basis": "break_glass" if grant else "care_team", "structure": structures}
-            | ({"grant": grant.pk} if grant else {}),
-        )
+    found = find_patients_by_name_and_birth_date(*parsed)[:SEARCH_LIMIT]
+    for patient in access_found_patients(user, found, purpose=purposes.PATIENT_SEARCH, request=request):
         born = formats.date_format(patient.birth_date, "SHORT_DATE_FORMAT")
         hits.append(
             modules.SearchHit(

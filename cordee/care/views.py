@@ -106,7 +106,7 @@ def add_member(request: AuthedRequest, patient_id: str) -> HttpResponse:
 @service_form(back=lambda request, kwargs: reverse("care:patient", args=[kwargs["patient_id"]]))
 def remove_member(request: AuthedRequest, patient_id: str, stay_id: str) -> HttpResponse:
     patient = _changed_patient(request, patient_id, purposes.CARE_TEAM_CHANGE, team_only=True)
-    stay = access.access_team_stay(patient, stay_id)
+    stay = access.access_team_stay(request.user, patient, stay_id, purpose=purposes.CARE_TEAM_CHANGE, request=request)
     services.do_remove_from_care_team(stay, by=request.user, request=request)
     messages.success(request, _("%(name)s left the care team.") % {"name": stay.member_display.get("name", "")})
     if access.team_membership(request.user, patient.pk) is None:
@@ -141,7 +141,9 @@ def record_opposition(request: AuthedRequest, patient_id: str) -> HttpResponse:
 @service_form(back=lambda request, kwargs: reverse("care:patient", args=[kwargs["patient_id"]]))
 def withdraw_opposition(request: AuthedRequest, patient_id: str, opposition_id: str) -> HttpResponse:
     patient = _changed_patient(request, patient_id, purposes.OPPOSITION)
-    opposition = access.access_opposition(patient, opposition_id)
+    opposition = access.access_opposition(
+        request.user, patient, opposition_id, purpose=purposes.OPPOSITION, request=request
+    )
     services.do_withdraw_opposition(opposition, by=request.user, request=request)
     messages.success(request, _("The opposition is withdrawn."))
     return _after_opposition(request, patient)

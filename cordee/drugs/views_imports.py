@@ -62,7 +62,7 @@ def start_import(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_GET
 def import_run(request: AuthedRequest, run_id: int) -> HttpResponse:
-    run = access_import_run(request.user, run_id, purpose="drugs.import.view")
+    run = access_import_run(request.user, run_id, purpose="drugs.import.view", request=request)
     kind = request.GET.get("issues", ImportIssue.Kind.REJECTED)
     if kind not in ImportIssue.Kind.values:
         kind = ImportIssue.Kind.REJECTED
@@ -76,5 +76,5 @@ def import_run(request: AuthedRequest, run_id: int) -> HttpResponse:
 @require_GET
 def import_progress(request: AuthedRequest, run_id: int) -> HttpResponse:
     """The progress fragment, polled by htmx every 2 s while the run is queued or running."""
-    run = access_import_run(request.user, run_id, purpose="drugs.import.view")
+    run = access_import_run(request.user, run_id, purpose="drugs.import.view", request=request)
     return render(request, "drugs/_run_progress.html", {"run": run, "was_active": True})
