@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -91,7 +92,6 @@ MIDDLEWARE = [
     "cordee.accounts.middleware.AtomicAccountPostsMiddleware",
     "cordee.accounts.middleware.IdleSessionTimeoutMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "cordee.accounts.middleware.MandatoryMfaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -149,7 +149,7 @@ REDIS_URL = env_str("REDIS_URL")
 # that several installations or test runs can share one Redis server without touching each other.
 REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "cordee")
 if REDIS_URL:  # the channel layer is chosen below, with the messaging settings
-    CACHES = {
+    CACHES: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
@@ -171,7 +171,23 @@ if REDIS_URL:
 else:
     CACHES["ratelimit"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cordee-rl"}
 
-SESSION_ENGINE = "cordee.accounts.sessions"  # database sessions that say when they end
+# Sessions are read from a cache and kept durably in the database (Django's cached_db), in their
+# own cache: Redis when set (every instance shares it), the process's memory otherwise (the
+# embedded default is one process). Ending a session deletes both (cordee/accounts/sessions.py).
+SESSION_ENGINE = "cordee.accounts.sessions"
+SESSION_CACHE_ALIAS = "sessions"
+if REDIS_URL:
+    CACHES["sessions"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:s",
+    }
+else:
+    CACHES["sessions"] = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "cordee-sessions",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -373,7 +389,9 @@ MFA_TOTP_TOLERANCE = 1  # accept the previous and next 30-s code (clock drift); 
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 MFA_RECOVERY_CODE_COUNT = 10
 
-USERSESSIONS_TRACK_ACTIVITY = True
+# allauth would write the user-session row on every request: Cordée's idle-timeout middleware
+# refreshes it at most once a minute (cordee/accounts/middleware.py), reads stay read-only.
+USERSESSIONS_TRACK_ACTIVITY = False
 
 # Login lockout, kept in the database (cordee.accounts.lockout).
 LOGIN_LOCKOUT_THRESHOLD = env_int("LOGIN_LOCKOUT_THRESHOLD", 5, minimum=2, maximum=100)

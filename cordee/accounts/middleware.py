@@ -9,6 +9,7 @@ from urllib.parse import urlencode, urlsplit
 
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth import logout
 from django.db import transaction
@@ -66,7 +67,15 @@ class IdleSessionTimeoutMiddleware:
                 session[LOGIN_AT_KEY] = now
             if now - session.get(LAST_SEEN_KEY, now) >= _TOUCH_EVERY or LAST_SEEN_KEY not in session:
                 session[LAST_SEEN_KEY] = now
+                _touch_user_session(request, user)
         return self.get_response(request)
+
+
+def _touch_user_session(request: HttpRequest, user: Any) -> None:
+    """The sessions page's "last seen", address and device, at most once a minute per session
+    (allauth's own tracking wrote this row on every request: USERSESSIONS_TRACK_ACTIVITY is off)."""
+    if request.session.session_key:
+        UserSession.objects.create_from_request(request, user=user)
 
 
 def has_mfa(user: Any) -> bool:

@@ -1,6 +1,7 @@
 """Sessions, and the signals that tell other apps when a session (or all of a user's) has ended.
 
-``SESSION_ENGINE`` is this module: Django's database sessions, whose ``delete`` also sends
+``SESSION_ENGINE`` is this module: Django's cached database sessions (read from the ``sessions``
+cache, written through to the database), whose ``delete`` — which removes both — also sends
 ``session_ended`` once the deletion is committed. Every way a session ends goes through it (sign-out,
 revocation from the security page or allauth's, a key cycled at sign-in), so the messaging app
 closes that session's sockets at once, on every instance (``cordee.messaging.receivers``).
@@ -20,7 +21,7 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.contrib.sessions.backends.cached_db import SessionStore as CachedDatabaseSessionStore
 from django.db import transaction
 from django.dispatch import Signal
 
@@ -31,7 +32,7 @@ LAST_SEEN_KEY = "cordee_last_seen"
 LOGIN_AT_KEY = "cordee_login_at"
 
 
-class SessionStore(DatabaseSessionStore):
+class SessionStore(CachedDatabaseSessionStore):
     def delete(self, session_key: str | None = None) -> None:
         key = session_key or self.session_key
         super().delete(session_key)
