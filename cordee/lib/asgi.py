@@ -6,6 +6,11 @@
 - ``BodySizeLimit``: Django's ASGI handler reads a request's whole body (into a temporary file)
   before any middleware or authentication runs. A body announced (``Content-Length``) or found
   while streaming to be larger than ``REQUEST_MAX_BYTES`` is refused with 413 before that.
+- ``SyncChainHandler``: Django's ASGI handler, with the middleware chain and the view run in one
+  worker thread per request. Django's own async chain hopped between the event loop and a thread
+  at every sync middleware boundary and again around the view (three hand-offs a request, each
+  copying the context); Cordée's middleware and views read the database, which is synchronous, so
+  an async-capable stack would hop at each query instead (bench/http, issue 21).
 """
 
 from __future__ import annotations
@@ -14,8 +19,12 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from asgiref.sync import sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.base import BaseHandler
+from django.http import FileResponse, HttpRequest, HttpResponseBase
 from django.http.request import split_domain_port, validate_host
 
 Scope = dict[str, Any]
@@ -99,3 +108,19 @@ async def _refuse(scope: Scope, send: Any, limit: int) -> None:
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class SyncChainHandler(ASGIHandler):
+    """The HTTP requests' handler (cordee/asgi.py): body read and response sent on the event loop,
+    everything between — middleware, view, the error log of a 4xx/5xx — in one thread hand-off."""
+
+    def __init__(self) -> None:
+        BaseHandler.__init__(self)
+        self.load_middleware(is_async=False)
+
+    async def run_get_response(self, request: HttpRequest) -> HttpResponseBase:
+        response = await sync_to_async(self.get_response, thread_sensitive=True)(request)
+        response._handler_class = self.__class__  # type: ignore[attr-defined]  # Django's own handler sets it too
+        if isinstance(response, FileResponse):
+            response.block_size = self.chunk_size  # the ASGI server does the chunking
+        return response

@@ -19,6 +19,7 @@ from cordee.messaging import events
 from cordee.messaging.access import visible_conversations
 from cordee.messaging.keys import key_owner
 from cordee.messaging.models import Conversation, Member, Message
+from cordee.vault import services as vault
 
 PAGE_SIZE = 50
 CATCH_UP_SIZE = 200
@@ -103,8 +104,9 @@ def conversation_label(conversation: Conversation, others: list[str], viewer: Us
 def conversation_list(user: User, *, only: int | None = None) -> list[Row]:
     """The conversations ``user`` may read (or just ``only``), latest activity first, with unread counts.
 
-    Three queries whatever the number of conversations, plus the data keys of the names shown
-    (a group's name, a patient's name: one per conversation that has one).
+    Five queries whatever the number of conversations: the conversations, their other members,
+    and the data keys of the names shown (patients' and groups' names, ``vault.preload_keys``) in
+    one query per kind of owner.
     """
     mine = Member.objects.filter(conversation=OuterRef("pk"), user=user)
     read_mark = Member.objects.filter(conversation=OuterRef("conversation"), user=user)  # inside the message query
@@ -129,6 +131,10 @@ def conversation_list(user: User, *, only: int | None = None) -> list[Row]:
         .order_by(F("last_message_at").desc(nulls_last=True), "-created_at", "-pk")
     )
     others = _other_names([c.pk for c in conversations], user)
+    # the keys of the names shown (patients', groups'), in one query rather than one per row
+    vault.preload_keys(
+        c.patient if c.patient_id else c for c in conversations if c.patient_id or c.kind == Conversation.Kind.GROUP
+    )
     rows = []
     for c in conversations:
         role = getattr(c, "my_role", None)
@@ -141,8 +147,14 @@ def conversation_list(user: User, *, only: int | None = None) -> list[Row]:
 def _other_names(conversation_ids: list[int], user: User) -> dict[int, list[str]]:
     """The members other than ``user``, by conversation (labels of direct and patient threads)."""
     names: dict[int, list[str]] = {}
-    members = Member.objects.filter(conversation_id__in=conversation_ids).exclude(user=user).select_related("user")
-    for member in members.order_by("user__last_name", "user__first_name", "pk"):
+    members = list(
+        Member.objects.filter(conversation_id__in=conversation_ids)
+        .exclude(user=user)
+        .select_related("user__patient")
+        .order_by("user__last_name", "user__first_name", "pk")
+    )
+    vault.preload_keys(getattr(m.user, "patient", None) for m in members if m.user.kind == User.Kind.PATIENT)
+    for member in members:
         names.setdefault(member.conversation_id, []).append(member.user.display_name)
     return names
 

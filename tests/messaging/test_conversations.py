@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.http import Http404
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from cordee.audit.models import AuditEntry
 from cordee.messaging import services
 from cordee.messaging.access import access_conversation
 from cordee.messaging.models import Conversation, Member
+from cordee.messaging.reading import conversation_list
 from tests.messaging.conftest import client_as
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +149,22 @@ def test_settings_forms_close_replies_and_manage_a_group(alice, bob, charlie, pa
     assert member_ids(group) == {alice.pk, bob.pk, charlie.pk}
     left = client_as(bob).post(f"/messagerie/{group.pk}/reglages/", {"action": "leave"})
     assert left["Location"] == "/messagerie/" and member_ids(group) == {alice.pk, charlie.pk}
+
+
+def test_the_conversation_list_costs_the_same_queries_whatever_its_length(alice, bob, charlie, threads):
+    """Names shown in the list (groups' titles, patients' names) are decrypted with keys read in one
+    query per kind of owner, not one key row per conversation (issue 21)."""
+
+    def queries() -> tuple[int, list[str]]:
+        with CaptureQueriesContext(connection) as captured:
+            labels = [row.label for row in conversation_list(alice)]
+        return len(captured.captured_queries), labels
+
+    services.do_create_group(alice, "Staff 0", [bob.pk, charlie.pk])
+    before, labels = queries()
+    assert len(labels) == 4 and all(labels)  # the direct, care-team and patient threads and a group, each named
+    for n in range(1, 6):
+        services.do_create_group(alice, f"Staff {n}", [bob.pk, charlie.pk])
+    after, labels = queries()
+    assert {f"Staff {n}" for n in range(6)} <= set(labels)
+    assert after == before

@@ -6,7 +6,8 @@ import io
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from cordee.accounts import services as accounts
 from cordee.accounts.models import Patient
@@ -88,3 +89,15 @@ def test_after_commit_the_database_is_scrubbed_without_error(caplog):
         services.do_shred(patient, by=registrar, reason="effacement")
     assert "did not complete" not in caplog.text
     assert services.is_shredded(patient)
+
+
+def test_preloaded_keys_read_many_owners_in_one_query_and_leave_an_erased_one_erased(patient, registrar):
+    other = accounts.do_register_patient(by=registrar, **(TRAITS | {"birth_name": "AUTRE"}))
+    services.do_shred(patient, by=registrar, reason="effacement")
+    erased, kept, kept_again = (Patient.objects.get(pk=pk) for pk in (patient.pk, other.pk, other.pk))
+    with CaptureQueriesContext(connection) as captured:
+        services.preload_keys([erased, kept, kept_again, None])
+        assert (kept.birth_name, kept_again.birth_name) == ("AUTRE", "AUTRE")
+    assert len(captured.captured_queries) == 1  # one key row read for both instances, none per field
+    with pytest.raises(Erased):
+        erased.birth_name  # noqa: B018  (not preloaded: its read still says erased)
