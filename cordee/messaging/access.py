@@ -176,12 +176,21 @@ def access_conversation(
     return conversation
 
 
+class NotAllMembers(Exception):
+    """A batch of sends holds one whose sender is not a member (``members_only``): nothing audited yet."""
+
+
 def access_conversations_to_write(
-    wanted: list[tuple[Any, Any, HttpRequest | None]], *, purpose: str
+    wanted: list[tuple[Any, Any, HttpRequest | None]], *, purpose: str, members_only: bool = False
 ) -> list[Conversation | None]:
     """``access_conversation(user, id, purpose=…, request=…, write=True)`` for each (user, id,
     request) of a batch of sends, the members found with one SELECT. None where it would raise
-    ``Http404``, the refusal audited the same way."""
+    ``Http404``, the refusal audited the same way.
+
+    ``members_only``: raise ``NotAllMembers`` rather than audit anything when a sender is not a
+    member. A batch holding the conversations' row locks must not have taken the audit trail's
+    lock before them (a refusal's entry did, and two batches waited on each other until the
+    database's deadlock timeout): such a batch is stored send by send instead."""
     parsed: list[tuple[int, int] | None] = []
     for user, conversation_id, _request in wanted:
         try:
@@ -193,6 +202,8 @@ def access_conversations_to_write(
     results: list[Conversation | None] = []
     for (user, conversation_id, request), pair in zip(wanted, parsed, strict=True):
         member = members.get(pair) if pair is not None else None
+        if member is None and members_only:
+            raise NotAllMembers
         if member is None:
             try:  # not a member (or junk): the single getter refuses it, with its audit entry
                 results.append(access_conversation(user, conversation_id, purpose=purpose, request=request, write=True))

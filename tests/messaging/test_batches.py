@@ -122,8 +122,8 @@ def test_a_thread_closed_between_the_check_and_the_numbers_sends_the_batch_one_b
     patient, direct = threads["patient"], threads["direct"]
     real = sending.access_conversations_to_write
 
-    def read_then_close(wanted, *, purpose):
-        found = real(wanted, purpose=purpose)
+    def read_then_close(wanted, *, purpose, members_only=False):
+        found = real(wanted, purpose=purpose, members_only=members_only)
         Conversation.objects.filter(pk=patient.pk).update(replies_closed=True)
         return found
 
@@ -174,3 +174,36 @@ def test_the_batcher_acknowledges_every_send_and_publishes_each_conversation_in_
             assert received == acked  # once each, in number order
 
     async_to_sync(scenario)()
+
+
+@pytest.mark.django_db(transaction=True)  # the batch's own transactions, as in production
+def test_a_refused_send_never_takes_the_audit_lock_before_the_batch_s_row_locks(alice, bob, charlie, threads):
+    """Issue 21: a refusal audited while the batch read its conversations took the audit trail's
+    lock first; the batch then waited for a row lock held by another batch waiting for the audit
+    lock, until the database's deadlock timeout. Such a batch is now stored send by send, and no
+    transaction writes an audit entry before it numbers its messages."""
+    alice, bob, charlie = _as_socket(alice), _as_socket(bob), _as_socket(charlie)
+    direct = threads["direct"]
+    batch = [
+        SendRequest(alice, direct.pk, "un", new_key()),
+        SendRequest(charlie, direct.pk, "pas membre", new_key()),
+        SendRequest(bob, direct.pk, "deux", new_key()),
+    ]
+    with CaptureQueriesContext(connection) as ctx:
+        results = send_messages(batch)
+    assert [type(r) for r in results] == [SendResult, SendError, SendResult]
+    assert results[1].code == "not_found"
+    assert AuditEntry.objects.filter(actor_id=charlie.pk, outcome=AuditEntry.Outcome.DENIED).count() == 1
+    transactions: list[list[str]] = []
+    for sql in (q["sql"] for q in ctx.captured_queries):
+        if sql.split()[0].upper() == "BEGIN" or not transactions:
+            transactions.append([])
+        transactions[-1].append(sql)
+    numbered = 0
+    for statements in transactions:
+        seqs = [i for i, sql in enumerate(statements) if sql.startswith('UPDATE "messaging_conversation"')]
+        audits = [i for i, sql in enumerate(statements) if sql.startswith('INSERT INTO "audit_auditentry"')]
+        if seqs:
+            numbered += 1
+            assert not audits or min(audits) > min(seqs), statements
+    assert numbered >= 2  # alice's and bob's sends, each numbered in a transaction

@@ -40,7 +40,7 @@ from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.lib.api import is_unicode
 from cordee.messaging import events, notifications, shell, statements
-from cordee.messaging.access import SEND, access_conversations_to_write
+from cordee.messaging.access import SEND, NotAllMembers, access_conversations_to_write
 from cordee.messaging.keys import key_owner
 from cordee.messaging.models import Attachment, Conversation, Member, Message
 from cordee.vault.errors import Erased
@@ -192,7 +192,11 @@ def _store(reqs: list[SendRequest]) -> list[SendResult | SendError]:
     transaction must be rolled back and each send redone in its own.
     """
     outcomes: list[SendResult | SendError | None] = [None] * len(reqs)
-    found = access_conversations_to_write([(r.user, r.conversation_id, r.request) for r in reqs], purpose=SEND)
+    wanted = [(r.user, r.conversation_id, r.request) for r in reqs]
+    try:
+        found = access_conversations_to_write(wanted, purpose=SEND, members_only=len(reqs) > 1)
+    except NotAllMembers:  # a refusal's audit entry would lock the trail before the batch's rows
+        raise _RetryAlone from None
     accepted: list[_Accepted] = []
     for index, (req, conversation) in enumerate(zip(reqs, found, strict=True)):
         try:
