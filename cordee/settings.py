@@ -122,7 +122,16 @@ TEMPLATES = [
 # --- storage -----------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    # Under ASGI each request runs in a thread of its own, so a persistent connection per thread
+    # (CONN_MAX_AGE) is never reused and piles up to PostgreSQL's max_connections (seen in
+    # bench/http: "too many clients"). Connections come from psycopg's pool instead, given back at
+    # the end of each request (Django's documented setting for ASGI).
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DB_POOL_MIN_SIZE", 2, minimum=0, maximum=100),
+        "max_size": env_int("DB_POOL_MAX_SIZE", 20, minimum=1, maximum=500),
+        "timeout": 10,
+    }
     if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL (postgres://…); leave it unset for SQLite")
 else:

@@ -207,6 +207,11 @@ def _configuration(config: dict[str, Any], counts: dict[str, Any], seed_users: i
             result[target.name] = {"sequential": sequential, "load": load}
             print(f"{config['name']} {target.name}: {json.dumps(result[target.name])}", file=sys.stderr)
         return result
+    except RuntimeError:
+        log = servers.data_dir / "cordee.log"
+        if log.exists():  # the server's own account of an unexpected answer
+            print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise
     finally:
         for process in processes:
             process.terminate()
