@@ -180,22 +180,18 @@ if REDIS_URL:
 else:
     CACHES["ratelimit"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cordee-rl"}
 
-# Sessions are read from a cache and kept durably in the database (Django's cached_db), in their
-# own cache: Redis when set (every instance shares it), the process's memory otherwise (the
-# embedded default is one process). Ending a session deletes both (cordee/accounts/sessions.py).
+# With Redis, sessions are read from a cache that every instance shares and kept durably in the
+# database (Django's cached_db); without it (the embedded default) they are read from the database:
+# a process's own memory would not see a session ended by another process (the worker, a command).
+# Ending a session deletes both (cordee/accounts/sessions.py).
 SESSION_ENGINE = "cordee.accounts.sessions"
-SESSION_CACHE_ALIAS = "sessions"
+SESSIONS_CACHED = bool(REDIS_URL)
 if REDIS_URL:
+    SESSION_CACHE_ALIAS = "sessions"
     CACHES["sessions"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:s",
-    }
-else:
-    CACHES["sessions"] = {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "cordee-sessions",
-        "OPTIONS": {"MAX_ENTRIES": 100_000},
     }
 
 STATIC_URL = "/static/"

@@ -1,7 +1,9 @@
 """Sessions, and the signals that tell other apps when a session (or all of a user's) has ended.
 
-``SESSION_ENGINE`` is this module: Django's cached database sessions (read from the ``sessions``
-cache, written through to the database), whose ``delete`` — which removes both — also sends
+``SESSION_ENGINE`` is this module: Django's database sessions — with Redis (``SESSIONS_CACHED``),
+cached database sessions, read from the shared ``sessions`` cache and written through to the
+database; without it (the embedded default) no cache, since a process's memory would not see a
+session ended by another process, the worker or a command. Its ``delete`` — which removes both — also sends
 ``session_ended`` once the deletion is committed. Every way a session ends goes through it (sign-out,
 revocation from the security page or allauth's, a key cycled at sign-in), so the messaging app
 closes that session's sockets at once, on every instance (``cordee.messaging.receivers``).
@@ -22,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDatabaseSessionStore
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.db import transaction
 from django.dispatch import Signal
 
@@ -32,7 +35,11 @@ LAST_SEEN_KEY = "cordee_last_seen"
 LOGIN_AT_KEY = "cordee_login_at"
 
 
-class SessionStore(CachedDatabaseSessionStore):
+# Chosen once, with the settings: a cache that every process shares, or none.
+_Store: type[DatabaseSessionStore] = CachedDatabaseSessionStore if settings.SESSIONS_CACHED else DatabaseSessionStore
+
+
+class SessionStore(_Store):  # type: ignore[valid-type,misc]  # a base chosen by the settings, both Django's
     def delete(self, session_key: str | None = None) -> None:
         key = session_key or self.session_key
         super().delete(session_key)

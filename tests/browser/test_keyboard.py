@@ -7,10 +7,9 @@ import re
 import time
 
 import pytest
-from django.contrib.sessions.backends.db import SessionStore
 from playwright.sync_api import expect
 
-from cordee.accounts.sessions import LAST_SEEN_KEY
+from cordee.accounts.sessions import LAST_SEEN_KEY, SessionStore
 from cordee.messaging.models import Conversation
 from cordee.messaging.services.sending import SendRequest, do_send_message
 from tests.browser.support import enter_totp, fresh_totp, orm, shoot, sign_in
