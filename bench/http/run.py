@@ -55,6 +55,7 @@ def _messaging_run() -> Any:
 
 
 messaging_run = _messaging_run()
+import profile_server  # noqa: E402  (bench/messaging, on the path since the line above: its summary of py-spy stacks)
 
 FULL = {"sequential": 400, "warmup": 40, "connections": 8, "seconds": 5.0}
 QUICK = {"sequential": 60, "warmup": 10, "connections": 4, "seconds": 1.0}
@@ -185,7 +186,27 @@ def _targets(world: dict[str, Any], cordee: tuple[subprocess.Popen, int], bare: 
     ]
 
 
-def _configuration(config: dict[str, Any], counts: dict[str, Any], seed_users: int) -> dict[str, Any]:
+async def _profiled(target: Target, counts: dict[str, Any], out: Path) -> None:
+    """py-spy (samples where the server holds the GIL) on the Cordée server while ``target`` is
+    under load; the rates of this phase are not reported (sampling slows the server)."""
+    spy = str(Path(sys.executable).parent / "py-spy")
+    seconds = max(3, int(counts["seconds"]) * 2)
+    command = [spy, "record", "--pid", str(target.process.pid), "--duration", str(seconds), "--rate", "200"]
+    command += ["--format", "raw", "--gil", "--nonblocking", "--output", str(out)]
+    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    await asyncio.sleep(1)  # py-spy attached
+    await _under_load(target, {**counts, "seconds": seconds}, offset=900_000_000)
+    _, error = await asyncio.to_thread(recorder.communicate)
+    if recorder.returncode != 0:
+        raise RuntimeError(f"py-spy failed: {error.decode(errors='replace')[-500:]}")
+    summary = out.with_suffix(".md")
+    summary.write_text(profile_server.summarise(out, top=40))
+    print(f"profile of {target.name}: {summary}", file=sys.stderr)
+
+
+def _configuration(
+    config: dict[str, Any], counts: dict[str, Any], seed_users: int, profile: list[str] | None = None
+) -> dict[str, Any]:
     servers = messaging_run.Servers(config, {"users": seed_users, "group": 3})
     servers.env["API_RATE_LIMITS"] = ""  # the client sends as fast as it can, as one user
     processes: list[subprocess.Popen] = []
@@ -205,6 +226,8 @@ def _configuration(config: dict[str, Any], counts: dict[str, Any], seed_users: i
             sequential = asyncio.run(_sequential(target, counts))
             load = asyncio.run(_under_load(target, counts, offset=(number + 1) * 100_000_000))
             result[target.name] = {"sequential": sequential, "load": load}
+            if profile and target.name in profile:
+                asyncio.run(_profiled(target, counts, HERE / f"profile-{config['name']}-{target.name}.txt"))
             print(f"{config['name']} {target.name}: {json.dumps(result[target.name])}", file=sys.stderr)
         return result
     except RuntimeError:
@@ -262,7 +285,9 @@ def _markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(counts: dict[str, Any], only: list[str] | None = None, out: Path | None = None) -> dict[str, Any]:
+def run(
+    counts: dict[str, Any], only: list[str] | None = None, out: Path | None = None, profile: list[str] | None = None
+) -> dict[str, Any]:
     report: dict[str, Any] = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "machine": f"{platform.node()} {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}",
@@ -276,7 +301,7 @@ def run(counts: dict[str, Any], only: list[str] | None = None, out: Path | None 
         if reason:
             report["configurations"][config["name"]] = {"skipped": reason}
             continue
-        result = _configuration(config, counts, seed_users=4)
+        result = _configuration(config, counts, seed_users=4, profile=profile)
         report["configurations"][config["name"]] = {"results": result, "ratios": _ratios(result)}
         if out is not None:
             out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
@@ -289,8 +314,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", action="append")
     parser.add_argument("--out", default=str(HERE / "report"))
+    parser.add_argument("--profile", action="append", help="py-spy this target under load (profile-*.md)")
     args = parser.parse_args()
-    run(QUICK if args.quick else FULL, only=args.only, out=Path(args.out))
+    run(QUICK if args.quick else FULL, only=args.only, out=Path(args.out), profile=args.profile)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ Each person signs in in their own browser context (own cookies) against the same
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -173,4 +175,61 @@ def test_a_message_typed_offline_is_kept_and_sent_on_reconnection(page, browser_
     expect(page.locator(".msg.mine:not(.pending) .msg-body", has_text="Écrit hors ligne")).to_have_count(1)
     assert page.evaluate("sessionStorage.length") == 0
     assert orm(lambda: Conversation.objects.get(pk=ids["direct"]).messages.count()) == 3
+    browser_issues.assert_clean()
+
+
+def _bob_sends(bob_id: int, conversation_id: int, texts: list[str]) -> None:
+    from cordee.accounts.models import User
+    from cordee.messaging.services.sending import SendRequest, do_send_message
+
+    bob = User.objects.get(pk=bob_id)
+    for text in texts:
+        do_send_message(SendRequest(bob, conversation_id, text, f"gap-test-{uuid.uuid4().hex}"))
+
+
+@pytest.mark.parametrize("late", [True, False], ids=["arrives-late", "never-arrives"])
+def test_a_message_arriving_out_of_order_waits_for_the_missing_one_before_any_catch_up(
+    page, browser_issues, alice, bob, late
+):
+    """Issue 21: a socket may get number n+1 before n (one's own ack is sent by another task).
+    The page waits a moment for n: arriving late, it costs no catch-up (no "open" frame, no
+    audited read); never arriving, the page catches up once and shows it from the history."""
+    ids = orm(thread_ids)
+    opens: list[dict] = []
+    held: list[str] = []
+
+    def route(ws) -> None:
+        server = ws.connect_to_server()
+
+        def from_page(message) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "open":
+                opens.append(frame)
+            server.send(message)
+
+        def from_server(message) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "message" and "Premier" in frame["message"].get("body", "") and not held:
+                held.append(message)  # n is held back…
+                return
+            ws.send(message)
+            if held and late and frame.get("type") == "message":
+                ws.send(held[0])  # …and delivered right after n+1
+
+        ws.on_message(from_page)
+        server.on_message(from_server)
+
+    page.route_web_socket(re.compile(r"/ws/messagerie/"), route)
+    log_in(page, alice)
+    open_conversation(page, ids["direct"])
+    expect(page.locator(".msg .msg-body").last).to_be_visible()
+    opened_at_start = len(opens)
+    orm(_bob_sends, bob.pk, ids["direct"], ["Premier message", "Second message"])
+    expect(page.locator(".msg .msg-body", has_text="Second message")).to_have_count(1)
+    expect(page.locator(".msg .msg-body", has_text="Premier message")).to_have_count(1)
+    page.wait_for_timeout(1200)  # past the page's wait for a missing number
+    catch_ups = len(opens) - opened_at_start
+    assert catch_ups == (0 if late else 1), opens
+    texts = page.locator(".msg .msg-body").all_inner_texts()
+    assert texts.index("Premier message") < texts.index("Second message")
     browser_issues.assert_clean()

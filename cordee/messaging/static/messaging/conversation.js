@@ -146,6 +146,7 @@ function onHistory(frame) {
     olderButton.hidden = !frame.more_before;
   }
   cursor = frame.last_seq;
+  advance(cursor);
   if (frame.more_after) openThread();
   else {
     flushOutbox();
@@ -163,11 +164,33 @@ function announce(m) {
   region.textContent = text;
 }
 
+// Numbers come in order per conversation, but not always per socket: one's own message is
+// confirmed by a separate task, so another member's next one may arrive first. A gap waits a
+// moment for the missing numbers; only a gap still open after GAP_WAIT_MS costs a catch-up.
+const GAP_WAIT_MS = 600;
+const ahead = new Set(); // numbers received past the cursor, waiting for the ones before
+let gapTimer = null;
+
+function advance(n) {
+  if (cursor === null) return;
+  if (n > cursor) ahead.add(n);
+  for (const k of ahead) if (k <= cursor) ahead.delete(k);
+  while (ahead.delete(cursor + 1)) cursor += 1;
+  if (!ahead.size) {
+    clearTimeout(gapTimer);
+    gapTimer = null;
+  } else if (gapTimer === null) {
+    gapTimer = setTimeout(() => {
+      gapTimer = null;
+      if (ahead.size) openThread(); // still missing: catch up from the cursor, nothing lost
+    }, GAP_WAIT_MS);
+  }
+}
+
 function onLive(m) {
   if (opened) announce(m);
   merge(m);
-  if (cursor !== null && m.rev_seq === cursor + 1) cursor = m.rev_seq;
-  else if (cursor !== null && m.rev_seq > cursor + 1) openThread(); // a gap: catch up, nothing lost
+  advance(m.rev_seq);
   scrollToEnd();
   markRead();
 }
