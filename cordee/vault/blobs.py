@@ -288,8 +288,9 @@ def open_blob(blob: Blob) -> BinaryIO:
     copy; the header and the first segment are checked at the first read.
     """
     keys = services.streaming_keys_for(services.OwnerRef(blob.owner_type, blob.owner_id), create=False)
-    ciphertext = get_store(blob.backend).open(blob.name)
-    return streaming.DecryptingReader(ciphertext, keys, _aad(blob))  # type: ignore[return-value]  # a binary stream
+    store = get_store(blob.backend)
+    ciphertext = store.open(blob.name)
+    return streaming.DecryptingReader(ciphertext, keys, _aad(blob), mapped=store.kind == "local")  # type: ignore[return-value]  # a binary stream
 
 
 def iter_blob(blob: Blob, chunk_size: int | None = None) -> Iterator[bytes]:
