@@ -281,24 +281,32 @@ def store_blob(
     return blob
 
 
+def _reader(blob: Blob) -> streaming.DecryptingReader:
+    keys = services.streaming_keys_for(services.OwnerRef(blob.owner_type, blob.owner_id), create=False)
+    store = get_store(blob.backend)
+    ciphertext = store.open(blob.name)
+    try:
+        return streaming.DecryptingReader(ciphertext, keys, _aad(blob), mapped=store.kind == "local")
+    except BaseException:
+        ciphertext.close()
+        raise
+
+
 def open_blob(blob: Blob) -> BinaryIO:
     """A readable stream of the clear bytes (use it as a context manager).
 
     ``read(n)`` gives at most ``n`` bytes and, for ``n`` of a segment or more, a whole segment without a
     copy; the header and the first segment are checked at the first read.
     """
-    keys = services.streaming_keys_for(services.OwnerRef(blob.owner_type, blob.owner_id), create=False)
-    store = get_store(blob.backend)
-    ciphertext = store.open(blob.name)
-    return streaming.DecryptingReader(ciphertext, keys, _aad(blob), mapped=store.kind == "local")  # type: ignore[return-value]  # a binary stream
+    return _reader(blob)  # type: ignore[return-value]  # a raw binary stream (io.RawIOBase)
 
 
 def iter_blob(blob: Blob, chunk_size: int | None = None) -> Iterator[bytes]:
     """The clear bytes in chunks (for a streaming HTTP response): by default one per segment (about
     1 MiB, as decrypted, no copy); ``chunk_size`` cuts them smaller."""
-    with open_blob(blob) as stream:
+    with _reader(blob) as stream:
         if chunk_size is None:
-            yield from (segment for segment in stream.segments() if segment)  # type: ignore[attr-defined]
+            yield from (segment for segment in stream.segments() if segment)
         else:
             yield from iter(lambda: stream.read(chunk_size), b"")
 

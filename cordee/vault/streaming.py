@@ -23,7 +23,7 @@ from __future__ import annotations
 import io
 import mmap
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,7 +91,12 @@ def keys_from_handle(handle: tink.KeysetHandle) -> tuple[SegmentKey, ...]:
             raise DecryptionError(f"Streaming key #{entry.key_id} is not an AES-GCM-HKDF streaming key")
         key = aes_gcm_hkdf_streaming_pb2.AesGcmHkdfStreamingKey.FromString(entry.key_data.value)
         params = key.params
-        if params.hkdf_hash_type not in _HASHES or params.derived_key_size not in (16, 32):
+        header_size = 1 + params.derived_key_size + NONCE_PREFIX
+        if (
+            params.hkdf_hash_type not in _HASHES
+            or params.derived_key_size not in (16, 32)
+            or not header_size + TAG < params.ciphertext_segment_size <= 1 << 26
+        ):
             raise DecryptionError(f"Streaming key #{entry.key_id} has parameters this module does not read")
         keys.append(
             SegmentKey(
@@ -231,7 +236,7 @@ class DecryptingReader(io.RawIOBase):
         self._ciphertext = MappedCiphertext(raw) if mapped else StreamedCiphertext(raw)
         self._keys = keys
         self._associated_data = associated_data
-        self._iterator: Iterator[bytes] | None = None
+        self._iterator: Generator[bytes, None, None] | None = None
         self._pending = b""
         self._offset = 0
 
@@ -257,13 +262,13 @@ class DecryptingReader(io.RawIOBase):
             self._ciphertext.rewind([current, following])
         raise DecryptionError(NOT_AUTHENTIC)
 
-    def segments(self) -> Iterator[bytes]:
+    def segments(self) -> Generator[bytes, None, None]:
         """The clear segments, in order, each authenticated before it is given."""
         if self._iterator is None:
             self._iterator = self._decrypt()
         return self._iterator
 
-    def _decrypt(self) -> Iterator[bytes]:
+    def _decrypt(self) -> Generator[bytes, None, None]:
         key, aead, prefix, clear, following = self._open()
         yield clear
         index, take = 1, self._ciphertext.take
