@@ -1,18 +1,20 @@
-"""The blob store: files encrypted with the owner's Tink streaming AEAD, streamed in and out.
+"""The blob store: files encrypted with the owner's streaming key, streamed in and out.
 
-- ``store_blob(owner, source, max_bytes=…)`` reads ``source`` (a file object or an iterable of byte
-  chunks) 1 MiB at a time and encrypts as it reads (AES256-GCM-HKDF, 1 MiB segments): a file is
-  never whole in memory. Past ``max_bytes`` it stops at once (``BlobTooLarge``); a source that fails
-  or ends short of ``expected_size`` gives ``BlobIncomplete``. Either way nothing is left: the
-  ciphertext goes to a temporary file that becomes the blob (atomic rename, or one S3 upload) only
-  when complete, and the ``Blob`` row is written after that.
+- ``store_blob(owner, source, max_bytes=…)`` reads ``source`` (a file object, read into a reused
+  buffer, or an iterable of byte chunks) one segment at a time and encrypts as it reads (Tink's
+  AES256-GCM-HKDF streaming format, 1 MiB segments, ``vault.streaming``): a file is never whole in
+  memory. Past ``max_bytes`` it stops at once (``BlobTooLarge``); a source that fails or ends short of
+  ``expected_size`` gives ``BlobIncomplete``. Either way nothing is left: the ciphertext goes to a
+  temporary file that becomes the blob (atomic rename, or one S3 upload) only when complete, and the
+  ``Blob`` row is written after that.
 - ``open_blob(blob)`` / ``iter_blob(blob)`` decrypt as they read; a byte changed anywhere, a file
   swapped with another blob's or a wrong key raises ``DecryptionError`` (never garbage), an erased
   owner ``Erased``.
 - Where: ``BLOB_BACKEND=local`` (``BLOB_DIR``, the default) or ``s3`` (any S3-compatible object
   storage, through django-storages). Objects are named by a random id only.
 
-The associated data binds each file to its blob id and owner.
+The associated data binds each file to its blob id and owner. Blobs written by Tink's own streaming
+classes (before docs/decisions/0012) are the same bytes and read the same way.
 """
 
 from __future__ import annotations
@@ -27,48 +29,23 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import tink
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 
-from cordee.vault import services
-from cordee.vault.errors import BlobIncomplete, BlobTooLarge, DecryptionError
+from cordee.vault import services, streaming
+from cordee.vault.errors import BlobIncomplete, BlobTooLarge
 from cordee.vault.models import Blob
 
-CHUNK = 1 << 20  # 1 MiB, the segment size of the streaming keysets
-READ_CHUNK = 256 << 10  # what iter_blob yields: measured faster than 1 MiB (bench/vault)
+CHUNK = 1 << 20  # 1 MiB, the segment size of the streaming keysets (what callers read at a time)
 
 
 def _aad(blob: Blob) -> bytes:
     return f"cordee.vault.blob.v1\x00{blob.id}\x00{blob.owner_type}\x00{blob.owner_id}".encode()
 
 
-class _Sink(io.RawIOBase):
-    """Where the encrypting stream writes; once aborted it swallows the rest (nothing is kept)."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        super().__init__()
-        self._raw = raw
-        self.aborted = False
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        if self.aborted:
-            return len(data)
-        written = self._raw.write(data)
-        return len(data) if written is None else written
-
-    def close(self) -> None:  # the store closes the real file (it still has to commit it)
-        if not self.closed:
-            self._raw.flush()
-        super().close()
-
-
 class _Readable(io.RawIOBase):
-    """A read-only stream over ``read(n)`` (S3 bodies, Tink's decrypting streams), Tink errors translated."""
+    """A read-only raw stream over an object that only has ``read(n)`` (an S3 body)."""
 
     def __init__(self, inner: Any) -> None:
         super().__init__()
@@ -78,12 +55,7 @@ class _Readable(io.RawIOBase):
         return True
 
     def read(self, size: int | None = -1) -> bytes:
-        try:
-            return self._inner.read(-1 if size is None else size) or b""
-        except tink.TinkError:
-            raise DecryptionError(
-                "An encrypted file does not authenticate (altered, truncated, swapped or wrong key)"
-            ) from None
+        return self._inner.read(None if size is None or size < 0 else size) or b""
 
     def readall(self) -> bytes:
         return self.read(-1)
@@ -173,7 +145,7 @@ class S3Store:
 
     def open(self, name: str) -> BinaryIO:
         body = self.storage.bucket.Object(name).get()["Body"]  # streamed, never downloaded whole
-        return io.BufferedReader(_Readable(body), buffer_size=CHUNK)  # type: ignore[return-value]  # a binary stream
+        return _Readable(body)  # type: ignore[return-value]  # a binary stream (the reader buffers by segment)
 
     def delete(self, name: str) -> None:
         self.storage.delete(name)
@@ -211,27 +183,69 @@ def get_store(kind: str | None = None) -> LocalStore | S3Store:
     )
 
 
-def _chunks(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
-    read = getattr(source, "read", None)
-    if read is not None:
-        yield from iter(lambda: read(CHUNK), b"")
-    else:
-        yield from source  # type: ignore[misc]  # an iterable of byte chunks (no read())
+def _source_reader(source: BinaryIO | Iterable[bytes], max_bytes: int) -> streaming.Reader:
+    """A ``streaming.Reader`` over ``source`` that raises ``BlobTooLarge`` as soon as it passes ``max_bytes``.
 
-
-def _pump(source: BinaryIO | Iterable[bytes], stream: BinaryIO, max_bytes: int) -> int:
+    A file object is read straight into the encrypter's buffer (``readinto``), never more than one byte past
+    the limit; the chunks of an iterable are copied once, and the chunk past the limit is the last one taken.
+    """
     total = 0
-    try:
-        for chunk in _chunks(source):
+
+    def too_large() -> BlobTooLarge:
+        return BlobTooLarge(f"The file is larger than the limit of {max_bytes} bytes; nothing was stored.")
+
+    readinto = getattr(source, "readinto", None)
+    read = getattr(source, "read", None)
+    if readinto is not None or read is not None:
+
+        def from_file(view: memoryview) -> int:
+            nonlocal total
+            view = view[: max_bytes - total + 1]
+            if readinto is not None:
+                got = readinto(view)
+            else:
+                data = read(len(view))  # type: ignore[misc]  # read is set when readinto is not
+                got = None if data is None else len(data)
+                view[: got or 0] = data or b""
+            if got is None:  # a non-blocking source with nothing to give: not a complete file
+                raise BlobIncomplete("The file could not be read to its end (no data ready); nothing was stored.")
+            total += got
+            if total > max_bytes:
+                raise too_large()
+            return got
+
+        return from_file
+
+    chunks = iter(source)  # type: ignore[arg-type]  # an iterable of byte chunks (no read())
+    pending = memoryview(b"")
+
+    def from_chunks(view: memoryview) -> int:
+        nonlocal total, pending
+        while not pending:
+            chunk = next(chunks, None)
+            if chunk is None:
+                return 0
             total += len(chunk)
             if total > max_bytes:
-                raise BlobTooLarge(f"The file is larger than the limit of {max_bytes} bytes; nothing was stored.")
-            stream.write(chunk)
-    except (OSError, ValueError) as exc:  # the upload was cut off (client gone, file closed…)
-        raise BlobIncomplete(
-            f"The file could not be read to its end ({type(exc).__name__}); nothing was stored."
-        ) from exc
-    return total
+                raise too_large()
+            pending = memoryview(chunk).cast("B")
+        count = min(len(view), len(pending))
+        view[:count] = pending[:count]
+        pending = pending[count:]
+        return count
+
+    return from_chunks
+
+
+def _writer(handle: BinaryIO) -> streaming.Writer:
+    def write(view: memoryview) -> None:
+        while view:  # a raw file may take part of a write
+            written = handle.write(view)
+            if written is None:
+                raise BlockingIOError("the blob store's file took nothing")
+            view = view[written:]
+
+    return write
 
 
 def store_blob(
@@ -239,24 +253,23 @@ def store_blob(
 ) -> Blob:
     """Encrypt ``source`` for ``owner`` into the blob store; all or nothing."""
     owner_ref = services.ref(owner)
-    streaming = services.streaming_aead_for(owner)
+    key = services.streaming_keys_for(owner)[0]  # the primary key
     store = get_store()
     blob = Blob(owner_type=owner_ref.owner_type, owner_id=owner_ref.owner_id, backend=store.kind, size=0)
     incoming = store.incoming()
-    sink = _Sink(incoming[0])
-    stream = streaming.new_encrypting_stream(sink, _aad(blob))
     try:
-        blob.size = _pump(source, stream, max_bytes)
+        try:
+            blob.size = streaming.encrypt(key, _aad(blob), _source_reader(source, max_bytes), _writer(incoming[0]))
+        except (OSError, ValueError) as exc:  # the upload was cut off (client gone, file closed…)
+            raise BlobIncomplete(
+                f"The file could not be read to its end ({type(exc).__name__}); nothing was stored."
+            ) from exc
         if expected_size is not None and blob.size != expected_size:
             raise BlobIncomplete(
                 f"The file ended after {blob.size} of {expected_size} announced bytes; nothing was stored."
             )
-        stream.close()  # writes the last segment and its tag
         store.commit(incoming, blob.name)  # type: ignore[arg-type]  # the temporary file is a named stream
     except BaseException:
-        sink.aborted = True
-        with contextlib.suppress(Exception):
-            stream.close()
         store.discard(incoming)  # type: ignore[arg-type]  # as above
         raise
     try:
@@ -268,22 +281,34 @@ def store_blob(
     return blob
 
 
-def open_blob(blob: Blob) -> BinaryIO:
-    """A readable stream of the clear bytes (use it as a context manager)."""
-    streaming = services.streaming_aead_for(services.OwnerRef(blob.owner_type, blob.owner_id), create=False)
-    ciphertext = get_store(blob.backend).open(blob.name)
+def _reader(blob: Blob) -> streaming.DecryptingReader:
+    keys = services.streaming_keys_for(services.OwnerRef(blob.owner_type, blob.owner_id), create=False)
+    store = get_store(blob.backend)
+    ciphertext = store.open(blob.name)
     try:
-        decrypting = streaming.new_decrypting_stream(ciphertext, _aad(blob))
-    except tink.TinkError:
+        return streaming.DecryptingReader(ciphertext, keys, _aad(blob), mapped=store.kind == "local")
+    except BaseException:
         ciphertext.close()
-        raise DecryptionError("An encrypted file cannot be opened (wrong key or altered header)") from None
-    return _Readable(decrypting)  # type: ignore[return-value]  # Tink's stream buffers already
+        raise
 
 
-def iter_blob(blob: Blob, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
-    """The clear bytes in chunks (for a streaming HTTP response)."""
-    with open_blob(blob) as stream:
-        yield from iter(lambda: stream.read(chunk_size), b"")
+def open_blob(blob: Blob) -> BinaryIO:
+    """A readable stream of the clear bytes (use it as a context manager).
+
+    ``read(n)`` gives at most ``n`` bytes and, for ``n`` of a segment or more, a whole segment without a
+    copy; the header and the first segment are checked at the first read.
+    """
+    return _reader(blob)  # type: ignore[return-value]  # a raw binary stream (io.RawIOBase)
+
+
+def iter_blob(blob: Blob, chunk_size: int | None = None) -> Iterator[bytes]:
+    """The clear bytes in chunks (for a streaming HTTP response): by default one per segment (about
+    1 MiB, as decrypted, no copy); ``chunk_size`` cuts them smaller."""
+    with _reader(blob) as stream:
+        if chunk_size is None:
+            yield from (segment for segment in stream.segments() if segment)
+        else:
+            yield from iter(lambda: stream.read(chunk_size), b"")
 
 
 def delete_blob(blob: Blob) -> None:

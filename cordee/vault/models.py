@@ -29,7 +29,7 @@ class EncryptedModel(models.Model):
     def __getstate__(self) -> dict:
         """Pickled without the unwrapped keys cached on the instance (they are not picklable, nor wanted)."""
         state = super().__getstate__()
-        for key in ("_vault_aead", "_vault_streaming"):
+        for key in ("_vault_aead", "_vault_streaming", "_vault_streaming_keys"):  # services.CACHE_KEYS
             state.pop(key, None)
         return state
 

@@ -23,6 +23,7 @@ from tink import aead, streaming_aead
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.vault import keyset as vault_keyset
+from cordee.vault import streaming
 from cordee.vault.errors import DecryptionError, Erased
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ _TEMPLATES = {
 }
 _COLUMNS = {AEAD: "wrapped_aead", STREAMING: "wrapped_streaming"}
 _PRIMITIVES: dict[str, Any] = {AEAD: aead.Aead, STREAMING: streaming_aead.StreamingAead}
+CACHE_KEYS = ("_vault_aead", "_vault_streaming", "_vault_streaming_keys")  # on an owner instance: unwrapped keys
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,8 @@ def _key_row(owner_ref: OwnerRef, *, create: bool) -> Any:
     return row
 
 
-def _primitive(owner: Any, kind: str, *, create: bool) -> Any:
-    cache_key = f"_vault_{kind}"
+def _cached(owner: Any, kind: str, cache_key: str, make: Any, *, create: bool) -> Any:
+    """The owner's data key of ``kind`` as ``make(handle)`` gives it, kept on the owner instance."""
     cache = owner.__dict__ if not isinstance(owner, OwnerRef) else {}
     if cache_key in cache:
         return cache[cache_key]
@@ -113,9 +115,13 @@ def _primitive(owner: Any, kind: str, *, create: bool) -> Any:
     row = _key_row(owner_ref, create=create)
     if row is None:
         raise DecryptionError(f"This {owner_ref.owner_type} has no data key: its ciphertexts cannot be decrypted")
-    primitive = _unwrap(row, kind, owner_ref, vault_keyset.current()).primitive(_PRIMITIVES[kind])
-    cache[cache_key] = primitive
-    return primitive
+    value = make(_unwrap(row, kind, owner_ref, vault_keyset.current()))
+    cache[cache_key] = value
+    return value
+
+
+def _primitive(owner: Any, kind: str, *, create: bool) -> Any:
+    return _cached(owner, kind, f"_vault_{kind}", lambda handle: handle.primitive(_PRIMITIVES[kind]), create=create)
 
 
 def preload_keys(owners: Iterable[Any], kind: str = AEAD) -> None:
@@ -152,6 +158,12 @@ def aead_for(owner: Any, *, create: bool = True) -> aead.Aead:
 def streaming_aead_for(owner: Any, *, create: bool = True) -> streaming_aead.StreamingAead:
     """The owner's streaming AEAD (files, 1 MiB segments)."""
     return _primitive(owner, STREAMING, create=create)
+
+
+def streaming_keys_for(owner: Any, *, create: bool = True) -> tuple[streaming.SegmentKey, ...]:
+    """The owner's streaming keys, primary first, for ``vault.streaming`` (the blob store's own reader and
+    writer of Tink's format); same creation and ``Erased`` rules as ``streaming_aead_for``."""
+    return _cached(owner, STREAMING, "_vault_streaming_keys", streaming.keys_from_handle, create=create)
 
 
 def is_shredded(owner: Any) -> bool:
@@ -198,8 +210,8 @@ def do_shred(owner: Any, *, by: Any, reason: str, request: Any = None) -> Any:
         )
         transaction.on_commit(scrub_database)
     if not isinstance(owner, OwnerRef):
-        for kind in _COLUMNS:
-            owner.__dict__.pop(f"_vault_{kind}", None)
+        for cache_key in CACHE_KEYS:
+            owner.__dict__.pop(cache_key, None)
     return row
 
 
