@@ -48,7 +48,7 @@ from cordee.messaging.schemas import (
 )
 from cordee.messaging.services import attachments as files
 from cordee.messaging.services import editing, read_state, sending
-from cordee.vault.blobs import iter_blob
+from cordee.vault.blobs import aiter_blob, iter_blob
 
 router = Router(tags=["messaging"])
 _SEND_STATUS = {"closed": 403, "not_editable": 403, "conflict": 409}
@@ -282,7 +282,7 @@ def upload(request: AuthedRequest, conversation_id: str) -> Status:
 
 
 def _file_response(blob: Any, content_type: str, size: int) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(iter_blob(blob), content_type=content_type)
+    response = StreamingHttpResponse(aiter_blob(blob), content_type=content_type)  # streamed, not held whole
     response["Content-Length"] = str(size)
     response["Cache-Control"] = "private, no-store"
     return response

@@ -25,10 +25,11 @@ import io
 import os
 import secrets
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
@@ -309,6 +310,44 @@ def iter_blob(blob: Blob, chunk_size: int | None = None) -> Iterator[bytes]:
             yield from (segment for segment in stream.segments() if segment)
         else:
             yield from iter(lambda: stream.read(chunk_size), b"")
+
+
+def aiter_blob(blob: Blob) -> AsyncIterator[bytes]:
+    """The clear bytes for an ASGI streaming response, a segment at a time.
+
+    Django's ASGI handler reads a *synchronous* iterator whole into memory before sending it; this
+    one is asynchronous, each segment read and decrypted in a worker thread while the previous one is
+    sent, so a download holds about two segments in memory whatever its size. The keys are read and
+    the header and first segment authenticated now, in the caller's thread (with its database
+    connection): a file that fails there raises before any byte of the answer is sent, and the
+    worker threads never touch the database. A later segment that fails authentication ends the
+    answer short of its ``Content-Length`` (the client sees a broken transfer, never altered bytes).
+    """
+    reader = _reader(blob)
+    try:
+        segments = reader.segments()
+        first = next(segments, b"")
+    except BaseException:
+        reader.close()
+        raise
+
+    def following() -> bytes | None:
+        return next(segments, None)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            if first:
+                yield first
+            while True:
+                segment = await sync_to_async(following, thread_sensitive=False)()
+                if segment is None:
+                    return
+                if segment:
+                    yield segment
+        finally:
+            await sync_to_async(reader.close, thread_sensitive=False)()
+
+    return chunks()
 
 
 def delete_blob(blob: Blob) -> None:

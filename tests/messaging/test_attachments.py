@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.test import Client
 from PIL import Image
 
@@ -48,7 +49,15 @@ def upload(client, conversation_id, data: bytes, name: str, claimed_type: str = 
 
 
 def read_all(response) -> bytes:
-    return b"".join(response.streaming_content) if response.streaming else response.content
+    if not response.streaming:
+        return response.content
+    if response.is_async:  # downloads stream from an async iterator (vault.blobs.aiter_blob)
+
+        async def collect() -> bytes:
+            return b"".join([part async for part in response.streaming_content])
+
+        return async_to_sync(collect)()
+    return b"".join(response.streaming_content)
 
 
 def test_an_image_is_typed_from_its_bytes_previewed_and_downloaded_intact(alice, bob, threads):
@@ -201,3 +210,67 @@ def test_downloading_from_a_patient_thread_is_audited_and_deleting_removes_the_f
     assert client.delete(f"{API}/messages/{message['id']}").status_code == 204
     assert not Attachment.objects.exists() and not Blob.objects.exists()
     assert Message.objects.get(pk=message["id"]).deleted_at is not None
+
+
+@pytest.mark.django_db(transaction=True)  # the ASGI handler runs the view in a thread of its own
+def test_a_download_through_asgi_is_streamed_segment_by_segment_not_held_whole(alice, threads, blob_dir):
+    """Django's ASGI handler reads a synchronous iterator whole before sending (a 12 MiB download
+    held 12 MiB); the download's asynchronous iterator decrypts a segment at a time (issue 21)."""
+    import asyncio
+    import os
+    import tracemalloc
+
+    from django.conf import settings
+
+    from cordee.asgi import application
+    from tests.messaging.conftest import session_cookie
+
+    data = os.urandom(12 * 1024 * 1024)
+    attachment = do_upload_attachment(alice, threads["direct"].pk, io.BytesIO(data), name="scan.bin", length=len(data))
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session_cookie(alice)}"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": f"{API}/attachments/{attachment.pk}",
+        "raw_path": f"{API}/attachments/{attachment.pk}".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"localhost"), (b"cookie", cookie.encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+    received: list[bytes] = []
+    status: list[int] = []
+
+    async def serve() -> None:
+        requested = False
+
+        async def receive() -> dict:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await asyncio.Event().wait()  # the client stays connected
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            elif message["type"] == "http.response.body":
+                received.append(len(message.get("body", b"")))  # sizes only: the test keeps no copy
+
+        await application(scope, receive, send)
+
+    async_to_sync(serve)()  # a first request imports and builds what the process keeps (not measured)
+    received.clear()
+    tracemalloc.start()
+    try:
+        async_to_sync(serve)()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert status == [200, 200] and sum(received) == len(data)
+    assert peak < 4 * 2**20, f"{peak / 2**20:.1f} MiB held at once for a {len(data) / 2**20:.0f} MiB download"
