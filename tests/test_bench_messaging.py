@@ -36,6 +36,9 @@ def _check(entry: dict, smoke: dict) -> None:
     assert result["a_sequential"]["n"] == smoke["sequential"]
     assert result["b_end_to_end"]["direct"]["n"] == smoke["e2e"]
     assert result["b_end_to_end"]["group"]["n"] == smoke["e2e"] * (smoke["group"] - 1)  # every member got each
+    busy = result["e_busy_group"]
+    assert busy["messages"] > 0 and busy["send_errors"] == 0
+    assert 0 <= busy["catch_ups_waiting"] <= busy["catch_ups_at_once"] == busy["out_of_order"]
     assert result["d_idle"]["idle_sockets"] == smoke["idle"]
     assert result["d_idle"]["e2e_direct"]["n"] == smoke["e2e"]
 

@@ -42,6 +42,44 @@ def summary(values: list[float]) -> dict[str, Any]:
     }
 
 
+GAP_WAIT = 0.6  # what the web page waits for a missing number before catching up (conversation.js)
+
+
+@dataclass
+class Order:
+    """Numbers of one conversation as one socket receives them, and what the web page would do.
+
+    The page catches up (an audited ``open`` and a history page) when a number arrives past a gap:
+    at once before issue 21 (``at_once``: one per out-of-order arrival), now only if the gap is still
+    open ``GAP_WAIT`` later (``waiting``)."""
+
+    cursor: int
+    ahead: set[int] = field(default_factory=set)
+    gap_since: float | None = None
+    out_of_order: int = 0
+    waiting: int = 0
+
+    def see(self, number: int, now: float) -> None:
+        self.expire(now)
+        if number <= self.cursor:
+            return
+        if number > self.cursor + 1:
+            self.out_of_order += 1
+        self.ahead.add(number)
+        while self.cursor + 1 in self.ahead:
+            self.ahead.remove(self.cursor + 1)
+            self.cursor += 1
+        if not self.ahead:
+            self.gap_since = None
+        elif self.gap_since is None:
+            self.gap_since = now
+
+    def expire(self, now: float) -> None:
+        if self.gap_since is not None and now - self.gap_since > GAP_WAIT:
+            self.waiting += 1  # the page catches up from its cursor: everything up to now is known
+            self.cursor, self.ahead, self.gap_since = max(self.ahead), set(), None
+
+
 @dataclass
 class Client:
     ws: Any
@@ -51,6 +89,16 @@ class Client:
     waiters: dict[int, asyncio.Future] = field(default_factory=dict)
     errors: int = 0
     reader: asyncio.Task | None = None
+    order: dict[int, Order] = field(default_factory=dict)  # conversation → numbers as received
+
+    def _ordered(self, message: dict | None, now: float) -> None:
+        if not message or "rev_seq" not in message or "conversation" not in message:
+            return  # the baseline's frames carry no numbers
+        state = self.order.get(message["conversation"])
+        if state is None:
+            self.order[message["conversation"]] = Order(cursor=message["rev_seq"])
+        else:
+            state.see(message["rev_seq"], now)
 
     async def read(self) -> None:
         try:
@@ -58,6 +106,8 @@ class Client:
                 now = time.perf_counter()
                 frame = json.loads(text)
                 kind = frame.get("type")
+                if kind in ("ack", "message"):
+                    self._ordered(frame.get("message"), now)
                 if kind == "ack":
                     future = self.acks.pop(frame.get("key"), None)
                     if future is not None and not future.done():
@@ -225,6 +275,47 @@ async def throughput(clients: list[Client], world: dict, senders: int, seconds: 
         "lost": lost,
         "duplicated": duplicated,
         "send_errors": dict(failed),
+    }
+
+
+async def busy_group(clients: list[Client], world: dict, seconds: float) -> dict:
+    """(e) every member of the group sends to it at once for ``seconds``: arrivals out of number
+    order per socket, and the catch-ups the web page would make, at once (before issue 21) or
+    after waiting ``GAP_WAIT`` for the missing number (now)."""
+    members = clients[: world["group_size"]]
+    for member in members:
+        await member.open(world["group"])
+    await settle()
+    for member in members:
+        member.order.pop(world["group"], None)
+    deadline = time.perf_counter() + seconds
+    sent = failed = 0
+
+    async def lane(member: Client) -> None:
+        nonlocal sent, failed
+        while time.perf_counter() < deadline:
+            try:
+                await member.send(world["group"])
+                sent += 1
+            except (RuntimeError, TimeoutError):
+                failed += 1
+
+    await asyncio.gather(*(lane(member) for member in members))
+    await asyncio.sleep(GAP_WAIT + 0.5)  # the last frames arrive, a last gap's wait runs out
+    now = time.perf_counter()
+    states = [m.order[world["group"]] for m in members if world["group"] in m.order]
+    for state in states:
+        state.expire(now)
+    arrivals = sent * max(0, len(members) - 1) + sent  # each member's copy, the sender's by its ack
+    out_of_order = sum(state.out_of_order for state in states)
+    return {
+        "members": len(members),
+        "messages": sent,
+        "send_errors": failed,
+        "arrivals": arrivals,
+        "out_of_order": out_of_order,
+        "catch_ups_at_once": out_of_order,
+        "catch_ups_waiting": sum(state.waiting for state in states),
     }
 
 

@@ -214,6 +214,7 @@ async def _measure(servers: Servers, counts: dict[str, Any]) -> dict[str, Any]:
         accepted = max(1, result["c_throughput"]["accepted"])
         result["c_throughput"]["server_cpu_ms_per_message"] = (_cpu_seconds(pids) - server_cpu) / accepted * 1000
         result["c_throughput"]["client_cpu_ms_per_message"] = (_own_cpu_seconds() - client_cpu) / accepted * 1000
+        result["e_busy_group"] = await workload.busy_group(clients, world, counts["seconds"])
         result["d_idle"] = await workload.idle_sockets(
             clients, world, ports, pids, idle=counts["idle"], sends=counts["e2e"]
         )
@@ -261,6 +262,9 @@ METRICS = {
     "c_duplicated": (("c_throughput", "duplicated"), True),
     "c_server_cpu_ms_per_message": (("c_throughput", "server_cpu_ms_per_message"), True),
     "c_client_cpu_ms_per_message": (("c_throughput", "client_cpu_ms_per_message"), True),
+    "e_group_messages": (("e_busy_group", "messages"), False),
+    "e_out_of_order": (("e_busy_group", "out_of_order"), True),
+    "e_catch_ups_waiting": (("e_busy_group", "catch_ups_waiting"), True),
     "d_kib_per_connection": (("d_idle", "kib_per_connection"), True),
     "d_e2e_p99_ms": (("d_idle", "e2e_direct", "p99_ms"), True),
 }
