@@ -27,10 +27,10 @@ from django.utils.translation import gettext_lazy as _
 
 from cordee.accounts.models import User
 from cordee.audit import services as audit
+from cordee.lib.previews import MAX_SOURCE_BYTES, make_preview
+from cordee.lib.sniff import HEAD_BYTES, sniff
 from cordee.messaging.access import SEND, access_conversation
 from cordee.messaging.models import Attachment, Conversation
-from cordee.messaging.previews import MAX_SOURCE_BYTES, make_preview
-from cordee.messaging.sniff import HEAD_BYTES, sniff
 from cordee.vault.blobs import CHUNK, delete_blob, open_blob, store_blob
 from cordee.vault.errors import BlobIncomplete, BlobTooLarge
 from cordee.vault.models import Blob
