@@ -20,20 +20,16 @@ MESSAGE = "message"
 
 @receiver(messages_stored, sender=Message, dispatch_uid="documents.care_team_messages")
 def care_team_messages(sender: Any, stored: list[tuple[Conversation, Message]], **kwargs: Any) -> None:
-    by_patient: dict[int, list[tuple[Any, dict[str, Any]]]] = {}
+    rows: list[tuple[int, Any, dict[str, Any]]] = []
     for conversation, message in stored:
         if conversation.kind != Conversation.Kind.CARE_TEAM or conversation.patient_id is None:
             continue
-        by_patient.setdefault(conversation.patient_id, []).append(
-            (
-                message,
-                {
-                    "kind": MESSAGE,
-                    "occurred_at": message.created_at,
-                    "author": message.sender,
-                    "link_id": conversation.pk,
-                },
-            )
-        )
-    for patient_id, rows in by_patient.items():
-        record_items(patient_id, rows)
+        fields = {
+            "kind": MESSAGE,
+            "occurred_at": message.created_at,
+            "author": message.sender,
+            "link_id": conversation.pk,
+        }
+        rows.append((conversation.patient_id, message, fields))
+    if rows:
+        record_items(rows)

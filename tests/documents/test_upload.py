@@ -12,7 +12,6 @@ from cordee.documents.models import Document, DocumentVersion, RecordItem
 from cordee.documents.services import DocumentError, Upload, do_upload
 from cordee.vault.models import Blob
 from tests.conftest import without_csrf
-from tests.messaging.conftest import stored_files
 from tests.documents.conftest import (
     MISSING_ID,
     client_as,
@@ -23,6 +22,7 @@ from tests.documents.conftest import (
     png_bytes,
     upload,
 )
+from tests.messaging.conftest import stored_files
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,12 @@ def test_alice_files_a_lab_result_encrypted_with_the_patients_key(alice, patient
     raw_title = Document.objects.filter(pk=document.pk).values_list("title", flat=True).get()
     assert b"Bilan" not in raw_title.ciphertext
     item = RecordItem.objects.get(target_type="documents.document", target_id=str(document.pk))
-    assert (item.kind, item.doc_type, item.title, item.visible_to_patient) == ("document", "biologie", document.title, False)
+    assert (item.kind, item.doc_type, item.title, item.visible_to_patient) == (
+        "document",
+        "biologie",
+        document.title,
+        False,
+    )
     entry = last_entry(purposes.UPLOADED)
     assert (entry.actor_id, entry.patient_id, entry.purpose, entry.category) == (
         alice.pk,

@@ -56,11 +56,11 @@ def do_add_to_record(
     return item
 
 
-def record_items(patient_id: int, rows: list[tuple[Any, dict[str, Any]]]) -> list[RecordItem]:
-    """Many lines without a title at once (one INSERT, no key needed): ``rows`` are (target,
-    fields of ``do_add_to_record`` but the title)."""
+def record_items(rows: list[tuple[int, Any, dict[str, Any]]]) -> list[RecordItem]:
+    """Many lines without a title at once (one INSERT, no key needed), of one or more patients:
+    ``rows`` are (patient id, target, fields of ``do_add_to_record`` but the title)."""
     items = []
-    for target, fields in rows:
+    for patient_id, target, fields in rows:
         target_type, target_id = target_ref(target)
         author = fields.get("author")
         items.append(
