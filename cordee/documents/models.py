@@ -82,6 +82,8 @@ class Document(EncryptedModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     entered_in_error_reason = EncryptedTextField(owner="patient", row_key="uuid", null=True, blank=True)
+    # The messaging attachment it was filed from (an id, not a key: the message may be deleted).
+    filed_from = models.BigIntegerField(null=True, blank=True, unique=True)
 
     class Meta:
         verbose_name = _("document")

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cordee.accounts.models import User
 from cordee.documents import access, purposes, services, timeline
+from cordee.documents.services import sharing
 from cordee.documents.models import DocumentType, DocumentVersion, visible_by_default
 from cordee.lib.http import AuthedRequest
 from cordee.lib.previews import pdf_preview
@@ -76,6 +77,7 @@ def record(request: AuthedRequest, patient_id: str) -> HttpResponse:
         "types": DocumentType.choices,
         "hidden_types": [t for t in DocumentType.values if not visible_by_default(t)],
         "may_upload": may_upload,
+        "filable": sharing.filable_attachments(user, patient.pk) if _professional(user, basis) else [],
         "max_bytes": settings.DOCUMENTS_MAX_BYTES,
     }
     return render(request, "documents/record.html", context)
@@ -118,9 +120,56 @@ def document_page(request: AuthedRequest, document_id: str) -> HttpResponse:
         "may_correct": not document.in_error and (professional or (basis == "self" and document.provided_by_patient)),
         "may_withdraw": not document.in_error and document.author_id == user.pk,
         "may_show": professional and not document.provided_by_patient,
+        "share_targets": sharing.share_targets(user, document.patient_id) if professional else [],
         "max_bytes": settings.DOCUMENTS_MAX_BYTES,
     }
     return render(request, "documents/document.html", context)
+
+
+def _professional(user: User, basis: str) -> bool:
+    return basis != "self" and user.kind == User.Kind.PROFESSIONAL
+
+
+@login_required
+@require_POST
+def share(request: AuthedRequest, document_id: str) -> HttpResponse:
+    """Send the document into a conversation about the same patient (no copy of the file)."""
+    try:
+        result = sharing.do_share_to_conversation(
+            request.user, document_id, request.POST.get("conversation"), note=request.POST.get("note"), request=request
+        )
+    except services.DocumentError as exc:
+        if exc.code == "not_found":
+            raise Http404 from None
+        messages.error(request, exc.message)
+        return _back(document_id)
+    messages.success(request, _("The document was shared in the conversation."))
+    return redirect("messaging:conversation", result.message.conversation_id)
+
+
+@login_required
+@require_POST
+def file_attachment(request: AuthedRequest, attachment_id: str) -> HttpResponse:
+    """Add a file of a conversation about the patient to her record, in one click."""
+    try:
+        document = sharing.do_file_attachment(
+            request.user, attachment_id, doc_type=request.POST.get("doc_type"), request=request
+        )
+    except services.DocumentError as exc:
+        if exc.code == "not_found":
+            raise Http404 from None
+        messages.error(request, exc.message)
+        return _back_to_record(request)
+    messages.success(request, _("The file was added to the record."))
+    return redirect("documents:document", document.pk)
+
+
+def _back_to_record(request: AuthedRequest) -> HttpResponse:
+    try:
+        patient_id = int(request.POST.get("patient", ""))
+    except ValueError:
+        raise Http404 from None
+    return redirect("documents:record", patient_id)
 
 
 @login_required
