@@ -23,8 +23,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cordee.accounts.models import User
 from cordee.documents import access, purposes, services, timeline
-from cordee.documents.services import sharing
 from cordee.documents.models import DocumentType, DocumentVersion, visible_by_default
+from cordee.documents.services import sharing
 from cordee.lib.http import AuthedRequest
 from cordee.lib.previews import pdf_preview
 from cordee.messaging.services.attachments import content_disposition

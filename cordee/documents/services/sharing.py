@@ -66,7 +66,8 @@ def do_share_to_conversation(
     except Http404:
         raise DocumentError("not_found") from None
     version = document.versions.select_related("blob", "preview_blob").order_by("-number").first()
-    assert version is not None  # every document has its v1
+    if version is None:  # every document has its v1, written with it
+        raise DocumentError("not_found")
     with transaction.atomic():
         attachment = Attachment.objects.create(
             conversation=conversation,
