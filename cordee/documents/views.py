@@ -12,19 +12,20 @@ from __future__ import annotations
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
+from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cordee.accounts.models import User
-from cordee.documents import access, purposes, services, timeline
+from cordee.documents import access, purposes, search, services, timeline
 from cordee.documents.models import DocumentType, DocumentVersion, visible_by_default
-from cordee.documents.services import sharing
+from cordee.documents.services import exports, sharing
 from cordee.lib.http import AuthedRequest
 from cordee.lib.previews import pdf_preview
 from cordee.messaging.services.attachments import content_disposition
@@ -77,6 +78,7 @@ def record(request: AuthedRequest, patient_id: str) -> HttpResponse:
         "types": DocumentType.choices,
         "hidden_types": [t for t in DocumentType.values if not visible_by_default(t)],
         "may_upload": may_upload,
+        "may_export": may_upload,  # the patient, a professional who may open her
         "filable": sharing.filable_attachments(user, patient.pk) if _professional(user, basis) else [],
         "max_bytes": settings.DOCUMENTS_MAX_BYTES,
     }
@@ -103,6 +105,38 @@ def upload(request: AuthedRequest, patient_id: str) -> HttpResponse:
         return _error(exc)
     messages.success(request, _("The document was added to the record."))
     return JsonResponse({"id": document.pk, "url": reverse("documents:document", args=[document.pk])}, status=201)
+
+
+@login_required
+@require_GET
+def search_record(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    """Search the record: titles decrypted and matched in memory (``documents.search``)."""
+    user = request.user
+    patient, basis = access.access_record(user, patient_id, purpose=purposes.RECORD_SEARCH, request=request)
+    query = search.parse_query(request.GET)
+    context = {
+        "patient": patient,
+        "basis": basis,
+        "query": query,
+        "results": search.search(patient, basis, query) if query.active else [],
+        "types": DocumentType.choices,
+        "authors": timeline.authors(patient, basis),
+    }
+    return render(request, "documents/search.html", context)
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def export_record(request: AuthedRequest, patient_id: str) -> StreamingHttpResponse:
+    """The whole record as a ZIP (documents and a PDF index); a re-authenticated, audited export."""
+    try:
+        spool, size, _count = exports.do_export_record(request.user, patient_id, request=request)
+    except services.DocumentError:
+        raise Http404 from None
+    response = FileResponse(spool, content_type="application/zip", as_attachment=True, filename="dossier.zip")
+    response["Content-Length"] = str(size)
+    return _private(response)
 
 
 @login_required
