@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy as _
 from cordee.accounts.models import Patient, User
 from cordee.audit import services as audit_trail
 from cordee.audit.models import AuditEntry
-from cordee.care.access import Basis
+from cordee.care.access import Basis, actor_structures
 from cordee.care.purposes import under_break_glass
 from cordee.documents import access, purposes
 from cordee.documents.models import Document, DocumentType, DocumentVersion, visible_by_default
@@ -230,7 +230,7 @@ def _audit(
         patient_id=document.patient_id,
         purpose=under_break_glass(purpose) if basis == "break_glass" else purpose,
         category=AuditEntry.Category.ACCESS,
-        details={"basis": basis, "type": document.doc_type, **details},
+        details={"basis": basis, "structure": actor_structures(user), "type": document.doc_type, **details},
     )
 
 
