@@ -151,7 +151,7 @@ def main() -> None:
             Upload(io.BytesIO(data), len(data), "bench.pdf"),
             doc_type="cr_imagerie",
             title="Scanner thoracique",
-            act_date=dt.date.today(),
+            act_date="2026-01-02",
         )
         rows["upload"].append(_mibs(time.perf_counter() - start, len(data)))
         version = document.versions.get()
