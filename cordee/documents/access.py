@@ -117,10 +117,8 @@ def access_version(
     version = DocumentVersion.objects.filter(pk=pk).select_related("blob", "preview_blob").first()
     if version is None:
         refuse(user, target_type=VERSION, raw_id=pk, purpose=purpose, request=request)
-    try:
-        document, basis = _document(user, version.document_id, purpose=purpose, request=request)
-    except Http404:
-        refuse(user, target_type=VERSION, raw_id=pk, purpose=purpose, request=request)
+    # A version of a document the user may not open: refused (and audited) as that document.
+    document, basis = _document(user, version.document_id, purpose=purpose, request=request)
     version.document = document
     audit_trail.record(
         action,
