@@ -132,6 +132,10 @@ def test_care_team_messages_are_lines_of_the_timeline_titles_only(alice, patient
     assert (item.patient_id, item.author_id, item.link_id, item.title) == (patient.pk, alice.pk, str(thread.pk), None)
     page = client_as(alice).get(f"/dossier/patient/{patient.pk}/?type=message").content.decode()
     assert "Message dans le fil de l’équipe de soins" in page and "Kaliémie" not in page
+    from cordee.messaging.services.editing import do_delete_message
+
+    do_delete_message(alice, item.target_id)
+    assert not RecordItem.objects.filter(pk=item.pk).exists()  # a deleted message leaves the timeline
 
 
 def _fill(patient, alice, count: int) -> None:
