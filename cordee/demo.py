@@ -11,14 +11,18 @@ from django.db import transaction
 from cordee.accounts.demo import seed_personas
 from cordee.accounts.models import User
 from cordee.care.demo import seed_care_team
+from cordee.documents.demo import seed_record
 from cordee.messaging.demo import seed_conversations
 
 
 @transaction.atomic
-def seed(*, with_mfa: bool = True) -> dict[str, User]:
+def seed(*, with_mfa: bool = True, with_documents: bool = False) -> dict[str, User]:
     """Idempotent: the personas, Paula's care team (Alice, Bob, Sam acting for Alice) and the
-    conversations (Alice↔Bob, Paula's care-team thread, Alice↔Paula)."""
+    conversations (Alice↔Bob, Paula's care-team thread, Alice↔Paula); with ``with_documents``
+    (``seed_demo``; the tests start from an empty record) two documents in Paula's record."""
     users = seed_personas(with_mfa=with_mfa)
     seed_care_team(users)
     seed_conversations(users)
+    if with_documents:
+        seed_record(users)
     return users

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "cordee.accounts",
     "cordee.care",
     "cordee.messaging",
+    "cordee.documents",
     "cordee.drugs",
     "cordee.security",
     "cordee.web",
@@ -296,6 +297,10 @@ PUSH_MIN_INTERVAL_SECONDS = env_int("PUSH_MIN_INTERVAL_SECONDS", 60, minimum=0, 
 # Where people report an accessibility problem (the accessibility statement, /accessibilite/).
 ACCESSIBILITY_CONTACT = env_str("ACCESSIBILITY_CONTACT", "accessibilite@cordee.localhost")
 
+# --- the patient's record (cordee.documents) ---------------------------------------------
+# The largest document accepted (refused while streaming past it; docs/decisions/0011-…).
+DOCUMENTS_MAX_BYTES = env_int("DOCUMENTS_MAX_BYTES", 30 * 1024 * 1024, minimum=1024)
+
 # --- messaging (cordee.messaging) ---------------------------------------------------------
 MESSAGING_MAX_BODY_CHARS = env_int("MESSAGING_MAX_BODY_CHARS", 10_000, minimum=100, maximum=200_000)
 MESSAGING_ATTACHMENT_MAX_BYTES = env_int("MESSAGING_ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
@@ -486,7 +491,7 @@ PERMISSIONS_POLICY = env_str(
 # largest upload a module takes, plus room for the rest of the request.
 REQUEST_MAX_BYTES = env_int(
     "REQUEST_MAX_BYTES",
-    max(MESSAGING_ATTACHMENT_MAX_BYTES, ANNUAIRE_UPLOAD_MAX_BYTES) + 1024 * 1024,
+    max(MESSAGING_ATTACHMENT_MAX_BYTES, ANNUAIRE_UPLOAD_MAX_BYTES, DOCUMENTS_MAX_BYTES) + 1024 * 1024,
     minimum=64 * 1024,
 )
 # Requests per user (per address when anonymous) to the JSON API, in fixed windows: "N/s", "N/m",

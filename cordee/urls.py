@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("comptes/", include("cordee.accounts.urls")),
     path("messagerie/", include("cordee.messaging.urls")),
+    path("dossier/", include("cordee.documents.urls")),
     path("api/", api.urls),
     path("patients/", include("cordee.care.urls")),
     path("securite/", include("cordee.security.urls")),

@@ -19,6 +19,7 @@ from cordee.accounts.models import Patient, User
 from cordee.care import access, history, invitations, purposes, services
 from cordee.care.forms import BreakGlassForm
 from cordee.care.pdf import access_history_pdf
+from cordee.lib import modules
 from cordee.lib.http import AuthedRequest
 from cordee.lib.views import service_form
 
@@ -54,6 +55,7 @@ def patient_page(request: AuthedRequest, patient_id: str) -> HttpResponse:
         "can_manage": can_manage,
         "can_oppose": basis == "self" or can_manage,
         "candidates": list(services.team_candidates(user, patient)) if can_manage else [],
+        "patient_links": [(link, reverse(link.url_name, args=[patient.pk])) for link in modules.patient_links(user)],
     }
     if can_manage and patient.user_id is None:
         context["invite_structures"] = list(invitations.inviting_structures(user))

@@ -9,6 +9,8 @@ page, its global search and its notifications from what the apps registered here
   a ``Waiting`` count (what waits for the user there: one cheap query) and a ``HomeCard`` (its slot
   on the home page).
 - ``Search``: a section of the global search (patients, conversations, drugs…).
+- ``PatientLink``: a link on a patient's page (care's), to the module's part of that patient
+  (the record's documents…): ``url_name`` takes the patient's id.
 - ``register_purposes``: the words a patient reads in their access history for an app's audit
   purpose codes (an app above ``care`` cannot add them to ``care.purposes`` itself).
 - ``something_waits``: a signal an app sends, after its commit, when something new waits for
@@ -99,9 +101,22 @@ class Search:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class PatientLink:
+    """A link of a module on a patient's page; ``url_name`` is reversed with the patient's id."""
+
+    key: str
+    label: Text
+    url_name: str
+    description: Text = ""
+    kinds: frozenset[str] = ALL_KINDS  # who sees it there (the page itself checks the access)
+    order: int = 100
+
+
 _entries: dict[str, Entry] = {}
 _searches: dict[str, Search] = {}
 _purposes: dict[str, Text] = {}
+_patient_links: dict[str, PatientLink] = {}
 
 
 def _add(registry: dict[str, Any], key: str, value: Any) -> None:
@@ -119,6 +134,17 @@ def register(entry: Entry) -> Entry:
 def register_search(search: Search) -> Search:
     _add(_searches, search.key, search)
     return search
+
+
+def register_patient_link(link: PatientLink) -> PatientLink:
+    _add(_patient_links, link.key, link)
+    return link
+
+
+def patient_links(user: Any) -> list[PatientLink]:
+    """The links a user sees on a patient's page, in order."""
+    links = sorted(_patient_links.values(), key=lambda link: (link.order, link.key))
+    return [link for link in links if user.kind in link.kinds]
 
 
 def register_purposes(labels: Mapping[str, Text]) -> None:

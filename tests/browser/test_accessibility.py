@@ -68,6 +68,7 @@ def _pages(who: str, users) -> list[str]:
         pages += [f"/patients/{patient}/"]
     if who in ("alice", "bob"):
         pages += [f"/patients/{patient}/historique/"]
+        pages += [f"/dossier/patient/{patient}/", f"/dossier/patient/{patient}/recherche/?q=bilan"]
     if who in ("alice", "charlie"):
         pages += ["/patients/acces-urgence/"]
     if who == "ada":
@@ -76,6 +77,7 @@ def _pages(who: str, users) -> list[str]:
         pages += ["/securite/alertes/"]
     if who == "paula":
         pages += ["/patients/mon-historique/", f"/patients/{patient}/"]
+        pages += [f"/dossier/patient/{patient}/", f"/dossier/patient/{patient}/recherche/?du=2000-01-01"]
     return pages
 
 

@@ -45,9 +45,10 @@ def test_a_batch_runs_the_same_statements_whatever_its_size(alice, bob, threads)
             results = send_messages(batch)
         assert all(isinstance(r, SendResult) for r in results)
         counts.append(len(_statements(ctx)))
-    # membership, numbers, INSERT, notice marks, audit head + INSERT; on PostgreSQL the ordered row
+    # membership, numbers, INSERT, notice marks, audit head + INSERT, the patient record's lines of
+    # the care-team messages (one INSERT, cordee.documents.receivers); on PostgreSQL the ordered row
     # locks and the chain's advisory lock.
-    assert counts == [6 + (2 if connection.vendor == "postgresql" else 0)] * 2
+    assert counts == [7 + (2 if connection.vendor == "postgresql" else 0)] * 2
 
 
 def test_numbers_of_a_batch_follow_each_other_per_conversation(alice, bob, threads):

@@ -21,16 +21,17 @@ from urllib.parse import unquote
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cordee.accounts.models import User
 from cordee.audit import services as audit
+from cordee.lib.previews import MAX_SOURCE_BYTES, make_preview
+from cordee.lib.sniff import HEAD_BYTES, sniff
 from cordee.messaging.access import SEND, access_conversation
 from cordee.messaging.models import Attachment, Conversation
-from cordee.messaging.previews import MAX_SOURCE_BYTES, make_preview
-from cordee.messaging.sniff import HEAD_BYTES, sniff
 from cordee.vault.blobs import CHUNK, delete_blob, open_blob, store_blob
 from cordee.vault.errors import BlobIncomplete, BlobTooLarge
 from cordee.vault.models import Blob
@@ -166,13 +167,19 @@ def do_upload_attachment(
 
 
 def delete_attachments(attachments: list[Attachment]) -> None:
-    """Rows now, encrypted files once the transaction commits."""
+    """Rows now, encrypted files once the transaction commits; a file still used elsewhere (a
+    document of a patient's record shared into the conversation) stays."""
     for attachment in attachments:
         blobs = [attachment.blob, attachment.preview_blob]
         attachment.delete()
         for blob in blobs:
-            if blob is not None:
-                delete_blob(blob)
+            if blob is None:
+                continue
+            try:
+                with transaction.atomic():
+                    delete_blob(blob)
+            except ProtectedError:  # referenced by another row (PROTECT): not this conversation's alone
+                continue
 
 
 RETENTION = "messaging.retention"  # the purpose of the purge's audit entries

@@ -39,7 +39,7 @@ from cordee.accounts.models import User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.lib.api import is_unicode
-from cordee.messaging import events, notifications, shell, statements
+from cordee.messaging import events, notifications, shell, signals, statements
 from cordee.messaging.access import SEND, NotAllMembers, access_conversations_to_write
 from cordee.messaging.keys import key_owner
 from cordee.messaging.models import Attachment, Conversation, Member, Message
@@ -249,6 +249,9 @@ def _write(accepted: list[_Accepted], *, alone: bool) -> list[tuple[int, SendRes
         senders.setdefault(a.conversation.pk, set()).add(a.req.user.pk)
     marked = statements.mark_notice_pending(senders, now)
     audit.record_many([_audit_entry(a, message) for a, message in zip(accepted, messages, strict=True)])
+    if signals.messages_stored.has_listeners(Message):
+        stored = [(a.conversation, message) for a, message in zip(accepted, messages, strict=True)]
+        signals.messages_stored.send(sender=Message, stored=stored)
     results: list[tuple[int, SendResult | SendError]] = []
     for a, message in zip(accepted, messages, strict=True):
         payload = events.message_payload(message, sender_name=a.req.user.display_name, attachments=a.attachments)

@@ -14,7 +14,7 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             # The demo accounts share a published password and TOTP secret: never on a real server.
             raise CommandError("seed_demo creates accounts with public credentials: it runs only with DEBUG=1")
-        demo.seed()
+        demo.seed(with_documents=True)
         out = self.stdout
         out.write(self.style.SUCCESS("Cordée demo data is ready.") + "\n")
         out.write(f"Password of every demo account: {DEMO_PASSWORD}\n")

@@ -1,0 +1,307 @@
+"""Pages of the patient's record. The record, documents and versions are reached only through
+``documents.access``; changes go through ``documents.services``.
+
+Uploads (a new document, a new version) are the request body itself, sent by the page's script
+with the progress shown (``static/documents/upload.js``); the form's fields travel in headers,
+percent-encoded (never in the URL). Files are always served as downloads (``attachment``,
+``nosniff``); only Cordée's own PNG/JPEG previews are shown inline.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+from urllib.parse import unquote
+
+from allauth.account.decorators import reauthentication_required
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from cordee.accounts.models import User
+from cordee.documents import access, purposes, search, services, timeline
+from cordee.documents.models import DocumentType, DocumentVersion, visible_by_default
+from cordee.documents.services import exports, sharing
+from cordee.lib.http import AuthedRequest
+from cordee.lib.previews import pdf_preview
+from cordee.messaging.services.attachments import content_disposition
+from cordee.vault.blobs import aiter_blob, iter_blob
+
+R = TypeVar("R", HttpResponse, StreamingHttpResponse)
+
+
+def _header(request: AuthedRequest, name: str) -> str:
+    return unquote(request.headers.get(name, ""), errors="replace")
+
+
+def _error(exc: services.DocumentError) -> JsonResponse:
+    if exc.code == "not_found":
+        raise Http404
+    return JsonResponse({"detail": exc.message, "code": exc.code}, status=exc.status)
+
+
+def _upload(request: AuthedRequest) -> services.Upload:
+    return services.Upload(
+        request,  # type: ignore[arg-type]  # HttpRequest is a readable stream of the body
+        request.headers.get("Content-Length"),
+        request.headers.get("X-File-Name"),
+    )
+
+
+@login_required
+@require_GET
+def my_record(request: AuthedRequest) -> HttpResponse:
+    patient = getattr(request.user, "patient", None) if request.user.kind == User.Kind.PATIENT else None
+    if patient is None:
+        raise Http404
+    return redirect("documents:record", patient.pk)
+
+
+@login_required
+@require_GET
+def record(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    user = request.user
+    patient, basis = access.access_record(user, patient_id, purpose=purposes.RECORD_VIEW, request=request)
+    filters = timeline.parse_filters(request.GET)
+    page = timeline.timeline(patient, basis, filters, request.GET.get("page"))
+    may_upload = basis == "self" or user.kind == User.Kind.PROFESSIONAL
+    context = {
+        "patient": patient,
+        "basis": basis,
+        "page": page,
+        "filters": filters,
+        "authors": timeline.authors(patient, basis),
+        "types": DocumentType.choices,
+        "hidden_types": [t for t in DocumentType.values if not visible_by_default(t)],
+        "may_upload": may_upload,
+        "may_export": may_upload,  # the patient, a professional who may open her
+        "filable": sharing.filable_attachments(user, patient.pk) if _professional(user, basis) else [],
+        "max_bytes": settings.DOCUMENTS_MAX_BYTES,
+    }
+    return render(request, "documents/record.html", context)
+
+
+@login_required
+@require_POST
+def upload(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    visible = request.headers.get("X-Visible")
+    try:
+        document = services.do_upload(
+            request.user,
+            patient_id,
+            _upload(request),
+            doc_type=request.headers.get("X-Document-Type"),
+            title=_header(request, "X-Document-Title"),
+            act_date=request.headers.get("X-Act-Date"),
+            source=_header(request, "X-Document-Source"),
+            visible_to_patient=None if visible is None else visible == "1",
+            request=request,
+        )
+    except services.DocumentError as exc:
+        return _error(exc)
+    messages.success(request, _("The document was added to the record."))
+    return JsonResponse({"id": document.pk, "url": reverse("documents:document", args=[document.pk])}, status=201)
+
+
+@login_required
+@require_GET
+def search_record(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    """Search the record: titles decrypted and matched in memory (``documents.search``)."""
+    user = request.user
+    patient, basis = access.access_record(user, patient_id, purpose=purposes.RECORD_SEARCH, request=request)
+    query = search.parse_query(request.GET)
+    context = {
+        "patient": patient,
+        "basis": basis,
+        "query": query,
+        "results": search.search(patient, basis, query) if query.active else [],
+        "types": DocumentType.choices,
+        "authors": timeline.authors(patient, basis),
+    }
+    return render(request, "documents/search.html", context)
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def export_record(request: AuthedRequest, patient_id: str) -> StreamingHttpResponse:
+    """The whole record as a ZIP (documents and a PDF index); a re-authenticated, audited export."""
+    try:
+        spool, size, _count = exports.do_export_record(request.user, patient_id, request=request)
+    except services.DocumentError:
+        raise Http404 from None
+    response = FileResponse(spool, content_type="application/zip", as_attachment=True, filename="dossier.zip")
+    response["Content-Length"] = str(size)
+    return _private(response)
+
+
+@login_required
+@require_GET
+def document_page(request: AuthedRequest, document_id: str) -> HttpResponse:
+    user = request.user
+    document, basis = access.access_document(user, document_id, purpose=purposes.DOCUMENT_VIEW, request=request)
+    versions = access.versions_of(document)
+    professional = basis != "self" and user.kind == User.Kind.PROFESSIONAL
+    context = {
+        "document": document,
+        "basis": basis,
+        "versions": versions,
+        "current": versions[0],
+        "may_correct": not document.in_error and (professional or (basis == "self" and document.provided_by_patient)),
+        "may_withdraw": not document.in_error and document.author_id == user.pk,
+        "may_show": professional and not document.provided_by_patient,
+        "share_targets": sharing.share_targets(user, document.patient_id) if professional else [],
+        "max_bytes": settings.DOCUMENTS_MAX_BYTES,
+    }
+    return render(request, "documents/document.html", context)
+
+
+def _professional(user: User, basis: str) -> bool:
+    return basis != "self" and user.kind == User.Kind.PROFESSIONAL
+
+
+@login_required
+@require_POST
+def share(request: AuthedRequest, document_id: str) -> HttpResponse:
+    """Send the document into a conversation about the same patient (no copy of the file)."""
+    try:
+        result = sharing.do_share_to_conversation(
+            request.user, document_id, request.POST.get("conversation"), note=request.POST.get("note"), request=request
+        )
+    except services.DocumentError as exc:
+        if exc.code == "not_found":
+            raise Http404 from None
+        messages.error(request, exc.message)
+        return _back(document_id)
+    messages.success(request, _("The document was shared in the conversation."))
+    return redirect("messaging:conversation", result.message.conversation_id)
+
+
+@login_required
+@require_POST
+def file_attachment(request: AuthedRequest, attachment_id: str) -> HttpResponse:
+    """Add a file of a conversation about the patient to her record, in one click."""
+    try:
+        document = sharing.do_file_attachment(
+            request.user, attachment_id, doc_type=request.POST.get("doc_type"), request=request
+        )
+    except services.DocumentError as exc:
+        if exc.code == "not_found":
+            raise Http404 from None
+        messages.error(request, exc.message)
+        return _back_to_record(request)
+    messages.success(request, _("The file was added to the record."))
+    return redirect("documents:document", document.pk)
+
+
+def _back_to_record(request: AuthedRequest) -> HttpResponse:
+    try:
+        patient_id = int(request.POST.get("patient", ""))
+    except ValueError:
+        raise Http404 from None
+    return redirect("documents:record", patient_id)
+
+
+@login_required
+@require_POST
+def new_version(request: AuthedRequest, document_id: str) -> HttpResponse:
+    try:
+        version = services.do_new_version(
+            request.user, document_id, _upload(request), reason=_header(request, "X-Reason"), request=request
+        )
+    except services.DocumentError as exc:
+        return _error(exc)
+    messages.success(request, _("Version %(n)s was added.") % {"n": version.number})
+    url = reverse("documents:document", args=[version.document_id])
+    return JsonResponse({"id": version.pk, "number": version.number, "url": url}, status=201)
+
+
+def _back(document_id: str) -> HttpResponse:
+    return redirect("documents:document", document_id)
+
+
+@login_required
+@require_POST
+def enter_in_error(request: AuthedRequest, document_id: str) -> HttpResponse:
+    try:
+        services.do_enter_in_error(request.user, document_id, reason=request.POST.get("reason"), request=request)
+    except services.DocumentError as exc:
+        if exc.code == "not_found":
+            raise Http404 from None
+        messages.error(request, exc.message)
+        return _back(document_id)
+    messages.success(request, _("The document is marked as entered in error."))
+    return _back(document_id)
+
+
+@login_required
+@require_POST
+def set_visibility(request: AuthedRequest, document_id: str) -> HttpResponse:
+    visible = request.POST.get("visible") == "1"
+    try:
+        services.do_set_visibility(request.user, document_id, visible=visible, request=request)
+    except services.DocumentError as exc:
+        if exc.code == "not_found":
+            raise Http404 from None
+        messages.error(request, exc.message)
+        return _back(document_id)
+    messages.success(request, _("The patient sees this document.") if visible else _("The patient no longer sees it."))
+    return _back(document_id)
+
+
+def _private(response: R) -> R:
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_GET
+def download(request: AuthedRequest, version_id: str) -> StreamingHttpResponse:
+    """The file as uploaded, always as a download (``attachment``), under its sniffed type."""
+    version, _basis = access.access_version(
+        request.user, version_id, purpose=purposes.DOCUMENT_DOWNLOAD, request=request
+    )
+    content_type = version.content_type + ("; charset=utf-8" if version.content_type == "text/plain" else "")
+    response = StreamingHttpResponse(aiter_blob(version.blob), content_type=content_type)  # streamed
+    response["Content-Length"] = str(version.size)
+    response["Content-Disposition"] = content_disposition(version.file_name or "document")
+    return _private(response)
+
+
+def _page_number(raw: Any, pages: int) -> int:
+    try:
+        number = int(raw or 1)
+    except ValueError:
+        raise Http404 from None
+    if not 1 <= number <= max(pages, 1):
+        raise Http404
+    return number
+
+
+@login_required
+@require_GET
+def preview(request: AuthedRequest, version_id: str) -> HttpResponse:
+    """Cordée's own PNG/JPEG of an image, or of a page of a PDF (the first one is made at upload)."""
+    version, _basis = access.access_version(
+        request.user, version_id, purpose=purposes.DOCUMENT_VIEW, request=request, action=purposes.READ
+    )
+    number = _page_number(request.GET.get("page"), version.pages)
+    if number == 1:
+        if version.preview_blob is None:
+            raise Http404
+        data = b"".join(iter_blob(version.preview_blob))
+    else:
+        if version.preview != DocumentVersion.Preview.PDF:
+            raise Http404
+        rendered = pdf_preview(b"".join(iter_blob(version.blob)), number - 1)
+        if rendered is None:
+            raise Http404
+        data = rendered
+    response = HttpResponse(data, content_type="image/png" if data.startswith(b"\x89PNG") else "image/jpeg")
+    response["Content-Disposition"] = "inline"
+    return _private(response)
