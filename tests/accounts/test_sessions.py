@@ -21,6 +21,8 @@ def _full_login(user, user_agent):
     client = Client(HTTP_USER_AGENT=user_agent)
     client.post("/accounts/login/", {"login": user.email, "password": demo.DEMO_PASSWORD})
     if user.mfa_mandatory:
+        if time.time() % 30 > 25:  # a code of the edge of the accepted window must not age out on the way
+            time.sleep(30.2 - time.time() % 30)
         client.post("/accounts/2fa/authenticate/", {"code": demo.totp_now(at=time.time() + next(_offsets))})
     assert client.get("/").status_code == 200
     return client
