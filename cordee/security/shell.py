@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from cordee.lib import modules
-from cordee.security.access import is_security_officer, officer_memberships
+from cordee.security.access import is_security_officer, keeps_a_register, officer_memberships
 from cordee.security.models import Alert
 
 HOME_LIMIT = 5
@@ -48,5 +48,16 @@ def register() -> None:
             waiting=modules.Waiting(count=alerts_to_review, describe=_describe),
             home=modules.HomeCard("security/_home.html", home_card),
             order=60,
+        )
+    )
+    modules.register(
+        modules.Entry(
+            key="incidents",
+            label=_("Breach register"),
+            url_name="security:incidents",
+            icon="shield",
+            kinds=modules.WORKFORCE,
+            applies=keeps_a_register,
+            order=61,
         )
     )

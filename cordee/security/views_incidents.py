@@ -1,0 +1,129 @@
+"""The breach register: the officers' list, an incident's page, its declaration, facts and exports.
+
+Every page is for the security officers of the incident's structure (and the platform operator);
+anyone else gets the 404 of a missing page. Every write and every export asks for a recent sign-in
+(sudo mode) and is audited; so is every page shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.decorators import reauthentication_required
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cordee.accounts.models import Structure
+from cordee.audit import services as audit
+from cordee.lib.http import AuthedRequest
+from cordee.security import register
+from cordee.security.access import access_incident, incidents_for, is_operator, keeps_a_register, officer_memberships
+from cordee.security.clock import clock
+from cordee.security.forms import FACTS, DeclareForm, IncidentForm
+from cordee.security.models import Incident
+from cordee.security.services import incidents as services
+
+VIEW = "security.incident_view"
+EDIT = "security.incident_edit"
+
+
+def _structures(request: AuthedRequest) -> Any:
+    if is_operator(request.user):
+        return Structure.objects.order_by("name")
+    return Structure.objects.filter(pk__in=officer_memberships(request.user).values("structure_id")).order_by("name")
+
+
+def _register_only(request: AuthedRequest) -> None:
+    if not keeps_a_register(request.user):
+        raise Http404
+
+
+@login_required
+@require_GET
+def incidents(request: AuthedRequest) -> HttpResponse:
+    _register_only(request)
+    now = timezone.now()
+    rows = [(incident, clock(incident, now)) for incident in incidents_for(request.user)]
+    audit.record("security.register_viewed", request=request, details={"incidents": [i.pk for i, _c in rows]})
+    return render(request, "security/incidents.html", {"rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@reauthentication_required
+def declare(request: AuthedRequest) -> HttpResponse:
+    _register_only(request)
+    form = DeclareForm(request.POST or None, structures=_structures(request))
+    if request.method == "POST" and form.is_valid():
+        facts = {name: form.cleaned_data[name] for name in FACTS}
+        incident = services.do_declare_incident(form.cleaned_data["structure"], facts, by=request.user, request=request)
+        messages.success(request, _("Incident recorded in the register."))
+        return redirect("security:incident", incident.pk)
+    if request.method == "GET" and not form.is_bound:
+        form.initial = {"aware_at": timezone.localtime().replace(second=0, microsecond=0)}
+    status = 400 if form.is_bound else 200
+    return render(request, "security/declare.html", {"form": form}, status=status)
+
+
+def _page(
+    request: AuthedRequest, incident: Incident, *, form: IncidentForm | None = None, status: int = 200
+) -> HttpResponse:
+    now = timezone.now()
+    audit.record("security.incident_viewed", request=request, target=incident, purpose=VIEW)
+    context = {
+        "incident": incident,
+        "clock": clock(incident, now),
+        "form": form or IncidentForm(instance=incident),
+    }
+    context.update(_more_context(request, incident, now))
+    return render(request, "security/incident.html", context, status=status)
+
+
+def _more_context(request: AuthedRequest, incident: Incident, now: Any) -> dict[str, Any]:
+    return {}
+
+
+@login_required
+@require_GET
+def incident(request: AuthedRequest, incident_id: str) -> HttpResponse:
+    found = access_incident(request.user, incident_id, purpose=VIEW, request=request)
+    return _page(request, found)
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def update(request: AuthedRequest, incident_id: str) -> HttpResponse:
+    found = access_incident(request.user, incident_id, purpose=EDIT, request=request)
+    form = IncidentForm(request.POST, instance=Incident.objects.filter(pk=found.pk).first())
+    if not form.is_valid():
+        return _page(request, found, form=form, status=400)
+    services.do_update_incident(
+        found, {name: form.cleaned_data[name] for name in FACTS}, by=request.user, request=request
+    )
+    messages.success(request, _("Incident updated."))
+    return redirect("security:incident", found.pk)
+
+
+@login_required
+@require_GET
+@reauthentication_required
+def register_export(request: AuthedRequest, fmt: str) -> HttpResponse:
+    _register_only(request)
+    now = timezone.now()
+    rows = list(incidents_for(request.user))
+    audit.record(
+        "security.register_exported", request=request, details={"format": fmt, "incidents": [i.pk for i in rows]}
+    )
+    if fmt == "csv":
+        response = HttpResponse(register.register_csv(rows, now), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(register.register_pdf(rows, now), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="registre-violations.{fmt}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
