@@ -10,7 +10,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from cordee.security.models import Incident
 
@@ -58,7 +57,3 @@ def reminders_due(incident: Incident, now: dt.datetime) -> list[int]:
         return []
     sent = {24: incident.reminded_24h_at, 48: incident.reminded_48h_at}
     return [h for h in REMINDERS if sent[h] is None and now >= incident.aware_at + dt.timedelta(hours=h)]
-
-
-def describe_left(hours: int) -> str:
-    return ngettext("%(n)s hour left", "%(n)s hours left", hours) % {"n": hours}
