@@ -12,4 +12,5 @@ urlpatterns = [
     path("incidents/registre.pdf", views_incidents.register_export, {"fmt": "pdf"}, name="register_pdf"),
     path("incidents/<str:incident_id>/", views_incidents.incident, name="incident"),
     path("incidents/<str:incident_id>/modifier/", views_incidents.update, name="update"),
+    path("incidents/<str:incident_id>/perimetre/", views_incidents.scope, name="scope"),
 ]

@@ -7,29 +7,33 @@ anyone else gets the 404 of a missing page. Every write and every export asks fo
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cordee.accounts.models import Structure
+from cordee.accounts.models import Structure, User
 from cordee.audit import services as audit
 from cordee.lib.http import AuthedRequest
 from cordee.security import register
 from cordee.security.access import access_incident, incidents_for, is_operator, keeps_a_register, officer_memberships
 from cordee.security.clock import clock
-from cordee.security.forms import FACTS, DeclareForm, IncidentForm
+from cordee.security.forms import FACTS, DeclareForm, IncidentForm, ScopeForm
 from cordee.security.models import Incident
 from cordee.security.services import incidents as services
+from cordee.security.services import scoping
 
 VIEW = "security.incident_view"
 EDIT = "security.incident_edit"
+SCOPE = "security.incident_scope"
 
 
 def _structures(request: AuthedRequest) -> Any:
@@ -71,7 +75,12 @@ def declare(request: AuthedRequest) -> HttpResponse:
 
 
 def _page(
-    request: AuthedRequest, incident: Incident, *, form: IncidentForm | None = None, status: int = 200
+    request: AuthedRequest,
+    incident: Incident,
+    *,
+    form: IncidentForm | None = None,
+    scope_form: ScopeForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     now = timezone.now()
     audit.record("security.incident_viewed", request=request, target=incident, purpose=VIEW)
@@ -80,12 +89,35 @@ def _page(
         "clock": clock(incident, now),
         "form": form or IncidentForm(instance=incident),
     }
-    context.update(_more_context(request, incident, now))
+    context.update(_more_context(request, incident, now, scope_form))
     return render(request, "security/incident.html", context, status=status)
 
 
-def _more_context(request: AuthedRequest, incident: Incident, now: Any) -> dict[str, Any]:
-    return {}
+def _members(incident: Incident) -> Any:
+    return User.objects.filter(memberships__structure=incident.structure).order_by("last_name", "pk").distinct()
+
+
+def _more_context(
+    request: AuthedRequest, incident: Incident, now: Any, scope_form: ScopeForm | None = None
+) -> dict[str, Any]:
+    scope = incident.scope or {}
+    labels = scoping.category_labels()
+    initial: dict[str, Any] = {"end": timezone.localtime(now).replace(second=0, microsecond=0)}
+    if scope:
+        initial = {
+            "accounts": scope.get("accounts", []),
+            "database_dump": scope.get("dump"),
+            "key_exposed": scope.get("key_exposed"),
+        }
+    return {
+        "scope_form": scope_form or ScopeForm(members=_members(incident), initial=initial),
+        "scope": scope,
+        "scope_reasoning": scoping.reasoning(scope) if scope else [],
+        "scope_window": [dt.datetime.fromisoformat(scope[k]) for k in ("start", "end")] if scope else [],
+        "scope_categories": [
+            (labels[c], scope["by_category"][c]) for c in scoping.CATEGORIES if c in scope.get("by_category", {})
+        ],
+    }
 
 
 @login_required
@@ -127,3 +159,30 @@ def register_export(request: AuthedRequest, fmt: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="registre-violations.{fmt}"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def scope(request: AuthedRequest, incident_id: str) -> HttpResponse:
+    found = access_incident(request.user, incident_id, purpose=SCOPE, request=request)
+    form = ScopeForm(request.POST, members=_members(found))
+    if not form.is_valid():
+        return _page(request, found, scope_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        scoping.do_scope_incident(
+            found,
+            list(data["accounts"]),
+            data["start"],
+            data["end"],
+            dump=data["database_dump"],
+            key_exposed=data["key_exposed"],
+            by=request.user,
+            request=request,
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Scope computed from the audit trail."))
+    return redirect("security:incident", found.pk)
