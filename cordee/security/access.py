@@ -23,8 +23,18 @@ def officer_memberships(user: Any) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user, security_officer=True, user__is_active=True)
 
 
+_OFFICER_CACHE = "_cordee_security_officer"
+
+
 def is_security_officer(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and officer_memberships(user).exists()
+    """Whether ``user`` is a security officer of a structure: one query, remembered on the user
+    object (the request's), as the shell asks for the alerts and the register entries."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    cached = user.__dict__.get(_OFFICER_CACHE)
+    if cached is None:
+        cached = user.__dict__[_OFFICER_CACHE] = officer_memberships(user).exists()
+    return bool(cached)
 
 
 def alerts_for(user: User) -> QuerySet[Alert]:

@@ -13,4 +13,9 @@ urlpatterns = [
     path("incidents/<str:incident_id>/", views_incidents.incident, name="incident"),
     path("incidents/<str:incident_id>/modifier/", views_incidents.update, name="update"),
     path("incidents/<str:incident_id>/perimetre/", views_incidents.scope, name="scope"),
+    path("incidents/<str:incident_id>/notification-cnil.pdf", views_incidents.cnil_draft, name="cnil_draft"),
+    path("incidents/<str:incident_id>/avis/<str:notice_id>.pdf", views_incidents.notice_pdf, name="notice_pdf"),
+    path("incidents/<str:incident_id>/approuver/", views_incidents.approve, name="approve"),
+    path("mes-avis/", views_incidents.my_notices, name="my_notices"),
+    path("mes-avis/<str:notice_id>.pdf", views_incidents.my_notice_pdf, name="my_notice_pdf"),
 ]

@@ -23,13 +23,21 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cordee.accounts.models import Structure, User
 from cordee.audit import services as audit
 from cordee.lib.http import AuthedRequest
-from cordee.security import register
-from cordee.security.access import access_incident, incidents_for, is_operator, keeps_a_register, officer_memberships
+from cordee.security import drafts, register
+from cordee.security.access import (
+    access_incident,
+    access_notice,
+    incidents_for,
+    is_operator,
+    keeps_a_register,
+    notices_of,
+    officer_memberships,
+)
 from cordee.security.clock import clock
 from cordee.security.forms import FACTS, DeclareForm, IncidentForm, ScopeForm
 from cordee.security.models import Incident
 from cordee.security.services import incidents as services
-from cordee.security.services import scoping
+from cordee.security.services import notices, scoping
 
 VIEW = "security.incident_view"
 EDIT = "security.incident_edit"
@@ -114,6 +122,8 @@ def _more_context(
         "scope": scope,
         "scope_reasoning": scoping.reasoning(scope) if scope else [],
         "scope_window": [dt.datetime.fromisoformat(scope[k]) for k in ("start", "end")] if scope else [],
+        "notices": list(incident.notices.order_by("patient_id")),
+        "cnil_fields": drafts.cnil_fields(incident) if scope else [],
         "scope_categories": [
             (labels[c], scope["by_category"][c]) for c in scoping.CATEGORIES if c in scope.get("by_category", {})
         ],
@@ -186,3 +196,75 @@ def scope(request: AuthedRequest, incident_id: str) -> HttpResponse:
     else:
         messages.success(request, _("Scope computed from the audit trail."))
     return redirect("security:incident", found.pk)
+
+
+NOTICE_VIEW = "security.notice_view"  # an officer (or the patient) opens a patient's notice
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+@reauthentication_required
+def cnil_draft(request: AuthedRequest, incident_id: str) -> HttpResponse:
+    found = access_incident(request.user, incident_id, purpose=VIEW, request=request)
+    audit.record("security.cnil_draft_downloaded", request=request, target=found, purpose=VIEW)
+    return _pdf(drafts.cnil_pdf(found), f"notification-cnil-{found.pk}.pdf")
+
+
+@login_required
+@require_GET
+@reauthentication_required
+def notice_pdf(request: AuthedRequest, incident_id: str, notice_id: str) -> HttpResponse:
+    """An officer's copy of one patient's letter (to post to a patient without an account)."""
+    found = access_incident(request.user, incident_id, purpose=NOTICE_VIEW, request=request)
+    notice = access_notice(request.user, notice_id, purpose=NOTICE_VIEW, request=request)
+    if notice.incident_id != found.pk:
+        raise Http404
+    return _pdf(drafts.letter_pdf(notice), f"information-{notice.pk}.pdf")
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def approve(request: AuthedRequest, incident_id: str) -> HttpResponse:
+    found = access_incident(request.user, incident_id, purpose=EDIT, request=request)
+    try:
+        approved = notices.do_approve_drafts(found, by=request.user, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if approved.patients_decision == Incident.Decision.NOTIFY:
+            messages.success(request, _("Drafts approved: the patients' notices are sent."))
+        else:
+            messages.success(request, _("Drafts approved. No notice is sent to the patients, as decided."))
+    return redirect("security:incident", found.pk)
+
+
+# --- the patient's side ------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def my_notices(request: AuthedRequest) -> HttpResponse:
+    mine = list(notices_of(request.user).select_related("incident", "patient"))
+    if not mine:
+        raise Http404
+    for notice in mine:
+        access_notice(request.user, notice.pk, purpose=NOTICE_VIEW, request=request)
+    letters = [(notice, drafts.letter(notice)) for notice in mine]
+    return render(request, "security/my_notices.html", {"letters": letters})
+
+
+@login_required
+@require_GET
+def my_notice_pdf(request: AuthedRequest, notice_id: str) -> HttpResponse:
+    notice = access_notice(request.user, notice_id, purpose=NOTICE_VIEW, request=request)
+    if notice.patient.user_id != request.user.pk:
+        raise Http404  # an officer uses the incident's own link (behind a recent sign-in)
+    return _pdf(drafts.letter_pdf(notice), f"information-{notice.pk}.pdf")
