@@ -13,6 +13,7 @@ from typing import Any
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from reportlab.platypus import Spacer
 
 from cordee.security import pdf
@@ -22,8 +23,10 @@ from cordee.security.services.scoping import CATEGORIES, category_labels, reason
 from cordee.vault.errors import VaultError
 
 
-def _when(value: dt.datetime | None) -> str:
-    return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else _("not yet")
+def _when(value: dt.datetime | None, missing: str = "") -> str:
+    if value is None:
+        return missing or _("not yet")
+    return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
 
 
 def _or_unknown(text: str) -> str:
@@ -34,10 +37,11 @@ def _people(incident: Incident) -> str:
     scope = incident.scope or {}
     if scope.get("totals"):
         totals = scope["totals"]
-        return _("%(p)s patients, %(r)s records (computed from the audit trail)") % {
-            "p": totals["patients"],
-            "r": totals["records"],
-        }
+        return ngettext(
+            "%(p)s patient, %(r)s records (computed from the audit trail)",
+            "%(p)s patients, %(r)s records (computed from the audit trail)",
+            totals["patients"],
+        ) % {"p": totals["patients"], "r": totals["records"]}
     if incident.people_count is not None:
         return _("about %(p)s people, about %(r)s records") % {
             "p": incident.people_count,
@@ -68,7 +72,11 @@ def cnil_fields(incident: Incident) -> list[tuple[str, str]]:
         (
             _("Timeline"),
             _("Breach began: %(o)s. Became aware: %(a)s. Contained: %(c)s.")
-            % {"o": _when(incident.occurred_at), "a": _when(incident.aware_at), "c": _when(incident.contained_at)},
+            % {
+                "o": _when(incident.occurred_at, _("unknown")),
+                "a": _when(incident.aware_at),
+                "c": _when(incident.contained_at),
+            },
         ),
         (_("Information of the patients (art. 34)"), incident.get_patients_decision_display()),
         (_("Its reasoning"), _or_unknown(incident.patients_reasoning)),

@@ -78,6 +78,9 @@ def declare(request: AuthedRequest) -> HttpResponse:
         return redirect("security:incident", incident.pk)
     if request.method == "GET" and not form.is_bound:
         form.initial = {"aware_at": timezone.localtime().replace(second=0, microsecond=0)}
+        structures = list(_structures(request)[:2])
+        if len(structures) == 1:  # an officer of one structure: nothing to choose
+            form.initial["structure"] = structures[0].pk
     status = 400 if form.is_bound else 200
     return render(request, "security/declare.html", {"form": form}, status=status)
 
