@@ -169,3 +169,19 @@ def test_scoping_needs_a_recent_sign_in_and_others_get_404(client_for, otto, ali
 
 def test_runs_on_the_database_of_the_run():
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_the_chain_is_verified_from_the_last_checkpoint_before_the_window(scenario, otto, bob, structure):
+    from cordee.audit.checkpoints import make_checkpoint
+    from cordee.security.services.scoping import verify_window
+
+    old = AuditEntry.objects.order_by("seq").first()
+    sealed = make_checkpoint(now=T1 - dt.timedelta(days=2))
+    assert sealed is not None and sealed.seq > old.seq
+    audit.record("login.success", actor=bob)
+    after = verify_window(T1)
+    assert after.ok and (after.first_seq, after.entries) == (sealed.seq + 1, 1)  # only what follows the seal
+    with attacker():  # an entry the checkpoint sealed before the window: not walked again
+        sql(f"UPDATE {TABLE} SET target_id = %s WHERE seq = %s", ["999", old.seq])  # noqa: S608 (constant table)
+    assert verify_window(T1).ok
+    assert not verify_window(T1 - dt.timedelta(days=3)).ok  # a window before the checkpoint: the whole walk
