@@ -185,10 +185,13 @@ def reasoning(scope: dict[str, Any]) -> list[str]:
             _(
                 "The copy of the database holds the health data only encrypted (names, INS, birth data, "
                 "addresses, messages, files): their keys are wrapped by the key encryption key, which never "
-                "sits in the database and was not exposed. The data are unintelligible to whoever holds the "
-                "copy: art. 34(3)(a) GDPR exempts informing the patients for this copy. What the copy shows "
-                "in clear: record numbers, dates, sex and identity status, and the professionals' names and "
-                "RPPS numbers (public)."
+                "sits in the database and was not exposed. These data are unintelligible to whoever holds "
+                "the copy: art. 34(3)(a) GDPR exempts informing the patients of their exposure. The copy "
+                "does show in clear the e-mail addresses of the accounts (patients' included), who is in "
+                "whose care team (by numbers), each patient's sex, identity status and dates, and the audit "
+                "trail (professionals' names and RPPS numbers, times, IP addresses, patients by number): "
+                "weigh the risk of these before deciding not to inform the patients "
+                "(docs/security.md, What a theft reveals)."
             )
         )
     elif scope.get("dump"):
