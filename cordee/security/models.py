@@ -48,3 +48,72 @@ class Alert(models.Model):
     @property
     def is_reviewed(self) -> bool:
         return self.reviewed_at is not None
+
+
+class Incident(models.Model):
+    """One entry of a structure's breach register (RGPD art. 33(5)).
+
+    Facts, timeline and decisions are the officer's words: no health data may be written in them
+    (the help under each field says so), so they are stored in clear. The scoping (``scope``) holds
+    ids and counts only; the patients concerned are named in ``BreachNotice`` rows.
+    """
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("Not decided yet")
+        NOTIFY = "notify", _("Notify")
+        NO_NOTIFICATION = "none", _("No notification")
+
+    structure = models.ForeignKey(
+        "accounts.Structure", on_delete=models.SET_NULL, null=True, related_name="security_incidents"
+    )
+    structure_name = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=200)
+    nature = models.TextField(blank=True)  # what happened: confidentiality, integrity, availability
+    data_categories = models.TextField(blank=True)  # in words; the scoping adds its own by category
+    people_count = models.PositiveIntegerField(null=True, blank=True)  # approximate, before scoping
+    records_count = models.PositiveIntegerField(null=True, blank=True)
+    consequences = models.TextField(blank=True)
+    measures_taken = models.TextField(blank=True)
+    measures_proposed = models.TextField(blank=True)
+    contact = models.TextField(blank=True)  # the DPO or contact point (art. 33(3)(b))
+    aware_at = models.DateTimeField()  # the 72 hours run from here (art. 33(1))
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    contained_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)  # to the CNIL
+    cnil_decision = models.CharField(max_length=8, choices=Decision.choices, default=Decision.PENDING)
+    cnil_reasoning = models.TextField(blank=True)
+    patients_decision = models.CharField(max_length=8, choices=Decision.choices, default=Decision.PENDING)
+    patients_reasoning = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by_id = models.BigIntegerField(null=True, blank=True)
+    created_by_display = models.JSONField(default=dict, blank=True)
+    reminded_24h_at = models.DateTimeField(null=True, blank=True)
+    reminded_48h_at = models.DateTimeField(null=True, blank=True)
+    scope = models.JSONField(default=dict, blank=True)  # ids, window, counts (services/scoping.py)
+    scoped_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)  # the drafts, approved by an officer
+    approved_by_display = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("breach incident")
+        indexes = [models.Index(fields=["structure", "aware_at"], name="security_incident_reg_idx")]
+
+    def __str__(self) -> str:
+        return f"incident #{self.pk}"
+
+
+class BreachNotice(models.Model):
+    """The art. 34 notice to one patient concerned by an incident: a draft until approved."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notices")
+    patient = models.ForeignKey("accounts.Patient", on_delete=models.CASCADE, related_name="breach_notices")
+    categories = models.JSONField(default=dict, blank=True)  # {category: {"entries": n, "records": n}}
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("breach notice")
+        constraints = [models.UniqueConstraint(fields=["incident", "patient"], name="security_notice_once")]
+
+    def __str__(self) -> str:
+        return f"notice #{self.pk}"

@@ -10,10 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from cordee.lib import modules
-from cordee.security.access import is_security_officer, officer_memberships
+from cordee.security.access import is_security_officer, keeps_a_register, notices_of, officer_memberships
 from cordee.security.models import Alert
 
 HOME_LIMIT = 5
+NOTICE_ENTRY = "avis-securite"  # as services.notices.NOTICE_ENTRY (the push names it)
 
 
 def _to_review(user: Any) -> Any:
@@ -36,6 +37,15 @@ def home_card(request: HttpRequest) -> dict[str, Any] | None:
     return {"alerts": alerts} if alerts else None
 
 
+def has_notices(user: Any) -> bool:
+    return notices_of(user).exists()
+
+
+def notices_card(request: HttpRequest) -> dict[str, Any] | None:
+    count = notices_of(request.user).count()
+    return {"count": count} if count else None
+
+
 def register() -> None:
     modules.register(
         modules.Entry(
@@ -49,4 +59,34 @@ def register() -> None:
             home=modules.HomeCard("security/_home.html", home_card),
             order=60,
         )
+    )
+    modules.register(
+        modules.Entry(
+            key="incidents",
+            label=_("Breach register"),
+            url_name="security:incidents",
+            icon="shield",
+            kinds=modules.WORKFORCE,
+            applies=keeps_a_register,
+            order=61,
+        )
+    )
+    modules.register(
+        modules.Entry(
+            key=NOTICE_ENTRY,
+            label=_("Data breach information"),
+            url_name="security:my_notices",
+            icon="shield",
+            kinds=frozenset({modules.PATIENT}),
+            applies=has_notices,
+            home=modules.HomeCard("security/_home_notices.html", notices_card),
+            order=65,
+            push_text=_("You have new information in Cordée."),
+        )
+    )
+    modules.register_purposes(
+        {
+            "security.breach_notice": _("Sent you information about a personal data breach"),
+            "security.notice_view": _("Opened the information about a personal data breach concerning you"),
+        }
     )

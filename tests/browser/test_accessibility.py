@@ -46,6 +46,34 @@ def sign_in_as(page, base_url: str, user) -> None:
     page.context.add_cookies([{"name": "cordee_session", "value": orm(_session_cookie, user), "url": base_url}])
 
 
+def _breach(users) -> int:
+    """An incident of the register, scoped (Bob's account read Paula's record) and approved: the
+    officer's incident page with its drafts, and Paula's notice in her space."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from cordee.audit import services as audit
+    from cordee.security.models import Incident
+    from cordee.security.services.incidents import do_declare_incident, do_update_incident
+    from cordee.security.services.notices import do_approve_drafts
+    from cordee.security.services.scoping import do_scope_incident
+
+    found = Incident.objects.order_by("pk").first()
+    if found is not None:
+        return found.pk
+    otto, bob, patient = users["otto"], users["bob"], users["paula"].patient
+    now = timezone.now()
+    audit.record("patient.read", actor=bob, target=patient, patient_id=patient.pk, purpose="patient.view", at=now)
+    facts = {"title": "Compte de Bob utilisé par un tiers", "aware_at": now, "contact": "dpo@example.org"}
+    incident = do_declare_incident(Structure.objects.get(), facts, by=otto)
+    window = (now - dt.timedelta(hours=1), now + dt.timedelta(minutes=1))
+    incident = do_scope_incident(incident, [bob], *window, by=otto)
+    decision = {"patients_decision": "notify", "patients_reasoning": "Dossier consulté : risque élevé."}
+    do_approve_drafts(do_update_incident(incident, decision, by=otto), by=otto)
+    return incident.pk
+
+
 def _pages(who: str, users) -> list[str]:
     """Every page the persona reaches, by URL."""
 
@@ -74,9 +102,12 @@ def _pages(who: str, users) -> list[str]:
     if who == "ada":
         pages += [f"/comptes/structures/{structure}/annuaire/"]
     if who == "otto":
-        pages += ["/securite/alertes/"]
+        incident = orm(_breach, users)
+        pages += ["/securite/alertes/", "/securite/incidents/", "/securite/incidents/nouveau/"]
+        pages += [f"/securite/incidents/{incident}/"]
     if who == "paula":
-        pages += ["/patients/mon-historique/", f"/patients/{patient}/"]
+        orm(_breach, users)
+        pages += ["/patients/mon-historique/", f"/patients/{patient}/", "/securite/mes-avis/"]
         pages += [f"/dossier/patient/{patient}/", f"/dossier/patient/{patient}/recherche/?du=2000-01-01"]
     return pages
 
