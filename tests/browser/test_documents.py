@@ -141,3 +141,43 @@ def test_alice_files_corrects_and_shares_a_result_bob_opens_it_paula_sees_the_re
     expect(bob_row.first).to_be_visible()
     shoot(paula_page, "documents-patient-history-375")
     browser_issues.assert_clean()
+
+
+def test_without_javascript_alice_files_a_report_with_the_plain_form(page, cordee_server, alice, paula, tmp_path):
+    """The upload form posts itself (multipart) when the browser runs no script: the document is in
+    the timeline, and a refusal is shown in the form, on the field."""
+    patient_id = paula.patient.pk
+    context = page.context.browser.new_context(
+        base_url=cordee_server.url, locale="fr-FR", java_script_enabled=False, viewport={"width": 375, "height": 800}
+    )
+    context.set_default_timeout(15_000)
+    bare = context.new_page()
+    try:
+        sign_in_as(bare, cordee_server.url, alice)
+        bare.goto(f"/dossier/patient/{patient_id}/")
+        expect(bare.get_by_text("JavaScript")).to_have_count(0)  # no warning any more: the form works
+        bare.get_by_label("Fichier (PDF, image PNG/JPEG/WebP ou texte brut)").set_input_files(
+            {"name": "cr.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes(text="Consultation")}
+        )
+        bare.get_by_label("Type").first.select_option("cr_consultation")
+        bare.get_by_label("Titre").fill("Consultation sans script")
+        bare.get_by_label("Date de l’acte").fill("2026-03-02")
+        bare.get_by_role("button", name="Ajouter au dossier").click()
+        expect(bare.get_by_role("status").first).to_contain_text("Le document a été ajouté au dossier.")
+        expect(bare.locator(".timeline").get_by_role("link", name="Consultation sans script")).to_be_visible()
+        shoot(bare, "documents-upload-without-javascript")
+
+        # A refused file: the form says why, on the file's field, and keeps what was typed.
+        bare.get_by_text("Ajouter un document").click()
+        bare.get_by_label("Fichier (PDF, image PNG/JPEG/WebP ou texte brut)").set_input_files(
+            {"name": "page.html", "mimeType": "text/html", "buffer": b"<html><body>x</body></html>"}
+        )
+        bare.get_by_label("Titre").fill("Une page web")
+        bare.get_by_label("Date de l’acte").fill("2026-03-02")
+        bare.get_by_role("button", name="Ajouter au dossier").click()
+        expect(bare.get_by_role("alert")).to_contain_text("Ce type de fichier")
+        expect(bare.locator("#doc-file")).to_have_attribute("aria-invalid", "true")
+        expect(bare.get_by_label("Titre")).to_have_value("Une page web")
+        shoot(bare, "documents-upload-without-javascript-refused")
+    finally:
+        context.close()
