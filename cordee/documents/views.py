@@ -18,14 +18,14 @@ from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cordee.accounts.models import User
-from cordee.documents import access, multipart, purposes, search, services, timeline
+from cordee.documents import access, export, multipart, purposes, search, services, timeline
 from cordee.documents.models import DocumentType, DocumentVersion, visible_by_default
 from cordee.documents.services import exports, sharing
 from cordee.lib.bodies import with_upload_handlers
@@ -192,8 +192,9 @@ def export_record(request: AuthedRequest, patient_id: str) -> StreamingHttpRespo
         spool, size, _count = exports.do_export_record(request.user, patient_id, request=request)
     except services.DocumentError:
         raise Http404 from None
-    response = FileResponse(spool, content_type="application/zip", as_attachment=True, filename="dossier.zip")
+    response = StreamingHttpResponse(export.SpooledStream(spool), content_type="application/zip")
     response["Content-Length"] = str(size)
+    response["Content-Disposition"] = content_disposition("dossier.zip")
     return _private(response)
 
 
