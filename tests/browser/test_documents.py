@@ -181,3 +181,33 @@ def test_without_javascript_alice_files_a_report_with_the_plain_form(page, corde
         shoot(bare, "documents-upload-without-javascript-refused")
     finally:
         context.close()
+
+
+def test_the_export_downloads_through_the_real_server(page, cordee_server, paula, tmp_path):
+    """The ZIP comes through uvicorn and Cordée's ASGI handler from the async iterator over the
+    spooled file: whole, its size announced, the documents inside."""
+    import io
+    import zipfile
+
+    patient_id = paula.patient.pk
+    sign_in_as(page, cordee_server.url, paula)
+    page.goto(f"/dossier/patient/{patient_id}/")
+    page.get_by_label("Fichier (PDF, image PNG/JPEG/WebP ou texte brut)").set_input_files(
+        {"name": "carnet.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes(pages=3)}
+    )
+    page.get_by_label("Type").first.select_option("autre")
+    page.get_by_label("Titre").fill("Mon carnet")
+    page.get_by_label("Date de l’acte").fill("2026-03-02")
+    page.get_by_role("button", name="Ajouter au dossier").click()
+    expect(page.locator("h1")).to_have_text("Mon carnet")
+    page.goto(f"/dossier/patient/{patient_id}/")
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Exporter tout le dossier (ZIP)").click()
+    download = caught.value
+    assert download.suggested_filename == "dossier.zip"
+    path = tmp_path / "dossier.zip"
+    download.save_as(path)
+    archive = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    names = archive.namelist()
+    assert names[0] == "index.pdf" and any(name.endswith("Mon_carnet_v1.pdf") for name in names)
+    assert archive.testzip() is None
