@@ -334,3 +334,37 @@ def test_entered_in_error_wrong_input_is_400(alice, document, raw):
     assert check(response, "/documents/{document_id}/entered-in-error", "post", 400)["code"] == "invalid"
     document.refresh_from_db()
     assert not document.in_error
+
+
+def test_the_timeline_costs_the_same_for_3_and_30_lines(alice, patient):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.documents.test_pages import _fill, _more
+
+    client = _client(alice)
+    url = f"{API}/patients/{patient.pk}/timeline"
+    counts = []
+    for count in (3, 27):  # 3 lines, then 30
+        (_more if counts else _fill)(patient, alice, count)
+        client.get(url)  # the keys' caches warm
+        with CaptureQueriesContext(connection) as queries:
+            body = check(client.get(url), TIMELINE, "get", 200)
+        counts.append(len(queries))
+    assert len(body["items"]) == 30 and counts[0] == counts[1]
+
+
+def test_a_document_costs_the_same_for_1_and_4_versions(alice, document):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = _client(alice)
+    counts = []
+    for _round in range(2):
+        client.get(f"{API}/documents/{document.pk}")
+        with CaptureQueriesContext(connection) as queries:
+            body = check(client.get(f"{API}/documents/{document.pk}"), "/documents/{document_id}", "get", 200)
+        counts.append(len(queries))
+        for _n in range(3):
+            assert new_version(client, document.pk, pdf_bytes()).status_code == 201
+    assert len(body["versions"]) == 4 and counts[0] == counts[1]
