@@ -65,7 +65,7 @@ def test_alice_files_corrects_and_shares_a_result_bob_opens_it_paula_sees_the_re
     expect(page.locator("h1")).to_have_text("Ionogramme du 2 mars")
     preview = page.get_by_role("img", name="Page 1 du document")
     expect(preview).to_be_visible()
-    assert preview.evaluate("img => img.naturalWidth") > 0
+    assert preview.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0  # once loaded (was racy)
     expect(page.get_by_text("Page 1 sur 2 pages")).to_be_visible()
 
     # The correction: v2, who and why; v1 stays, replaced.
