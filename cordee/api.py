@@ -11,6 +11,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.security import SessionAuth
 
+from cordee.documents.api import router as documents_router
 from cordee.drugs.api import router as drugs_router
 from cordee.lib.api import StrictJSONParser, install_error_handlers
 from cordee.lib.ratelimit import UserRateThrottle
@@ -29,3 +30,4 @@ api = NinjaAPI(
 install_error_handlers(api)  # every error in one shape (cordee/lib/api.py)
 api.add_router("/messaging/", messaging_router)
 api.add_router("/drugs/", drugs_router)
+api.add_router("/record/", documents_router)

@@ -2,7 +2,11 @@
 
 For the patient (her right of access: the documents she sees) and for a professional taking over
 her care (every document, those entered in error marked so in the index). The archive is written
-to a temporary file (files decrypted one after the other, 1 MiB at a time), then streamed.
+to a temporary file (files decrypted one after the other, 1 MiB at a time), then streamed from it
+by ``SpooledStream``: an *asynchronous* iterator, each 1 MiB read in a worker thread (Django's ASGI
+handler reads a synchronous iterator, such as ``FileResponse``'s, whole into memory before sending
+it). The temporary file has no name (``tempfile.TemporaryFile``): closing it removes it, at the end
+of the answer, when the client goes away mid-way, or when the answer is closed unread.
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ import io
 import re
 import tempfile
 import zipfile
+from collections.abc import AsyncIterator
 from typing import IO
 from xml.sax.saxutils import escape
 
+from asgiref.sync import sync_to_async
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
@@ -121,3 +127,27 @@ def write_zip(patient: Patient, basis: Basis) -> tuple[IO[bytes], int, int]:
     size = spool.tell()
     spool.seek(0)
     return spool, size, len(rows)
+
+
+class SpooledStream:
+    """The bytes of a rewound temporary file for a ``StreamingHttpResponse``, ``CHUNK`` at a time,
+    each read in a worker thread; the file is closed (so removed) once read, or by ``close()``,
+    which the response calls when it is closed (``StreamingHttpResponse`` registers it)."""
+
+    def __init__(self, spool: IO[bytes], chunk_size: int = CHUNK) -> None:
+        self.spool = spool
+        self.chunk_size = chunk_size
+
+    def close(self) -> None:
+        self.spool.close()  # idempotent
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        read = sync_to_async(self.spool.read, thread_sensitive=False)
+        try:
+            while chunk := await read(self.chunk_size):
+                yield chunk
+        finally:
+            await sync_to_async(self.close, thread_sensitive=False)()

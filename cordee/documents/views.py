@@ -3,8 +3,10 @@
 
 Uploads (a new document, a new version) are the request body itself, sent by the page's script
 with the progress shown (``static/documents/upload.js``); the form's fields travel in headers,
-percent-encoded (never in the URL). Files are always served as downloads (``attachment``,
-``nosniff``); only Cordée's own PNG/JPEG previews are shown inline.
+percent-encoded (never in the URL). Without JavaScript the new-document form posts itself as
+``multipart/form-data`` (``documents.multipart``): same limit, checks, audit; errors on the page.
+Files are always served as downloads (``attachment``, ``nosniff``); only Cordée's own PNG/JPEG
+previews are shown inline.
 """
 
 from __future__ import annotations
@@ -16,16 +18,17 @@ from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cordee.accounts.models import User
-from cordee.documents import access, purposes, search, services, timeline
+from cordee.documents import access, export, multipart, purposes, search, services, timeline
 from cordee.documents.models import DocumentType, DocumentVersion, visible_by_default
 from cordee.documents.services import exports, sharing
+from cordee.lib.bodies import with_upload_handlers
 from cordee.lib.http import AuthedRequest
 from cordee.lib.previews import pdf_preview
 from cordee.messaging.services.attachments import content_disposition
@@ -64,6 +67,16 @@ def my_record(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_GET
 def record(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    return _record_page(request, patient_id)
+
+
+# Which field of the upload form each refusal points at (the others are about the file).
+_FIELD_OF = {"doc_type": "doc_type", "title": "title", "act_date": "act_date"}
+
+
+def _record_page(
+    request: AuthedRequest, patient_id: str, *, failed: services.DocumentError | None = None, status: int = 200
+) -> HttpResponse:
     user = request.user
     patient, basis = access.access_record(user, patient_id, purpose=purposes.RECORD_VIEW, request=request)
     filters = timeline.parse_filters(request.GET)
@@ -81,13 +94,25 @@ def record(request: AuthedRequest, patient_id: str) -> HttpResponse:
         "may_export": may_upload,  # the patient, a professional who may open her
         "filable": sharing.filable_attachments(user, patient.pk) if _professional(user, basis) else [],
         "max_bytes": settings.DOCUMENTS_MAX_BYTES,
+        "upload_error": failed.message if failed is not None else "",
+        "upload_field": _FIELD_OF.get(failed.code, "file") if failed is not None else "",
+        "upload_values": request.POST if failed is not None else {},
     }
-    return render(request, "documents/record.html", context)
+    return render(request, "documents/record.html", context, status=status)
 
 
+@with_upload_handlers(multipart.handlers)
 @login_required
 @require_POST
 def upload(request: AuthedRequest, patient_id: str) -> HttpResponse:
+    """A new document: the body itself from the page's script (answered in JSON), or the form
+    posted as ``multipart/form-data`` by a browser without JavaScript (``documents.multipart``)."""
+    if request.content_type == "multipart/form-data":
+        return _upload_form(request, patient_id, multipart.handler_of(request))
+    return _upload_body(request, patient_id)
+
+
+def _upload_body(request: AuthedRequest, patient_id: str) -> HttpResponse:
     visible = request.headers.get("X-Visible")
     try:
         document = services.do_upload(
@@ -105,6 +130,39 @@ def upload(request: AuthedRequest, patient_id: str) -> HttpResponse:
         return _error(exc)
     messages.success(request, _("The document was added to the record."))
     return JsonResponse({"id": document.pk, "url": reverse("documents:document", args=[document.pk])}, status=201)
+
+
+def _upload_form(request: AuthedRequest, patient_id: str, handler: multipart.RecordUploadHandler) -> HttpResponse:
+    file = request.FILES.get(multipart.FIELD)  # parsed here, through the handler (to disk, limited)
+    try:
+        if handler.too_large:
+            raise services.DocumentError("too_large")
+        if file is None:
+            raise services.DocumentError("empty")
+        doc_type = request.POST.get("doc_type")
+        # Without the script the box does not follow the type: a result, an image or a photograph
+        # stays hidden until shown from its page (the help says so); the box can only hide.
+        visible = request.POST.get("visible") == "1" and visible_by_default(str(doc_type))
+        stream: Any = file  # an UploadedFile reads as a binary stream (its temporary file)
+        document = services.do_upload(
+            request.user,
+            patient_id,
+            services.Upload(stream, file.size, file.name),
+            doc_type=doc_type,
+            title=request.POST.get("title"),
+            act_date=request.POST.get("act_date"),
+            source=request.POST.get("source"),
+            visible_to_patient=visible,
+            request=request,
+        )
+    except services.DocumentError as exc:
+        if exc.code == "not_found":
+            raise Http404 from None
+        return _record_page(request, patient_id, failed=exc, status=exc.status)
+    finally:
+        multipart.close_upload(file)
+    messages.success(request, _("The document was added to the record."))
+    return redirect("documents:record", document.patient_id)
 
 
 @login_required
@@ -134,8 +192,9 @@ def export_record(request: AuthedRequest, patient_id: str) -> StreamingHttpRespo
         spool, size, _count = exports.do_export_record(request.user, patient_id, request=request)
     except services.DocumentError:
         raise Http404 from None
-    response = FileResponse(spool, content_type="application/zip", as_attachment=True, filename="dossier.zip")
+    response = StreamingHttpResponse(export.SpooledStream(spool), content_type="application/zip")
     response["Content-Length"] = str(size)
+    response["Content-Disposition"] = content_disposition("dossier.zip")
     return _private(response)
 
 

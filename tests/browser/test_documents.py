@@ -65,7 +65,7 @@ def test_alice_files_corrects_and_shares_a_result_bob_opens_it_paula_sees_the_re
     expect(page.locator("h1")).to_have_text("Ionogramme du 2 mars")
     preview = page.get_by_role("img", name="Page 1 du document")
     expect(preview).to_be_visible()
-    assert preview.evaluate("img => img.naturalWidth") > 0
+    assert preview.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0  # once loaded (was racy)
     expect(page.get_by_text("Page 1 sur 2 pages")).to_be_visible()
 
     # The correction: v2, who and why; v1 stays, replaced.
@@ -141,3 +141,73 @@ def test_alice_files_corrects_and_shares_a_result_bob_opens_it_paula_sees_the_re
     expect(bob_row.first).to_be_visible()
     shoot(paula_page, "documents-patient-history-375")
     browser_issues.assert_clean()
+
+
+def test_without_javascript_alice_files_a_report_with_the_plain_form(page, cordee_server, alice, paula, tmp_path):
+    """The upload form posts itself (multipart) when the browser runs no script: the document is in
+    the timeline, and a refusal is shown in the form, on the field."""
+    patient_id = paula.patient.pk
+    context = page.context.browser.new_context(
+        base_url=cordee_server.url, locale="fr-FR", java_script_enabled=False, viewport={"width": 375, "height": 800}
+    )
+    context.set_default_timeout(15_000)
+    bare = context.new_page()
+    try:
+        sign_in_as(bare, cordee_server.url, alice)
+        bare.goto(f"/dossier/patient/{patient_id}/")
+        expect(bare.get_by_text("JavaScript")).to_have_count(0)  # no warning any more: the form works
+        bare.get_by_label("Fichier (PDF, image PNG/JPEG/WebP ou texte brut)").set_input_files(
+            {"name": "cr.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes(text="Consultation")}
+        )
+        bare.get_by_label("Type").first.select_option("cr_consultation")
+        bare.get_by_label("Titre").fill("Consultation sans script")
+        bare.get_by_label("Date de l’acte").fill("2026-03-02")
+        bare.get_by_role("button", name="Ajouter au dossier").click()
+        expect(bare.get_by_role("status").first).to_contain_text("Le document a été ajouté au dossier.")
+        expect(bare.locator(".timeline").get_by_role("link", name="Consultation sans script")).to_be_visible()
+        shoot(bare, "documents-upload-without-javascript")
+
+        # A refused file: the form says why, on the file's field, and keeps what was typed.
+        bare.get_by_text("Ajouter un document").click()
+        bare.get_by_label("Fichier (PDF, image PNG/JPEG/WebP ou texte brut)").set_input_files(
+            {"name": "page.html", "mimeType": "text/html", "buffer": b"<html><body>x</body></html>"}
+        )
+        bare.get_by_label("Titre").fill("Une page web")
+        bare.get_by_label("Date de l’acte").fill("2026-03-02")
+        bare.get_by_role("button", name="Ajouter au dossier").click()
+        expect(bare.get_by_role("alert")).to_contain_text("Ce type de fichier")
+        expect(bare.locator("#doc-file")).to_have_attribute("aria-invalid", "true")
+        expect(bare.get_by_label("Titre")).to_have_value("Une page web")
+        shoot(bare, "documents-upload-without-javascript-refused")
+    finally:
+        context.close()
+
+
+def test_the_export_downloads_through_the_real_server(page, cordee_server, paula, tmp_path):
+    """The ZIP comes through uvicorn and Cordée's ASGI handler from the async iterator over the
+    spooled file: whole, its size announced, the documents inside."""
+    import io
+    import zipfile
+
+    patient_id = paula.patient.pk
+    sign_in_as(page, cordee_server.url, paula)
+    page.goto(f"/dossier/patient/{patient_id}/")
+    page.get_by_label("Fichier (PDF, image PNG/JPEG/WebP ou texte brut)").set_input_files(
+        {"name": "carnet.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes(pages=3)}
+    )
+    page.get_by_label("Type").first.select_option("autre")
+    page.get_by_label("Titre").fill("Mon carnet")
+    page.get_by_label("Date de l’acte").fill("2026-03-02")
+    page.get_by_role("button", name="Ajouter au dossier").click()
+    expect(page.locator("h1")).to_have_text("Mon carnet")
+    page.goto(f"/dossier/patient/{patient_id}/")
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Exporter tout le dossier (ZIP)").click()
+    download = caught.value
+    assert download.suggested_filename == "dossier.zip"
+    path = tmp_path / "dossier.zip"
+    download.save_as(path)
+    archive = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    names = archive.namelist()
+    assert names[0] == "index.pdf" and any(name.endswith("Mon_carnet_v1.pdf") for name in names)
+    assert archive.testzip() is None

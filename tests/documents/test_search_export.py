@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import tempfile
 import zipfile
 
 import pytest
+from asgiref.sync import async_to_sync
+from django.http import StreamingHttpResponse
 from pypdf import PdfReader
 
 from cordee.documents import purposes
-from tests.documents.conftest import MISSING_ID, client_as, last_entry, pdf_bytes, png_bytes, upload
+from cordee.documents.export import SpooledStream
+from tests.documents.conftest import MISSING_ID, client_as, last_entry, pdf_bytes, png_bytes, read_all, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +85,10 @@ def test_searching_a_record_one_cannot_open_is_the_404(charlie, patient):
 def _zip(response) -> zipfile.ZipFile:
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     assert response["Content-Disposition"].startswith("attachment;")
-    return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert response.is_async  # an async iterator: Django's ASGI handler would read a sync one whole
+    data = read_all(response)
+    assert len(data) == int(response["Content-Length"])
+    return zipfile.ZipFile(io.BytesIO(data))
 
 
 def test_a_professional_exports_the_whole_record(alice, patient, record):
@@ -124,3 +131,44 @@ def test_exported_bytes_are_the_documents(alice, patient):
     archive = _zip(client_as(alice).post(f"/dossier/patient/{patient.pk}/export/"))
     (name,) = [n for n in archive.namelist() if n.startswith("documents/")]
     assert archive.read(name) == data
+
+
+def _spool(data: bytes):
+    spool = tempfile.TemporaryFile()  # noqa: SIM115  (closed by the stream under test)
+    spool.write(data)
+    spool.seek(0)
+    return spool
+
+
+def test_the_spooled_archive_is_read_in_chunks_then_closed():
+    data = bytes(range(256)) * 40
+    spool = _spool(data)
+    stream = SpooledStream(spool, chunk_size=1000)
+
+    async def collect() -> list[bytes]:
+        return [chunk async for chunk in stream]
+
+    chunks = async_to_sync(collect)()
+    assert b"".join(chunks) == data and len(chunks) == 11 and max(map(len, chunks)) == 1000
+    assert spool.closed
+
+
+def test_the_spool_is_closed_when_the_client_goes_away_mid_way():
+    spool = _spool(b"x" * 5000)
+    stream = SpooledStream(spool, chunk_size=1000)
+
+    async def first_then_leave() -> bytes:
+        chunks = aiter(stream)
+        first = await anext(chunks)
+        await chunks.aclose()  # what the ASGI server does when the client disconnects
+        return first
+
+    assert async_to_sync(first_then_leave)() == b"x" * 1000
+    assert spool.closed
+
+
+def test_the_spool_is_closed_with_an_answer_never_read():
+    spool = _spool(b"x" * 10)
+    response = StreamingHttpResponse(SpooledStream(spool), content_type="application/zip")
+    response.close()  # the handler closes every answer it sent (or did not send)
+    assert spool.closed
