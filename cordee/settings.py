@@ -424,6 +424,7 @@ DETECT_BULK_WINDOW = env_int("DETECT_BULK_WINDOW", 15 * 60, minimum=60)
 DETECT_BREAK_GLASS = env_int("DETECT_BREAK_GLASS", 3, minimum=1)  # emergency accesses by one user
 DETECT_BREAK_GLASS_WINDOW = env_int("DETECT_BREAK_GLASS_WINDOW", 7 * 24 * 3600, minimum=3600)
 DETECT_EVERY_SECONDS = env_int("DETECT_EVERY_SECONDS", 60, minimum=5)  # the worker's detection job
+DETECT_LOCK_HOURS = env_int("DETECT_LOCK_HOURS", 24, minimum=1)  # an account locked from an alert
 
 # Sessions end after this long without activity, and in any case after SESSION_MAX_AGE.
 SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60, minimum=60)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from allauth.account.decorators import reauthentication_required
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,6 +26,7 @@ from cordee.security.access import (
     may_handle,
 )
 from cordee.security.models import Alert
+from cordee.security.services import detections
 
 ALERTS_PER_PAGE = 25
 
@@ -79,6 +81,7 @@ def _alert_page(request: AuthedRequest, alert: Alert, *, failed: dict | None = N
         "shown": min(len(alert.evidence), EVIDENCE_SHOWN),
         "failed": failed or {},
         "may_act": may_handle(request.user, alert),
+        "lock_hours": settings.DETECT_LOCK_HOURS,
     }
     return render(request, "security/alert.html", context, status=status)
 
@@ -100,4 +103,19 @@ def acknowledge(request: AuthedRequest, alert_id: str) -> HttpResponse:
     except ValidationError as exc:
         return _alert_page(request, found, failed={"errors": exc.messages}, status=400)
     messages.success(request, _("Alert acknowledged."))
+    return redirect("security:alert", found.pk)
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def lock(request: AuthedRequest, alert_id: str) -> HttpResponse:
+    found = access_alert(request.user, alert_id, purpose="security.alert_lock", request=request)
+    try:
+        ended = detections.do_lock_account(found, by=request.user, request=request)
+    except ValidationError as exc:
+        return _alert_page(request, found, failed={"errors": exc.messages}, status=400)
+    except PermissionDenied:
+        raise Http404 from None
+    messages.success(request, _("Account locked; %(n)s session(s) ended.") % {"n": ended})
     return redirect("security:alert", found.pk)

@@ -381,3 +381,31 @@ def test_the_worker_runs_the_detection_from_its_cursor(personas):
     cursor = DetectionCursor.objects.get().seq
     assert cursor == AuditEntry.objects.filter(action="login.failed").order_by("-seq").first().seq
     assert do_detect().scanned == AuditEntry.objects.filter(seq__gt=cursor).count()  # only what came since
+
+
+def test_lock_the_account_and_end_its_sessions(client, personas, scraping):
+    from django.test import Client
+
+    from cordee.accounts.models import AccountLock
+    from tests.conftest import login_as
+
+    charlie, otto = personas["charlie"], personas["otto"]
+    charlies = Client()
+    login_as(charlies, charlie)
+    assert charlies.get("/").status_code == 200
+    login_as(client, otto)
+    assert client.post(url(scraping, "verrouiller/")).status_code == 302
+    assert AccountLock.objects.get(email=charlie.email).locked_until > timezone.now() + dt.timedelta(hours=23)
+    locked = AuditEntry.objects.get(action="security.account_locked")
+    assert locked.actor_id == otto.pk and locked.target_id == str(charlie.pk)
+    assert locked.details["alert"] == scraping.pk
+    assert charlies.get("/").status_code == 302  # his session is over
+
+
+def test_locking_needs_a_recent_sign_in_and_is_refused_to_others(client_for, personas, scraping):
+    from cordee.accounts.models import AccountLock
+
+    response = client_for(personas["otto"], recent=False).post(url(scraping, "verrouiller/"))
+    assert "/accounts/reauthenticate/" in response["Location"]
+    assert client_for(personas["alice"]).post(url(scraping, "verrouiller/")).status_code == 404
+    assert not AccountLock.objects.exists()

@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 
+from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
@@ -27,7 +28,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cordee.accounts.models import Membership, Structure, User
+from cordee.accounts.models import AccountLock, Membership, Structure, User
+from cordee.accounts.services import lockout
+from cordee.accounts.sessions import invalidate_user_sessions
 from cordee.audit import services as audit
 from cordee.security import detection
 from cordee.security.access import may_handle
@@ -250,3 +253,34 @@ def incident_prefill(alert: Alert) -> dict[str, object]:
         else None,
         "structure": alert.structure_id,
     }
+
+
+def do_lock_account(alert: Alert, *, by: User, request: HttpRequest | None = None) -> int:
+    """Lock the account an alert names (its sign-ins refused for ``DETECT_LOCK_HOURS``) and end
+    all its sessions (open sockets close); how many sessions were ended. Only an account of the
+    alert's structure, never one's own."""
+    with transaction.atomic():
+        current = Alert.objects.select_for_update().get(pk=alert.pk)
+        if not may_handle(by, current) or current.structure_id is None:
+            raise PermissionDenied
+        if current.actor_id is None:
+            raise ValidationError(_("This alert names no account of your structure."))
+        user = User.objects.filter(pk=current.actor_id, memberships__structure_id=current.structure_id).first()
+        if user is None:
+            raise ValidationError(_("This alert names no account of your structure."))
+        if user.pk == by.pk:
+            raise ValidationError(_("Another officer locks your own account."))
+        until = timezone.now() + dt.timedelta(hours=settings.DETECT_LOCK_HOURS)
+        AccountLock.objects.update_or_create(email=lockout.normalise(user.email), defaults={"locked_until": until})
+        sessions = list(UserSession.objects.filter(user=user))
+        for session in sessions:
+            session.end()
+        invalidate_user_sessions(user.pk, "locked_from_alert")
+        audit.record(
+            "security.account_locked",
+            actor=by,
+            request=request,
+            target=user,
+            details={"alert": current.pk, "sessions": len(sessions), "until": until.isoformat()},
+        )
+    return len(sessions)
