@@ -374,7 +374,7 @@ def test_the_worker_runs_the_detection_from_its_cursor(personas):
 
     (job,) = [job for job in registered() if job.name == "security.detect"]
     alice = personas["alice"]
-    for i in range(12):
+    for _ in range(12):
         do_record_failure(alice.email, "198.51.100.1", from_("198.51.100.1", CURL))
     assert Scheduler([job]).run_due() == ["security.detect"]
     assert kinds() == ["failed_logins_account"]
