@@ -409,3 +409,8 @@ def test_locking_needs_a_recent_sign_in_and_is_refused_to_others(client_for, per
     assert "/accounts/reauthenticate/" in response["Location"]
     assert client_for(personas["alice"]).post(url(scraping, "verrouiller/")).status_code == 404
     assert not AccountLock.objects.exists()
+
+
+def test_the_home_card_links_a_detection_alert_to_its_page(client_for, personas, scraping):
+    html = client_for(personas["otto"]).get("/").content.decode()
+    assert f'href="{url(scraping)}"' in html
