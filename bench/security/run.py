@@ -3,7 +3,9 @@ the same trail was written at in the same run (issue 17, item 4).
 
 Run: ``.venv/bin/python bench/security/run.py`` (``--entries N`` per repetition). For each database
 (a SQLite file with the production pragmas, and PostgreSQL if reachable, else skipped with a
-message) a child process migrates a fresh database, creates 40 professionals, and 3 times:
+message) a child process migrates a fresh database, creates 40 professionals, writes a past trail
+of ``--history`` entries (batched; the detector's cursor starts after it, but the rules look into
+it for their context and the accounts' known addresses), and 3 times:
 
 - ``write``: appends N entries of a demo-like day (sign-ins, patients opened, documents read and
   downloaded, patient lists, a few failed sign-ins) through ``audit.record``, each in its own
@@ -95,12 +97,15 @@ def _day(entries: int, users: list[Any], rng: random.Random, start: dt.datetime)
     return out
 
 
-def child(entries: int) -> dict[str, Any]:
+def child(entries: int, history: int) -> dict[str, Any]:
     _setup_django()
     from django.db import connection, transaction
+    from django.db.models import Max
 
     from cordee.accounts.models import User
     from cordee.audit import services as audit
+    from cordee.audit.models import AuditEntry
+    from cordee.security.models import DetectionCursor
     from cordee.security.services import do_detect
 
     users = [User.objects.create_user(f"pro{i}@bench.test", kind="professional") for i in range(USERS)]
@@ -108,6 +113,12 @@ def child(entries: int) -> dict[str, Any]:
     runs: dict[str, list[float]] = {"write": [], "detect": []}
     raised = []
     start = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
+    past = _day(history, users, rng, start - dt.timedelta(days=30))
+    for chunk in range(0, len(past), 1000):
+        with transaction.atomic():
+            audit.record_many([{"action": action, **arguments} for action, arguments in past[chunk : chunk + 1000]])
+    head = AuditEntry.objects.aggregate(head=Max("seq"))["head"] or 0
+    DetectionCursor.objects.update_or_create(name="audit", defaults={"seq": head})
     for repetition in range(REPETITIONS):
         day = _day(entries, users, rng, start + dt.timedelta(days=repetition))
         began = time.perf_counter()
@@ -119,15 +130,15 @@ def child(entries: int) -> dict[str, Any]:
         outcome = do_detect()
         runs["detect"].append(outcome.scanned / (time.perf_counter() - began))
         raised.append(outcome.raised)
-    return {"runs": runs, "alerts_raised": raised, "vendor": connection.vendor}
+    return {"runs": runs, "alerts_raised": raised, "vendor": connection.vendor, "history": history}
 
 
 def _summary(values: list[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def _run_child(environment: dict[str, str], entries: int) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", "--entries", str(entries)]
+def _run_child(environment: dict[str, str], entries: int, history: int) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", "--entries", str(entries), "--history", str(history)]
     result = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=3600)
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-3000:])
@@ -146,7 +157,7 @@ def _base_environment(data_dir: str) -> dict[str, str]:
     return environment
 
 
-def _postgres(entries: int, data_dir: str) -> dict[str, Any]:
+def _postgres(entries: int, history: int, data_dir: str) -> dict[str, Any]:
     try:
         import psycopg
 
@@ -158,7 +169,7 @@ def _postgres(entries: int, data_dir: str) -> dict[str, Any]:
         admin.execute(f"CREATE DATABASE {PG_BENCH_DB}")
         try:
             url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_BENCH_DB
-            return _run_child({**_base_environment(data_dir), "DATABASE_URL": url}, entries)
+            return _run_child({**_base_environment(data_dir), "DATABASE_URL": url}, entries, history)
         finally:
             admin.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
 
@@ -168,7 +179,8 @@ def _markdown(report: dict[str, Any]) -> str:
         "# Intrusion detection benchmark",
         "",
         f"{report['generated_at']} · Python {report['python']} · {report['machine']} · "
-        f"{report['entries_per_repetition']} entries × {REPETITIONS} repetitions · entries/s, median (min–max)",
+        f"{report['entries_per_repetition']} entries × {REPETITIONS} repetitions after a past trail of "
+        f"{report['history']} entries · entries/s, median (min–max)",
         "",
         "| database | trail written (own tx) | detection | ratio detect/write | alerts raised |",
         "|---|---|---|---|---|",
@@ -193,17 +205,18 @@ def _markdown(report: dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=3000, help="entries written and scanned per repetition")
+    parser.add_argument("--history", type=int, default=100_000, help="entries of past trail written first")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
-        print(json.dumps(child(arguments.entries)))
+        print(json.dumps(child(arguments.entries, arguments.history)))
         return 0
     databases: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="cordee-bench-security-") as data_dir:
         print("SQLite (file, WAL, synchronous=FULL)…", flush=True)
-        databases["sqlite"] = _run_child(_base_environment(data_dir + "/sqlite"), arguments.entries)
+        databases["sqlite"] = _run_child(_base_environment(data_dir + "/sqlite"), arguments.entries, arguments.history)
         print("PostgreSQL…", flush=True)
-        databases["postgresql"] = _postgres(arguments.entries, data_dir + "/postgres")
+        databases["postgresql"] = _postgres(arguments.entries, arguments.history, data_dir + "/postgres")
     for backend in databases.values():
         if "runs" in backend:
             runs = backend["runs"]
@@ -216,6 +229,7 @@ def main() -> int:
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "entries_per_repetition": arguments.entries,
+        "history": arguments.history,
         "databases": databases,
     }
     (HERE / "report.json").write_text(json.dumps(report, indent=2) + "\n")

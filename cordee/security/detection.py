@@ -217,6 +217,38 @@ class EachRule:
         return findings
 
 
+class _History:
+    """What the trail knows of each account before a batch: whether it has any entry from an
+    address, and whether it used a given address or user agent. Each answer is one indexed
+    ``EXISTS`` (on ``actor_id``), asked once per account and value in the batch, then learnt from
+    the batch itself: a whole-history read per batch would grow with the trail."""
+
+    def __init__(self, first: int, since: dt.datetime) -> None:
+        self.first, self.since = first, since
+        self.known: dict[tuple[int, str, str], bool] = {}
+        self.any: dict[int, bool] = {}
+
+    def _entries(self, actor: int) -> Any:
+        return AuditEntry.objects.filter(
+            actor_id=actor, seq__lt=self.first, created_at__gte=self.since, ip__isnull=False
+        )
+
+    def has_any(self, actor: int) -> bool:
+        if actor not in self.any:
+            self.any[actor] = self._entries(actor).exists()
+        return self.any[actor]
+
+    def knows(self, actor: int, column: str, value: str) -> bool:
+        key = (actor, column, value)
+        if key not in self.known:
+            self.known[key] = self.has_any(actor) and self._entries(actor).filter(**{column: value}).exists()
+        return self.known[key]
+
+    def learn(self, actor: int, ip: str, agent: str) -> None:
+        self.any[actor] = True
+        self.known[(actor, "ip", ip)] = self.known[(actor, "user_agent", agent)] = True
+
+
 @dataclass(frozen=True)
 class NewAddressRule:
     """An account used from an address or browser it never used in its history (``DETECT_NEW_ADDRESS_
@@ -237,25 +269,13 @@ class NewAddressRule:
         ]
         if not rows:
             return []
-        actors = {row["actor_id"] for row in rows}
         since = min(row["created_at"] for row in rows) - dt.timedelta(days=settings.DETECT_NEW_ADDRESS_HISTORY_DAYS)
-        first = min(row["seq"] for row in batch)
-        ips: dict[int, set[str]] = {actor: set() for actor in actors}
-        agents: dict[int, set[str]] = {actor: set() for actor in actors}
-        history = (
-            AuditEntry.objects.filter(actor_id__in=actors, seq__lt=first, created_at__gte=since, ip__isnull=False)
-            .values_list("actor_id", "ip", "user_agent")
-            .distinct()
-        )
-        for actor, ip, agent in history:
-            if actor is not None and ip is not None:  # the filters say so; mypy cannot know
-                ips[actor].add(ip)
-                agents[actor].add(agent)
+        history = _History(min(row["seq"] for row in batch), since)
         findings: dict[tuple[int, str], Finding] = {}
         for row in sorted(rows, key=lambda row: row["seq"]):
             actor, ip, agent = row["actor_id"], row["ip"], row["user_agent"]
-            known_ips, known_agents = ips[actor], agents[actor]
-            if known_ips and (ip not in known_ips or agent not in known_agents):
+            known_ip, known_agent = history.knows(actor, "ip", ip), history.knows(actor, "user_agent", agent)
+            if history.has_any(actor) and not (known_ip and known_agent):
                 key = (actor, ip)
                 if key in findings:
                     findings[key].rows.append(row)
@@ -263,18 +283,17 @@ class NewAddressRule:
                 signed_in = row["action"] == LOGIN_SUCCESS
                 figures = {
                     "count": 1,
-                    "new_address": ip not in known_ips,
-                    "new_browser": agent not in known_agents,
+                    "new_address": not known_ip,
+                    "new_browser": not known_agent,
                     "signed_in": signed_in,
                 }
                 severity = MEDIUM if signed_in else HIGH
-                if not signed_in and ip in known_ips:
+                if not signed_in and known_ip:
                     severity = MEDIUM  # a new browser on a known address, already signed in
                 findings[key] = Finding(self.kind, severity, f"actor_id:{actor}:{ip}", [row], self.window, figures)
                 findings[key].users.add(actor)
                 continue
-            known_ips.add(ip)
-            known_agents.add(agent)
+            history.learn(actor, ip, agent)
         for finding in findings.values():
             finding.figures["count"] = len(finding.rows)
             del finding.rows[50:]  # the first entries from there are the evidence
