@@ -53,6 +53,9 @@ class Outcome:
     def __str__(self) -> str:
         return f"{self.scanned} entries scanned, {self.raised} alerts raised, {self.extended} extended"
 
+    def __bool__(self) -> bool:  # the worker logs a job's outcome only when it did something
+        return bool(self.scanned)
+
 
 def _mail(alert_id: int, kind: str, severity: str, emails: list[str]) -> None:
     link = settings.SITE_URL + reverse("security:alert", args=[alert_id])
