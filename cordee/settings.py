@@ -409,6 +409,23 @@ LOGIN_LOCKOUT_WINDOW_SECONDS = env_int("LOGIN_LOCKOUT_WINDOW_SECONDS", 900, mini
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=60)
 LOGIN_IP_THROTTLE = env_int("LOGIN_IP_THROTTLE", 30, minimum=5)  # failures per window from one address
 
+# Intrusion detection over the audit trail (cordee/security/detection.py, docs/security.md):
+# each rule's threshold (how many in its window) and window in seconds.
+DETECT_FAILED_LOGINS_ACCOUNT = env_int("DETECT_FAILED_LOGINS_ACCOUNT", 10, minimum=2)
+DETECT_FAILED_LOGINS_ADDRESS = env_int("DETECT_FAILED_LOGINS_ADDRESS", 20, minimum=2)
+DETECT_FAILED_LOGINS_WINDOW = env_int("DETECT_FAILED_LOGINS_WINDOW", 15 * 60, minimum=60)
+DETECT_SPRAYING_ACCOUNTS = env_int("DETECT_SPRAYING_ACCOUNTS", 8, minimum=2)  # distinct accounts from one address
+DETECT_SPRAYING_WINDOW = env_int("DETECT_SPRAYING_WINDOW", 3600, minimum=60)
+DETECT_NEW_ADDRESS_HISTORY_DAYS = env_int("DETECT_NEW_ADDRESS_HISTORY_DAYS", 90, minimum=1)
+DETECT_MASS_PATIENTS = env_int("DETECT_MASS_PATIENTS", 40, minimum=2)  # distinct patients opened by one user
+DETECT_MASS_WINDOW = env_int("DETECT_MASS_WINDOW", 30 * 60, minimum=60)
+DETECT_BULK_DOWNLOADS = env_int("DETECT_BULK_DOWNLOADS", 30, minimum=2)
+DETECT_BULK_WINDOW = env_int("DETECT_BULK_WINDOW", 15 * 60, minimum=60)
+DETECT_BREAK_GLASS = env_int("DETECT_BREAK_GLASS", 3, minimum=1)  # emergency accesses by one user
+DETECT_BREAK_GLASS_WINDOW = env_int("DETECT_BREAK_GLASS_WINDOW", 7 * 24 * 3600, minimum=3600)
+DETECT_EVERY_SECONDS = env_int("DETECT_EVERY_SECONDS", 60, minimum=5)  # the worker's detection job
+DETECT_LOCK_HOURS = env_int("DETECT_LOCK_HOURS", 24, minimum=1)  # an account locked from an alert
+
 # Sessions end after this long without activity, and in any case after SESSION_MAX_AGE.
 SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60, minimum=60)
 SESSION_COOKIE_AGE = env_int("SESSION_MAX_AGE_SECONDS", 12 * 3600, minimum=300)

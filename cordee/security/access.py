@@ -38,12 +38,23 @@ def is_security_officer(user: Any) -> bool:
 
 
 def alerts_for(user: User) -> QuerySet[Alert]:
-    """The alerts an officer reviews: open ones first, newest first."""
+    """The alerts an officer reviews (the operator also those of no structure: an address trying
+    unknown accounts): open ones first, newest first."""
+    mine = Q(structure_id__in=officer_memberships(user).values("structure_id"))
+    if is_operator(user):
+        mine |= Q(structure__isnull=True)
     return (
-        Alert.objects.filter(structure_id__in=officer_memberships(user).values("structure_id"))
+        Alert.objects.filter(mine)
         .select_related("break_glass__patient")
         .order_by(F("reviewed_at").desc(nulls_first=True), "-created_at", "-pk")
     )
+
+
+def may_handle(user: User, alert: Alert) -> bool:
+    """Whether ``user`` may act on ``alert`` (the services check again under the row lock)."""
+    if alert.structure_id is None:
+        return is_operator(user)
+    return officer_memberships(user).filter(structure_id=alert.structure_id).exists()
 
 
 def access_alert(user: User, alert_id: Any, *, purpose: str, request: HttpRequest | None = None) -> Alert:
@@ -56,6 +67,15 @@ def access_alert(user: User, alert_id: Any, *, purpose: str, request: HttpReques
     if alert is None:
         refuse(user, target_type="security.alert", raw_id=pk, purpose=purpose, request=request)
     return alert
+
+
+EVIDENCE_SHOWN = 300
+
+
+def alert_evidence(alert: Alert) -> QuerySet[AuditEntry]:
+    """The audit entries an alert cites (the first ``EVIDENCE_SHOWN``), for an alert already
+    obtained through ``access_alert``."""
+    return AuditEntry.objects.filter(seq__in=alert.evidence[:EVIDENCE_SHOWN]).order_by("seq")
 
 
 # --- the breach register ---------------------------------------------------------------------

@@ -15,16 +15,46 @@ from django.utils.translation import gettext_lazy as _
 class Alert(models.Model):
     class Kind(models.TextChoices):
         BREAK_GLASS = "break_glass", _("Emergency access (break-the-glass)")
+        # Raised by the detection rules over the audit trail (security/detection.py).
+        FAILED_LOGINS_ACCOUNT = "failed_logins_account", _("Failed sign-ins on one account")
+        FAILED_LOGINS_ADDRESS = "failed_logins_address", _("Failed sign-ins from one address")
+        PASSWORD_SPRAYING = "password_spraying", _("Password spraying (one address, many accounts)")
+        NEW_ADDRESS = "new_address", _("Account used from a new address or browser")
+        MASS_CONSULTATION = "mass_consultation", _("Many patients opened in a short time")
+        BULK_DOWNLOAD = "bulk_download", _("Bulk downloads")
+        BREAK_GLASS_REPEATED = "break_glass_repeated", _("Repeated emergency accesses")
+        PRIVILEGE_CHANGE = "privilege_change", _("Privilege change")
+        MFA_REMOVED = "mfa_removed", _("Second factor removed")
 
     class Verdict(models.TextChoices):
         JUSTIFIED = "justified", _("Justified")
         UNJUSTIFIED = "unjustified", _("Not justified")
+        CONFIRMED = "confirmed", _("Confirmed threat")
+        FALSE_POSITIVE = "false_positive", _("False positive")
+
+    class Severity(models.IntegerChoices):
+        LOW = 1, _("low")
+        MEDIUM = 2, _("medium")
+        HIGH = 3, _("high")
 
     structure = models.ForeignKey(
         "accounts.Structure", on_delete=models.SET_NULL, null=True, related_name="security_alerts"
     )
     structure_name = models.CharField(max_length=200, blank=True)
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.MEDIUM)
+    # A detection's burst: the rule and subject (an account number, an e-mail or an address), the
+    # key that merges the findings of one burst into one alert, its time span, its figures
+    # (count, threshold, window) and the seqs of the audit entries that are its evidence.
+    subject = models.CharField(max_length=200, blank=True)
+    dedup_key = models.CharField(max_length=260, blank=True, db_index=True)
+    first_seen = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    figures = models.JSONField(default=dict, blank=True)
+    evidence = models.JSONField(default=list, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by_display = models.JSONField(default=dict, blank=True)
+    incident = models.ForeignKey("Incident", on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_display = models.JSONField(default=dict, blank=True)
@@ -35,7 +65,7 @@ class Alert(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     reviewed_by_id = models.BigIntegerField(null=True, blank=True)
     reviewed_by_display = models.JSONField(default=dict, blank=True)
-    verdict = models.CharField(max_length=12, choices=Verdict.choices, blank=True)
+    verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
     comment = models.TextField(blank=True)
 
     class Meta:
@@ -48,6 +78,27 @@ class Alert(models.Model):
     @property
     def is_reviewed(self) -> bool:
         return self.reviewed_at is not None
+
+    @property
+    def is_detection(self) -> bool:
+        return self.kind != self.Kind.BREAK_GLASS
+
+    def verdicts(self) -> list[tuple[str, str]]:
+        """The verdicts an officer chooses from: an emergency access is (not) justified; a
+        detection is a confirmed threat or a false positive."""
+        chosen = ("confirmed", "false_positive") if self.is_detection else ("justified", "unjustified")
+        return [(value, str(label)) for value, label in self.Verdict.choices if value in chosen]
+
+
+class DetectionCursor(models.Model):
+    """How far the periodic detection has read the audit trail (the last ``seq`` scanned)."""
+
+    name = models.CharField(max_length=40, unique=True)
+    seq = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} at #{self.seq}"
 
 
 class Incident(models.Model):

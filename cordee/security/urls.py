@@ -5,7 +5,10 @@ from cordee.security import views, views_incidents
 app_name = "security"
 urlpatterns = [
     path("alertes/", views.alerts, name="alerts"),
+    path("alertes/<str:alert_id>/", views.alert, name="alert"),
     path("alertes/<str:alert_id>/revue/", views.review, name="review"),
+    path("alertes/<str:alert_id>/prise-en-compte/", views.acknowledge, name="acknowledge"),
+    path("alertes/<str:alert_id>/verrouiller/", views.lock, name="lock"),
     path("incidents/", views_incidents.incidents, name="incidents"),
     path("incidents/nouveau/", views_incidents.declare, name="declare"),
     path("incidents/registre.csv", views_incidents.register_export, {"fmt": "csv"}, name="register_csv"),

@@ -25,6 +25,7 @@ from cordee.audit import services as audit
 from cordee.lib.http import AuthedRequest
 from cordee.security import drafts, register
 from cordee.security.access import (
+    access_alert,
     access_incident,
     access_notice,
     incidents_for,
@@ -36,8 +37,8 @@ from cordee.security.access import (
 from cordee.security.clock import clock
 from cordee.security.forms import FACTS, DeclareForm, IncidentForm, ScopeForm
 from cordee.security.models import Incident
+from cordee.security.services import detections, notices, scoping
 from cordee.security.services import incidents as services
-from cordee.security.services import notices, scoping
 
 VIEW = "security.incident_view"
 EDIT = "security.incident_edit"
@@ -70,10 +71,17 @@ def incidents(request: AuthedRequest) -> HttpResponse:
 @reauthentication_required
 def declare(request: AuthedRequest) -> HttpResponse:
     _register_only(request)
+    # Declared from an alert (``?alerte=<id>``): prefilled from it, and the alert then points to it.
+    raw_alert = request.POST.get("alerte") or request.GET.get("alerte")
+    alert = None
+    if raw_alert:
+        alert = access_alert(request.user, raw_alert, purpose="security.alert_incident", request=request)
     form = DeclareForm(request.POST or None, structures=_structures(request))
     if request.method == "POST" and form.is_valid():
         facts = {name: form.cleaned_data[name] for name in FACTS}
         incident = services.do_declare_incident(form.cleaned_data["structure"], facts, by=request.user, request=request)
+        if alert is not None:
+            detections.do_link_incident(alert, incident, by=request.user, request=request)
         messages.success(request, _("Incident recorded in the register."))
         return redirect("security:incident", incident.pk)
     if request.method == "GET" and not form.is_bound:
@@ -81,8 +89,10 @@ def declare(request: AuthedRequest) -> HttpResponse:
         structures = list(_structures(request)[:2])
         if len(structures) == 1:  # an officer of one structure: nothing to choose
             form.initial["structure"] = structures[0].pk
+        if alert is not None:
+            form.initial.update(detections.incident_prefill(alert))
     status = 400 if form.is_bound else 200
-    return render(request, "security/declare.html", {"form": form}, status=status)
+    return render(request, "security/declare.html", {"form": form, "alert": alert}, status=status)
 
 
 def _page(

@@ -74,6 +74,29 @@ def _breach(users) -> int:
     return incident.pk
 
 
+def _detection_alert(users) -> int:
+    """A detection alert with its evidence (Bob opening 45 patients in a minute), once."""
+    import datetime as dt
+
+    from django.test import RequestFactory
+    from django.utils import timezone
+
+    from cordee.audit import services as audit
+    from cordee.security.models import Alert
+    from cordee.security.services import do_detect
+
+    found = Alert.objects.exclude(kind=Alert.Kind.BREAK_GLASS).order_by("pk").first()
+    if found is not None:
+        return found.pk
+    bob, now = users["bob"], timezone.now()
+    request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.10", HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64)")
+    for i in range(45):
+        at = now - dt.timedelta(minutes=10) + dt.timedelta(seconds=i)
+        audit.record("patient.read", actor=bob, request=request, patient_id=70000 + i, at=at)
+    do_detect()
+    return Alert.objects.exclude(kind=Alert.Kind.BREAK_GLASS).order_by("pk").values_list("pk", flat=True).first()
+
+
 def _pages(who: str, users) -> list[str]:
     """Every page the persona reaches, by URL."""
 
@@ -105,6 +128,8 @@ def _pages(who: str, users) -> list[str]:
         incident = orm(_breach, users)
         pages += ["/securite/alertes/", "/securite/incidents/", "/securite/incidents/nouveau/"]
         pages += [f"/securite/incidents/{incident}/"]
+        alert = orm(_detection_alert, users)
+        pages += [f"/securite/alertes/{alert}/", f"/securite/incidents/nouveau/?alerte={alert}"]
     if who == "paula":
         orm(_breach, users)
         pages += ["/patients/mon-historique/", f"/patients/{patient}/", "/securite/mes-avis/"]

@@ -22,7 +22,7 @@ from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.care.models import BreakGlassGrant
 from cordee.care.services import do_end_break_glass
-from cordee.security.access import officer_memberships
+from cordee.security.access import may_handle
 from cordee.security.models import Alert
 
 
@@ -73,10 +73,14 @@ def do_review_alert(alert: Alert, verdict: str, comment: str, *, by: User, reque
         raise ValidationError({"comment": _("Write a comment on your review.")})
     with transaction.atomic():
         current = Alert.objects.select_for_update().get(pk=alert.pk)
-        if current.structure is None or not officer_memberships(by).filter(structure=current.structure).exists():
+        if not may_handle(by, current):
             raise PermissionDenied
         if current.actor_id == by.pk:
             raise ValidationError(_("Another officer reviews your own emergency accesses."))
+        if verdict not in dict(current.verdicts()):
+            raise ValidationError({"verdict": _("Choose one of the verdicts offered for this alert.")})
+        if verdict == Alert.Verdict.FALSE_POSITIVE and len(comment) < 10:
+            raise ValidationError({"comment": _("Say why this alert is a false positive.")})
         if current.reviewed_at is not None:
             raise ValidationError(_("This alert was already reviewed."))
         current.reviewed_at = timezone.now()
