@@ -10,12 +10,11 @@ percent-encoded, as the page's script sends them; downloads are streamed (``aite
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
 
 from django.http import Http404, StreamingHttpResponse
 from ninja import Query, Router, Status
 
-from cordee.documents import access, purposes, services, timeline
+from cordee.documents import access, purposes, raw_uploads, services, timeline
 from cordee.documents.models import Document, DocumentVersion, RecordItem
 from cordee.documents.schemas import (
     DocumentOut,
@@ -55,15 +54,6 @@ def _failed(exc: services.DocumentError) -> Exception:
     if exc.code == "not_found":  # exactly the answer of any missing object
         return Http404()
     return ApiError(exc.status, exc.message, exc.code)
-
-
-def _text(request: AuthedRequest, name: str) -> str:
-    return unquote(request.headers.get(name, ""), errors="replace")
-
-
-def _upload(request: AuthedRequest) -> services.Upload:
-    stream: Any = request  # an HttpRequest is a readable stream of its body
-    return services.Upload(stream, request.headers.get("Content-Length"), _text(request, "X-File-Name") or None)
 
 
 def _author(author_id: int | None, display: dict[str, Any] | None) -> dict[str, Any]:
@@ -151,19 +141,8 @@ def patient_timeline(
 )
 def upload(request: AuthedRequest, patient_id: str) -> Status:
     """File a new document (its first version) in the record; the file is the raw body."""
-    visible = request.headers.get("X-Visible")
     try:
-        document = services.do_upload(
-            request.user,
-            patient_id,
-            _upload(request),
-            doc_type=request.headers.get("X-Document-Type"),
-            title=_text(request, "X-Document-Title"),
-            act_date=request.headers.get("X-Act-Date"),
-            source=_text(request, "X-Document-Source"),
-            visible_to_patient=None if visible is None else visible == "1",
-            request=request,
-        )
+        document = raw_uploads.upload_from_headers(request, patient_id)
     except services.DocumentError as exc:
         raise _failed(exc) from None
     return Status(201, _document(document))
@@ -185,9 +164,7 @@ def document_detail(request: AuthedRequest, document_id: str) -> dict[str, Any]:
 def new_version(request: AuthedRequest, document_id: str) -> Status:
     """A corrected file: the next version (the earlier ones stay); the file is the raw body."""
     try:
-        version = services.do_new_version(
-            request.user, document_id, _upload(request), reason=_text(request, "X-Reason"), request=request
-        )
+        version = raw_uploads.new_version_from_headers(request, document_id)
     except services.DocumentError as exc:
         raise _failed(exc) from None
     return Status(201, _version(version))

@@ -12,7 +12,6 @@ previews are shown inline.
 from __future__ import annotations
 
 from typing import Any, TypeVar
-from urllib.parse import unquote
 
 from allauth.account.decorators import reauthentication_required
 from django.conf import settings
@@ -25,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cordee.accounts.models import User
-from cordee.documents import access, export, multipart, purposes, search, services, timeline
+from cordee.documents import access, export, multipart, purposes, raw_uploads, search, services, timeline
 from cordee.documents.models import DocumentType, DocumentVersion, visible_by_default
 from cordee.documents.services import exports, sharing
 from cordee.lib.bodies import with_upload_handlers
@@ -37,22 +36,10 @@ from cordee.vault.blobs import aiter_blob, iter_blob
 R = TypeVar("R", HttpResponse, StreamingHttpResponse)
 
 
-def _header(request: AuthedRequest, name: str) -> str:
-    return unquote(request.headers.get(name, ""), errors="replace")
-
-
 def _error(exc: services.DocumentError) -> JsonResponse:
     if exc.code == "not_found":
         raise Http404
     return JsonResponse({"detail": exc.message, "code": exc.code}, status=exc.status)
-
-
-def _upload(request: AuthedRequest) -> services.Upload:
-    return services.Upload(
-        request,  # type: ignore[arg-type]  # HttpRequest is a readable stream of the body
-        request.headers.get("Content-Length"),
-        request.headers.get("X-File-Name"),
-    )
 
 
 @login_required
@@ -113,19 +100,8 @@ def upload(request: AuthedRequest, patient_id: str) -> HttpResponse:
 
 
 def _upload_body(request: AuthedRequest, patient_id: str) -> HttpResponse:
-    visible = request.headers.get("X-Visible")
     try:
-        document = services.do_upload(
-            request.user,
-            patient_id,
-            _upload(request),
-            doc_type=request.headers.get("X-Document-Type"),
-            title=_header(request, "X-Document-Title"),
-            act_date=request.headers.get("X-Act-Date"),
-            source=_header(request, "X-Document-Source"),
-            visible_to_patient=None if visible is None else visible == "1",
-            request=request,
-        )
+        document = raw_uploads.upload_from_headers(request, patient_id)
     except services.DocumentError as exc:
         return _error(exc)
     messages.success(request, _("The document was added to the record."))
@@ -269,9 +245,7 @@ def _back_to_record(request: AuthedRequest) -> HttpResponse:
 @require_POST
 def new_version(request: AuthedRequest, document_id: str) -> HttpResponse:
     try:
-        version = services.do_new_version(
-            request.user, document_id, _upload(request), reason=_header(request, "X-Reason"), request=request
-        )
+        version = raw_uploads.new_version_from_headers(request, document_id)
     except services.DocumentError as exc:
         return _error(exc)
     messages.success(request, _("Version %(n)s was added.") % {"n": version.number})
