@@ -39,6 +39,7 @@ from cordee.care.purposes import under_break_glass
 from cordee.documents import access, purposes
 from cordee.documents.models import Document, DocumentType, DocumentVersion, visible_by_default
 from cordee.documents.services.record import do_add_to_record, do_update_record_item
+from cordee.lib.errors import CodedError
 from cordee.lib.previews import inspect
 from cordee.lib.sniff import HEAD_BYTES, sniff
 from cordee.messaging.services.attachments import clean_name
@@ -68,18 +69,8 @@ ERRORS = {
 }
 
 
-class DocumentError(Exception):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-    @property
-    def status(self) -> int:
-        return ERRORS[self.code][0]
-
-    @property
-    def message(self) -> str:
-        return str(ERRORS[self.code][1])
+class DocumentError(CodedError):
+    ERRORS = ERRORS
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cordee.accounts.models import User
 from cordee.audit import services as audit
+from cordee.lib.errors import CodedError
 from cordee.lib.previews import MAX_SOURCE_BYTES, make_preview
 from cordee.lib.sniff import HEAD_BYTES, sniff
 from cordee.messaging.access import SEND, access_conversation
@@ -48,18 +49,8 @@ UPLOAD_ERRORS = {
 }
 
 
-class UploadError(Exception):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-    @property
-    def status(self) -> int:
-        return UPLOAD_ERRORS[self.code][0]
-
-    @property
-    def message(self) -> str:
-        return str(UPLOAD_ERRORS[self.code][1])
+class UploadError(CodedError):
+    ERRORS = UPLOAD_ERRORS
 
 
 def clean_name(raw: str | None) -> str:
