@@ -55,6 +55,14 @@ def record_read(
     request: HttpRequest | None = None,
 ) -> None:
     """The audit entry of a read of ``document`` (an ``access`` entry: the patient sees it)."""
+    record_entry(action, user, document, basis, purpose, request, version=document.last_version)
+
+
+def record_entry(
+    action: str, user: User, document: Document, basis: Basis, purpose: str, request: Any, **details: Any
+) -> None:
+    """An ``access`` entry about ``document`` (reads here, writes from the services): the patient sees
+    it in her history, under the emergency purpose when the access was break-the-glass."""
     audit_trail.record(
         action,
         actor=user,
@@ -63,7 +71,7 @@ def record_read(
         patient_id=document.patient_id,
         purpose=under_break_glass(purpose) if basis == "break_glass" else purpose,
         category=AuditEntry.Category.ACCESS,
-        details={"basis": basis, "structure": actor_structures(user), "version": document.last_version},
+        details={"basis": basis, "structure": actor_structures(user), **details},
     )
 
 

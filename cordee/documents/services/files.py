@@ -33,9 +33,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cordee.accounts.models import Patient, User
 from cordee.audit import services as audit_trail
-from cordee.audit.models import AuditEntry
-from cordee.care.access import Basis, actor_structures
-from cordee.care.purposes import under_break_glass
+from cordee.care.access import Basis
 from cordee.documents import access, purposes
 from cordee.documents.models import Document, DocumentType, DocumentVersion, visible_by_default
 from cordee.documents.services.record import do_add_to_record, do_update_record_item
@@ -213,16 +211,7 @@ def _writer_basis(user: User, patient_id: Any, purpose: str, request: HttpReques
 def _audit(
     action: str, user: User, document: Document, basis: Basis, purpose: str, request: Any, **details: Any
 ) -> None:
-    audit_trail.record(
-        action,
-        actor=user,
-        request=request,
-        target=document,
-        patient_id=document.patient_id,
-        purpose=under_break_glass(purpose) if basis == "break_glass" else purpose,
-        category=AuditEntry.Category.ACCESS,
-        details={"basis": basis, "structure": actor_structures(user), "type": document.doc_type, **details},
-    )
+    access.record_entry(action, user, document, basis, purpose, request, type=document.doc_type, **details)
 
 
 def _file_name(upload: Upload) -> str:
