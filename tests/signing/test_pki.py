@@ -113,3 +113,13 @@ def test_two_first_uses_at_once_issue_one_current_certificate(alice):
     assert SigningCertificate.objects.filter(user=alice, current=True).count() == 1
     current = SigningCertificate.objects.get(user=alice, current=True).pk
     assert results == [current] * 4, results
+
+
+def test_a_long_accented_name_fits_the_certificate(alice, settings):
+    settings.SIGNING_ORGANIZATION = "Centre hospitalier intercommunal de Créteil-Villeneuve-Saint-Georges"
+    alice.first_name, alice.last_name = "Marie-Hélène", "Éléonore-Béatrice de La Tour d'Auvergne-Lauraguais"
+    alice.save(update_fields=["first_name", "last_name"])
+    certificate = _load(pki.certificate_for(alice))
+    common_name = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    assert isinstance(common_name, str) and 0 < len(common_name.encode()) <= 64
+    assert alice.display_name.startswith(common_name)
