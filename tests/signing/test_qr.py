@@ -111,3 +111,20 @@ def test_the_qr_images():
     assert qr.qr_png(text).startswith(b"\x89PNG\r\n")
     svg = qr.qr_svg(text)
     assert svg.startswith("<svg") and "<?xml" not in svg
+
+
+def test_the_offline_recipe_of_docs_signing_md_verifies_with_the_printed_key(tmp_path):
+    """What a pharmacy runs without Cordée (docs/signing.md), with only the printed public key."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
+
+    text = qr.sign_qr_payload(PAYLOAD)
+    key_file = tmp_path / "cordee-qr.pem"
+    key_file.write_text(qr.public_key_pem())
+    raw = base45.b45decode(text.removeprefix("CRD1:"))
+    assert raw[0] == 0xD2
+    message = Sign1Message.from_cose_obj(cbor2.loads(raw[1:]), True)
+    public = load_pem_public_key(key_file.read_bytes()).public_bytes(Encoding.Raw, PublicFormat.Raw)
+    message.key = OKPKey(crv=Ed25519, x=public)
+    assert message.verify_signature()
+    assert cbor2.loads(message.payload) == PAYLOAD
+    assert message.phdr[KID] == keys.qr_key_id()
