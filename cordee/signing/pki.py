@@ -101,8 +101,8 @@ def certificate_for(user: Any, *, request: HttpRequest | None = None) -> Signing
         return winner
 
 
-def material_for(user: Any, *, request: HttpRequest | None = None) -> SigningMaterial:
-    record = certificate_for(user, request=request)
+def material_of(record: SigningCertificate) -> SigningMaterial:
+    """The certificate and its key unsealed from the vault (``record`` from ``certificate_for``)."""
     key = serialization.load_pem_private_key(record.private_key_pem.encode("ascii"), password=None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)  # noqa: S101  (issued by do_issue_certificate only)
     return SigningMaterial(
@@ -111,6 +111,10 @@ def material_for(user: Any, *, request: HttpRequest | None = None) -> SigningMat
         ca_certificate=keys.current_ca().certificate,
         record=record,
     )
+
+
+def material_for(user: Any, *, request: HttpRequest | None = None) -> SigningMaterial:
+    return material_of(certificate_for(user, request=request))
 
 
 def trust_roots() -> list[x509.Certificate]:

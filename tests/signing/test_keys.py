@@ -98,3 +98,36 @@ def test_an_unreadable_trusted_ca_is_a_clear_error(settings, tmp_path):
     settings.SIGNING_TRUSTED_CA_PATHS = [tmp_path / "missing.pem"]
     with pytest.raises(SigningKeyError, match="SIGNING_TRUSTED_CA_FILES"):
         keys.extra_trust_roots()
+
+
+def test_a_new_production_installation_makes_its_keys_with_the_command(tmp_path):
+    """DEBUG off: nothing is created at start-up; ``manage.py signing create-ca`` works before any key exists."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from cordee.audit import mac
+    from cordee.audit.signing import create_key
+    from cordee.vault import keyset
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "secret").write_text("k" * 64)
+    keyset.create(tmp_path / "keys" / "vault-kek.json")
+    create_key(tmp_path / "keys" / "audit-ed25519.pem")
+    mac.create_key(tmp_path / "keys" / "audit-mac.key")
+    environment = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL"}}
+    environment.update(DEBUG="0", SECRET_KEY_FILE=str(tmp_path / "secret"), CORDEE_DATA_DIR=str(tmp_path))
+
+    def manage(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "manage.py", "signing", *args]
+        return subprocess.run(command, cwd=root, env=environment, capture_output=True, text=True, timeout=60)
+
+    missing = manage("public-key")
+    assert missing.returncode != 0 and "create-qr-key" in missing.stderr
+    assert not (tmp_path / "keys" / "signing-ca.pem").exists()
+    assert manage("create-ca", "--organization", "CHU de Test").returncode == 0
+    assert manage("create-qr-key").returncode == 0
+    printed = manage("public-key")
+    assert printed.returncode == 0 and printed.stdout.startswith("-----BEGIN PUBLIC KEY-----")
+    assert stat.S_IMODE((tmp_path / "keys" / "signing-ca.pem").stat().st_mode) == 0o600
