@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "cordee.care",
     "cordee.messaging",
     "cordee.documents",
+    "cordee.referrals",
+    "cordee.expertise",
     "cordee.drugs",
     "cordee.security",
     "cordee.web",
@@ -273,6 +275,10 @@ if AUDIT_CHECKPOINT_COPY.startswith("s3://") and not AUDIT_CHECKPOINT_COPY.remov
 
 # --- care relationship (cordee.care) ------------------------------------------------------
 BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 240, minimum=5, maximum=24 * 60)
+
+# Act codes of a tele-expertise in the billing export (CCAM/NGAP codes change: configurable).
+EXPERTISE_ACT_CODE_EXPERT = env_str("EXPERTISE_ACT_CODE_EXPERT", "TE2")
+EXPERTISE_ACT_CODE_REQUESTER = env_str("EXPERTISE_ACT_CODE_REQUESTER", "RQD")
 
 # --- drug database (cordee.drugs) ---------------------------------------------------------
 # The import page offers the sub-directories of this one (one per downloaded BDPM snapshot or
