@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -128,7 +129,7 @@ def detail(request: AuthedRequest, expertise_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-@service_form(back="expertise:detail")
+@service_form(back=lambda request, kwargs: reverse("expertise:detail", args=[kwargs["expertise_id"]]))
 def transition(request: AuthedRequest, expertise_id: str, action: str) -> HttpResponse:
     services.do_transition(
         request.user,

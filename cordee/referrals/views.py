@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -146,7 +147,7 @@ def _actions(referral: Referral, role: str) -> list[str]:
 
 @login_required
 @require_POST
-@service_form(back="referrals:detail")
+@service_form(back=lambda request, kwargs: reverse("referrals:detail", args=[kwargs["referral_id"]]))
 def transition(request: AuthedRequest, referral_id: str, action: str) -> HttpResponse:
     services.do_transition(
         request.user,
