@@ -51,8 +51,9 @@ def administered(user: User) -> QuerySet[Structure]:
 def month_bounds(raw: Any) -> tuple[dt.datetime, dt.datetime]:
     """``YYYY-MM`` → [first instant, first instant of the next month) in local time; junk: ValueError."""
     year, month = (int(part) for part in str(raw or "").split("-"))
-    start = timezone.make_aware(dt.datetime(year, month, 1))
-    end = timezone.make_aware(dt.datetime(year + month // 12, month % 12 + 1, 1))
+    zone = timezone.get_current_timezone()
+    start = dt.datetime(year, month, 1, tzinfo=zone)
+    end = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
     return start, end
 
 

@@ -47,7 +47,9 @@ class Expertise(EncryptedModel):
     expert = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     expert_display = models.JSONField(default=dict)
     # Or a specialty of a structure: any verified professional of it with the specialty may take it.
-    structure = models.ForeignKey("accounts.Structure", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    structure = models.ForeignKey(
+        "accounts.Structure", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     specialty = models.CharField(max_length=120, blank=True, default="")
     state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
     question = EncryptedTextField(_("question"), owner="patient", row_key="uuid")

@@ -62,7 +62,9 @@ def _deadline(raw: Any) -> int:
     try:
         days = int(raw or DEFAULT_DEADLINE_DAYS)
     except (TypeError, ValueError):
-        raise ValidationError({"deadline_days": _("A deadline in days, from 1 to %(n)s.") % {"n": MAX_DEADLINE_DAYS}}) from None
+        raise ValidationError(
+            {"deadline_days": _("A deadline in days, from 1 to %(n)s.") % {"n": MAX_DEADLINE_DAYS}}
+        ) from None
     if not 1 <= days <= MAX_DEADLINE_DAYS:
         raise ValidationError({"deadline_days": _("A deadline in days, from 1 to %(n)s.") % {"n": MAX_DEADLINE_DAYS}})
     return days
@@ -95,7 +97,9 @@ def check_create_expertise(
 ) -> Expertise:
     """A professional of the patient's care team asks an opinion (a draft, sent if ``send``)."""
     with transaction.atomic():
-        patient = access_patient(user, patient_id, purpose=purposes.WRITE, request=request, audit=False, break_glass=False)
+        patient = access_patient(
+            user, patient_id, purpose=purposes.WRITE, request=request, audit=False, break_glass=False
+        )
         if verified_professional(user) is None or team_membership(user, patient.pk) is None:
             raise PermissionDenied
         expert = directory.verified_professional(expert_id) if expert_id else None
@@ -123,7 +127,13 @@ def check_create_expertise(
             consent_recorded_by_id=user.pk if how else None,
         )
         workflow.record_step(
-            user, expertise, basis=EXPERTISE, role=REQUESTER, purpose=purposes.WRITE, action=purposes.CREATED, request=request
+            user,
+            expertise,
+            basis=EXPERTISE,
+            role=REQUESTER,
+            purpose=purposes.WRITE,
+            action=purposes.CREATED,
+            request=request,
         )
         for kind, raw_id in attachments or []:
             workflow.attach(user, expertise, basis=EXPERTISE, kind=kind, raw_id=raw_id, request=request)
@@ -237,7 +247,9 @@ def do_transition(
             expertise.course_of_action = _text(course_of_action, field="course_of_action", label="", required=False)
             expertise.consultation_needed = consultation_needed in (True, "1", "on", "true", "yes")
             expertise.save(update_fields=["answer", "course_of_action", "consultation_needed"])
-        _transition(user, expertise, role if role != CANDIDATE else RECEIVER, action, request=request, text=note, kind=kind)
+        _transition(
+            user, expertise, role if role != CANDIDATE else RECEIVER, action, request=request, text=note, kind=kind
+        )
         if action == "answer":
             workflow.to_record(
                 expertise,

@@ -150,7 +150,9 @@ def transition(request: AuthedRequest, expertise_id: str, action: str) -> HttpRe
 @require_GET
 def attachment(request: AuthedRequest, expertise_id: str, attachment_id: str) -> HttpResponseBase:
     user = request.user
-    expertise, role = access.access_expertise(user, expertise_id, purpose=purposes.ATTACHMENT, request=request, audit=False)
+    expertise, role = access.access_expertise(
+        user, expertise_id, purpose=purposes.ATTACHMENT, request=request, audit=False
+    )
     row = RequestAttachment.objects.filter(basis=EXPERTISE, request_id=expertise.pk, pk=parse_id(attachment_id)).first()
     if row is None or role == workflow.SELF:
         raise Http404

@@ -95,7 +95,9 @@ def of_patient(patient_id: int) -> QuerySet[Referral]:
     return Referral.objects.filter(patient_id=patient_id).exclude(state=State.DRAFT)
 
 
-def filtered(rows: QuerySet[Referral], *, state: str = "", urgency: str = "", overdue: bool = False) -> QuerySet[Referral]:
+def filtered(
+    rows: QuerySet[Referral], *, state: str = "", urgency: str = "", overdue: bool = False
+) -> QuerySet[Referral]:
     if state in State.values:
         rows = rows.filter(state=state)
     if urgency in {"routine", "week", "urgent"}:

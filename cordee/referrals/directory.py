@@ -30,7 +30,9 @@ def search(text: str, *, specialty: str = "") -> list[User]:
             found = found.filter(professional__rpps__startswith=word)
         else:
             found = found.filter(
-                Q(last_name__icontains=word) | Q(first_name__icontains=word) | Q(professional__specialty__icontains=word)
+                Q(last_name__icontains=word)
+                | Q(first_name__icontains=word)
+                | Q(professional__specialty__icontains=word)
             )
     if not text and not specialty:
         return []

@@ -97,8 +97,11 @@ class Referral(EncryptedModel):
 
     @property
     def overdue(self) -> bool:
-        return self.answered_at is None and self.due_at is not None and self.due_at < timezone.now() and (
-            self.state in (self.State.SENT, self.State.REDIRECTED)
+        return (
+            self.answered_at is None
+            and self.due_at is not None
+            and self.due_at < timezone.now()
+            and (self.state in (self.State.SENT, self.State.REDIRECTED))
         )
 
     @property
@@ -128,6 +131,8 @@ class RequestEvent(EncryptedModel):
     actor_display = models.JSONField(default=dict)
     text = EncryptedTextField(owner="patient", row_key="uuid", null=True, blank=True)
     at = models.DateTimeField(default=timezone.now)
+
+    label = ""  # not a field: the step in words, set by ``workflow.events_of``
 
     class Meta:
         verbose_name = _("request event")

@@ -47,9 +47,7 @@ TRANSITIONS: dict[str, Step] = {
     "appointment": Step(frozenset({State.ACCEPTED, State.APPOINTMENT}), RECEIVER, State.APPOINTMENT),
     "seen": Step(frozenset({State.APPOINTMENT}), RECEIVER, State.SEEN),
     "report": Step(frozenset({State.ACCEPTED, State.APPOINTMENT, State.SEEN}), RECEIVER, State.REPORTED),
-    "close": Step(
-        frozenset({State.SENT, State.REDIRECTED, State.DECLINED, State.REPORTED}), REQUESTER, State.CLOSED
-    ),
+    "close": Step(frozenset({State.SENT, State.REDIRECTED, State.DECLINED, State.REPORTED}), REQUESTER, State.CLOSED),
 }
 
 
@@ -87,7 +85,9 @@ def check_create_referral(
 ) -> Referral:
     """A professional of the patient's care team writes a referral (a draft, sent if ``send``)."""
     with transaction.atomic():
-        patient = access_patient(user, patient_id, purpose=purposes.WRITE, request=request, audit=False, break_glass=False)
+        patient = access_patient(
+            user, patient_id, purpose=purposes.WRITE, request=request, audit=False, break_glass=False
+        )
         if verified_professional(user) is None or team_membership(user, patient.pk) is None:
             raise PermissionDenied
         receiver = _receiver(receiver_id, user)
@@ -219,7 +219,9 @@ def do_transition(
             referral.report = _text(report, required=True, field="report", label=_("the report"))
             referral.save(update_fields=["report"])
             for kind, raw_id in attachments or []:
-                workflow.attach(user, referral, basis=REFERRAL, kind=kind, raw_id=raw_id, request=request, in_report=True)
+                workflow.attach(
+                    user, referral, basis=REFERRAL, kind=kind, raw_id=raw_id, request=request, in_report=True
+                )
         _transition(user, referral, role, action, request=request, text=text)
         if action == "accept":
             _join_care_team(referral, request=request)

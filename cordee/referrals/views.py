@@ -170,13 +170,21 @@ def transition(request: AuthedRequest, referral_id: str, action: str) -> HttpRes
 def attachment(request: AuthedRequest, referral_id: str, attachment_id: str) -> HttpResponseBase:
     """A file the referral carries, for whoever may read the referral (not the patient here)."""
     user = request.user
-    referral, role = access.access_referral(user, referral_id, purpose=purposes.ATTACHMENT, request=request, audit=False)
+    referral, role = access.access_referral(
+        user, referral_id, purpose=purposes.ATTACHMENT, request=request, audit=False
+    )
     pk = parse_id(attachment_id)
     row = RequestAttachment.objects.filter(basis=REFERRAL, request_id=referral.pk, pk=pk).first()
     if row is None or role == workflow.SELF:
         raise Http404
     workflow.record_read(
-        user, referral, basis=REFERRAL, role=role, purpose=purposes.ATTACHMENT, action=purposes.DOWNLOADED, request=request
+        user,
+        referral,
+        basis=REFERRAL,
+        role=role,
+        purpose=purposes.ATTACHMENT,
+        action=purposes.DOWNLOADED,
+        request=request,
     )
     return attachables.kind(row.kind).serve(referral.patient_id, row.object_id)
 

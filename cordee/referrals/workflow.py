@@ -114,7 +114,8 @@ def events_of(basis: str, obj: Any, *, thread: bool = True) -> list[RequestEvent
     rows = list(events.order_by("at", "pk"))
     for event in rows:
         event.patient = obj.patient  # the key's owner, already loaded
-        event.label = kinds[event.kind] if event.kind != RequestEvent.Kind.TRANSITION else labels.get(event.state, "")
+        label = kinds[event.kind] if event.kind != RequestEvent.Kind.TRANSITION else labels.get(event.state, "")
+        event.label = str(label)
     return rows
 
 
@@ -157,10 +158,7 @@ def attachments_of(basis: str, obj: Any) -> list[dict[str, Any]]:
         except Exception:  # a kind no longer registered: shown without title
             found = {}
         titles.update({(kind, i): t for i, t in found.items()})
-    return [
-        {"row": row, "title": titles.get((row.kind, row.object_id), _("(no longer available)"))}
-        for row in rows
-    ]
+    return [{"row": row, "title": titles.get((row.kind, row.object_id), _("(no longer available)"))} for row in rows]
 
 
 # --- the record, notices ----------------------------------------------------------------------

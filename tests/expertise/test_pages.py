@@ -18,13 +18,24 @@ MISSING_ID = 987654321
 @pytest.fixture
 def expertise(alice, charlie, patient):
     return services.check_create_expertise(
-        alice, patient.pk, question="Lésion du dos ?", expert_id=charlie.pk, consent_how="oral",
-        consent_at=timezone.localdate(), send=True,
+        alice,
+        patient.pk,
+        question="Lésion du dos ?",
+        expert_id=charlie.pk,
+        consent_how="oral",
+        consent_at=timezone.localdate(),
+        send=True,
     )
 
 
 def test_anonymous_and_outsider(expertise, personas, patient):
-    for url in [f"/avis/{expertise.pk}/", "/avis/", "/avis/envoyes/", "/avis/mes-demandes/", f"/avis/patient/{patient.pk}/nouveau/"]:
+    for url in [
+        f"/avis/{expertise.pk}/",
+        "/avis/",
+        "/avis/envoyes/",
+        "/avis/mes-demandes/",
+        f"/avis/patient/{patient.pk}/nouveau/",
+    ]:
         response = Client().get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     otto = client_as(personas["otto"])
@@ -38,11 +49,19 @@ def test_anonymous_and_outsider(expertise, personas, patient):
 def test_ask_with_consent_from_the_page(alice, charlie, patient):
     client = client_as(alice)
     assert client.get(f"/avis/patient/{patient.pk}/nouveau/").status_code == 200
-    refused = client.post(f"/avis/patient/{patient.pk}/nouveau/", {"question": "Avis ?", "expert": charlie.pk, "send": "1"})
+    refused = client.post(
+        f"/avis/patient/{patient.pk}/nouveau/", {"question": "Avis ?", "expert": charlie.pk, "send": "1"}
+    )
     assert refused.status_code == 400 and "consentement" in refused.content.decode()
     response = client.post(
         f"/avis/patient/{patient.pk}/nouveau/",
-        {"question": "Avis ?", "expert": charlie.pk, "consent_how": "oral", "consent_at": str(timezone.localdate()), "send": "1"},
+        {
+            "question": "Avis ?",
+            "expert": charlie.pk,
+            "consent_how": "oral",
+            "consent_at": str(timezone.localdate()),
+            "send": "1",
+        },
     )
     expertise = Expertise.objects.get()
     assert response.status_code == 302 and expertise.state == "sent"
@@ -55,7 +74,10 @@ def test_expert_thread_and_answer_pages(alice, charlie, paula, expertise):
     expert.post(f"/avis/{expertise.pk}/accept/")
     expert.post(f"/avis/{expertise.pk}/question/", {"text": "Taille ?"})
     client_as(alice).post(f"/avis/{expertise.pk}/reply/", {"text": "8 mm"})
-    expert.post(f"/avis/{expertise.pk}/answer/", {"answer": "Exérèse", "course_of_action": "Dermato", "consultation_needed": "1"})
+    expert.post(
+        f"/avis/{expertise.pk}/answer/",
+        {"answer": "Exérèse", "course_of_action": "Dermato", "consultation_needed": "1"},
+    )
     expertise.refresh_from_db()
     assert expertise.state == "answered"
     page = client_as(alice).get(f"/avis/{expertise.pk}/").content.decode()

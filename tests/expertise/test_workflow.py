@@ -22,8 +22,13 @@ State = Expertise.State
 
 
 def ask(alice, patient, charlie, **kw):
-    values = {"question": "Lésion pigmentée du dos ?", "expert_id": charlie.pk if charlie else None, "consent_how": "oral",
-              "consent_at": timezone.localdate(), "send": True}
+    values = {
+        "question": "Lésion pigmentée du dos ?",
+        "expert_id": charlie.pk if charlie else None,
+        "consent_how": "oral",
+        "consent_at": timezone.localdate(),
+        "send": True,
+    }
     values.update(kw)
     return services.check_create_expertise(alice, patient.pk, **values)
 
@@ -49,11 +54,18 @@ def test_full_path_with_question_pausing_the_deadline(alice, charlie, paula, pat
     assert expertise.state == State.ACCEPTED and expertise.paused_at is None
     assert expertise.due_at - due >= dt.timedelta(days=2)  # the pause extends the deadline
     services.do_transition(
-        charlie, expertise.pk, "answer", text="Exérèse conseillée", course_of_action="Dermatologue", consultation_needed="1"
+        charlie,
+        expertise.pk,
+        "answer",
+        text="Exérèse conseillée",
+        course_of_action="Dermatologue",
+        consultation_needed="1",
     )
     expertise.refresh_from_db()
     assert expertise.state == State.ANSWERED and expertise.consultation_needed is True
-    assert RecordItem.objects.filter(target_type="expertise.expertise", target_id=str(expertise.pk), kind="expertise").exists()
+    assert RecordItem.objects.filter(
+        target_type="expertise.expertise", target_id=str(expertise.pk), kind="expertise"
+    ).exists()
     kinds = list(RequestEvent.objects.filter(basis="expertise", request_id=expertise.pk).values_list("kind", flat=True))
     assert kinds.count("question") == 1 and kinds.count("reply") == 1
     services.do_transition(alice, expertise.pk, "close")
@@ -74,7 +86,9 @@ def test_no_consent_no_sending(alice, charlie, patient):
     with pytest.raises(ValidationError):
         services.do_transition(alice, draft.pk, "send")
     with pytest.raises(ValidationError):  # a consent dated in the future
-        services.do_transition(alice, draft.pk, "send", consent_how="oral", consent_at=timezone.localdate() + dt.timedelta(days=2))
+        services.do_transition(
+            alice, draft.pk, "send", consent_how="oral", consent_at=timezone.localdate() + dt.timedelta(days=2)
+        )
     services.do_transition(alice, draft.pk, "send", consent_how="written", consent_at=timezone.localdate())
     with pytest.raises(Http404):  # a draft is the requester's only
         access_expertise(charlie, ask(alice, patient, charlie, send=False).pk, purpose="expertise.view")
@@ -82,8 +96,14 @@ def test_no_consent_no_sending(alice, charlie, patient):
 
 @pytest.mark.parametrize(
     ("who", "action", "error"),
-    [("alice", "accept", PermissionDenied), ("bob", "close", PermissionDenied), ("charlie", "close", PermissionDenied),
-     ("charlie", "answer", ValidationError), ("alice", "reply", ValidationError), ("ada", "accept", Http404)],
+    [
+        ("alice", "accept", PermissionDenied),
+        ("bob", "close", PermissionDenied),
+        ("charlie", "close", PermissionDenied),
+        ("charlie", "answer", ValidationError),
+        ("alice", "reply", ValidationError),
+        ("ada", "accept", Http404),
+    ],
 )
 def test_wrong_person_or_out_of_order(personas, alice, charlie, patient, who, action, error):
     expertise = ask(alice, patient, charlie)

@@ -20,8 +20,13 @@ def pages(referral):
 
 
 def test_anonymous_goes_to_the_login(referral, patient):
-    for url in [*pages(referral), "/adressages/", "/adressages/envoyes/", f"/adressages/patient/{patient.pk}/nouveau/",
-                "/adressages/annuaire/?q=petit"]:
+    for url in [
+        *pages(referral),
+        "/adressages/",
+        "/adressages/envoyes/",
+        f"/adressages/patient/{patient.pk}/nouveau/",
+        "/adressages/annuaire/?q=petit",
+    ]:
         response = Client().get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"], url
 
@@ -53,7 +58,9 @@ def test_write_a_referral_with_an_attachment(alice, charlie, patient, document):
     assert response.status_code == 302 and response["Location"] == f"/adressages/{referral.pk}/"
     assert referral.state == "sent" and RequestAttachment.objects.filter(request_id=referral.pk).count() == 1
     # Without a receiver: the form again, with the message.
-    again = client.post(f"/adressages/patient/{patient.pk}/nouveau/", {"reason": "x", "urgency": "routine", "send": "1"})
+    again = client.post(
+        f"/adressages/patient/{patient.pk}/nouveau/", {"reason": "x", "urgency": "routine", "send": "1"}
+    )
     assert again.status_code == 400 and "professionnel vérifié" in again.content.decode()
 
 

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 State = Referral.State
 
 
-def test_full_path_with_care_team_join_and_report(alice, charlie, patient, referral, mailoutbox, django_capture_on_commit_callbacks):
+def test_full_path_with_care_team_join_and_report(
+    alice, charlie, patient, referral, mailoutbox, django_capture_on_commit_callbacks
+):
     assert referral.state == State.SENT and referral.due_at is not None
     entry = last_entry("referral.send", patient_id=patient.pk)
     assert entry.purpose == "referral.write" and entry.details["basis"] == "referral"
@@ -94,8 +96,13 @@ def test_unknown_step_is_refused(charlie, referral):
 
 
 def test_outsider_and_forged_ids_get_the_404(personas, referral):
-    for user, raw in [(personas["otto"], referral.pk), (personas["ada"], referral.pk), (personas["charlie"], "12abc"),
-                      (personas["charlie"], 987654321), (personas["paula"], "99999999999999999999")]:
+    for user, raw in [
+        (personas["otto"], referral.pk),
+        (personas["ada"], referral.pk),
+        (personas["charlie"], "12abc"),
+        (personas["charlie"], 987654321),
+        (personas["paula"], "99999999999999999999"),
+    ]:
         with pytest.raises(Http404):
             access_referral(user, raw, purpose="referral.view")
     assert last_entry("access.refused", target_type="referrals.referral").outcome == "denied"
@@ -143,11 +150,14 @@ def test_attachment_of_the_same_patient_only(alice, charlie, patient, document, 
     )
     assert RequestAttachment.objects.filter(request_id=referral.pk, object_id=str(document.pk)).exists()
     # A document of another patient (Alice cannot open it) is the 404 of a missing one.
-    from cordee.accounts.models import Patient
-    from cordee.care.services import do_add_to_care_team
     import datetime as dt
 
-    other = Patient.objects.create(birth_name="AUTRE", birth_given_names="Jean", birth_date=dt.date(1970, 1, 1), sex="M")
+    from cordee.accounts.models import Patient
+    from cordee.care.services import do_add_to_care_team
+
+    other = Patient.objects.create(
+        birth_name="AUTRE", birth_given_names="Jean", birth_date=dt.date(1970, 1, 1), sex="M"
+    )
     from cordee.care.models import CareTeamMember
 
     CareTeamMember.objects.create(patient=other, member=alice)
@@ -158,7 +168,9 @@ def test_attachment_of_the_same_patient_only(alice, charlie, patient, document, 
         )
     for kind, raw in [("document", 987654321), ("document", "x1"), ("prescription", 1)]:
         with pytest.raises(Http404):
-            services.check_create_referral(alice, patient.pk, receiver_id=charlie.pk, reason="x", attachments=[(kind, raw)])
+            services.check_create_referral(
+                alice, patient.pk, receiver_id=charlie.pk, reason="x", attachments=[(kind, raw)]
+            )
     assert Referral.objects.count() == 1  # each refused one rolled back
 
 
