@@ -66,3 +66,32 @@ def referral(alice, charlie, patient):
         questions="Holter ? Échographie ?",
         send=True,
     )
+
+
+def many_referrals(n: int, requester, receiver, patient) -> None:
+    """``n`` sent referrals at once (one INSERT per batch), for the lists' query counts and bench."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from cordee.audit.services import actor_display
+    from cordee.referrals.models import Referral
+
+    now = timezone.now()
+    rows = [
+        Referral(
+            patient=patient,
+            requester=requester,
+            requester_display=actor_display(requester),
+            receiver=receiver,
+            receiver_display=actor_display(receiver),
+            state=Referral.State.SENT if i % 3 else Referral.State.ACCEPTED,
+            urgency=("routine", "week", "urgent")[i % 3],
+            reason="Motif",
+            sent_at=now - dt.timedelta(minutes=i),
+            due_at=now + dt.timedelta(days=(i % 5) - 2),
+            updated_at=now - dt.timedelta(minutes=i),
+        )
+        for i in range(n)
+    ]
+    Referral.objects.bulk_create(rows, batch_size=500)
