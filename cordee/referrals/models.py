@@ -119,7 +119,7 @@ class RequestEvent(EncryptedModel):
     class Kind(models.TextChoices):
         TRANSITION = "transition", _("Step")
         QUESTION = "question", _("Question")
-        REPLY = "reply", _("Reply")
+        REPLY = "reply", _("Reply to the question")
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     basis = models.CharField(max_length=10)  # REFERRAL or EXPERTISE

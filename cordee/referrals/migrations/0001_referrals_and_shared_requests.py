@@ -80,7 +80,7 @@ class Migration(migrations.Migration):
                 ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
                 ('basis', models.CharField(max_length=10)),
                 ('request_id', models.BigIntegerField()),
-                ('kind', models.CharField(choices=[('transition', 'Step'), ('question', 'Question'), ('reply', 'Reply')], default='transition', max_length=10)),
+                ('kind', models.CharField(choices=[('transition', 'Step'), ('question', 'Question'), ('reply', 'Reply to the question')], default='transition', max_length=10)),
                 ('state', models.CharField(blank=True, default='', max_length=12)),
                 ('actor_display', models.JSONField(default=dict)),
                 ('text', cordee.vault.fields.EncryptedTextField(blank=True, null=True, owner='patient', row_key='uuid')),
