@@ -160,7 +160,7 @@ def child(args: argparse.Namespace) -> None:
             "max_ms": max(timings),
         }
     base = results["baseline"]["p99_ms"]
-    for name, row in results.items():
+    for row in results.values():
         row["p99_vs_baseline"] = row["p99_ms"] / base
     print(json.dumps({"database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1], "pages": results}))
 
@@ -175,12 +175,22 @@ def _run(database: str, args: argparse.Namespace) -> dict:
             return {"database": "postgresql", "skipped": "no PostgreSQL server on 127.0.0.1:5432"}
         subprocess.run(["createdb", "-h", PG[0], "-U", "postgres", db_name], check=True, capture_output=True)
         env["DATABASE_URL"] = f"postgres://postgres@{PG[0]}:{PG[1]}/{db_name}"
-    command = [sys.executable, str(Path(__file__)), "--child", "--rows", str(args.rows), "--requests", str(args.requests)]
+    command = [
+        sys.executable,
+        str(Path(__file__)),
+        "--child",
+        "--rows",
+        str(args.rows),
+        "--requests",
+        str(args.requests),
+    ]
     try:
         done = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=3600)  # noqa: S603
     finally:
         if database == "postgres":
-            subprocess.run(["dropdb", "-h", PG[0], "-U", "postgres", "--if-exists", db_name], capture_output=True, check=False)
+            subprocess.run(
+                ["dropdb", "-h", PG[0], "-U", "postgres", "--if-exists", db_name], capture_output=True, check=False
+            )
         shutil.rmtree(folder, ignore_errors=True)
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-3000:])
