@@ -60,7 +60,7 @@ class ExpertiseOut(ExpertiseRowOut):
     events: list[EventOut]
 
 
-class TransitionIn(StrictIn):
+class ExpertiseTransitionIn(StrictIn):
     action: ActionName
     text: str = Field("", max_length=10_000, description="decline: the reason; question, reply, answer: the text")
     course_of_action: str = Field("", max_length=10_000)
@@ -145,7 +145,7 @@ def detail(request: AuthedRequest, expertise_id: str) -> dict[str, Any]:
 
 
 @router.post("/{expertise_id}/transitions", response={200: ExpertiseOut, **ERRORS}, summary="One step of a request")
-def transition(request: AuthedRequest, expertise_id: str, data: TransitionIn) -> dict[str, Any]:
+def transition(request: AuthedRequest, expertise_id: str, data: ExpertiseTransitionIn) -> dict[str, Any]:
     try:
         services.do_transition(
             request.user,

@@ -76,7 +76,7 @@ class ReferralOut(ReferralRowOut):
     events: list[EventOut]
 
 
-class TransitionIn(StrictIn):
+class ReferralTransitionIn(StrictIn):
     action: ActionName
     reason: str = Field("", max_length=10_000, description="decline: required; redirect: a note")
     receiver: Id | None = Field(None, description="redirect: the new receiver (a verified professional)")
@@ -179,7 +179,7 @@ def detail(request: AuthedRequest, referral_id: str) -> dict[str, Any]:
 
 
 @router.post("/{referral_id}/transitions", response={200: ReferralOut, **ERRORS}, summary="One step of a referral")
-def transition(request: AuthedRequest, referral_id: str, data: TransitionIn) -> dict[str, Any]:
+def transition(request: AuthedRequest, referral_id: str, data: ReferralTransitionIn) -> dict[str, Any]:
     try:
         services.do_transition(
             request.user,
