@@ -115,3 +115,9 @@ def test_patient_sees_state_who_when_not_the_text(paula, referral):
     assert client.get(f"/adressages/{referral.pk}/lettre.pdf").status_code == 404
     mine = client.get("/avis/mes-demandes/")
     assert f"/adressages/{referral.pk}/" in mine.content.decode()
+
+
+def test_reads_appear_in_the_patients_access_history(charlie, paula, referral):
+    client_as(charlie).get(f"/adressages/{referral.pk}/")
+    history = client_as(paula).get("/patients/mon-historique/").content.decode()
+    assert "Charlie Petit" in history and "A lu un adressage vous concernant" in history
