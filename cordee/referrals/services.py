@@ -39,6 +39,7 @@ State = Referral.State
 MAX_TEXT = 10_000
 RECORD_KIND = "referral"
 
+REPORTABLE = frozenset({State.ACCEPTED, State.APPOINTMENT, State.SEEN})
 TRANSITIONS: dict[str, Step] = {
     "send": Step(frozenset({State.DRAFT}), REQUESTER, State.SENT),
     "accept": Step(frozenset({State.SENT, State.REDIRECTED}), RECEIVER, State.ACCEPTED),
@@ -46,7 +47,7 @@ TRANSITIONS: dict[str, Step] = {
     "redirect": Step(frozenset({State.SENT, State.REDIRECTED}), RECEIVER, State.REDIRECTED),
     "appointment": Step(frozenset({State.ACCEPTED, State.APPOINTMENT}), RECEIVER, State.APPOINTMENT),
     "seen": Step(frozenset({State.APPOINTMENT}), RECEIVER, State.SEEN),
-    "report": Step(frozenset({State.ACCEPTED, State.APPOINTMENT, State.SEEN}), RECEIVER, State.REPORTED),
+    "report": Step(REPORTABLE, RECEIVER, State.REPORTED),
     "close": Step(frozenset({State.SENT, State.REDIRECTED, State.DECLINED, State.REPORTED}), REQUESTER, State.CLOSED),
 }
 

@@ -133,6 +133,12 @@ def detail(request: AuthedRequest, referral_id: str) -> HttpResponse:
         "attachments": [] if is_patient else workflow.attachments_of(REFERRAL, referral),
         "actions": _actions(referral, role),
         "urgencies": dict(Urgency.choices),
+        # Files of the record for the report: only a receiver who joined the care team opens it.
+        "report_candidates": (
+            attachables.kind("document").candidates(user, referral.patient_id)
+            if role == workflow.RECEIVER and referral.receiver_joined and referral.state in services.REPORTABLE
+            else []
+        ),
     }
     return render(request, "referrals/detail.html", context)
 

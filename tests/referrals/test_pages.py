@@ -121,3 +121,14 @@ def test_reads_appear_in_the_patients_access_history(charlie, paula, referral):
     client_as(charlie).get(f"/adressages/{referral.pk}/")
     history = client_as(paula).get("/patients/mon-historique/").content.decode()
     assert "Charlie Petit" in history and "A lu un adressage vous concernant" in history
+
+
+def test_report_with_a_file_of_the_record(alice, charlie, referral, document):
+    client = client_as(charlie)
+    client.post(f"/adressages/{referral.pk}/accept/")  # he joins the care team: the record opens to him
+    page = client.get(f"/adressages/{referral.pk}/").content.decode()
+    assert "ECG du 2 mars" in page
+    client.post(f"/adressages/{referral.pk}/report/", {"report": "Vu, RAS.", "document": [document.pk]})
+    row = RequestAttachment.objects.get(request_id=referral.pk)
+    assert row.in_report and row.object_id == str(document.pk)
+    assert "avec le compte rendu" in client_as(alice).get(f"/adressages/{referral.pk}/").content.decode()
