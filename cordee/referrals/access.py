@@ -16,17 +16,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
-from cordee.accounts.models import User
+from cordee.accounts.guards import verified_professional
+from cordee.accounts.models import Membership, User
 from cordee.care.access import team_membership
 from cordee.lib.ids import parse_id
 from cordee.lib.refusals import refuse
 from cordee.referrals import purposes
 from cordee.referrals.models import REFERRAL, Referral
-from cordee.referrals.workflow import CARE_TEAM, RECEIVER, REQUESTER, SELF, record_read
+from cordee.referrals.workflow import CANDIDATE, CARE_TEAM, RECEIVER, REQUESTER, SELF, is_candidate, record_read
 
 TARGET = "referrals.referral"
 State = Referral.State
@@ -46,6 +47,9 @@ def role_of(user: Any, referral: Referral) -> str | None:
         return None
     if referral.receiver_id == user.pk and (referral.state != State.CLOSED or in_team):
         return RECEIVER
+    untaken = referral.receiver_id is None and referral.state == State.SENT
+    if untaken and is_candidate(user, referral.structure_id, referral.specialty):
+        return CANDIDATE
     return CARE_TEAM if in_team else None
 
 
@@ -87,7 +91,13 @@ def sent_by(user: User) -> QuerySet[Referral]:
 
 
 def received_by(user: User) -> QuerySet[Referral]:
-    return Referral.objects.filter(receiver=user).exclude(state=State.DRAFT)
+    """Named to the user, or sent to the service (specialty) of one of their structures, untaken."""
+    professional = verified_professional(user)
+    pool = Q(pk__in=[])
+    if professional is not None and professional.specialty:
+        member = Membership.objects.filter(user=user, structure_id=OuterRef("structure_id"))
+        pool = Q(Exists(member), receiver__isnull=True, state=State.SENT, specialty__iexact=professional.specialty)
+    return Referral.objects.filter(Q(receiver=user) | pool).exclude(state=State.DRAFT)
 
 
 def of_patient(patient_id: int) -> QuerySet[Referral]:

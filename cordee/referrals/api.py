@@ -61,7 +61,7 @@ class EventOut(Schema):
 
 
 class ReferralOut(ReferralRowOut):
-    role: Literal["requester", "receiver", "care_team", "self"]
+    role: Literal["requester", "receiver", "candidate", "care_team", "self"]
     reason: str | None = Field(description="null for the patient: the clinical text is not shown in her space")
     summary: str | None
     treatments: str | None

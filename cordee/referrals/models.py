@@ -62,6 +62,11 @@ class Referral(EncryptedModel):
     requester_display = models.JSONField(default=dict)
     receiver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     receiver_display = models.JSONField(default=dict)
+    # Or a structure's service (a specialty): any verified professional of it with it may take it.
+    structure = models.ForeignKey(
+        "accounts.Structure", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    specialty = models.CharField(max_length=120, blank=True, default="")
     state = models.CharField(max_length=12, choices=State.choices, default=State.DRAFT)
     urgency = models.CharField(_("urgency"), max_length=8, choices=Urgency.choices, default=Urgency.ROUTINE)
     reason = EncryptedTextField(_("reason"), owner="patient", row_key="uuid")
@@ -110,7 +115,7 @@ class Referral(EncryptedModel):
 
     @property
     def receiver_name(self) -> str:
-        return str(self.receiver_display.get("name", ""))
+        return str(self.receiver_display.get("name", "")) or self.specialty
 
 
 class RequestEvent(EncryptedModel):

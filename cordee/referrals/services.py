@@ -26,14 +26,14 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from cordee.accounts.guards import verified_professional
-from cordee.accounts.models import User
+from cordee.accounts.models import Structure, User
 from cordee.audit import services as audit_trail
 from cordee.care.access import access_patient, is_opposed_to, team_membership
 from cordee.care.services import do_add_to_care_team
 from cordee.referrals import directory, purposes, workflow
 from cordee.referrals.access import access_referral
 from cordee.referrals.models import ANSWER_DELAY, REFERRAL, Referral, Urgency
-from cordee.referrals.workflow import RECEIVER, REQUESTER, Step
+from cordee.referrals.workflow import CANDIDATE, RECEIVER, REQUESTER, Step
 
 State = Referral.State
 MAX_TEXT = 10_000
@@ -69,12 +69,25 @@ def _receiver(raw_id: Any, requester: User) -> User:
     return receiver
 
 
+def _destination(user: User, receiver_id: Any, structure_id: Any, specialty: Any) -> tuple[Any, Any, str]:
+    """A named verified professional, or a structure's service (a specialty): else the refusal."""
+    if receiver_id not in (None, ""):
+        return _receiver(receiver_id, user), None, ""
+    specialty = str(specialty or "").strip()[:120]
+    structure = Structure.objects.filter(pk=int(structure_id)).first() if str(structure_id).isdigit() else None
+    if structure is None or not specialty:
+        raise ValidationError({"receiver": _("Choose a verified professional of the directory.")})
+    return None, structure, specialty
+
+
 def check_create_referral(
     user: User,
     patient_id: Any,
     *,
-    receiver_id: Any,
+    receiver_id: Any = None,
     reason: Any,
+    structure_id: Any = None,
+    specialty: Any = "",
     urgency: Any = Urgency.ROUTINE,
     summary: Any = "",
     treatments: Any = "",
@@ -91,7 +104,7 @@ def check_create_referral(
         )
         if verified_professional(user) is None or team_membership(user, patient.pk) is None:
             raise PermissionDenied
-        receiver = _receiver(receiver_id, user)
+        receiver, structure, specialty = _destination(user, receiver_id, structure_id, specialty)
         if urgency not in Urgency.values:
             raise ValidationError({"urgency": _("Choose an urgency.")})
         referral = Referral.objects.create(
@@ -100,6 +113,8 @@ def check_create_referral(
             requester_display=audit_trail.actor_display(user),
             receiver=receiver,
             receiver_display=audit_trail.actor_display(receiver),
+            structure=structure,
+            specialty=specialty,
             urgency=urgency,
             reason=_text(reason, required=True, field="reason", label=_("the reason for the referral")),
             summary=_text(summary),
@@ -194,6 +209,12 @@ def do_transition(
             user, referral_id, purpose=purposes.TRANSITION, request=request, audit=False, for_update=True
         )
         workflow.step(TRANSITIONS, action, referral.state, role)  # refuse before any change
+        if role == CANDIDATE:  # a professional of the service takes the referral, or leaves it
+            if action != "accept":
+                raise PermissionDenied
+            referral.receiver, role = user, RECEIVER
+            referral.receiver_display = audit_trail.actor_display(user)
+            referral.save(update_fields=["receiver", "receiver_display"])
         text: str | None = None
         if action == "decline":
             referral.decline_reason = text = _text(reason, required=True, field="reason", label=_("the reason"))

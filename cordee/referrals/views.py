@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cordee.accounts.models import User
+from cordee.accounts.models import Structure, User
 from cordee.care.access import access_patient
 from cordee.lib import attachables
 from cordee.lib.http import AuthedRequest
@@ -90,6 +90,8 @@ def new(request: AuthedRequest, patient_id: str) -> HttpResponse:
                 user,
                 patient.pk,
                 receiver_id=request.POST.get("receiver"),
+                structure_id=request.POST.get("structure"),
+                specialty=request.POST.get("specialty"),
                 reason=request.POST.get("reason"),
                 urgency=request.POST.get("urgency"),
                 summary=request.POST.get("summary"),
@@ -115,6 +117,7 @@ def new(request: AuthedRequest, patient_id: str) -> HttpResponse:
         "errors": errors,
         "values": request.POST,
         "receiver": receiver,
+        "structures": Structure.objects.filter(memberships__isnull=False).distinct().order_by("name")[:200],
     }
     return render(request, "referrals/new.html", context, status=400 if errors else 200)
 
@@ -144,6 +147,8 @@ def detail(request: AuthedRequest, referral_id: str) -> HttpResponse:
 
 
 def _actions(referral: Referral, role: str) -> list[str]:
+    if role == workflow.CANDIDATE:
+        return ["accept"]
     return [
         action
         for action, step in services.TRANSITIONS.items()

@@ -30,7 +30,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from cordee.accounts.models import User
+from cordee.accounts.guards import verified_professional
+from cordee.accounts.models import Membership, User
 from cordee.audit import services as audit_trail
 from cordee.audit.models import AuditEntry
 from cordee.care.access import actor_structures
@@ -58,6 +59,17 @@ def step(table: dict[str, Step], action: str, state: str, role: str | None) -> S
     if state not in found.sources:
         raise ValidationError(_("This step is not possible at this stage of the request."))
     return found
+
+
+def is_candidate(user: Any, structure_id: int | None, specialty: str) -> bool:
+    """A verified professional of ``structure_id`` with ``specialty``: may take a request sent to
+    that structure's service (before anyone took it)."""
+    if structure_id is None or not specialty:
+        return False
+    professional = verified_professional(user)
+    if professional is None or professional.specialty.casefold() != specialty.casefold():
+        return False
+    return Membership.objects.filter(user=user, structure_id=structure_id).exists()
 
 
 def record_read(

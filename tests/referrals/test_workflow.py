@@ -186,3 +186,21 @@ def test_overdue_flag(alice, charlie, patient, referral):
     referral.refresh_from_db()
     assert referral.overdue
     assert list(filtered(received_by(charlie), overdue=True)) == [referral]
+
+
+def test_a_structures_service_any_professional_of_the_specialty_takes_it(alice, charlie, bob, patient, structure):
+    from cordee.referrals.access import received_by
+
+    referral = services.check_create_referral(
+        alice, patient.pk, structure_id=structure.pk, specialty="Cardiologie", reason="Souffle", send=True
+    )
+    assert referral.receiver_id is None and list(received_by(charlie)) == [referral]
+    assert list(received_by(bob)) == []  # a nurse: not of that specialty
+    assert access_referral(charlie, referral.pk, purpose="referral.view")[1] == "candidate"
+    with pytest.raises(PermissionDenied):  # a candidate takes it or leaves it
+        services.do_transition(charlie, referral.pk, "decline", reason="non")
+    services.do_transition(charlie, referral.pk, "accept")
+    referral.refresh_from_db()
+    assert referral.receiver_id == charlie.pk and referral.state == State.ACCEPTED and referral.receiver_joined
+    with pytest.raises(ValidationError):  # neither a professional nor a service
+        services.check_create_referral(alice, patient.pk, structure_id=structure.pk, specialty="", reason="x")
