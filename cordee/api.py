@@ -13,9 +13,11 @@ from ninja.security import SessionAuth
 
 from cordee.documents.api import router as documents_router
 from cordee.drugs.api import router as drugs_router
+from cordee.expertise.api import router as expertise_router
 from cordee.lib.api import StrictJSONParser, install_error_handlers
 from cordee.lib.ratelimit import UserRateThrottle
 from cordee.messaging.api import router as messaging_router
+from cordee.referrals.api import router as referrals_router
 
 api = NinjaAPI(
     title="Cordée API",
@@ -31,3 +33,5 @@ install_error_handlers(api)  # every error in one shape (cordee/lib/api.py)
 api.add_router("/messaging/", messaging_router)
 api.add_router("/drugs/", drugs_router)
 api.add_router("/record/", documents_router)
+api.add_router("/referrals/", referrals_router)
+api.add_router("/expertise/", expertise_router)

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "cordee.signing",
     "cordee.messaging",
     "cordee.documents",
+    "cordee.referrals",
+    "cordee.expertise",
     "cordee.drugs",
     "cordee.security",
     "cordee.web",
@@ -291,6 +293,10 @@ SIGNING_TSA_URL = env_str("SIGNING_TSA_URL")
 
 # --- care relationship (cordee.care) ------------------------------------------------------
 BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 240, minimum=5, maximum=24 * 60)
+
+# Act codes of a tele-expertise in the billing export (CCAM/NGAP codes change: configurable).
+EXPERTISE_ACT_CODE_EXPERT = env_str("EXPERTISE_ACT_CODE_EXPERT", "TE2")
+EXPERTISE_ACT_CODE_REQUESTER = env_str("EXPERTISE_ACT_CODE_REQUESTER", "RQD")
 
 # --- drug database (cordee.drugs) ---------------------------------------------------------
 # The import page offers the sub-directories of this one (one per downloaded BDPM snapshot or

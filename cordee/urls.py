@@ -21,6 +21,8 @@ urlpatterns = [
     path("comptes/", include("cordee.accounts.urls")),
     path("messagerie/", include("cordee.messaging.urls")),
     path("dossier/", include("cordee.documents.urls")),
+    path("adressages/", include("cordee.referrals.urls")),
+    path("avis/", include("cordee.expertise.urls")),
     path("api/", api.urls),
     path("patients/", include("cordee.care.urls")),
     path("securite/", include("cordee.security.urls")),
