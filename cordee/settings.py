@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "cordee.messaging",
     "cordee.documents",
     "cordee.drugs",
+    "cordee.library",
     "cordee.security",
     "cordee.web",
 ]
@@ -278,6 +279,8 @@ BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 240, minimum=5, maximum=24 
 # The import page offers the sub-directories of this one (one per downloaded BDPM snapshot or
 # thesaurus extraction); ``manage.py import_bdpm DIR`` takes any directory.
 DRUGS_IMPORT_DIR = env_path("DRUGS_IMPORT_DIR", DATA_DIR / "imports")
+# Where the operator puts PubMed/MEDLINE files for the library's import page (cordee.library).
+LIBRARY_IMPORT_DIR = env_path("LIBRARY_IMPORT_DIR", DATA_DIR / "pubmed")
 
 # --- notifications (cordee.web.push) -------------------------------------------------------
 # Web Push with VAPID: the private key signs Cordée's requests to the browsers' push services.
