@@ -11,7 +11,6 @@ it). Within a batch the same rule picks one record per PMID. The FTS5 index foll
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict
 
 from django.db import transaction
 from django.utils import timezone
@@ -33,8 +32,8 @@ def _rank(record: Record) -> tuple[int, str]:
     return (record.version, record.revised)
 
 
-def article_values(record: Record, source: str, fingerprint: str) -> dict:
-    sections = [asdict(s) for s in record.abstract]
+def article_values(record: Record, source: str, data: dict, fingerprint: str) -> dict:
+    """The columns of an article from its record (``data``: ``record.as_dict()``)."""
     abstract_text = " ".join(
         (f"{s.label}: " if s.label else "") + markup.to_text(s.markup) for s in record.abstract
     ).strip()
@@ -52,10 +51,10 @@ def article_values(record: Record, source: str, fingerprint: str) -> dict:
         "pmc": record.pmc[:20],
         "title": markup.to_text(record.title_markup),
         "title_markup": record.title_markup,
-        "abstract": sections,
+        "abstract": data["abstract"],
         "abstract_text": abstract_text,
         "terms": " ; ".join(t for t in terms if t),
-        "authors": [asdict(a) for a in record.authors],
+        "authors": data["authors"],
         "journal": record.journal[:300],
         "journal_abbrev": record.journal_abbrev[:200],
         "volume": record.volume[:50],
@@ -65,7 +64,7 @@ def article_values(record: Record, source: str, fingerprint: str) -> dict:
         "month": record.month,
         "date_text": record.date_text[:100],
         "publication_types": record.publication_types,
-        "mesh": [asdict(m) for m in record.mesh],
+        "mesh": data["mesh"],
         "chemicals": record.chemicals,
         "keywords": record.keywords,
         "language": (record.languages[0] if record.languages else "")[:8],
@@ -109,10 +108,11 @@ def store_batch(records: list[Record], source: str) -> Counter:
     new: list[tuple[Article, Record]] = []
     changed: list[tuple[Article, Record]] = []
     for pmid, record in chosen.items():
-        fingerprint = record.fingerprint()
+        data = record.as_dict()
+        fingerprint = record.fingerprint(data)
         stored = existing.get(pmid)
         if stored is None:
-            new.append((Article(pmid=pmid, **article_values(record, source, fingerprint)), record))
+            new.append((Article(pmid=pmid, **article_values(record, source, data, fingerprint)), record))
             continue
         article_id, version, revised, stored_fingerprint, deleted_at = stored
         if stored_fingerprint == fingerprint and deleted_at is None:
@@ -120,7 +120,7 @@ def store_batch(records: list[Record], source: str) -> Counter:
         elif _rank(record) < (version, revised):
             counts["older"] += 1
         else:
-            changed.append((Article(id=article_id, pmid=pmid, **article_values(record, source, fingerprint)), record))
+            changed.append((Article(id=article_id, pmid=pmid, **article_values(record, source, data, fingerprint)), record))
     with transaction.atomic():
         if new:
             Article.objects.bulk_create([a for a, _ in new], batch_size=500)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
@@ -68,10 +68,18 @@ class Record:
     revised: str = ""  # DateRevised as YYYY-MM-DD ("" when unknown): a later one replaces
     line: int = 0  # where the record starts in its file
 
-    def fingerprint(self) -> str:
-        data = asdict(self)
+    def as_dict(self) -> dict[str, Any]:
+        """The record as JSON-able data (``dataclasses.asdict`` is ten times slower on this shape)."""
+        data = dict(vars(self))
         data.pop("line")
-        return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+        data["abstract"] = [dict(vars(s)) for s in self.abstract]
+        data["authors"] = [dict(vars(a)) for a in self.authors]
+        data["mesh"] = [dict(vars(m)) for m in self.mesh]
+        return data
+
+    def fingerprint(self, data: dict[str, Any] | None = None) -> str:
+        encoded = json.dumps(data or self.as_dict(), sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(encoded).hexdigest()[:32]
 
 
 def parse_date_text(text: str) -> tuple[int | None, int | None]:
