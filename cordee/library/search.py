@@ -121,7 +121,7 @@ def _filter_sql(filters: Filters) -> tuple[list[str], list]:
     return where, params
 
 
-_DATE_ORDER = "a.year DESC, a.month DESC, a.pmid DESC"
+_DATE_ORDER = "COALESCE(a.year, 0) DESC, COALESCE(a.month, 0) DESC, a.pmid DESC"  # NULLs last on both
 
 
 def _sql(query: Query, filters: Filters, sort: str) -> tuple[str, str, list]:
