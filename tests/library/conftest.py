@@ -45,3 +45,10 @@ def write(tmp_path):
         return path
 
     return make
+
+
+@pytest.fixture
+def operator(db):
+    from cordee.accounts.models import User
+
+    return User.objects.create_superuser("operator@cordee.test", "operator-password-1234", first_name="Olga")
