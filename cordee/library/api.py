@@ -26,7 +26,7 @@ router = Router(tags=["library"])
 NOT_FOUND = ErrorOut(detail="Not found.", code="not_found")
 
 
-class ArticleBrief(Schema):
+class LibraryArticleBrief(Schema):
     pmid: int
     title: str
     authors: list[str]
@@ -37,20 +37,20 @@ class ArticleBrief(Schema):
     url: str
 
 
-class SearchOut(Schema):
+class LibrarySearchOut(Schema):
     total: int = Field(description="Matches, counted up to 1001 (more: total_is_lower_bound)")
     total_is_lower_bound: bool
     offset: int
     next_offset: int | None
-    results: list[ArticleBrief]
+    results: list[LibraryArticleBrief]
 
 
-class SectionOut(Schema):
+class LibrarySectionOut(Schema):
     label: str
     text: str
 
 
-class AuthorOut(Schema):
+class LibraryAuthorOut(Schema):
     name: str
     last: str
     fore: str
@@ -59,22 +59,22 @@ class AuthorOut(Schema):
     orcid: str
 
 
-class MeshOut(Schema):
+class LibraryMeshOut(Schema):
     descriptor: str
     major: bool
     qualifiers: list[str]
 
 
-class ArticleOut(ArticleBrief):
+class LibraryArticleOut(LibraryArticleBrief):
     pmc: str
     journal_title: str
     volume: str
     issue: str
     pages: str
     date: str
-    abstract: list[SectionOut]
-    author_details: list[AuthorOut]
-    mesh: list[MeshOut]
+    abstract: list[LibrarySectionOut]
+    author_details: list[LibraryAuthorOut]
+    mesh: list[LibraryMeshOut]
     substances: list[str]
     keywords: list[str]
     languages: list[str]
@@ -82,26 +82,26 @@ class ArticleOut(ArticleBrief):
     citation: str = Field(description="Vancouver style")
 
 
-class CollectionOut(Schema):
+class LibraryCollectionOut(Schema):
     id: int
     name: str
     size: int
 
 
-class CollectionDetailOut(CollectionOut):
-    articles: list[ArticleBrief]
+class LibraryCollectionDetailOut(LibraryCollectionOut):
+    articles: list[LibraryArticleBrief]
 
 
-class CollectionIn(StrictIn):
+class LibraryCollectionIn(StrictIn):
     name: str = Field(min_length=1, max_length=120)
 
 
-class ItemIn(StrictIn):
+class LibraryItemIn(StrictIn):
     pmid: int = Field(gt=0, lt=10**12)
 
 
-def _brief(article: Article) -> ArticleBrief:
-    return ArticleBrief(
+def _brief(article: Article) -> LibraryArticleBrief:
+    return LibraryArticleBrief(
         pmid=article.pmid,
         title=article.title,
         authors=[a.get("name", "") for a in article.authors],
@@ -113,7 +113,7 @@ def _brief(article: Article) -> ArticleBrief:
     )
 
 
-@router.get("/search", response={200: SearchOut, **ERRORS}, summary="Search articles")
+@router.get("/search", response={200: LibrarySearchOut, **ERRORS}, summary="Search articles")
 def search_articles(
     request: HttpRequest,
     q: str = Query("", max_length=MAX_QUERY_LENGTH),
@@ -140,7 +140,7 @@ def search_articles(
         return Status(400, ErrorOut(detail=exc.message, code=exc.code))
     return Status(
         200,
-        SearchOut(
+        LibrarySearchOut(
             total=results.total,
             total_is_lower_bound=results.total_capped,
             offset=results.offset,
@@ -150,7 +150,7 @@ def search_articles(
     )
 
 
-@router.get("/articles/{pmid}", response={200: ArticleOut, **ERRORS}, summary="An article by its PMID")
+@router.get("/articles/{pmid}", response={200: LibraryArticleOut, **ERRORS}, summary="An article by its PMID")
 def article_detail(request: HttpRequest, pmid: str) -> Status:
     try:
         article = access_article(request.user, pmid, purpose="library.api.article", include_withdrawn=True)
@@ -159,7 +159,7 @@ def article_detail(request: HttpRequest, pmid: str) -> Status:
     brief = _brief(article).dict()
     return Status(
         200,
-        ArticleOut(
+        LibraryArticleOut(
             **brief,
             pmc=article.pmc,
             journal_title=article.journal,
@@ -167,9 +167,9 @@ def article_detail(request: HttpRequest, pmid: str) -> Status:
             issue=article.issue,
             pages=article.pages,
             date=article.date_text,
-            abstract=[SectionOut(label=s.get("label", ""), text=_plain(s.get("markup", ""))) for s in article.abstract],
+            abstract=[LibrarySectionOut(label=s.get("label", ""), text=_plain(s.get("markup", ""))) for s in article.abstract],
             author_details=[_author(a) for a in article.authors],
-            mesh=[MeshOut(descriptor=m["descriptor"], major=m["major"], qualifiers=m["qualifiers"]) for m in article.mesh],
+            mesh=[LibraryMeshOut(descriptor=m["descriptor"], major=m["major"], qualifiers=m["qualifiers"]) for m in article.mesh],
             substances=list(article.chemicals),
             keywords=list(article.keywords),
             languages=list(article.languages),
@@ -183,8 +183,8 @@ def _plain(markup_text: str) -> str:
     return to_text(markup_text)
 
 
-def _author(author: dict[str, Any]) -> AuthorOut:
-    return AuthorOut(
+def _author(author: dict[str, Any]) -> LibraryAuthorOut:
+    return LibraryAuthorOut(
         name=author.get("name", ""),
         last=author.get("last", ""),
         fore=author.get("fore", ""),
@@ -194,19 +194,19 @@ def _author(author: dict[str, Any]) -> AuthorOut:
     )
 
 
-def _collection(collection: Collection) -> CollectionOut:
-    return CollectionOut(id=collection.pk, name=collection.name, size=collection.items.count())
+def _collection(collection: Collection) -> LibraryCollectionOut:
+    return LibraryCollectionOut(id=collection.pk, name=collection.name, size=collection.items.count())
 
 
-@router.get("/collections", response={200: list[CollectionOut], **ERRORS}, summary="My collections")
+@router.get("/collections", response={200: list[LibraryCollectionOut], **ERRORS}, summary="My collections")
 def collections(request: HttpRequest) -> Status:
     if not can_read(request.user):
         return Status(404, NOT_FOUND)
     return Status(200, [_collection(c) for c in my_collections(request.user)])
 
 
-@router.post("/collections", response={201: CollectionOut, **ERRORS}, summary="Create a collection")
-def create_collection(request: HttpRequest, data: CollectionIn) -> Status:
+@router.post("/collections", response={201: LibraryCollectionOut, **ERRORS}, summary="Create a collection")
+def create_collection(request: HttpRequest, data: LibraryCollectionIn) -> Status:
     if not can_read(request.user):
         return Status(404, NOT_FOUND)
     try:
@@ -216,7 +216,7 @@ def create_collection(request: HttpRequest, data: CollectionIn) -> Status:
     return Status(201, _collection(collection))
 
 
-@router.get("/collections/{collection_id}", response={200: CollectionDetailOut, **ERRORS}, summary="A collection")
+@router.get("/collections/{collection_id}", response={200: LibraryCollectionDetailOut, **ERRORS}, summary="A collection")
 def collection_detail(request: HttpRequest, collection_id: str) -> Status:
     try:
         found = access_collection(request.user, collection_id, purpose="library.api.collection", request=request)
@@ -224,12 +224,12 @@ def collection_detail(request: HttpRequest, collection_id: str) -> Status:
         return Status(404, NOT_FOUND)
     articles = [item.article for item in found.items.select_related("article")]
     return Status(
-        200, CollectionDetailOut(id=found.pk, name=found.name, size=len(articles), articles=[_brief(a) for a in articles])
+        200, LibraryCollectionDetailOut(id=found.pk, name=found.name, size=len(articles), articles=[_brief(a) for a in articles])
     )
 
 
-@router.post("/collections/{collection_id}/items", response={201: CollectionOut, **ERRORS}, summary="Save an article")
-def add_item(request: HttpRequest, collection_id: str, data: ItemIn) -> Status:
+@router.post("/collections/{collection_id}/items", response={201: LibraryCollectionOut, **ERRORS}, summary="Save an article")
+def add_item(request: HttpRequest, collection_id: str, data: LibraryItemIn) -> Status:
     try:
         services_shelf.do_save_to_collection(request.user, collection_id, data.pmid, request=request)
         found = access_collection(request.user, collection_id, purpose="library.api.collection", request=request)
