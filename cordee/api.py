@@ -13,9 +13,9 @@ from ninja.security import SessionAuth
 
 from cordee.documents.api import router as documents_router
 from cordee.drugs.api import router as drugs_router
-from cordee.library.api import router as library_router
 from cordee.lib.api import StrictJSONParser, install_error_handlers
 from cordee.lib.ratelimit import UserRateThrottle
+from cordee.library.api import router as library_router
 from cordee.messaging.api import router as messaging_router
 
 api = NinjaAPI(

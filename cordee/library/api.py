@@ -167,9 +167,14 @@ def article_detail(request: HttpRequest, pmid: str) -> Status:
             issue=article.issue,
             pages=article.pages,
             date=article.date_text,
-            abstract=[LibrarySectionOut(label=s.get("label", ""), text=_plain(s.get("markup", ""))) for s in article.abstract],
+            abstract=[
+                LibrarySectionOut(label=s.get("label", ""), text=_plain(s.get("markup", ""))) for s in article.abstract
+            ],
             author_details=[_author(a) for a in article.authors],
-            mesh=[LibraryMeshOut(descriptor=m["descriptor"], major=m["major"], qualifiers=m["qualifiers"]) for m in article.mesh],
+            mesh=[
+                LibraryMeshOut(descriptor=m["descriptor"], major=m["major"], qualifiers=m["qualifiers"])
+                for m in article.mesh
+            ],
             substances=list(article.chemicals),
             keywords=list(article.keywords),
             languages=list(article.languages),
@@ -216,7 +221,9 @@ def create_collection(request: HttpRequest, data: LibraryCollectionIn) -> Status
     return Status(201, _collection(collection))
 
 
-@router.get("/collections/{collection_id}", response={200: LibraryCollectionDetailOut, **ERRORS}, summary="A collection")
+@router.get(
+    "/collections/{collection_id}", response={200: LibraryCollectionDetailOut, **ERRORS}, summary="A collection"
+)
 def collection_detail(request: HttpRequest, collection_id: str) -> Status:
     try:
         found = access_collection(request.user, collection_id, purpose="library.api.collection", request=request)
@@ -224,11 +231,16 @@ def collection_detail(request: HttpRequest, collection_id: str) -> Status:
         return Status(404, NOT_FOUND)
     articles = [item.article for item in found.items.select_related("article")]
     return Status(
-        200, LibraryCollectionDetailOut(id=found.pk, name=found.name, size=len(articles), articles=[_brief(a) for a in articles])
+        200,
+        LibraryCollectionDetailOut(
+            id=found.pk, name=found.name, size=len(articles), articles=[_brief(a) for a in articles]
+        ),
     )
 
 
-@router.post("/collections/{collection_id}/items", response={201: LibraryCollectionOut, **ERRORS}, summary="Save an article")
+@router.post(
+    "/collections/{collection_id}/items", response={201: LibraryCollectionOut, **ERRORS}, summary="Save an article"
+)
 def add_item(request: HttpRequest, collection_id: str, data: LibraryItemIn) -> Status:
     try:
         services_shelf.do_save_to_collection(request.user, collection_id, data.pmid, request=request)

@@ -56,7 +56,9 @@ def ris(articles: Iterable[Article]) -> str:
             if author.get("collective"):
                 lines.append(f"AU  - {_clean(author['name'])}")
             elif author.get("last"):
-                lines.append(f"AU  - {_clean(author['last'])}, {_clean(author.get('fore') or author.get('initials', ''))}")
+                lines.append(
+                    f"AU  - {_clean(author['last'])}, {_clean(author.get('fore') or author.get('initials', ''))}"
+                )
         lines.append(f"TI  - {_clean(article.title)}")
         for tag, value in (
             ("JO", article.journal), ("J2", article.journal_abbrev), ("PY", article.year or ""),

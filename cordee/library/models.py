@@ -191,9 +191,7 @@ class CollectionItem(models.Model):
 
     class Meta:
         ordering = ["-added_at", "-pk"]
-        constraints = [
-            models.UniqueConstraint(fields=["collection", "article"], name="library_item_unique_article")
-        ]
+        constraints = [models.UniqueConstraint(fields=["collection", "article"], name="library_item_unique_article")]
 
     def __str__(self) -> str:
         return f"item #{self.pk}"

@@ -118,9 +118,9 @@ def _bridge(query: Query) -> None:
         if merged:
             continue
         if not clause.prefix and len(clause.alternatives) == 1 and len(clause.alternatives[0]) == 1:
-            english = bridge.english_for(clause.alternatives[0][0])
-            if english:
-                clause.alternatives.append(_content(english.split()))
+            translated = bridge.english_for(clause.alternatives[0][0])
+            if translated:
+                clause.alternatives.append(_content(translated.split()))
         out.append(clause)
         index += 1
     query.clauses = out

@@ -67,7 +67,9 @@ def _check_paths(paths: list[Path]) -> list[str]:
     return [str(p.resolve()) for p in paths]
 
 
-def _create_run(paths: list[Path], *, source: str, by: Any, display: str, request: HttpRequest | None = None) -> ImportRun:
+def _create_run(
+    paths: list[Path], *, source: str, by: Any, display: str, request: HttpRequest | None = None
+) -> ImportRun:
     checked = _check_paths(paths)
     with transaction.atomic():
         run = ImportRun.objects.create(source=source, started_by=by, started_by_display=display[:200], paths=checked)

@@ -111,7 +111,9 @@ def do_save_note(user: Any, pmid: Any, text: Any, *, request: HttpRequest | None
         note = Note.objects.filter(shelf=shelf, article=article).first()
         if not text:
             if note is not None:
-                audit.record("library.note.deleted", actor=user, request=request, target=note, details={"pmid": article.pmid})
+                audit.record(
+                    "library.note.deleted", actor=user, request=request, target=note, details={"pmid": article.pmid}
+                )
                 note.delete()
             return None
         if note is None:

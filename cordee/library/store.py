@@ -120,7 +120,9 @@ def store_batch(records: list[Record], source: str) -> Counter:
         elif _rank(record) < (version, revised):
             counts["older"] += 1
         else:
-            changed.append((Article(id=article_id, pmid=pmid, **article_values(record, source, data, fingerprint)), record))
+            changed.append(
+                (Article(id=article_id, pmid=pmid, **article_values(record, source, data, fingerprint)), record)
+            )
     with transaction.atomic():
         if new:
             Article.objects.bulk_create([a for a, _ in new], batch_size=500)

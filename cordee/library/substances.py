@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from cordee.drugs.models import Composition
 from cordee.library import bridge
-from cordee.library.query import Clause, Query, words_of
-from cordee.library.search import Filters, Results, count, matching_ids, LIST_FIELDS
 from cordee.library.models import Article
+from cordee.library.query import Clause, Query, words_of
+from cordee.library.search import LIST_FIELDS, Filters, Results, count, matching_ids
 
 SALT_WORDS = frozenset(
     """chlorhydrate dichlorhydrate bromhydrate sulfate hemisulfate phosphate maleate fumarate hemifumarate

@@ -38,7 +38,13 @@ def test_search(alice, demo_articles):
 
 
 @pytest.mark.parametrize(
-    "query,code", [("q=", "empty"), ("q=%20*%20-%20(%20%22", "empty"), ("q=x&from=abcd", "bad_filter"), ("q=x&lang=xx", "bad_filter")]
+    "query,code",
+    [
+        ("q=", "empty"),
+        ("q=%20*%20-%20(%20%22", "empty"),
+        ("q=x&from=abcd", "bad_filter"),
+        ("q=x&lang=xx", "bad_filter"),
+    ],
 )
 def test_bad_searches_are_400(alice, demo_articles, query, code):
     response = _client(alice).get(f"/api/library/search?{query}")
@@ -54,7 +60,9 @@ def test_article(alice, demo_articles):
     body = _client(alice).get("/api/library/articles/990000001").json()
     assert body["abstract"][1] == {"label": "METHODS", "text": body["abstract"][1]["text"]}
     assert "HbA1c" in body["abstract"][1]["text"] and body["mesh"][0] == {
-        "descriptor": "Heart Failure", "major": True, "qualifiers": ["drug therapy"]
+        "descriptor": "Heart Failure",
+        "major": True,
+        "qualifiers": ["drug therapy"],
     }
     assert body["citation"].endswith("PMID: 990000001.") and body["author_details"][0]["orcid"]
     assert _client(alice).get("/api/library/articles/5").status_code == 404

@@ -14,7 +14,9 @@ from tests.library.conftest import ARTICLES, DATA, import_files
 HEAD = '<?xml version="1.0"?>\n<PubmedArticleSet>\n'
 
 
-def article_xml(pmid: int, title: str = "A title.", revised: str = "2020-01-01", version: int = 1, extra: str = "") -> str:
+def article_xml(
+    pmid: int, title: str = "A title.", revised: str = "2020-01-01", version: int = 1, extra: str = ""
+) -> str:
     y, m, d = revised.split("-")
     return (
         f'<PubmedArticle><MedlineCitation><PMID Version="{version}">{pmid}</PMID>'
@@ -40,14 +42,19 @@ def test_every_field_of_a_pubmed_record(demo_articles):
     assert article.chemicals == ["Sodium-Glucose Transporter 2 Inhibitors"]
     assert article.language == "eng"
     assert set(ArticleTerm.objects.filter(article=article).values_list("kind", "value")) >= {
-        ("type", "review"), ("major", "heart failure"), ("mesh", "humans")
+        ("type", "review"),
+        ("major", "heart failure"),
+        ("mesh", "humans"),
     }
 
 
 def test_medline_date_collective_author_and_major_qualifier(demo_articles):
     article = Article.objects.get(pmid=990000002)
     assert (article.date_text, article.year, article.month) == ("2019 Nov-Dec", 2019, 11)
-    assert article.title_markup == "Metformin and lactic acidosis in <i>chronic kidney disease</i>: a randomized controlled trial."
+    assert (
+        article.title_markup
+        == "Metformin and lactic acidosis in <i>chronic kidney disease</i>: a randomized controlled trial."
+    )
     assert "Diabetes Mellitus, Type 2" in article.major_topics  # major by its qualifier
     group = Article.objects.get(pmid=990000003).authors[0]
     assert group["collective"] and group["name"] == "Heart Failure Guideline Group"
@@ -110,7 +117,9 @@ def test_a_truncated_gzip_stream(write, db):
 
 
 def test_a_malformed_file(write, db):
-    run = import_files(write("bad.xml", HEAD + article_xml(1) + "<PubmedArticle><oops></PubmedArticle>" + article_xml(2)))
+    run = import_files(
+        write("bad.xml", HEAD + article_xml(1) + "<PubmedArticle><oops></PubmedArticle>" + article_xml(2))
+    )
     assert list(Article.objects.values_list("pmid", flat=True)) == [1]
     assert "mismatched tag" in run.report["files"][0]["stopped"]["reason"]
 
@@ -128,7 +137,8 @@ def test_billion_laughs_is_refused(write, db):
     lol = '<!ENTITY lol "lol">' + "".join(
         f'<!ENTITY lol{i} "{("&lol%s;" % ("" if i == 1 else i - 1)) * 10}">' for i in range(1, 10)
     )
-    bomb = f'<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [{lol}]>\n<PubmedArticleSet>{article_xml(1, title="&lol9;")}</PubmedArticleSet>'
+    body = article_xml(1, title="&lol9;")
+    bomb = f'<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [{lol}]>\n<PubmedArticleSet>{body}</PubmedArticleSet>'
     run = import_files(write("lol.xml", bomb))
     assert "entities" in run.report["files"][0]["error"] and not Article.objects.exists()
 
@@ -162,7 +172,8 @@ def test_delete_citation_withdraws_and_a_newer_version_replaces(write, db):
     first = write("base.xml", HEAD + article_xml(1, "Old title.") + article_xml(2) + "</PubmedArticleSet>")
     update = write(
         "update.xml",
-        HEAD + article_xml(1, "New title.", revised="2021-05-05")
+        HEAD
+        + article_xml(1, "New title.", revised="2021-05-05")
         + '<DeleteCitation><PMID Version="1">2</PMID><PMID Version="1">999</PMID></DeleteCitation></PubmedArticleSet>',
     )
     run = import_files(first, update)

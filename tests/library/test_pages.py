@@ -50,7 +50,15 @@ def test_search_page_and_results_fragment(client_for, alice, demo_articles):
 
 
 @pytest.mark.parametrize(
-    "query", ["q=", "q=" + "x" * 10000, "q=%22%2A-NEAR", "q=heart&from=20x0", "q=heart&lang=klingon", "q=a&journal=" + "j" * 300]
+    "query",
+    [
+        "q=",
+        "q=" + "x" * 10000,
+        "q=%22%2A-NEAR",
+        "q=heart&from=20x0",
+        "q=heart&lang=klingon",
+        "q=a&journal=" + "j" * 300,
+    ],
 )
 def test_bad_searches_answer_a_message(client_for, alice, demo_articles, query):
     client = client_for(alice)
@@ -82,9 +90,11 @@ def test_save_to_a_new_collection_then_to_it(client_for, alice, demo_articles):
     assert response.status_code == 302
     collection = Collection.objects.get(owner=alice, name="Cardio")
     assert collection.items.get().article.pmid == PMID
-    client.post(f"/bibliotheque/articles/990000003/enregistrer/", {"collection": collection.pk})
+    client.post("/bibliotheque/articles/990000003/enregistrer/", {"collection": collection.pk})
     assert collection.items.count() == 2
-    actions = list(AuditEntry.objects.filter(actor_id=alice.pk, action__startswith="library.").values_list("action", flat=True))
+    actions = list(
+        AuditEntry.objects.filter(actor_id=alice.pk, action__startswith="library.").values_list("action", flat=True)
+    )
     assert actions.count("library.collection.item_added") == 2 and "library.collection.created" in actions
     html = client.get(f"/bibliotheque/collections/{collection.pk}/").content.decode()
     assert "990000003" in html and "export.ris" in html
@@ -176,7 +186,9 @@ def test_the_drug_page_links_to_articles_on_its_substances(client_for, alice, de
     assert client.get("/bibliotheque/medicament/99999999/").status_code == 404
 
 
-def test_the_import_page_is_the_operator_s(client_for, alice, ada, operator, settings, tmp_path, django_capture_on_commit_callbacks):
+def test_the_import_page_is_the_operator_s(
+    client_for, alice, ada, operator, settings, tmp_path, django_capture_on_commit_callbacks
+):
     from tests.library.conftest import ARTICLES
 
     settings.LIBRARY_IMPORT_DIR = tmp_path / "pubmed"
@@ -184,7 +196,10 @@ def test_the_import_page_is_the_operator_s(client_for, alice, ada, operator, set
     (tmp_path / "pubmed" / "baseline" / "articles.xml").write_bytes(ARTICLES.read_bytes())
     for who in (alice, ada):
         assert client_for(who).get("/bibliotheque/imports/").status_code == 404
-        assert client_for(who).post("/bibliotheque/imports/lancer/", {"files": ["baseline/articles.xml"]}).status_code == 404
+        assert (
+            client_for(who).post("/bibliotheque/imports/lancer/", {"files": ["baseline/articles.xml"]}).status_code
+            == 404
+        )
     client = client_for(operator)
     assert "baseline/articles.xml" in client.get("/bibliotheque/imports/").content.decode()
     assert client.post("/bibliotheque/imports/lancer/", {"files": ["../../etc/passwd"]}).status_code == 400

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from cordee.library.query import parse
+from cordee.library.query import QueryError, parse
 from cordee.library.search import Filters, compile_fts5, compile_tsquery, search
-from cordee.library.query import QueryError
 
 GOLDEN = Path(__file__).parent / "search_golden.json"
 CASES = [

@@ -47,7 +47,8 @@ class Command(BaseCommand):
             line = (
                 f"  {entry['name']}: {entry.get('records', 0)} records, {entry.get('created', 0)} created, "
                 f"{entry.get('updated', 0)} updated, {entry.get('unchanged', 0)} unchanged, "
-                f"{entry.get('older', 0)} older kept out, {entry.get('duplicate', 0)} repeated, {entry.get('deleted', 0)} withdrawn"
+                f"{entry.get('older', 0)} older kept out, {entry.get('duplicate', 0)} repeated, "
+                f"{entry.get('deleted', 0)} withdrawn"
             )
             self.stdout.write(line)
             if entry.get("error"):
