@@ -138,21 +138,27 @@ def _write_xml(path: Path, real: list, count: int) -> None:
             authors = "".join(
                 f"<Author><LastName>{_escape(a.last or a.name)}</LastName><ForeName>{_escape(a.fore)}</ForeName>"
                 f"<Initials>{_escape(a.initials)}</Initials>"
-                + "".join(f"<AffiliationInfo><Affiliation>{_escape(x)}</Affiliation></AffiliationInfo>" for x in a.affiliations)
+                + "".join(
+                    f"<AffiliationInfo><Affiliation>{_escape(x)}</Affiliation></AffiliationInfo>"
+                    for x in a.affiliations
+                )
                 + "</Author>"
                 for a in r.authors
             )
             abstract = "".join(
-                f'<AbstractText Label="{_escape(s.label)}">{_escape(to_text(s.markup))}</AbstractText>' for s in r.abstract
+                f'<AbstractText Label="{_escape(s.label)}">{_escape(to_text(s.markup))}</AbstractText>'
+                for s in r.abstract
             )
             mesh = "".join(
-                f'<MeshHeading><DescriptorName MajorTopicYN="{"Y" if m.major else "N"}">{_escape(m.descriptor)}</DescriptorName></MeshHeading>'
+                f'<MeshHeading><DescriptorName MajorTopicYN="{"Y" if m.major else "N"}">'
+                f"{_escape(m.descriptor)}</DescriptorName></MeshHeading>"
                 for m in r.mesh
             )
             types = "".join(f"<PublicationType>{_escape(t)}</PublicationType>" for t in r.publication_types)
             out.write(
                 f'<PubmedArticle><MedlineCitation><PMID Version="1">{800_000_000 + index}</PMID>'
-                f"<Article><Journal><JournalIssue><Volume>{_escape(r.volume)}</Volume><PubDate><Year>{r.year or 2000}</Year>"
+                f"<Article><Journal><JournalIssue><Volume>{_escape(r.volume)}</Volume>"
+                f"<PubDate><Year>{r.year or 2000}</Year>"
                 f"</PubDate></JournalIssue><Title>{_escape(r.journal)}</Title><ISOAbbreviation>{_escape(r.journal_abbrev)}"
                 f"</ISOAbbreviation></Journal><ArticleTitle>{_escape(to_text(r.title_markup))}</ArticleTitle>"
                 f"<Abstract>{abstract}</Abstract><AuthorList>{authors}</AuthorList>"
@@ -171,7 +177,11 @@ def _synthetic(store, real: list, count: int) -> None:
     from cordee.library.pubmed.records import Section
 
     rng = random.Random(20)
-    vocabulary = [w for r in real for w in (to_text(r.title_markup) + " " + " ".join(to_text(s.markup) for s in r.abstract)).split()]
+    vocabulary = [
+        w
+        for r in real
+        for w in (to_text(r.title_markup) + " " + " ".join(to_text(s.markup) for s in r.abstract)).split()
+    ]
     batch = []
     for index in range(count):
         model = real[index % len(real)]
@@ -253,13 +263,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--postgres", default="")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only (run SQLite in another process)")
     parser.add_argument("--child", action="store_true")
     parser.add_argument("--tmp", default="")
     args = parser.parse_args()
     if args.child:
         child(args)
         return
-    report = {"articles": args.articles, "runs": [_run_child(None, args)]}
+    report: dict = {"articles": args.articles, "runs": [] if args.skip_sqlite else [_run_child(None, args)]}
     if args.postgres:
         try:
             report["runs"].append(_run_child(_postgres_database(args.postgres, create=True), args))
@@ -267,13 +278,17 @@ def main() -> None:
             _postgres_database(args.postgres, create=False)
     (args.out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     lines = [f"# Library benchmark ({args.articles} synthetic articles)", ""]
-    lines += ["| database | import rec/s | parse-only rec/s | ratio | shared p50/p99 ms | synthetic p50/p99 ms | build rec/s |"]
+    lines += [
+        "| database | import rec/s | parse-only rec/s | ratio | shared p50/p99 ms | synthetic p50/p99 ms "
+        "| build rec/s |"
+    ]
     lines += ["|---|---|---|---|---|---|---|"]
     for run in report["runs"]:
         imp, shared, synth = run["import"], run["shared"], run["synthetic"]
         lines.append(
             f"| {run['database']} | {imp['import_per_s']} | {imp['parse_only_per_s']} | {imp['ratio']} | "
-            f"{shared['p50_ms']} / {shared['p99_ms']} | {synth['p50_ms']} / {synth['p99_ms']} | {synth['build_per_s']} |"
+            f"{shared['p50_ms']} / {shared['p99_ms']} | {synth['p50_ms']} / {synth['p99_ms']} "
+            f"| {synth['build_per_s']} |"
         )
     (args.out / "report.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

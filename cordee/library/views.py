@@ -19,7 +19,7 @@ from cordee.drugs.access import access_product
 from cordee.lib.http import AuthedRequest
 from cordee.library import cite, services_shelf
 from cordee.library.access import access_article, access_collection, can_read, my_collections
-from cordee.library.models import Article
+from cordee.library.models import Article, CollectionItem
 from cordee.library.params import LANGUAGES, PUBLICATION_TYPES, parse_filters, parse_offset, parse_sort
 from cordee.library.query import QueryError
 from cordee.library.search import related, search
@@ -73,12 +73,16 @@ def results(request: AuthedRequest) -> HttpResponse:
 def article(request: AuthedRequest, pmid: str) -> HttpResponse:
     found = access_article(request.user, pmid, purpose="library.article.view", include_withdrawn=True)
     note = services_shelf.note_for(request.user, found)
+    collections = my_collections(request.user)
+    saved = set(
+        CollectionItem.objects.filter(collection__in=collections, article=found).values_list("collection", flat=True)
+    )
     context = {
         "article": found,
         "citation": cite.vancouver(found),
         "related": related(found),
-        "collections": my_collections(request.user),
-        "saved_in": [c for c in my_collections(request.user) if c.items.filter(article=found).exists()],
+        "collections": collections,
+        "saved_in": [c for c in collections if c.pk in saved],
         "note": note.text if note else "",
         "share_targets": services_shelf.share_targets(request.user),
     }

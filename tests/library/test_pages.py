@@ -233,3 +233,25 @@ def test_starting_an_import_needs_a_recent_authentication(client_for, operator, 
     session.save()
     response = client.post("/bibliotheque/imports/lancer/", {"files": ["x.xml"]})
     assert response.status_code == 302 and "reauthenticate" in response["Location"]
+
+
+def test_the_shell_lists_the_module_and_searches_articles(client_for, alice, demo_articles):
+    from cordee.lib import modules
+
+    assert "bibliotheque" in modules.default_modules("professional")
+    hits = modules.searches_for(alice)
+    library = next(s for s in hits if s.key == "bibliotheque")
+    found = library.search(None, "metformine")  # type: ignore[arg-type]  # the request is not read
+    assert {h.url for h in found} == {"/bibliotheque/articles/990000002/", "/bibliotheque/articles/990000010/"}
+    assert library.search(None, "") == []  # type: ignore[arg-type]
+
+
+def test_the_demo_seeds_the_library(db):
+    from cordee import demo
+    from cordee.library.models import Article
+
+    users = demo.seed(with_documents=True)
+    assert Article.objects.count() == 5
+    assert Collection.objects.get(owner=users["alice"]).items.count() == 1
+    demo.seed(with_documents=True)  # idempotent
+    assert Article.objects.count() == 5
