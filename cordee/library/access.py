@@ -30,8 +30,9 @@ def can_read(user: Any) -> bool:
 
 
 def access_article(user: Any, pmid: Any, *, purpose: str, include_withdrawn: bool = False) -> Article:
+    """An article; a patient's (or inactive account's) attempt is refused with ``purpose``, audited."""
     if not can_read(user):
-        raise Http404
+        refuse(user, target_type="library.article", raw_id=pmid, purpose=purpose)
     number = parse_id(pmid)
     article = Article.objects.filter(pmid=number).first()
     if article is None or (article.deleted_at is not None and not include_withdrawn):

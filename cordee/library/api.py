@@ -14,13 +14,14 @@ from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 
 from cordee.lib.api import ERRORS, ErrorOut, StrictIn
-from cordee.library import cite, services_shelf
+from cordee.library import cite
 from cordee.library.access import access_article, access_collection, can_read, my_collections
 from cordee.library.models import Article, Collection
 from cordee.library.params import parse_filters
 from cordee.library.pubmed.markup import to_text
 from cordee.library.query import MAX_QUERY_LENGTH, QueryError
 from cordee.library.search import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, search
+from cordee.library.services import shelf as services_shelf
 
 router = Router(tags=["library"])
 NOT_FOUND = ErrorOut(detail="Not found.", code="not_found")

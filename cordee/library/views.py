@@ -17,12 +17,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cordee.drugs.access import access_product
 from cordee.lib.http import AuthedRequest
-from cordee.library import cite, services_shelf
+from cordee.library import cite
 from cordee.library.access import access_article, access_collection, can_read, my_collections
 from cordee.library.models import Article, CollectionItem
 from cordee.library.params import LANGUAGES, PUBLICATION_TYPES, parse_filters, parse_offset, parse_sort
 from cordee.library.query import QueryError
 from cordee.library.search import related, search
+from cordee.library.services import shelf as services_shelf
 from cordee.library.substances import search_substances, substance_names
 
 

@@ -6,7 +6,7 @@ articles are shared reference data and the files come from the server's disk
 (audited) and starts the background task after commit; the command creates its run the same way
 and runs it in the foreground. ``do_run_import`` performs a run and audits its end.
 
-The readers' own library (collections, notes, sharing) is in ``services_shelf``.
+The readers' own library (collections, notes, sharing) is in ``services.shelf``.
 """
 
 from __future__ import annotations
