@@ -16,6 +16,7 @@ from cordee.drugs.api import router as drugs_router
 from cordee.expertise.api import router as expertise_router
 from cordee.lib.api import StrictJSONParser, install_error_handlers
 from cordee.lib.ratelimit import UserRateThrottle
+from cordee.library.api import router as library_router
 from cordee.messaging.api import router as messaging_router
 from cordee.referrals.api import router as referrals_router
 
@@ -35,3 +36,4 @@ api.add_router("/drugs/", drugs_router)
 api.add_router("/record/", documents_router)
 api.add_router("/referrals/", referrals_router)
 api.add_router("/expertise/", expertise_router)
+api.add_router("/library/", library_router)

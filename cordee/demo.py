@@ -13,6 +13,7 @@ from cordee.accounts.models import User
 from cordee.care.demo import seed_care_team
 from cordee.documents.demo import seed_record
 from cordee.expertise.demo import seed_requests
+from cordee.library.demo import seed as seed_library
 from cordee.messaging.demo import seed_conversations
 
 
@@ -20,11 +21,13 @@ from cordee.messaging.demo import seed_conversations
 def seed(*, with_mfa: bool = True, with_documents: bool = False) -> dict[str, User]:
     """Idempotent: the personas, Paula's care team (Alice, Bob, Sam acting for Alice) and the
     conversations (Alice↔Bob, Paula's care-team thread, Alice↔Paula); with ``with_documents``
-    (``seed_demo``; the tests start from an empty record) two documents in Paula's record."""
+    (``seed_demo``; the tests start from an empty record) two documents in Paula's record and the
+    library's synthetic articles with a collection of Alice's."""
     users = seed_personas(with_mfa=with_mfa)
     seed_care_team(users)
     seed_conversations(users)
     if with_documents:
         seed_record(users)
         seed_requests(users)  # a referral and a tele-expertise request from Alice to Charlie
+        seed_library(users)
     return users

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "cordee.referrals",
     "cordee.expertise",
     "cordee.drugs",
+    "cordee.library",
     "cordee.security",
     "cordee.web",
 ]
@@ -302,6 +303,8 @@ EXPERTISE_ACT_CODE_REQUESTER = env_str("EXPERTISE_ACT_CODE_REQUESTER", "RQD")
 # The import page offers the sub-directories of this one (one per downloaded BDPM snapshot or
 # thesaurus extraction); ``manage.py import_bdpm DIR`` takes any directory.
 DRUGS_IMPORT_DIR = env_path("DRUGS_IMPORT_DIR", DATA_DIR / "imports")
+# Where the operator puts PubMed/MEDLINE files for the library's import page (cordee.library).
+LIBRARY_IMPORT_DIR = env_path("LIBRARY_IMPORT_DIR", DATA_DIR / "pubmed")
 
 # --- notifications (cordee.web.push) -------------------------------------------------------
 # Web Push with VAPID: the private key signs Cordée's requests to the browsers' push services.

@@ -27,4 +27,5 @@ urlpatterns = [
     path("patients/", include("cordee.care.urls")),
     path("securite/", include("cordee.security.urls")),
     path("medicaments/", include("cordee.drugs.urls")),
+    path("bibliotheque/", include("cordee.library.urls")),
 ]

@@ -17,6 +17,7 @@ from cordee.drugs.interactions import interactions_for, thesaurus
 from cordee.drugs.params import MAX_PICKED, parse_offset, parse_search, picked_codes
 from cordee.drugs.search import GENERIC_KINDS, STATUSES, QueryError, search
 from cordee.drugs.search_index import get_index
+from cordee.lib import modules
 from cordee.lib.http import AuthedRequest
 
 
@@ -77,7 +78,8 @@ def results(request: AuthedRequest) -> HttpResponse:
 @require_GET
 def product(request: AuthedRequest, cis: str) -> HttpResponse:
     found = access_product(request.user, cis, purpose="drugs.product.view")
-    return render(request, "drugs/product.html", {"sheet": catalogue.sheet(found)})
+    links = modules.product_links(request.user)  # other modules' pages about this product (the library…)
+    return render(request, "drugs/product.html", {"sheet": catalogue.sheet(found), "module_links": links})
 
 
 @login_required

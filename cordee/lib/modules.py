@@ -11,6 +11,8 @@ page, its global search and its notifications from what the apps registered here
 - ``Search``: a section of the global search (patients, conversations, drugs…).
 - ``PatientLink``: a link on a patient's page (care's), to the module's part of that patient
   (the record's documents…): ``url_name`` takes the patient's id.
+- ``ProductLink``: a link on a drug's page (drugs'), to the module's part of that product (the
+  library's articles on its active substances): ``url_name`` takes the product's CIS.
 - ``register_purposes``: the words a patient reads in their access history for an app's audit
   purpose codes (an app above ``care`` cannot add them to ``care.purposes`` itself).
 - ``something_waits``: a signal an app sends, after its commit, when something new waits for
@@ -113,10 +115,24 @@ class PatientLink:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class ProductLink:
+    """A link of a module on a drug's page (the drug database's), to the module's part of that
+    product (the library's articles on its substances): ``url_name`` takes the product's CIS."""
+
+    key: str
+    label: Text
+    url_name: str
+    description: Text = ""
+    kinds: frozenset[str] = WORKFORCE
+    order: int = 100
+
+
 _entries: dict[str, Entry] = {}
 _searches: dict[str, Search] = {}
 _purposes: dict[str, Text] = {}
 _patient_links: dict[str, PatientLink] = {}
+_product_links: dict[str, ProductLink] = {}
 
 
 def _add(registry: dict[str, Any], key: str, value: Any) -> None:
@@ -145,6 +161,17 @@ def patient_links(user: Any) -> list[PatientLink]:
     """The links a user sees on a patient's page, in order."""
     links = sorted(_patient_links.values(), key=lambda link: (link.order, link.key))
     return [link for link in links if user.kind in link.kinds]
+
+
+def register_product_link(link: ProductLink) -> ProductLink:
+    _add(_product_links, link.key, link)
+    return link
+
+
+def product_links(user: Any) -> list[ProductLink]:
+    """The links a user sees on a drug's page, in order."""
+    links = sorted(_product_links.values(), key=lambda link: (link.order, link.key))
+    return [link for link in links if getattr(user, "kind", None) in link.kinds]
 
 
 def register_purposes(labels: Mapping[str, Text]) -> None:

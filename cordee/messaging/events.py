@@ -72,6 +72,7 @@ def message_payload(message: Message, *, sender_name: str, attachments: Iterable
         "edited": message.edited_at is not None,
         "deleted": deleted,
         "attachments": [] if deleted else [attachment_payload(a) for a in attachments],
+        "card": None if deleted or not message.card else json.loads(message.card),
     }
 
 

@@ -103,6 +103,9 @@ class Message(EncryptedModel):
     sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     # Encrypted with the conversation's key, bound to its place (seq); None once deleted.
     body = EncryptedTextField(owner="conversation", row_key="seq", null=True, blank=True)
+    # A card sent with the text (a library reference…): JSON ``cards.clean_card`` checked,
+    # encrypted as the body (what a thread about a patient points to is health data).
+    card = EncryptedTextField(owner="conversation", row_key="seq", null=True, blank=True)
     urgent = models.BooleanField(default=False)
     mentions = models.JSONField(default=list, blank=True)  # user ids
     client_key = models.CharField(max_length=64)  # chosen by the sending client: a resend is the same message

@@ -22,6 +22,14 @@ class AttachmentOut(Schema):
     preview_url: str | None = None
 
 
+class CardOut(Schema):
+    kind: str = Field(description='What the card shows: "reference" (a library article)')
+    title: str
+    detail: str = ""
+    url: str = Field(description="A path inside Cordée")
+    label: str = Field("", description='The link\'s words ("PMID 123")')
+
+
 class MessageOut(Schema):
     id: int
     conversation: int
@@ -37,6 +45,7 @@ class MessageOut(Schema):
     edited: bool
     deleted: bool
     attachments: list[AttachmentOut]
+    card: CardOut | None = None
 
 
 class SendIn(StrictIn):

@@ -69,6 +69,7 @@ def _client_strings() -> dict[str, str]:
         "upload_failed": _("The file could not be uploaded."),
         "download": _("Download"),
         "preview_of": _("Preview of %(name)s"),
+        "reference": _("Scientific reference"),
         "you": _("You"),
         "new_messages": _("New messages"),
         "removed": _("You no longer have access to this conversation."),

@@ -23,6 +23,7 @@ stored message (same ``client_key``) answers with the stored one, never a copy.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import Counter
@@ -88,6 +89,7 @@ class SendRequest:
     urgent: bool = False
     mentions: list[int] = field(default_factory=list)
     attachment_ids: list[int] = field(default_factory=list)
+    card: dict[str, str] | None = None  # built by the server (cards.clean_card), never from a socket frame
     request: HttpRequest | None = None  # for the audit entry's address and user agent
     origin: str | None = None  # the sending socket's channel: its ack carries the message instead
 
@@ -99,6 +101,26 @@ class SendResult:
     duplicate: bool = False  # a resend: the stored message, nothing new
     notify_user_ids: list[int] = field(default_factory=list)
     origin: str | None = None
+
+
+CARD_KINDS = ("reference",)
+_CARD_FIELDS = {"kind": 20, "title": 500, "detail": 300, "url": 300, "label": 100}
+
+
+def clean_card(card: Any) -> dict[str, str]:
+    """A card as the messaging keeps it: known kind, short texts, a path inside Cordée."""
+    if not isinstance(card, dict) or set(card) - set(_CARD_FIELDS) or card.get("kind") not in CARD_KINDS:
+        raise SendError("bad_request")
+    clean = {}
+    for name, limit in _CARD_FIELDS.items():
+        value = card.get(name, "")
+        if not isinstance(value, str) or not is_unicode(value):
+            raise SendError("bad_request")
+        clean[name] = " ".join(value.replace("\x00", "").split())[:limit]
+    url = clean["url"]
+    if not url.startswith("/") or url.startswith("//") or "\\" in url or not clean["title"]:
+        raise SendError("bad_request")
+    return clean
 
 
 def clean_body(body: Any, *, allow_empty: bool = False) -> str:
@@ -128,7 +150,9 @@ def clean_send(req: SendRequest) -> None:
         raise SendError("bad_request")
     req.attachment_ids = _id_list(req.attachment_ids, MAX_ATTACHMENTS)
     req.mentions = _id_list(req.mentions, MAX_MENTIONS)
-    req.body = clean_body(req.body, allow_empty=bool(req.attachment_ids))
+    if req.card is not None:
+        req.card = clean_card(req.card)
+    req.body = clean_body(req.body, allow_empty=bool(req.attachment_ids or req.card))
 
 
 def is_patient_reply(user: User, conversation: Conversation) -> bool:
@@ -235,6 +259,7 @@ def _write(accepted: list[_Accepted], *, alone: bool) -> list[tuple[int, SendRes
                 urgent=a.req.urgent,
                 mentions=a.req.mentions,
                 client_key=a.req.client_key,
+                card=json.dumps(a.req.card, ensure_ascii=False) if a.req.card else None,
                 created_at=now,
             )
         )
@@ -275,6 +300,7 @@ def _audit_entry(a: _Accepted, message: Message) -> dict[str, Any]:
             "seq": message.seq,
             "urgent": a.req.urgent,
             "attachments": len(a.attachments),
+            **({"card": a.req.card["kind"]} if a.req.card else {}),
         },
     }
 

@@ -21,6 +21,18 @@ function size(bytes) {
   return `${(bytes / 1024 / 1024).toFixed(1)} Mo`;
 }
 
+// A card sent with a message (a library reference): its texts as text, its link a path inside Cordée.
+function renderCard(card, S) {
+  const box = el("div", `msg-card msg-card-${card.kind}`);
+  box.append(el("span", "msg-card-kind", card.kind === "reference" ? S.reference || "Référence" : card.kind));
+  const link = el("a", "msg-card-title", card.title);
+  if (card.url.startsWith("/") && !card.url.startsWith("//")) link.href = card.url;
+  box.append(link);
+  if (card.detail) box.append(el("p", "msg-card-detail", card.detail));
+  if (card.label) box.append(el("p", "help", card.label));
+  return box;
+}
+
 function renderFiles(files, S) {
   const ul = el("ul", "msg-files");
   for (const file of files) {
@@ -84,6 +96,7 @@ export function renderMessage(m, view) {
   if (m.edited && !m.deleted) meta.append(" ", el("span", "help", `(${S.edited})`));
   li.append(meta);
   li.append(el("p", "msg-body", m.deleted ? S.deleted : m.body));
+  if (m.card && !m.deleted) li.append(renderCard(m.card, S));
   if (m.attachments.length) li.append(renderFiles(m.attachments, S));
   const editable = Date.now() - new Date(m.created_at).getTime() < view.editWindow * 1000;
   if (m.sender === me && !m.deleted && view.canWrite && editable) li.append(renderActions(m, S, view));

@@ -1,0 +1,298 @@
+"""Benchmark of the scientific library: import speed against parsing alone, and search latency.
+
+    python bench/library/run.py [--articles 100000] [--postgres URL] [--out bench/library]
+
+1. **Import vs parse-only**: a PubMed XML file made by rewriting the shared records (new PMIDs,
+   ``--import-records`` of them) is parsed without storing (``read_xml`` only), then imported
+   into an empty library (parse + store, FTS index included). Records/s of each and their ratio
+   (aim: import ≥ 50 % of parse-only).
+2. **Search over the shared articles** (the ~790 real records): p50/p99 of a fixed set of
+   queries (words, phrases, prefixes, filters, date sort, French words).
+3. **Search over a synthetic corpus** of ``--articles`` records, built by rewriting the real
+   ones (new PMIDs, titles and abstracts of words drawn from the real vocabulary, real MeSH,
+   types and years) and stored through the importer's own ``store_batch``. Same queries.
+
+Each measure runs on SQLite (a file database in a temporary directory, WAL as in production)
+and, with ``--postgres postgres://…/postgres``, on PostgreSQL in a database of its own created
+and dropped by the run. Results: ``report.json`` and ``report.md`` next to this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "data" / "pubmed"
+if not SHARED.is_dir():
+    SHARED = Path("/work/shared/data/pubmed")
+QUERIES = [
+    ("heart failure", {}), ('"heart failure"', {}), ("cancer", {}), ("patients", {}), ("diab*", {}),
+    ("cell*", {}), ("protein binding", {}), ("metformine", {}), ("insuffisance cardiaque", {}),
+    ("review 2019", {}), ("children", {"type": "Review"}), ("patients", {"sort": "date"}),
+    ("cancer -mice", {}), ("humans", {"from": 2015, "to": 2016}), ("tumor growth", {"lang": "eng"}),
+    ("receptor", {"mesh": "Humans"}), ("treatment outcome", {}), ("risk factors", {"sort": "date"}),
+]  # fmt: skip
+
+
+def child(args: argparse.Namespace) -> None:
+    """One database: set Django up on it, measure, print the JSON result."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    from cordee.library import search as library_search
+    from cordee.library import store
+    from cordee.library.importer import Import
+    from cordee.library.models import Article, ArticleTerm, ImportRun
+    from cordee.library.pubmed.records import Record
+    from cordee.library.pubmed.xml import open_source, read_xml
+
+    result: dict = {"database": connection.vendor}
+    real = _real_records(read_xml, open_source)
+    result["real_records"] = len(real)
+
+    # 1. import vs parse-only, on an XML file of rewritten real records
+    big = Path(args.tmp) / "rewritten.xml"
+    _write_xml(big, real, args.import_records)
+    started = time.perf_counter()
+    with open_source(big) as handle:
+        parsed = sum(1 for item in read_xml(handle) if isinstance(item, Record))
+    parse_seconds = time.perf_counter() - started
+    run = ImportRun.objects.create(paths=[str(big)])
+    started = time.perf_counter()
+    Import(run).execute()
+    import_seconds = time.perf_counter() - started
+    result["import"] = {
+        "records": parsed,
+        "parse_only_per_s": round(parsed / parse_seconds),
+        "import_per_s": round(parsed / import_seconds),
+        "ratio": round(parse_seconds / import_seconds, 3),
+    }
+    Article.objects.all().delete()
+
+    # 2. search over the shared articles
+    for path in sorted(p for p in SHARED.rglob("*") if p.is_file()):
+        run = ImportRun.objects.create(paths=[str(path)])
+        Import(run).execute()
+    result["shared"] = {"articles": Article.objects.count(), **_latencies(library_search, args.repeat)}
+
+    # 3. the synthetic corpus
+    Article.objects.all().delete()
+    ArticleTerm.objects.all().delete()
+    started = time.perf_counter()
+    _synthetic(store, real, args.articles)
+    build = time.perf_counter() - started
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE library_article") if connection.get_autocommit() else None
+            cursor.execute("ANALYZE library_articleterm")
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO library_article_fts(library_article_fts) VALUES ('optimize')")
+            cursor.execute("ANALYZE")
+    result["synthetic"] = {
+        "articles": Article.objects.count(),
+        "build_seconds": round(build, 1),
+        "build_per_s": round(args.articles / build),
+        **_latencies(library_search, args.repeat),
+    }
+    print("RESULT " + json.dumps(result))
+
+
+def _real_records(read_xml, open_source) -> list:
+    from cordee.library.pubmed.records import Record
+
+    records = []
+    for path in sorted(SHARED.rglob("*.xml*")):
+        try:
+            with open_source(path) as handle:
+                records += [r for r in read_xml(handle) if isinstance(r, Record)]
+        except Exception:  # noqa: S112  # the negative example (HTML) is not XML: skipped here
+            continue
+    return records
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _write_xml(path: Path, real: list, count: int) -> None:
+    from cordee.library.pubmed.markup import to_text
+
+    with path.open("w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="utf-8"?>\n<PubmedArticleSet>\n')
+        for index in range(count):
+            r = real[index % len(real)]
+            authors = "".join(
+                f"<Author><LastName>{_escape(a.last or a.name)}</LastName><ForeName>{_escape(a.fore)}</ForeName>"
+                f"<Initials>{_escape(a.initials)}</Initials>"
+                + "".join(
+                    f"<AffiliationInfo><Affiliation>{_escape(x)}</Affiliation></AffiliationInfo>"
+                    for x in a.affiliations
+                )
+                + "</Author>"
+                for a in r.authors
+            )
+            abstract = "".join(
+                f'<AbstractText Label="{_escape(s.label)}">{_escape(to_text(s.markup))}</AbstractText>'
+                for s in r.abstract
+            )
+            mesh = "".join(
+                f'<MeshHeading><DescriptorName MajorTopicYN="{"Y" if m.major else "N"}">'
+                f"{_escape(m.descriptor)}</DescriptorName></MeshHeading>"
+                for m in r.mesh
+            )
+            types = "".join(f"<PublicationType>{_escape(t)}</PublicationType>" for t in r.publication_types)
+            out.write(
+                f'<PubmedArticle><MedlineCitation><PMID Version="1">{800_000_000 + index}</PMID>'
+                f"<Article><Journal><JournalIssue><Volume>{_escape(r.volume)}</Volume>"
+                f"<PubDate><Year>{r.year or 2000}</Year>"
+                f"</PubDate></JournalIssue><Title>{_escape(r.journal)}</Title><ISOAbbreviation>{_escape(r.journal_abbrev)}"
+                f"</ISOAbbreviation></Journal><ArticleTitle>{_escape(to_text(r.title_markup))}</ArticleTitle>"
+                f"<Abstract>{abstract}</Abstract><AuthorList>{authors}</AuthorList>"
+                f"<Language>{_escape(r.languages[0] if r.languages else 'eng')}</Language>"
+                f"<PublicationTypeList>{types}</PublicationTypeList></Article>"
+                f"<MeshHeadingList>{mesh}</MeshHeadingList></MedlineCitation></PubmedArticle>\n"
+            )
+        out.write("</PubmedArticleSet>\n")
+
+
+def _synthetic(store, real: list, count: int) -> None:
+    """Rewritten real records: new PMIDs, shuffled words of the real vocabulary, real metadata."""
+    import copy
+
+    from cordee.library.pubmed.markup import escape, to_text
+    from cordee.library.pubmed.records import Section
+
+    rng = random.Random(20)
+    vocabulary = [
+        w
+        for r in real
+        for w in (to_text(r.title_markup) + " " + " ".join(to_text(s.markup) for s in r.abstract)).split()
+    ]
+    batch = []
+    for index in range(count):
+        model = real[index % len(real)]
+        record = copy.copy(model)
+        record.pmid = 100_000_000 + index
+        record.title_markup = escape(" ".join(rng.choices(vocabulary, k=rng.randint(8, 18))))
+        record.abstract = [Section("", "", escape(" ".join(rng.choices(vocabulary, k=rng.randint(120, 250)))))]
+        record.year = rng.randint(1975, 2024)
+        batch.append(record)
+        if len(batch) == 2000:
+            store.store_batch(batch, "synthetic")
+            batch = []
+            if index % 50_000 < 2000:
+                print(f"  synthetic: {index + 1} articles", file=sys.stderr, flush=True)
+    if batch:
+        store.store_batch(batch, "synthetic")
+
+
+def _latencies(library_search, repeat: int) -> dict:
+    from cordee.library.search import Filters
+
+    timings: list[float] = []
+    per_query: dict[str, float] = {}
+    for text, options in QUERIES:
+        filters = Filters(
+            year_from=options.get("from"), year_to=options.get("to"), publication_type=options.get("type", ""),
+            language=options.get("lang", ""), mesh=options.get("mesh", ""),
+        )  # fmt: skip
+        library_search.search(text, filters, sort=options.get("sort", "relevance"))  # warm
+        mine = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            library_search.search(text, filters, sort=options.get("sort", "relevance"))
+            mine.append((time.perf_counter() - started) * 1000)
+        timings += mine
+        per_query[f"{text} {json.dumps(options)}" if options else text] = round(statistics.median(mine), 2)
+    timings.sort()
+    return {
+        "searches": len(timings),
+        "p50_ms": round(timings[len(timings) // 2], 2),
+        "p99_ms": round(timings[min(len(timings) - 1, int(len(timings) * 0.99))], 2),
+        "max_ms": round(timings[-1], 2),
+        "median_by_query_ms": per_query,
+    }
+
+
+def _run_child(database_url: str | None, args: argparse.Namespace) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, DEBUG="1", CORDEE_DATA_DIR=tmp, PYTHONPATH=str(ROOT))
+        env.pop("DATABASE_URL", None)
+        if database_url:
+            env["DATABASE_URL"] = database_url
+        env["DJANGO_SETTINGS_MODULE"] = "cordee.settings"
+        command = [sys.executable, __file__, "--child", "--tmp", tmp, "--articles", str(args.articles)]
+        command += ["--import-records", str(args.import_records), "--repeat", str(args.repeat)]
+        done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
+        sys.stderr.write(done.stderr[-3000:])
+        line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
+        if line is None:
+            raise SystemExit(f"benchmark child failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        return json.loads(line[7:])
+
+
+def _postgres_database(url: str, *, create: bool) -> str:
+    import psycopg
+
+    name = "cordee_bench_library"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        if create:
+            conn.execute(f"CREATE DATABASE {name}")
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--import-records", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--postgres", default="")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent)
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only (run SQLite in another process)")
+    parser.add_argument("--child", action="store_true")
+    parser.add_argument("--tmp", default="")
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    report: dict = {"articles": args.articles, "runs": [] if args.skip_sqlite else [_run_child(None, args)]}
+    if args.postgres:
+        try:
+            report["runs"].append(_run_child(_postgres_database(args.postgres, create=True), args))
+        finally:
+            _postgres_database(args.postgres, create=False)
+    (args.out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    lines = [f"# Library benchmark ({args.articles} synthetic articles)", ""]
+    lines += [
+        "| database | import rec/s | parse-only rec/s | ratio | shared p50/p99 ms | synthetic p50/p99 ms "
+        "| build rec/s |"
+    ]
+    lines += ["|---|---|---|---|---|---|---|"]
+    for run in report["runs"]:
+        imp, shared, synth = run["import"], run["shared"], run["synthetic"]
+        lines.append(
+            f"| {run['database']} | {imp['import_per_s']} | {imp['parse_only_per_s']} | {imp['ratio']} | "
+            f"{shared['p50_ms']} / {shared['p99_ms']} | {synth['p50_ms']} / {synth['p99_ms']} "
+            f"| {synth['build_per_s']} |"
+        )
+    (args.out / "report.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

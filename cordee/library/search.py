@@ -1,0 +1,216 @@
+"""Searching the library: one interface, SQLite FTS5 or PostgreSQL full-text search underneath.
+
+``search(text, filters, sort=…, offset=…, limit=…)`` parses the text once (``query.py``) and
+compiles it for the database in use:
+
+- **SQLite** (the embedded default): an FTS5 table ``library_article_fts`` over ``title``,
+  ``abstract_text`` and ``terms`` (tokenizer ``porter unicode61 remove_diacritics 2``), kept in step
+  with ``library_article`` by triggers (migration ``0002``); ranked by ``bm25`` with the title
+  weighing 10, the terms 3, the abstract 1.
+- **PostgreSQL**: a stored generated ``tsvector`` column ``search_vector`` (``english``
+  configuration; title weight A, abstract B, terms C) with a GIN index; ranked by ``ts_rank``.
+
+The same words reach both (clean words only: see ``query.py``), both stem with Porter's
+English stemmer (FTS5's ``porter``, PostgreSQL's snowball ``english``, which agree on common
+words) and drop the same stop words, so they find the same articles (``tests/library`` checks it
+on a shared set); the order of equal-relevance hits is the PMID, newest first. Filters (years,
+publication type, journal, language, MeSH heading) are plain indexed SQL shared by both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from cordee.library.models import Article, ArticleTerm
+from cordee.library.query import MAX_CLAUSES, MAX_QUERY_LENGTH, Clause, Query, QueryError, fold, parse
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+MAX_OFFSET = 1000
+COUNT_CAP = 1000  # "more than 1000 articles": counting every match of a common word costs
+SORTS = ("relevance", "date")
+LIST_FIELDS = (
+    "id", "pmid", "title_markup", "title", "authors", "journal_abbrev", "journal", "year", "date_text",
+    "publication_types", "doi", "pmc", "volume", "issue", "pages", "deleted_at",
+)  # fmt: skip
+
+
+@dataclass
+class Filters:
+    year_from: int | None = None
+    year_to: int | None = None
+    publication_type: str = ""
+    journal: str = ""
+    language: str = ""
+    mesh: str = ""
+
+    @property
+    def any(self) -> bool:
+        return bool(
+            self.year_from or self.year_to or self.publication_type or self.journal or self.language or self.mesh
+        )
+
+
+@dataclass
+class Results:
+    articles: list[Article]
+    total: int  # capped at COUNT_CAP + 1
+    offset: int
+    next_offset: int | None
+    query: Query = field(default_factory=Query)
+
+    @property
+    def total_capped(self) -> bool:
+        return self.total > COUNT_CAP
+
+
+def _fts5_phrase(words: list[str], prefix: bool) -> str:
+    return '"' + " ".join(words) + '"' + ("*" if prefix else "")
+
+
+def compile_fts5(query: Query) -> str:
+    """An FTS5 MATCH expression built from clean words only (letters and digits)."""
+    parts = []
+    for clause in query.positive:
+        options = [_fts5_phrase(words, clause.prefix) for words in clause.alternatives if words]
+        parts.append(options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")")
+    expression = " AND ".join(parts)
+    for clause in query.clauses:
+        if clause.negated:
+            for words in clause.alternatives:
+                expression += " NOT " + _fts5_phrase(words, clause.prefix)
+    return expression
+
+
+def _pg_phrase(words: list[str], prefix: bool) -> str:
+    text = " <-> ".join(words)
+    return text + (":*" if prefix else "")
+
+
+def compile_tsquery(query: Query) -> str:
+    """A ``to_tsquery('english', …)`` text built from clean words only."""
+    parts = []
+    for clause in query.clauses:
+        options = [_pg_phrase(words, clause.prefix) for words in clause.alternatives if words]
+        joined = options[0] if len(options) == 1 else "(" + " | ".join(f"({o})" for o in options) + ")"
+        parts.append(("!" if clause.negated else "") + (f"({joined})" if clause.negated else joined))
+    return " & ".join(parts)
+
+
+def _filter_sql(filters: Filters) -> tuple[list[str], list[object]]:
+    where: list[str] = ["a.deleted_at IS NULL"]
+    params: list[object] = []
+    if filters.year_from:
+        where.append("a.year >= %s")
+        params.append(filters.year_from)
+    if filters.year_to:
+        where.append("a.year <= %s")
+        params.append(filters.year_to)
+    if filters.journal:
+        where.append("a.journal_abbrev = %s")
+        params.append(filters.journal)
+    if filters.language:
+        where.append("a.language = %s")
+        params.append(filters.language)
+    for kind, value in ((ArticleTerm.Kind.TYPE, filters.publication_type), (ArticleTerm.Kind.MESH, filters.mesh)):
+        if value:
+            where.append("a.id IN (SELECT t.article_id FROM library_articleterm t WHERE t.kind = %s AND t.value = %s)")
+            params += [str(kind), fold(value)]
+    return where, params
+
+
+_DATE_ORDER = "COALESCE(a.year, 0) DESC, COALESCE(a.month, 0) DESC, a.pmid DESC"  # NULLs last on both
+
+
+def _sql(query: Query, filters: Filters, sort: str) -> tuple[str, str, list]:
+    """The FROM…WHERE part, the ORDER BY, and their parameters, for the database in use."""
+    where, params = _filter_sql(filters)
+    if not query.positive:
+        return f"FROM library_article a WHERE {' AND '.join(where)}", _DATE_ORDER, params
+    if connection.vendor == "postgresql":
+        source = "FROM library_article a, to_tsquery('english', %s) q"
+        where.insert(0, "a.search_vector @@ q")
+        order = "ts_rank(a.search_vector, q) DESC, a.pmid DESC"
+        params.insert(0, compile_tsquery(query))
+    else:
+        source = "FROM library_article_fts f JOIN library_article a ON a.id = f.rowid"
+        where.insert(0, "library_article_fts MATCH %s")
+        order = "bm25(library_article_fts, 10.0, 1.0, 3.0), a.pmid DESC"
+        params.insert(0, compile_fts5(query))
+    if sort == "date":
+        order = _DATE_ORDER
+    return f"{source} WHERE {' AND '.join(where)}", order, params
+
+
+def matching_ids(
+    query: Query, filters: Filters, *, sort: str = "relevance", offset: int = 0, limit: int = 20
+) -> list[int]:
+    body, order, params = _sql(query, filters, sort)
+    sql = f"SELECT a.id {body} ORDER BY {order} LIMIT %s OFFSET %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit, offset])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def count(query: Query, filters: Filters) -> int:
+    body, _order, params = _sql(query, filters, "date")
+    with connection.cursor() as cursor:
+        sql = f"SELECT COUNT(*) FROM (SELECT 1 {body} LIMIT %s) capped"  # noqa: S608  # fixed fragments, values bound
+        cursor.execute(sql, [*params, COUNT_CAP + 1])
+        return int(cursor.fetchone()[0])
+
+
+def search(
+    text: str, filters: Filters | None = None, *, sort: str = "relevance", offset: int = 0, limit: int = DEFAULT_LIMIT
+) -> Results:
+    """The articles matching ``text`` and ``filters``; ``QueryError`` for a query that cannot be run."""
+    filters = filters or Filters()
+    if not isinstance(text, str):
+        raise QueryError("bad_query", _("The search could not be read."))
+    if len(text) > MAX_QUERY_LENGTH:
+        raise QueryError("too_long", _("The search is too long (at most %(n)d characters).") % {"n": MAX_QUERY_LENGTH})
+    try:
+        query = parse(text.replace("\x00", " "))
+    except QueryError as exc:
+        if exc.code == "too_many":
+            raise QueryError("too_many", _("Too many words (at most %(n)d).") % {"n": MAX_CLAUSES}) from None
+        raise QueryError(exc.code, _("The search could not be read.")) from None
+    if not query.positive and not filters.any:
+        raise QueryError("empty", _("Type a few words to search for."))
+    if sort not in SORTS:
+        sort = "relevance"
+    offset = max(0, min(offset, MAX_OFFSET))
+    limit = max(1, min(limit, MAX_LIMIT))
+    ids = matching_ids(query, filters, sort=sort, offset=offset, limit=limit + 1)
+    more = len(ids) > limit
+    ids = ids[:limit]
+    found = Article.objects.only(*LIST_FIELDS).in_bulk(ids)
+    articles = [found[i] for i in ids if i in found]
+    total = len(articles) if (offset == 0 and not more) else count(query, filters)
+    next_offset = offset + limit if more and offset + limit <= MAX_OFFSET else None
+    return Results(articles, total, offset, next_offset, query)
+
+
+def related(article: Article, *, limit: int = 5) -> list[Article]:
+    """Other articles sharing the most MeSH major topics with this one (then the newest)."""
+    topics = [fold(t) for t in article.major_topics][:20]
+    if not topics:
+        return []
+    placeholders = ", ".join(["%s"] * len(topics))
+    where = f"t.kind = %s AND t.value IN ({placeholders}) AND t.article_id <> %s AND a.deleted_at IS NULL"
+    sql = (
+        "SELECT t.article_id FROM library_articleterm t JOIN library_article a ON a.id = t.article_id "  # noqa: S608  # fixed text; values bound
+        "WHERE " + where + " GROUP BY t.article_id, a.pmid ORDER BY COUNT(*) DESC, a.pmid DESC LIMIT %s"
+    )  # placeholders only: the values are bound
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [str(ArticleTerm.Kind.MAJOR), *topics, article.pk, limit])
+        ids = [row[0] for row in cursor.fetchall()]
+    found = Article.objects.only(*LIST_FIELDS).in_bulk(ids)
+    return [found[i] for i in ids if i in found]
+
+
+def clause_words(clause: Clause) -> list[str]:
+    return [w for words in clause.alternatives for w in words]

@@ -1,0 +1,54 @@
+"""Fixtures of the library's tests: the synthetic demo articles, the shared PubMed files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cordee.library import services
+from cordee.library.demo import ARTICLES
+from cordee.library.models import ImportRun
+
+DATA = Path(__file__).parent / "data"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "pubmed"
+if not SHARED.is_dir():  # a worktree sits one level deeper than the main checkout
+    SHARED = Path("/work/shared/data/pubmed")
+
+
+def import_files(*paths: Path) -> ImportRun:
+    run = services.create_command_run(list(paths))
+    return services.do_run_import(run.pk)
+
+
+def shared_files() -> list[Path]:
+    if not SHARED.is_dir():
+        pytest.skip("the shared PubMed files (../shared/data/pubmed) are not on this machine")
+    return sorted(p for p in SHARED.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def demo_articles(db) -> ImportRun:
+    return import_files(ARTICLES, DATA / "sample.nbib")
+
+
+@pytest.fixture
+def shared_articles(db) -> ImportRun:
+    return import_files(*shared_files())
+
+
+@pytest.fixture
+def write(tmp_path):
+    def make(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        return path
+
+    return make
+
+
+@pytest.fixture
+def operator(db):
+    from cordee.accounts.models import User
+
+    return User.objects.create_superuser("operator@cordee.test", "operator-password-1234", first_name="Olga")
