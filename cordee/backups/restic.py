@@ -5,8 +5,8 @@ AES-256-CTR + Poly1305-AES under a key derived (scrypt) from the repository pass
 every pack it reads. This module runs the binary with the repository and password taken from the
 settings (``BACKUP_REPOSITORY``: a local path, ``sftp:host:/path``, ``s3:https://host/bucket``;
 ``BACKUP_PASSWORD`` or ``BACKUP_PASSWORD_FILE``) and turns its failures into ``ResticError`` with a
-message an operator can act on. The password goes to restic through a file descriptor-free
-environment variable, never on the command line (visible in ``ps``).
+message an operator can act on. The password goes to restic through an environment
+variable, never on the command line (visible in ``ps``).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class Repository:
         return env
 
     def run(self, *args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [binary(), "--no-lock", *args] if args and args[0] in ("snapshots",) else [binary(), *args]
+        command = [binary(), *args]
         result = subprocess.run(  # noqa: S603  (fixed binary, argument list)
             command, cwd=cwd, env=self._env(), capture_output=True, text=True, check=False
         )
@@ -96,7 +96,16 @@ class Repository:
             [binary(), *args], cwd=cwd, env=self._env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
 
+    @property
+    def local_path(self) -> Path | None:
+        """The directory of a local repository (no ``backend:`` prefix), else None."""
+        if ":" in self.location.split("/", 1)[0]:
+            return None
+        return Path(self.location)
+
     def exists(self) -> bool:
+        if self.local_path is not None:  # no restic run (each derives the key with scrypt: ~0.5 s)
+            return (self.local_path / "config").exists()
         result = self.run("cat", "config", check=False)
         if result.returncode == 0:
             return True
@@ -113,7 +122,8 @@ class Repository:
 
     def backup(self, paths: list[str], *, cwd: Path, tags: list[str]) -> dict[str, Any]:
         """Back up ``paths`` (relative to ``cwd``: they become the top of the snapshot's tree)."""
-        self.run("unlock", check=False)  # stale locks of a run killed mid-way (only dead ones are removed)
+        # A run killed mid-way leaves a stale lock: backups take non-exclusive locks, so the next one
+        # proceeds (and restic removes stale locks of dead processes of this host by itself).
         tag_args = [arg for tag in tags for arg in ("--tag", tag)]
         result = self.run("backup", "--json", "--quiet", *tag_args, *paths, cwd=cwd)
         summary = {}
@@ -129,7 +139,7 @@ class Repository:
         return summary
 
     def snapshots(self, tag: str | None = None) -> list[dict[str, Any]]:
-        args = ["snapshots", "--json"] + (["--tag", tag] if tag else [])
+        args = ["snapshots", "--no-lock", "--json"] + (["--tag", tag] if tag else [])
         return json.loads(self.run(*args).stdout or "[]")
 
     def restore(self, snapshot: str, target: Path, include: list[str] | None = None) -> None:
@@ -147,6 +157,7 @@ class Repository:
         return result.stdout
 
     def check(self, *, read_data: bool = False) -> None:
+        self.run("unlock")  # check locks exclusively: first remove the stale locks of runs that were killed
         self.run("check", *(["--read-data"] if read_data else []))
 
     def forget(self, *, daily: int, weekly: int, monthly: int, prune: bool = True) -> str:

@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 import logging
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,8 @@ def do_backup(repository: restic.Repository | None = None, *, kind: str = Backup
             blob_dir.mkdir(parents=True, exist_ok=True)
             paths.append(blob_dir.name)
         summary = repository.backup(paths, cwd=staging.parent, tags=["cordee", kind])
-    except (restic.ResticError, snapshot.SnapshotError, OSError) as exc:
-        message = str(exc) if not isinstance(exc, OSError) else f"{exc.strerror or exc}"
+    except (restic.ResticError, snapshot.SnapshotError, OSError, sqlite3.Error) as exc:
+        message = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
         _record_failure(run, message)
         raise BackupFailed(message) from exc
     finally:
