@@ -7,8 +7,10 @@ class BackupsConfig(AppConfig):
     verbose_name = "Sauvegardes"
 
     def ready(self) -> None:
-        from cordee.backups import receivers  # noqa: F401  (the vault's erasures go to the shred list)
-        from cordee.backups import services
+        from cordee.backups import (
+            receivers,  # noqa: F401  (the vault's erasures go to the shred list)
+            services,
+        )
         from cordee.worker.jobs import Job, register
 
         # The scheduled backup (BACKUP_EVERY_SECONDS; only when a repository is configured) and the

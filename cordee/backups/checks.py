@@ -55,7 +55,9 @@ def _migrations(report: Report, manifest: dict[str, Any]) -> None:
 def _counts(report: Report, manifest: dict[str, Any]) -> None:
     found = snapshot.table_counts()
     expected = manifest["tables"]
-    differ = {table: (expected.get(table), found.get(table)) for table in expected if expected[table] != found.get(table)}
+    differ = {
+        table: (expected.get(table), found.get(table)) for table in expected if expected[table] != found.get(table)
+    }
     report.checks["tables"] = {"tables": len(expected), "rows": sum(expected.values()), "differ": differ}
     if differ:
         report.fail(f"row counts differ from the manifest in {len(differ)} tables: {sorted(differ)[:5]}")

@@ -3,7 +3,8 @@
 1. The target database must be empty (no table): nothing is ever overwritten.
 2. The SQLite database is copied with the online backup API to a temporary file (a consistent
    snapshot; stop Cordée first so that nothing is written after it).
-3. ``manage.py migrate`` (and ``createcachetable``) builds the schema in the target (the same migrations, so the same tables,
+3. ``manage.py migrate`` (and ``createcachetable``) builds the schema in the target (the same
+   migrations, so the same tables,
    constraints and indexes), then every table is emptied (migrate's own rows: content types,
    permissions) and filled with the SQLite rows, in one transaction: Django's foreign keys on
    PostgreSQL are DEFERRABLE INITIALLY DEFERRED, so tables load in any order and the constraints are
@@ -78,7 +79,8 @@ def _manage(url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 def _columns(pg: psycopg.Connection, table: str) -> dict[str, str]:
     rows = pg.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'public' AND table_name = %s",
+        "SELECT column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND table_name = %s",
         [table],
     ).fetchall()
     return {name: kind for name, kind in rows}
@@ -119,9 +121,10 @@ def _reset_sequences(pg: psycopg.Connection) -> int:
     ).fetchall()
     for table, column in rows:
         pg.execute(
-            sql.SQL("SELECT setval(pg_get_serial_sequence({t}, {c}), COALESCE(MAX({col}), 1), MAX({col}) IS NOT NULL) FROM {tab}").format(
-                t=sql.Literal(table), c=sql.Literal(column), col=sql.Identifier(column), tab=sql.Identifier(table)
-            )
+            sql.SQL(
+                "SELECT setval(pg_get_serial_sequence({t}, {c}), COALESCE(MAX({col}), 1), MAX({col}) IS NOT NULL)"
+                " FROM {tab}"
+            ).format(t=sql.Literal(table), c=sql.Literal(column), col=sql.Identifier(column), tab=sql.Identifier(table))
         )
     return len(rows)
 
@@ -142,12 +145,16 @@ def migrate(url: str) -> dict[str, Any]:
         try:
             source_tables = {
                 row[0]
-                for row in source.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+                for row in source.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                )
             }
             counts: dict[str, int] = {}
             with psycopg.connect(**params, autocommit=False) as pg:
                 pg.execute("SET TIME ZONE 'UTC'")
-                target_tables = {row[0] for row in pg.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+                target_tables = {
+                    row[0] for row in pg.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                }
                 tables = sorted(source_tables & target_tables)
                 pg.execute(
                     sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(

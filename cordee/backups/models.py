@@ -25,4 +25,6 @@ class BackupRun(models.Model):
         verbose_name = _("backup run")
 
     def __str__(self) -> str:
-        return f"{self.kind} #{self.pk} ({'ok' if self.succeeded else 'failed' if self.succeeded is False else 'running'})"
+        return (
+            f"{self.kind} #{self.pk} ({'ok' if self.succeeded else 'failed' if self.succeeded is False else 'running'})"
+        )

@@ -29,7 +29,10 @@ class ResticError(Exception):
 _HINTS = (
     ("wrong password or no key found", "The backup repository password is wrong (BACKUP_PASSWORD)."),
     ("ciphertext verification failed", "The backup repository is corrupted: authentication of its data failed."),
-    ("unable to open config file", "There is no backup repository there (BACKUP_REPOSITORY); run backup once to create it."),
+    (
+        "unable to open config file",
+        "There is no backup repository there (BACKUP_REPOSITORY); run backup once to create it.",
+    ),
     ("Is there a repository at the following location", "There is no backup repository there (BACKUP_REPOSITORY)."),
     ("no space left on device", "The disk is full: the backup could not be written."),
     ("hash does not match", "The backup repository is corrupted: a file's hash does not match its name."),

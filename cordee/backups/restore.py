@@ -69,7 +69,7 @@ def database_is_empty(url: str) -> bool:
         row = conn.execute(
             "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
         ).fetchone()
-    return bool(row) and row[0] == 0
+    return row is not None and row[0] == 0
 
 
 def check_target(target: Path, database_url: str | None) -> None:
@@ -85,7 +85,9 @@ def _load(manifest: dict[str, Any], staged: Path, target: Path, database_url: st
         raise RestoreError("The backup's database file does not match its manifest (SHA-256): refused.")
     if manifest["vendor"] == "sqlite":
         if database_url:
-            raise RestoreError("This backup is of a SQLite database: restore it to a directory, then migrate_to_postgres.")
+            raise RestoreError(
+                "This backup is of a SQLite database: restore it to a directory, then migrate_to_postgres."
+            )
         os.replace(database, target / "cordee.sqlite3")
         return
     if not database_url:
@@ -95,8 +97,9 @@ def _load(manifest: dict[str, Any], staged: Path, target: Path, database_url: st
     env.update(PGHOST=params["host"], PGPORT=str(params["port"]), PGUSER=params["user"])
     if params["password"]:
         env["PGPASSWORD"] = params["password"]
-    result = subprocess.run(  # noqa: S603
-        ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "-d", params["dbname"], str(database)],
+    command = ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "-d", params["dbname"], str(database)]
+    result = subprocess.run(  # noqa: S603  (the Debian client on PATH)
+        command,
         env=env,
         capture_output=True,
         text=True,

@@ -80,8 +80,19 @@ def _dump_sqlite(target: Path) -> None:
 def _dump_postgres(target: Path, snapshot: str | None) -> None:
     db = connection.settings_dict
     options = ["--snapshot", snapshot] if snapshot else []
+    # The Debian client on PATH (postgresql-client-15 for a PostgreSQL 15 server: pg_dump refuses an older one).
+    command = [
+        "pg_dump",
+        "--format=custom",
+        "--no-owner",
+        "--no-privileges",
+        *options,
+        "--file",
+        str(target),
+        db["NAME"],
+    ]
     result = subprocess.run(  # noqa: S603
-        ["pg_dump", "--format=custom", "--no-owner", "--no-privileges", *options, "--file", str(target), db["NAME"]],
+        command,
         env=pg_env(db),
         capture_output=True,
         text=True,
@@ -115,8 +126,8 @@ def blob_summary() -> dict[str, Any]:
 
 def audit_head() -> dict[str, Any]:
     head = AuditEntry.objects.aggregate(seq=Max("seq"))["seq"]
-    entry = AuditEntry.objects.filter(seq=head).values("seq", "entry_hash").first() if head else None
-    return {"seq": head or 0, "hash": (entry or {}).get("entry_hash", "")}
+    entry_hash = AuditEntry.objects.filter(seq=head).values_list("entry_hash", flat=True).first() if head else None
+    return {"seq": head or 0, "hash": entry_hash or ""}
 
 
 def write(staging: Path) -> dict[str, Any]:
@@ -186,9 +197,7 @@ def counts_of(database: Path) -> dict[str, Any]:
             if model._meta.managed and not model._meta.proxy:
                 table = model._meta.db_table
                 tables[table] = snapshot.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]  # noqa: S608
-        row = snapshot.execute(
-            "SELECT seq, entry_hash FROM audit_auditentry ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
+        row = snapshot.execute("SELECT seq, entry_hash FROM audit_auditentry ORDER BY seq DESC LIMIT 1").fetchone()
         digest = hashlib.sha256()
         count = size = 0
         for blob_id, blob_size in snapshot.execute("SELECT id, size FROM vault_blob ORDER BY id"):

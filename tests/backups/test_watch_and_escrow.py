@@ -100,5 +100,13 @@ def test_escrow_command_refuses_a_short_passphrase_and_an_existing_file(backup_s
     call_command("escrow_keys", "export", "--out", str(tmp_path / "e.json"), "--passphrase-file", str(good))
     with pytest.raises(CommandError):
         call_command("escrow_keys", "export", "--out", str(tmp_path / "e.json"), "--passphrase-file", str(good))
-    call_command("escrow_keys", "unwrap", str(tmp_path / "e.json"), "--out-dir", str(tmp_path / "k"), "--passphrase-file", str(good))
+    call_command(
+        "escrow_keys",
+        "unwrap",
+        str(tmp_path / "e.json"),
+        "--out-dir",
+        str(tmp_path / "k"),
+        "--passphrase-file",
+        str(good),
+    )
     assert (tmp_path / "k" / "audit-mac.key").exists()

@@ -33,9 +33,7 @@ class Command(BaseCommand):
         target = Path(options["target"])
         try:
             repository = restic.Repository.configured(options["repository"])
-            restoring.restore(
-                repository, target, snapshot_id=options["snapshot"], database_url=options["database_url"]
-            )
+            restoring.restore(repository, target, snapshot_id=options["snapshot"], database_url=options["database_url"])
         except (restic.ResticError, restoring.RestoreError) as exc:
             raise CommandError(str(exc)) from None
         keys = restoring.Keys.from_dir(Path(options["keys_dir"])) if options["keys_dir"] else restoring.Keys.live()
