@@ -109,8 +109,8 @@ def _record_failure(run: BackupRun, message: str) -> None:
         run.succeeded = False
         run.error = message[:2000]
         run.save(update_fields=["finished_at", "succeeded", "error"])
-        audit.record("backup.failed", outcome="failure", details={"run": run.pk, "kind": run.kind})
-        do_raise_backup_alert(Alert.Kind.BACKUP_FAILED, {"run": run.pk, "error": message[:300]})
+        entry = audit.record("backup.failed", outcome="failure", details={"run": run.pk, "kind": run.kind})
+        do_raise_backup_alert(Alert.Kind.BACKUP_FAILED, {"run": run.pk, "error": message[:300]}, evidence=[entry.seq])
 
 
 def scheduled_backup() -> str:
@@ -154,10 +154,11 @@ def _mail(alert_id: int, kind: str, emails: list[str]) -> None:
         send_mail(subject, body, None, [email])
 
 
-def do_raise_backup_alert(kind: str, figures: dict[str, Any]) -> int:
+def do_raise_backup_alert(kind: str, figures: dict[str, Any], *, evidence: list[int] | None = None) -> int:
     """One open alert of ``kind`` per structure that has security officers (every structure's
     data is in the backup), or the platform operator's queue when none has; a repeat while the
-    alert is open adds to its count. Returns how many alerts were raised (not extended)."""
+    alert is open adds to its count. ``evidence``: the seqs of the audit entries of the failures
+    (the officer's alert page lists them). Returns how many alerts were raised (not extended)."""
     structures: list[Structure | None] = list(
         Structure.objects.filter(memberships__security_officer=True).distinct().order_by("pk")
     )
@@ -174,7 +175,8 @@ def do_raise_backup_alert(kind: str, figures: dict[str, Any]) -> int:
             if open_alert is not None:
                 open_alert.figures = {**open_alert.figures, **figures, "count": open_alert.figures.get("count", 1) + 1}
                 open_alert.last_seen = now
-                open_alert.save(update_fields=["figures", "last_seen"])
+                open_alert.evidence = sorted(set(open_alert.evidence) | set(evidence or []))[-1000:]
+                open_alert.save(update_fields=["figures", "last_seen", "evidence"])
                 continue
             alert = Alert.objects.create(
                 structure=structure,
@@ -186,6 +188,7 @@ def do_raise_backup_alert(kind: str, figures: dict[str, Any]) -> int:
                 first_seen=now,
                 last_seen=now,
                 figures={**figures, "count": 1},
+                evidence=evidence or [],
             )
             audit.record(
                 "security.alert_raised",

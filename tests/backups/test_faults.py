@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 
 from cordee.audit.models import AuditEntry
 from cordee.backups import restic
@@ -54,7 +55,7 @@ def test_kill_9_mid_backup_keeps_the_previous_snapshots_and_the_next_run_complet
 
 
 @pytest.mark.timeout(120)
-def test_a_full_disk_fails_the_backup_and_alerts_the_officers(demo_data, backup_settings, tmp_path):
+def test_a_full_disk_fails_the_backup_and_alerts_the_officers(demo_data, backup_settings, tmp_path, client_for):
     require("root (mount a small tmpfs)", ROOT, "the disk-full test mounts a 3 MiB tmpfs")
     _random_files(Path(backup_settings.BLOB_DIR) / "ff", 8, 1 << 20)
     mount = tmp_path / "small-disk"
@@ -75,6 +76,14 @@ def test_a_full_disk_fails_the_backup_and_alerts_the_officers(demo_data, backup_
     otto = demo_data["otto"]
     assert [message.to for message in mail.outbox] == [[otto.email]]
     assert "disk" not in mail.outbox[0].body  # the e-mail says the kind and the link, no detail
+    failed = AuditEntry.objects.get(action="backup.failed")
+    assert alert.evidence == [failed.seq]
+
+    # Otto (an officer of the structure) opens it from the queue; Charlie (no officer) gets the 404.
+    page = client_for(otto).get(reverse("security:alert", args=[alert.pk]))
+    assert page.status_code == 200
+    assert "Échec de la sauvegarde" in page.content.decode() and "backup.failed" in page.content.decode()
+    assert client_for(demo_data["charlie"]).get(reverse("security:alert", args=[alert.pk])).status_code == 404
 
 
 @pytest.mark.timeout(120)
