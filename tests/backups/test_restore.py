@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 
 from cordee.accounts.models import Patient
@@ -13,17 +16,19 @@ from cordee.backups import restic, shredlist
 from cordee.backups import restore as restoring
 from cordee.backups.services import do_backup
 from cordee.vault import services as vault
+from cordee.vault.models import Blob
 
 sqlite_only = pytest.mark.skipif("connection.vendor != 'sqlite'", reason="restored into a SQLite directory")
 
 
-def test_a_non_empty_directory_is_refused(demo_data, repository, tmp_path):
-    do_backup(repository)
+def test_a_non_empty_directory_is_refused(demo_data, repository, tmp_path, capsys):
+    call_command("backup", "--json")
+    assert json.loads(capsys.readouterr().out)["blobs"] == Blob.objects.count()
     target = tmp_path / "target"
     target.mkdir()
     (target / "something").write_text("already here")
-    with pytest.raises(restoring.RestoreError, match="is not empty"):
-        restoring.restore(repository, target)
+    with pytest.raises(CommandError, match="is not empty: a restore goes into an empty directory only"):
+        call_command("restore", str(target))
     assert [path.name for path in target.iterdir()] == ["something"]
 
 
