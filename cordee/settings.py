@@ -287,7 +287,8 @@ BACKUP_EVERY_SECONDS = env_int("BACKUP_EVERY_SECONDS", 24 * 3600, minimum=600)
 # The hourly watch alerts the security officers when no backup succeeded for this long.
 BACKUP_MAX_AGE_SECONDS = env_int("BACKUP_MAX_AGE_SECONDS", 26 * 3600, minimum=3600)
 # The crypto-shredded owners, kept outside the backups and applied again at each restore.
-BACKUP_SHRED_LIST_PATH = env_path("BACKUP_SHRED_LIST_FILE", DATA_DIR / "keys" / "shredded.jsonl")
+# Unset: <data directory>/keys/shredded.jsonl (cordee/backups/shredlist.py).
+BACKUP_SHRED_LIST_PATH = env_path("BACKUP_SHRED_LIST_FILE", Path()) if env_str("BACKUP_SHRED_LIST_FILE") else None
 
 # --- care relationship (cordee.care) ------------------------------------------------------
 BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 240, minimum=5, maximum=24 * 60)

@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from django.conf import settings
 from django.utils import timezone
 
+from cordee.backups import shredlist
+
 FORMAT = "cordee-key-escrow"
 VERSION = 1
 MIN_PASSPHRASE = 16
@@ -31,8 +33,8 @@ FILES = {
     "vault-kek.json": "VAULT_KEYSET_PATH",
     "audit-ed25519.pem": "AUDIT_SIGNING_KEY_PATH",
     "audit-mac.key": "AUDIT_MAC_KEY_PATH",
-    "shredded.jsonl": "BACKUP_SHRED_LIST_PATH",
 }
+SHRED_LIST = "shredded.jsonl"
 
 
 class EscrowError(Exception):
@@ -53,10 +55,11 @@ def wrap(passphrase: str) -> bytes:
     files = {}
     for name, setting in FILES.items():
         path = Path(getattr(settings, setting))
-        if path.exists():
-            files[name] = _b64(path.read_bytes())
-        elif name != "shredded.jsonl":
+        if not path.exists():
             raise EscrowError(f"The key file {path} ({setting}) does not exist.")
+        files[name] = _b64(path.read_bytes())
+    if shredlist.path().exists():
+        files[SHRED_LIST] = _b64(shredlist.path().read_bytes())
     plaintext = json.dumps({"created_at": timezone.now().isoformat(), "files": files}).encode()
     salt, nonce = os.urandom(16), os.urandom(12)
     header = {"format": FORMAT, "version": VERSION, "kdf": {"name": "scrypt", "salt": _b64(salt), **SCRYPT}}

@@ -120,6 +120,7 @@ def restore(
     """Put the snapshot's files and database in place; returns the manifest (checks come after)."""
     target = target.resolve()
     check_target(target, database_url)
+    created = not target.exists()
     target.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         repository.restore(snapshot_id, target)
@@ -133,7 +134,13 @@ def restore(
             os.replace(restored_blobs, target / "blobs")
         (target / "blobs").mkdir(exist_ok=True)
         _load(manifest, staged, target, database_url)
-    except (restic.ResticError, RestoreError):
+    except BaseException:
+        # Leave the target as it was (empty or absent): a half restore is never mistaken for a good one.
+        # A PostgreSQL target half loaded stays as it is: the database was created for the restore.
+        for child in target.iterdir():
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        if created:
+            target.rmdir()
         raise
     return manifest
 

@@ -29,7 +29,9 @@ from cordee.vault.models import DataKey
 
 
 def path() -> Path:
-    return Path(settings.BACKUP_SHRED_LIST_PATH)
+    """``BACKUP_SHRED_LIST_FILE``, else ``<data directory>/keys/shredded.jsonl`` (read at each call)."""
+    configured = settings.BACKUP_SHRED_LIST_PATH
+    return Path(configured) if configured else Path(settings.DATA_DIR) / "keys" / "shredded.jsonl"
 
 
 def read(source: Path | None = None) -> list[dict[str, str]]:

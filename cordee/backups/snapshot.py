@@ -72,7 +72,9 @@ def _dump_sqlite(target: Path) -> None:
     source = connection.connection
     destination = sqlite3.connect(target)
     try:
-        source.backup(destination, pages=4096)  # 4096 pages a step: writers are not blocked for long
+        # In one step: a stepped backup restarts whenever another connection writes, and may never end on a
+        # busy database; in WAL mode the single read transaction does not block the writers.
+        source.backup(destination)
     finally:
         destination.close()
 

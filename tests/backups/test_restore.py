@@ -90,6 +90,7 @@ def test_a_corrupted_repository_is_detected_at_restore(demo_data, repository, se
     pack.write_bytes(bytes(data))
     with pytest.raises(restic.ResticError, match="corrupted"):
         restoring.restore(repository, tmp_path / "target")
+    assert not (tmp_path / "target").exists()  # nothing half-restored is left behind
 
 
 def test_a_wrong_password_is_said_plainly(demo_data, repository, tmp_path):

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from cordee.audit.models import AuditEntry
-from cordee.backups import escrow, services
+from cordee.backups import escrow, services, shredlist
 from cordee.backups.models import BackupRun
 from cordee.security.models import Alert
 from cordee.worker.jobs import registered
@@ -70,8 +70,8 @@ def _cheaper_scrypt(monkeypatch):
 
 
 def test_escrow_wraps_the_keys_and_unwraps_them_with_the_passphrase_only(backup_settings, tmp_path):
-    Path(backup_settings.BACKUP_SHRED_LIST_PATH).parent.mkdir(parents=True, exist_ok=True)
-    Path(backup_settings.BACKUP_SHRED_LIST_PATH).write_text('{"owner_id": "x", "owner_type": "y"}\n')
+    shredlist.path().parent.mkdir(parents=True, exist_ok=True)
+    shredlist.path().write_text('{"owner_id": "x", "owner_type": "y"}\n')
     document = escrow.wrap(PASSPHRASE)
     keyset_bytes = Path(backup_settings.VAULT_KEYSET_PATH).read_bytes()
     assert b'"kek"' not in document and keyset_bytes[:40] not in document  # ciphertext only
@@ -83,7 +83,7 @@ def test_escrow_wraps_the_keys_and_unwraps_them_with_the_passphrase_only(backup_
     with pytest.raises(escrow.EscrowError):
         escrow.unwrap(json.dumps(tampered).encode(), PASSPHRASE)
     written = escrow.write_files(escrow.unwrap(document, PASSPHRASE), tmp_path / "keys-out")
-    assert sorted(path.name for path in written) == sorted(escrow.FILES)
+    assert sorted(path.name for path in written) == sorted([*escrow.FILES, escrow.SHRED_LIST])
     assert (tmp_path / "keys-out" / "vault-kek.json").read_bytes() == keyset_bytes
     assert (tmp_path / "keys-out" / "vault-kek.json").stat().st_mode & 0o777 == 0o600
     with pytest.raises(FileExistsError):  # never over existing keys
