@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
 from cordee.accounts.models import Patient
-from cordee.backups import restic, shredlist
+from cordee.backups import drill, restic, shredlist
 from cordee.backups import restore as restoring
 from cordee.backups.services import do_backup
 from cordee.vault import services as vault
 from cordee.vault.models import Blob
-
-sqlite_only = pytest.mark.skipif("connection.vendor != 'sqlite'", reason="restored into a SQLite directory")
 
 
 def test_a_non_empty_directory_is_refused(demo_data, repository, tmp_path, capsys):
@@ -45,30 +45,53 @@ def test_a_non_empty_database_is_refused(demo_data, repository, tmp_path):
     assert not (tmp_path / "target").exists()
 
 
-@sqlite_only
-@pytest.mark.timeout(120)
-def test_a_patient_erased_after_the_backup_stays_erased_when_it_is_restored(demo_data, repository, tmp_path):
+@pytest.fixture
+def restore_target(tmp_path):
+    """Where to restore: a directory, and on PostgreSQL a new database of this test (dropped after)."""
+    if connection.vendor != "postgresql":
+        yield tmp_path / "restored", None
+        return
+    name = f"cordee_restore_test_{secrets.token_hex(4)}"
+    with drill._admin_connection() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield tmp_path / "restored", drill._drill_database_url(name)
+    finally:
+        with drill._admin_connection() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _key_row(target: Path, url: str | None, owner_id: str) -> tuple[int, object]:
+    if url is None:
+        restored = sqlite3.connect(target / "cordee.sqlite3")
+        try:
+            query = "SELECT length(wrapped_aead), destroyed_at FROM vault_datakey WHERE owner_id = ?"
+            return restored.execute(query, [owner_id]).fetchone()
+        finally:
+            restored.close()
+    with psycopg.connect(url) as restored:
+        query = "SELECT length(wrapped_aead), destroyed_at FROM vault_datakey WHERE owner_id = %s"
+        return restored.execute(query, [owner_id]).fetchone()
+
+
+@pytest.mark.timeout(180)
+def test_a_patient_erased_after_the_backup_stays_erased_when_it_is_restored(demo_data, repository, restore_target):
+    target, url = restore_target
     patient = Patient.objects.order_by("pk").first()
     do_backup(repository)  # the patient's data keys are in this backup
     vault.do_shred(patient, by=demo_data["alice"], reason="Demande d'effacement (RGPD art. 17)")
     listed = shredlist.read()
     assert [(e["owner_type"], e["owner_id"]) for e in listed] == [("accounts.patient", str(patient.vault_id))]
 
-    target = tmp_path / "restored"
-    restoring.restore(repository, target, snapshot_id="latest")
+    restoring.restore(repository, target, snapshot_id="latest", database_url=url)
     # Before the checks, the restored database still holds the keys (the backup predates the erasure)…
-    restored = sqlite3.connect(target / "cordee.sqlite3")
-    key_row = "SELECT length(wrapped_aead), destroyed_at FROM vault_datakey WHERE owner_id = ?"
-    assert restored.execute(key_row, [str(patient.vault_id)]).fetchone()[0] > 0
-    restored.close()
-    report = restoring.run_checks(target, restoring.Keys.live())
+    assert _key_row(target, url, str(patient.vault_id))[0] > 0
+    report = restoring.run_checks(target, restoring.Keys.live(), database_url=url)
     # …and the restore destroys them again from the shred list, before anything reads.
     assert report["ok"], report["failures"]
     assert report["checks"]["shred_list"] == {"listed": 1, "destroyed_again": 1}
     assert report["checks"]["sample_fields"]["rows_erased"] >= 1
-    restored = sqlite3.connect(target / "cordee.sqlite3")
-    length, destroyed_at = restored.execute(key_row, [str(patient.vault_id)]).fetchone()
-    restored.close()
+    length, destroyed_at = _key_row(target, url, str(patient.vault_id))
     assert length == 0 and destroyed_at is not None
 
 
