@@ -26,7 +26,10 @@ class Command(BaseCommand):
             help="directory with vault-kek.json, audit-ed25519.pem, audit-mac.key (unwrapped escrow); default: "
             "the keys this installation uses",
         )
-        parser.add_argument("--shred-list", help="the shred list (default: BACKUP_SHRED_LIST_FILE)")
+        parser.add_argument(
+            "--shred-list",
+            help="the shred list (default: shredded.jsonl of --keys-dir if there, else this installation's)",
+        )
         parser.add_argument("--sample", type=int, default=20)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -38,6 +41,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         keys = restoring.Keys.from_dir(Path(options["keys_dir"])) if options["keys_dir"] else restoring.Keys.live()
         shred_list = Path(options["shred_list"]) if options["shred_list"] else None
+        if shred_list is None and options["keys_dir"] and (Path(options["keys_dir"]) / "shredded.jsonl").exists():
+            shred_list = Path(options["keys_dir"]) / "shredded.jsonl"  # the escrowed one, on a new machine
         report = restoring.run_checks(
             target, keys, database_url=options["database_url"], shred_list=shred_list, sample=options["sample"]
         )
