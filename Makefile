@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo install install-dev test test-postgres lint bench totp migrate browser clean
+.PHONY: demo install install-dev test test-postgres lint bench totp migrate browser backup-tools clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,12 +57,16 @@ totp: install
 browser:
 	@bash scripts/ensure-chromium.sh
 
+## backup-tools: restic and the PostgreSQL client that manage.py backup / restore run (Debian packages)
+backup-tools:
+	@bash scripts/ensure-backup-tools.sh
+
 ## test: install everything and run the whole suite (SQLite, in-memory channel layer)
-test: install-dev browser
+test: install-dev browser backup-tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## test-postgres: the same suite on PostgreSQL + Redis (as CI does)
-test-postgres: install-dev browser
+test-postgres: install-dev browser backup-tools
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(PY) -m pytest $(PYTEST_ARGS)
 

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "cordee.drugs",
     "cordee.library",
     "cordee.security",
+    "cordee.backups",
     "cordee.web",
 ]
 
@@ -291,6 +292,23 @@ SIGNING_CERTIFICATE_DAYS = env_int("SIGNING_CERTIFICATE_DAYS", 3 * 365, minimum=
 SIGNING_BACKEND = env_str("SIGNING_BACKEND", "cordee.signing.backends.DeploymentCA")
 # An RFC 3161 time-stamp authority makes the signatures PAdES B-T; none by default (no network).
 SIGNING_TSA_URL = env_str("SIGNING_TSA_URL")
+# --- backups (cordee.backups, docs/backups.md) -------------------------------------------
+# The restic repository: a local path, sftp:user@host:/path or s3:https://host/bucket/prefix; its
+# password (BACKUP_PASSWORD or BACKUP_PASSWORD_FILE) encrypts and authenticates every backup.
+# Empty: no scheduled backup (manage.py backup --repository still works).
+BACKUP_REPOSITORY = env_str("BACKUP_REPOSITORY")
+BACKUP_PASSWORD = env_secret("BACKUP_PASSWORD")
+BACKUP_S3_ACCESS_KEY = env_secret("BACKUP_S3_ACCESS_KEY")
+BACKUP_S3_SECRET_KEY = env_secret("BACKUP_S3_SECRET_KEY")
+if BACKUP_REPOSITORY and not BACKUP_PASSWORD and not DEBUG:
+    raise ImproperlyConfigured("BACKUP_REPOSITORY needs BACKUP_PASSWORD or BACKUP_PASSWORD_FILE")
+BACKUP_CACHE_DIR = env_path("BACKUP_CACHE_DIR", DATA_DIR / "restic-cache")
+BACKUP_EVERY_SECONDS = env_int("BACKUP_EVERY_SECONDS", 24 * 3600, minimum=600)
+# The hourly watch alerts the security officers when no backup succeeded for this long.
+BACKUP_MAX_AGE_SECONDS = env_int("BACKUP_MAX_AGE_SECONDS", 26 * 3600, minimum=3600)
+# The crypto-shredded owners, kept outside the backups and applied again at each restore.
+# Unset: <data directory>/keys/shredded.jsonl (cordee/backups/shredlist.py).
+BACKUP_SHRED_LIST_PATH = env_path("BACKUP_SHRED_LIST_FILE", Path()) if env_str("BACKUP_SHRED_LIST_FILE") else None
 
 # --- care relationship (cordee.care) ------------------------------------------------------
 BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 240, minimum=5, maximum=24 * 60)

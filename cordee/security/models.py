@@ -25,6 +25,9 @@ class Alert(models.Model):
         BREAK_GLASS_REPEATED = "break_glass_repeated", _("Repeated emergency accesses")
         PRIVILEGE_CHANGE = "privilege_change", _("Privilege change")
         MFA_REMOVED = "mfa_removed", _("Second factor removed")
+        # Raised by the backups app (backups/services.py): a backup failed, or none succeeded lately.
+        BACKUP_FAILED = "backup_failed", _("Backup failed")
+        BACKUP_MISSING = "backup_missing", _("No recent backup")
 
     class Verdict(models.TextChoices):
         JUSTIFIED = "justified", _("Justified")
