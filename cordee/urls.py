@@ -21,6 +21,8 @@ urlpatterns = [
     path("comptes/", include("cordee.accounts.urls")),
     path("messagerie/", include("cordee.messaging.urls")),
     path("dossier/", include("cordee.documents.urls")),
+    path("imagerie/", include("cordee.imaging.urls")),
+    path("dicomweb/", include("cordee.imaging.dicomweb_urls")),
     path("api/", api.urls),
     path("patients/", include("cordee.care.urls")),
     path("securite/", include("cordee.security.urls")),
