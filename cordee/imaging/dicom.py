@@ -21,11 +21,10 @@ from typing import Any
 import numpy as np
 import pydicom
 from PIL import Image
-from pydicom import config as pydicom_config
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
-from pydicom.pixels import apply_modality_lut, apply_voi_lut
+from pydicom.errors import BytesLengthException, InvalidDicomError
+from pydicom.pixels import apply_modality_lut
 from pydicom.uid import UID
 
 # Decoded by pydicom itself or by the pylibjpeg plugins installed with Cordée.
@@ -75,16 +74,15 @@ def _short_element(dataset: Dataset) -> bool:
 
 
 def _check_values(dataset: Dataset) -> None:
-    """Every element converted with pydicom's validation raising: an invalid value is refused."""
-    previous = pydicom_config.settings.reading_validation_mode
-    pydicom_config.settings.reading_validation_mode = pydicom_config.RAISE
-    try:
+    """Every element converted from its bytes: a value its VR cannot hold (a US of 3 bytes, a
+    number that is not one) is refused. Style warnings (a UID component with a leading zero, as
+    real devices write) are not: pydicom's validation stays in its default, warning mode."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         for element in dataset.iterall():
             if element.VR in ("SQ", "OB", "OW", "OF", "OD", "OL", "OV", "UN"):
                 continue
-            element.value  # noqa: B018  # converts (and validates) the raw value
-    finally:
-        pydicom_config.settings.reading_validation_mode = previous
+            element.value  # noqa: B018  # converts the raw value
 
 
 def parse(data: bytes) -> Parsed:
@@ -103,7 +101,7 @@ def parse(data: bytes) -> Parsed:
         raise DicomRefused("truncated", "This DICOM file is truncated: a value stops before its announced length.")
     try:
         _check_values(dataset)
-    except (ValueError, TypeError, KeyError, OverflowError, LookupError) as exc:
+    except (ValueError, TypeError, KeyError, OverflowError, LookupError, BytesLengthException) as exc:
         raise DicomRefused("invalid_value", f"This DICOM file holds an invalid value ({str(exc)[:120]}).") from None
     for keyword in ("SOPInstanceUID", "SOPClassUID"):
         if not str(dataset.get(keyword, "") or "").strip():
@@ -233,5 +231,3 @@ def render_png(
 def uid(value: Any) -> str:
     return str(UID(str(value))) if value else ""
 
-
-__all__ = ["apply_voi_lut"]
