@@ -45,6 +45,7 @@ DECODABLE = frozenset(
         "1.2.840.10008.1.2.5",  # RLE Lossless
     }
 )
+NATIVE = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.2"})
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"  # Media Storage Directory: the index of a CD, not an image
 
 
@@ -71,6 +72,19 @@ def _short_element(dataset: Dataset) -> bool:
             if len(raw.value) != raw.length:
                 return True
     return False
+
+
+def _native_pixels_short(dataset: Dataset) -> bool:
+    """Uncompressed pixel data shorter than rows × columns × samples × bits × frames says."""
+    try:
+        rows, columns = int(dataset.Rows), int(dataset.Columns)
+        samples = int(dataset.get("SamplesPerPixel", 1) or 1)
+        bits = int(dataset.BitsAllocated)
+        frames = max(1, int(dataset.get("NumberOfFrames", 1) or 1))
+    except (AttributeError, TypeError, ValueError):
+        return True
+    expected = (rows * columns * samples * frames * bits + 7) // 8
+    return len(dataset.PixelData) < expected
 
 
 def _check_values(dataset: Dataset) -> None:
@@ -112,6 +126,8 @@ def parse(data: bytes) -> Parsed:
                 raise DicomRefused("no_uid", f"This DICOM file has no {keyword}.")
         if "Rows" in dataset and "PixelData" not in dataset and "FloatPixelData" not in dataset:
             raise DicomRefused("truncated", "This DICOM image has no pixel data (a file cut short?).")
+        if "PixelData" in dataset and transfer_syntax in NATIVE and _native_pixels_short(dataset):
+            raise DicomRefused("truncated", "This DICOM image has fewer pixel bytes than its size says.")
     return Parsed(dataset, transfer_syntax, transfer_syntax in DECODABLE)
 
 

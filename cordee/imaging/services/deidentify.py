@@ -45,7 +45,7 @@ REMOVE = (
     "InterpretationApproverSequence InterpretationAuthor InterpretationDiagnosisDescription InterpretationRecorder "
     "InterpretationText InterpretationTranscriber IssuerOfAdmissionID IssuerOfPatientID MedicalAlerts MedicalRecordLocator "
     "MilitaryRank ModifiedAttributesSequence NameOfPhysiciansReadingStudy OperatorIdentificationSequence OperatorsName "
-    "OriginalAttributesSequence OtherPatientIDs OtherPatientIDsSequence OtherPatientNames OverlayComments "
+    "OriginalAttributesSequence OtherPatientIDs OtherPatientIDsSequence OtherPatientNames "
     "ParticipantSequence PatientAddress PatientAge PatientBirthName PatientBirthTime PatientComments PatientInsurancePlanCodeSequence "
     "PatientMotherBirthName PatientPrimaryLanguageCodeSequence PatientReligiousPreference PatientSize PatientState "
     "PatientTelephoneNumbers PatientTransportArrangements PatientWeight PerformedLocation PerformedProcedureStepDescription "
