@@ -71,7 +71,9 @@ def _study(user: Any, raw: Any, *, purpose: str, request: HttpRequest | None, by
     return study, basis
 
 
-def record_study_entry(action: str, user: Any, study: Study, basis: str, purpose: str, request: Any, **details: Any) -> None:
+def record_study_entry(
+    action: str, user: Any, study: Study, basis: str, purpose: str, request: Any, **details: Any
+) -> None:
     """An entry about ``study``: an ``access`` entry the patient sees once it is hers."""
     audit_trail.record(
         action,
@@ -118,7 +120,9 @@ def access_study_frames(user: Any, study_uid: Any, *, request: HttpRequest | Non
 def instance_of(study: Study, series_uid: str, sop_uid: str) -> Instance:
     """An instance of a study already reached (the UIDs must agree), else ``Http404``."""
     instance = (
-        Instance.objects.filter(study=study, series__series_uid=str(series_uid)[:64], sop_instance_uid=str(sop_uid)[:64])
+        Instance.objects.filter(
+            study=study, series__series_uid=str(series_uid)[:64], sop_instance_uid=str(sop_uid)[:64]
+        )
         .select_related("blob", "series")
         .first()
     )

@@ -191,7 +191,9 @@ def frame_values(dataset: Dataset, index: int) -> tuple[np.ndarray, str]:
         return np.ascontiguousarray(_to_uint8(apply_color_lut(array, dataset))), "rgb"
     if array.ndim == 3 and array.shape[-1] == 3:
         return np.ascontiguousarray(_to_uint8(array)), "rgb"
-    values = apply_modality_lut(array, dataset) if "RescaleSlope" in dataset or "ModalityLUTSequence" in dataset else array
+    values = (
+        apply_modality_lut(array, dataset) if "RescaleSlope" in dataset or "ModalityLUTSequence" in dataset else array
+    )
     return np.ascontiguousarray(values.astype("<f4")), "mono"
 
 
@@ -246,4 +248,3 @@ def render_png(
 
 def uid(value: Any) -> str:
     return str(UID(str(value))) if value else ""
-

@@ -81,7 +81,8 @@ def make_ae(titles: dict[str, int]) -> AE:
     ae.require_calling_aet = list(titles)
     ae.add_supported_context(Verification)
     for context in AllStoragePresentationContexts:
-        ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+        if context.abstract_syntax is not None:
+            ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
     ae.maximum_pdu_size = 0
     return ae
 
@@ -92,7 +93,7 @@ def serve(address: str, port: int, *, block: bool = True) -> Any:
     if not titles:
         raise ImproperlyConfigured("DICOM_CALLING_AE_TITLES is empty: the receiver would accept nobody.")
     ae = make_ae(titles)
-    handlers = [(evt.EVT_C_STORE, handle_store, [titles]), (evt.EVT_C_ECHO, handle_echo)]
+    handlers: list[Any] = [(evt.EVT_C_STORE, handle_store, [titles]), (evt.EVT_C_ECHO, handle_echo)]
     return ae.start_server((address, port), block=block, evt_handlers=handlers)
 
 

@@ -23,7 +23,9 @@ def _waiting(user: Any) -> int:
 
 def register() -> None:
     modules.register_patient_link(
-        modules.PatientLink(key="imagerie", label=_("Imaging: studies and viewer"), url_name="imaging:studies", order=20)
+        modules.PatientLink(
+            key="imagerie", label=_("Imaging: studies and viewer"), url_name="imaging:studies", order=20
+        )
     )
     modules.register(
         modules.Entry(

@@ -22,7 +22,7 @@ from cordee.accounts.models import User
 from cordee.care.access import access_patient
 from cordee.imaging import access, purposes
 from cordee.imaging.dicom import DicomRefused
-from cordee.imaging.services import deidentify, reconcile, uploads
+from cordee.imaging.services import deidentify, reconcile, sharing, uploads
 from cordee.lib.http import AuthedRequest
 
 NO_STORE = "no-store, private"
@@ -43,7 +43,7 @@ def studies(request: AuthedRequest, patient_id: str) -> HttpResponse:
     patient, basis, found = access.access_studies(
         request.user, patient_id, purpose=purposes.STUDIES_VIEW, request=request
     )
-    context = {
+    context: dict[str, Any] = {
         "patient": patient,
         "basis": basis,
         "studies": list(found),
@@ -116,6 +116,7 @@ def study_page(request: AuthedRequest, study_id: str) -> HttpResponse:
         "basis": basis,
         "series": series,
         "may_export": request.user.kind == User.Kind.PROFESSIONAL and study.patient_id is not None,
+        "share_targets": sharing.share_targets(request.user, study) if basis != "self" else [],
     }
     response = render(request, "imaging/study.html", context)
     response["Cache-Control"] = NO_STORE
@@ -175,3 +176,14 @@ def reconcile_study(request: AuthedRequest, study_id: str) -> HttpResponse:
         return redirect("imaging:study", study.pk)
     proposals = reconcile.proposals(request.user, study, request=request)
     return render(request, "imaging/reconcile.html", {"study": study, "proposals": proposals})
+
+
+@login_required
+@require_POST
+def share(request: AuthedRequest, study_id: str) -> HttpResponse:
+    study, basis = access.access_study(
+        request.user, study_id, purpose=purposes.STUDY_SHARE, request=request, audit=False
+    )
+    result = sharing.do_share(request.user, study, basis, request.POST.get("conversation", ""), request=request)
+    messages.success(request, _("The study is shared in the conversation."))
+    return redirect("messaging:conversation", result.message.conversation_id)

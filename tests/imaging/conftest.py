@@ -65,17 +65,24 @@ def variant(name: str = "CT_small.dcm", *, study: str | None = None, ins: str | 
 def upload(client, patient_id: int, data: bytes, *, chunk: int | None = None) -> tuple[int, dict]:
     """The page's chunked protocol: start, then PUT every chunk; the last answer."""
     response = client.post(
-        f"/imagerie/patient/{patient_id}/televersements/", json.dumps({"size": len(data)}), content_type="application/json"
+        f"/imagerie/patient/{patient_id}/televersements/",
+        json.dumps({"size": len(data)}),
+        content_type="application/json",
     )
     if response.status_code != 201:
-        return response.status_code, response.json() if response.headers["Content-Type"].startswith("application/json") else {}
+        return response.status_code, response.json() if response.headers["Content-Type"].startswith(
+            "application/json"
+        ) else {}
     started = response.json()
     size = chunk or started["chunk"]
     url = f"/imagerie/televersement/{started['token']}/"
     offset = 0
     while True:
         answer = client.put(
-            url, data[offset : offset + size], content_type="application/octet-stream", headers={"Upload-Offset": str(offset)}
+            url,
+            data[offset : offset + size],
+            content_type="application/octet-stream",
+            headers={"Upload-Offset": str(offset)},
         )
         body = answer.json()
         if answer.status_code != 200 or body.get("done"):

@@ -42,7 +42,11 @@ def test_stow_stores_and_reports(client, alice, paula, structure):
 
 def test_stow_refuses_anything_but_multipart_related(client, alice):
     login_as(client, alice)
-    for content_type in ("application/dicom", "multipart/form-data; boundary=x", 'multipart/related; type="image/png"; boundary=x'):
+    for content_type in (
+        "application/dicom",
+        "multipart/form-data; boundary=x",
+        'multipart/related; type="image/png"; boundary=x',
+    ):
         response = client.post("/dicomweb/studies", b"x", content_type=content_type)
         assert response.status_code == 415, content_type
     assert not Instance.objects.exists()
@@ -106,8 +110,12 @@ def test_outsiders_and_missing_get_the_same_404(client, alice, charlie, paula):
     stored = do_ingest(variant(), by=alice, source=Source.UPLOAD, patient=paula.patient)
     login_as(client, charlie)
     url = _urls(stored.instance)
-    for path in (f"/dicomweb/studies/{stored.study.study_uid}/metadata", url + "/values", url + "/rendered",
-                 "/dicomweb/studies/1.2.3.4/metadata"):
+    for path in (
+        f"/dicomweb/studies/{stored.study.study_uid}/metadata",
+        url + "/values",
+        url + "/rendered",
+        "/dicomweb/studies/1.2.3.4/metadata",
+    ):
         assert client.get(path).status_code == 404, path
     assert not AuditEntry.objects.filter(action="imaging.study.frames").exists()
     client.logout()

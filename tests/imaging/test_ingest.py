@@ -35,7 +35,9 @@ def test_every_valid_shared_file_is_stored_and_indexed(alice, paula):
     assert instances.count() == len(seen)
     # Every pixel-bearing file here decodes: none is "no preview"; the SR has no frames.
     assert set(instances.filter(previewable=False).values_list("frames", flat=True)) == {0}
-    multi = Instance.objects.get(sop_instance_uid=pydicom.dcmread(io.BytesIO(shared("examples_ybr_color.dcm"))).SOPInstanceUID)
+    multi = Instance.objects.get(
+        sop_instance_uid=pydicom.dcmread(io.BytesIO(shared("examples_ybr_color.dcm"))).SOPInstanceUID
+    )
     assert multi.frames == 30
     assert AuditEntry.objects.filter(action="imaging.instance.stored", patient_id=patient.pk).count() == len(seen)
 

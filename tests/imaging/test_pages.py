@@ -31,21 +31,30 @@ def test_alice_uploads_in_chunks_and_resumes(client, alice, paula, settings):
     login_as(client, alice)
     data = shared("CT_small.dcm")  # 39 kB: five chunks
     response = client.post(
-        f"/imagerie/patient/{paula.patient.pk}/televersements/", json.dumps({"size": len(data)}), content_type="application/json"
+        f"/imagerie/patient/{paula.patient.pk}/televersements/",
+        json.dumps({"size": len(data)}),
+        content_type="application/json",
     )
     token = response.json()["token"]
     url = f"/imagerie/televersement/{token}/"
-    assert client.put(url, data[:8192], content_type="application/octet-stream", headers={"Upload-Offset": "0"}).json()[
-        "received"
-    ] == 8192
+    assert (
+        client.put(url, data[:8192], content_type="application/octet-stream", headers={"Upload-Offset": "0"}).json()[
+            "received"
+        ]
+        == 8192
+    )
     # A cut: the client asks where to resume; a chunk at the wrong offset gets the right one.
     assert client.get(url).json()["received"] == 8192
     wrong = client.put(url, data[:8192], content_type="application/octet-stream", headers={"Upload-Offset": "0"})
     assert wrong.status_code == 409 and wrong.json()["received"] == 8192
     offset = 8192
     while True:
-        answer = client.put(url, data[offset : offset + 8192], content_type="application/octet-stream",
-                            headers={"Upload-Offset": str(offset)}).json()
+        answer = client.put(
+            url,
+            data[offset : offset + 8192],
+            content_type="application/octet-stream",
+            headers={"Upload-Offset": str(offset)},
+        ).json()
         if answer["done"]:
             break
         offset = answer["received"]
@@ -88,9 +97,15 @@ def test_outsiders_get_the_404_of_a_missing_study(client, alice, charlie, paula,
     assert pages[0] == pages[1]
     assert client.get(f"/imagerie/patient/{paula.patient.pk}/").status_code == 404
     assert client.post(f"/imagerie/etude/{study.pk}/copie-anonymisee/").status_code == 404
-    assert AuditEntry.objects.filter(actor_id=charlie.pk, action="access.refused", target_type="imaging.study").count() >= 2
-    start = client.post(f"/imagerie/patient/{paula.patient.pk}/televersements/", json.dumps({"size": 10}),
-                        content_type="application/json")
+    assert (
+        AuditEntry.objects.filter(actor_id=charlie.pk, action="access.refused", target_type="imaging.study").count()
+        >= 2
+    )
+    start = client.post(
+        f"/imagerie/patient/{paula.patient.pk}/televersements/",
+        json.dumps({"size": 10}),
+        content_type="application/json",
+    )
     assert start.status_code == 404
 
 
@@ -151,8 +166,12 @@ def test_deidentified_export(client, alice, paula):
     study_uid = "1.2.826.0.1.3680043.8.498.88"
     series = "1.2.826.0.1.3680043.8.498.89"
     for _ in range(2):
-        do_ingest(variant(study=study_uid, series=series, PatientName="BERNARD^Paula", InstitutionName="CHU"),
-                  by=alice, source=Source.UPLOAD, patient=paula.patient)
+        do_ingest(
+            variant(study=study_uid, series=series, PatientName="BERNARD^Paula", InstitutionName="CHU"),
+            by=alice,
+            source=Source.UPLOAD,
+            patient=paula.patient,
+        )
     study = Study.objects.get(study_uid=study_uid)
     login_as(client, alice)
     response = client.post(f"/imagerie/etude/{study.pk}/copie-anonymisee/")
@@ -172,5 +191,32 @@ def test_export_refused_when_burned_in_annotation(client, alice, paula):
     study = do_ingest(variant(BurnedInAnnotation="YES"), by=alice, source=Source.UPLOAD, patient=paula.patient).study
     login_as(client, alice)
     response = client.post(f"/imagerie/etude/{study.pk}/copie-anonymisee/", follow=True)
-    assert response.redirect_chain and "burned" in response.content.decode().lower() or "incrust" in response.content.decode().lower()
+    assert (
+        response.redirect_chain
+        and "burned" in response.content.decode().lower()
+        or "incrust" in response.content.decode().lower()
+    )
     assert not AuditEntry.objects.filter(action="imaging.study.deidentified_export").exists()
+
+
+def test_share_into_the_care_team_thread(client, alice, bob, charlie, paula):
+    from cordee.messaging.models import Conversation, Message
+
+    study = do_ingest(variant(), by=alice, source=Source.UPLOAD, patient=paula.patient).study
+    thread = (
+        Conversation.objects.filter(patient_id=paula.patient.pk, kind="care_team").first()
+        or Conversation.objects.filter(patient_id=paula.patient.pk).first()
+    )
+    login_as(client, alice)
+    page = client.get(f"/imagerie/etude/{study.pk}/").content.decode()
+    assert f'value="{thread.pk}"' in page
+    response = client.post(f"/imagerie/etude/{study.pk}/partager/", {"conversation": thread.pk})
+    assert response.status_code == 302
+    message = Message.objects.filter(conversation=thread).order_by("-pk").first()
+    assert f"/imagerie/etude/{study.pk}/" in message.body
+    assert AuditEntry.objects.filter(action="imaging.study.shared", patient_id=paula.patient.pk).exists()
+    login_as(client, bob)
+    assert client.get(f"/imagerie/etude/{study.pk}/").status_code == 200
+    login_as(client, charlie)
+    assert client.get(f"/imagerie/etude/{study.pk}/").status_code == 404
+    assert client.post(f"/imagerie/etude/{study.pk}/partager/", {"conversation": thread.pk}).status_code == 404

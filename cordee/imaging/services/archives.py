@@ -86,7 +86,9 @@ def zip_entries(data: bytes) -> Iterator[tuple[str, bytes]]:
                         raise DicomRefused("zip_bomb", "This ZIP inflates past the total size allowed.")
                     if len(out) > settings.IMAGING_MAX_FILE_BYTES:
                         raise DicomRefused("too_large", "A file of this ZIP is larger than the limit.")
-                    if len(out) > 1024 * 1024 and len(out) > settings.IMAGING_ZIP_MAX_RATIO * max(info.compress_size, 1):
+                    if len(out) > 1024 * 1024 and len(out) > settings.IMAGING_ZIP_MAX_RATIO * max(
+                        info.compress_size, 1
+                    ):
                         raise DicomRefused("zip_bomb", "A file of this ZIP inflates beyond the ratio allowed.")
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError):
             raise DicomRefused("bad_zip", "This ZIP archive cannot be read (damaged or encrypted).") from None

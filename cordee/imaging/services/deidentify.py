@@ -2,8 +2,8 @@
 
 The Basic Application Level Confidentiality Profile, applied as pydicom reads each instance:
 the attributes the profile removes or empties (identifying names, identifiers, dates of birth,
-addresses, institution and device identity, free-text comments, every private attribute and
-every curve/overlay comment) are removed; the dates kept by the basic profile's "clean" options
+addresses, institution and device identity, free-text comments, every private attribute)
+are removed; the dates kept by the basic profile's "clean" options
 are not kept (no option is claimed). UIDs (study, series, SOP instance, frame of reference, and
 any UID of a referenced instance) are replaced by new ones derived from a secret random salt of the
 export: the same UID maps to the same new one within the copy, so references between instances
@@ -36,32 +36,37 @@ from cordee.vault.blobs import iter_blob
 REMOVE = (
     "AccessionNumber AcquisitionComments AcquisitionDeviceProcessingDescription AdditionalPatientHistory "
     "AdmissionID AdmittingDiagnosesCodeSequence AdmittingDiagnosesDescription Allergies Arbitrary "
-    "AuthorObserverSequence BranchOfService CommentsOnThePerformedProcedureStep ConfidentialityConstraintOnPatientDataDescription "
-    "ContentCreatorName ContributionDescription CountryOfResidence CurrentPatientLocation CurveData "
-    "CustodialOrganizationSequence DerivationDescription DeviceSerialNumber DigitalSignaturesSequence "
-    "DischargeDiagnosisDescription EthnicGroup FrameComments GantryID GeneratorID ImageComments "
-    "ImagePresentationComments ImagingServiceRequestComments InstitutionAddress InstitutionalDepartmentName "
-    "InstitutionName InstitutionCodeSequence InsurancePlanIdentification IntendedRecipientsOfResultsIdentificationSequence "
-    "InterpretationApproverSequence InterpretationAuthor InterpretationDiagnosisDescription InterpretationRecorder "
-    "InterpretationText InterpretationTranscriber IssuerOfAdmissionID IssuerOfPatientID MedicalAlerts MedicalRecordLocator "
-    "MilitaryRank ModifiedAttributesSequence NameOfPhysiciansReadingStudy OperatorIdentificationSequence OperatorsName "
-    "OriginalAttributesSequence OtherPatientIDs OtherPatientIDsSequence OtherPatientNames "
-    "ParticipantSequence PatientAddress PatientAge PatientBirthName PatientBirthTime PatientComments PatientInsurancePlanCodeSequence "
-    "PatientMotherBirthName PatientPrimaryLanguageCodeSequence PatientReligiousPreference PatientSize PatientState "
-    "PatientTelephoneNumbers PatientTransportArrangements PatientWeight PerformedLocation PerformedProcedureStepDescription "
-    "PerformedProcedureStepID PerformedStationAETitle PerformedStationName PerformedStationNameCodeSequence "
-    "PerformingPhysicianIdentificationSequence PerformingPhysicianName PersonAddress PersonTelephoneNumbers "
-    "PhysicianApprovingInterpretation PhysiciansOfRecord PhysiciansOfRecordIdentificationSequence "
-    "PhysiciansReadingStudyIdentificationSequence PregnancyStatus ReasonForStudy ReferencedPatientAliasSequence "
-    "ReferringPhysicianAddress ReferringPhysicianIdentificationSequence ReferringPhysicianTelephoneNumbers "
-    "RegionOfResidence RequestAttributesSequence RequestedProcedureComments RequestedProcedureID "
-    "RequestingPhysician RequestingService ResultsComments ResultsID ResultsIDIssuer ScheduledPerformingPhysicianIdentificationSequence "
-    "ScheduledProcedureStepDescription ScheduledProcedureStepID ServiceEpisodeDescription ServiceEpisodeID "
-    "SmokingStatus SpecialNeeds StationName StudyComments StudyDescription StudyIDIssuer TextComments TextString "
-    "TopicAuthor TopicKeywords TopicSubject TopicTitle VerifyingObserverIdentificationCodeSequence "
-    "VerifyingObserverName VerifyingObserverSequence VisitComments SeriesDescription ProtocolName "
-    "AcquisitionDateTime ContentDate ContentTime AcquisitionDate AcquisitionTime SeriesDate SeriesTime "
-    "InstanceCreationDate InstanceCreationTime StudyTime PatientSex"
+    "AuthorObserverSequence BranchOfService CommentsOnThePerformedProcedureStep "
+    "ConfidentialityConstraintOnPatientDataDescription ContentCreatorName ContributionDescription "
+    "CountryOfResidence CurrentPatientLocation CustodialOrganizationSequence DerivationDescription "
+    "DeviceSerialNumber DigitalSignaturesSequence DischargeDiagnosisDescription EthnicGroup FrameComments "
+    "GantryID GeneratorID ImageComments ImagePresentationComments ImagingServiceRequestComments "
+    "InstitutionAddress InstitutionalDepartmentName InstitutionName InstitutionCodeSequence "
+    "InsurancePlanIdentification IntendedRecipientsOfResultsIdentificationSequence "
+    "InterpretationApproverSequence InterpretationAuthor InterpretationDiagnosisDescription "
+    "InterpretationRecorder InterpretationText InterpretationTranscriber IssuerOfAdmissionID "
+    "IssuerOfPatientID MedicalAlerts MedicalRecordLocator MilitaryRank ModifiedAttributesSequence "
+    "NameOfPhysiciansReadingStudy OperatorIdentificationSequence OperatorsName OriginalAttributesSequence "
+    "OtherPatientIDs OtherPatientIDsSequence OtherPatientNames ParticipantSequence PatientAddress "
+    "PatientAge PatientBirthName PatientBirthTime PatientComments PatientInsurancePlanCodeSequence "
+    "PatientMotherBirthName PatientPrimaryLanguageCodeSequence PatientReligiousPreference PatientSize "
+    "PatientState PatientTelephoneNumbers PatientTransportArrangements PatientWeight PerformedLocation "
+    "PerformedProcedureStepDescription PerformedProcedureStepID PerformedStationAETitle "
+    "PerformedStationName PerformedStationNameCodeSequence PerformingPhysicianIdentificationSequence "
+    "PerformingPhysicianName PersonAddress PersonTelephoneNumbers PhysicianApprovingInterpretation "
+    "PhysiciansOfRecord PhysiciansOfRecordIdentificationSequence "
+    "PhysiciansReadingStudyIdentificationSequence PregnancyStatus ReasonForStudy "
+    "ReferencedPatientAliasSequence ReferringPhysicianAddress ReferringPhysicianIdentificationSequence "
+    "ReferringPhysicianTelephoneNumbers RegionOfResidence RequestAttributesSequence "
+    "RequestedProcedureComments RequestedProcedureID RequestingPhysician RequestingService "
+    "ResultsComments ResultsID ResultsIDIssuer ScheduledPerformingPhysicianIdentificationSequence "
+    "ScheduledProcedureStepDescription ScheduledProcedureStepID ServiceEpisodeDescription "
+    "ServiceEpisodeID SmokingStatus SpecialNeeds StationName StudyComments StudyDescription StudyIDIssuer "
+    "TextComments TextString TopicAuthor TopicKeywords TopicSubject TopicTitle "
+    "VerifyingObserverIdentificationCodeSequence VerifyingObserverName VerifyingObserverSequence "
+    "VisitComments SeriesDescription ProtocolName AcquisitionDateTime ContentDate ContentTime "
+    "AcquisitionDate AcquisitionTime SeriesDate SeriesTime InstanceCreationDate InstanceCreationTime "
+    "StudyTime PatientSex"
 ).split()
 EMPTY = "PatientName PatientID PatientBirthDate ReferringPhysicianName StudyID StudyDate".split()
 UID_KEYWORDS = (
@@ -69,7 +74,7 @@ UID_KEYWORDS = (
     "ReferencedFrameOfReferenceUID SynchronizationFrameOfReferenceUID IrradiationEventUID "
     "ConcatenationUID DimensionOrganizationUID StorageMediaFileSetUID MediaStorageSOPInstanceUID"
 ).split()
-METHOD = "Cordée PS3.15 Basic Application Level Confidentiality Profile (113100)"
+METHOD = "PS3.15 Basic Application Confidentiality Profile (Cordée)"
 
 
 class UidMap:

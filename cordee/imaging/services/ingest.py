@@ -67,8 +67,9 @@ def _match(ins: str) -> Patient | None:
     return found[0] if len(found) == 1 else None
 
 
-def _new_study(dataset: Any, *, patient: Patient | None, structure: Structure | None, source: str, by: Any,
-               calling_ae: str) -> Study:
+def _new_study(
+    dataset: Any, *, patient: Patient | None, structure: Structure | None, source: str, by: Any, calling_ae: str
+) -> Study:
     study = Study(
         study_uid=str(dataset.StudyInstanceUID),
         patient=patient,

@@ -48,7 +48,12 @@ def do_reconcile(study: Study, patient: Patient, *, by: Any, request: HttpReques
         study.matched_by = by
         study.save(update_fields=["patient", "matched_at", "matched_by"])
         access.record_study_entry(
-            purposes.RECONCILED, by, study, "care_team", purposes.STUDY_RECONCILE, request,
+            purposes.RECONCILED,
+            by,
+            study,
+            "care_team",
+            purposes.STUDY_RECONCILE,
+            request,
             instances=study.instance_count,
         )
         for blob in old_blobs:

@@ -35,7 +35,9 @@ def do_start(patient: Patient, *, by: Any, size: int) -> Upload:
     if size <= 0:
         raise DicomRefused("empty", "This file is empty.")
     if size > settings.IMAGING_MAX_FILE_BYTES:
-        raise DicomRefused("too_large", f"This file is larger than the limit of {settings.IMAGING_MAX_FILE_BYTES} bytes.")
+        raise DicomRefused(
+            "too_large", f"This file is larger than the limit of {settings.IMAGING_MAX_FILE_BYTES} bytes."
+        )
     return Upload.objects.create(patient=patient, token=secrets.token_urlsafe(32), created_by=by, size=size)
 
 
@@ -47,7 +49,9 @@ def upload_of(user: Any, token: str) -> Upload:
     return upload
 
 
-def do_append(upload: Upload, offset: int, data: bytes, *, by: Any, request: HttpRequest | None = None) -> Outcome | None:
+def do_append(
+    upload: Upload, offset: int, data: bytes, *, by: Any, request: HttpRequest | None = None
+) -> Outcome | None:
     """Add a chunk at ``offset``; the outcome of the ingest once the file is complete, else None."""
     with transaction.atomic():
         upload = Upload.objects.select_for_update().get(pk=upload.pk)
