@@ -106,14 +106,14 @@ def access_study(
     return study, basis
 
 
-def access_study_frames(user: Any, study_uid: Any, *, request: HttpRequest | None = None) -> tuple[Study, str]:
+def access_study_frames(
+    user: Any, study_uid: Any, *, purpose: str = purposes.STUDY_VIEW, request: HttpRequest | None = None
+) -> tuple[Study, str]:
     """A study reached by its UID for WADO-RS; audited once per study and session (see the module)."""
-    study, basis = _study(user, study_uid, purpose=purposes.STUDY_VIEW, request=request, by_uid=True)
+    study, basis = _study(user, study_uid, purpose=purpose, request=request, by_uid=True)
     session = getattr(getattr(request, "session", None), "session_key", None) or f"user{user.pk}"
     if cache.add(f"imaging:frames:{session}:{study.pk}", 1, timeout=8 * 3600):
-        record_study_entry(
-            purposes.FRAMES, user, study, basis, purposes.STUDY_VIEW, request, instances=study.instance_count
-        )
+        record_study_entry(purposes.FRAMES, user, study, basis, purpose, request, instances=study.instance_count)
     return study, basis
 
 
