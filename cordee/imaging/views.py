@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cordee.accounts.models import User
 from cordee.care.access import access_patient
-from cordee.imaging import access, purposes
+from cordee.imaging import access, purposes, refusals
 from cordee.imaging.dicom import DicomRefused
 from cordee.imaging.services import deidentify, reconcile, sharing, uploads
 from cordee.lib.http import AuthedRequest
@@ -74,7 +74,7 @@ def start_upload(request: AuthedRequest, patient_id: str) -> JsonResponse:
     try:
         upload = uploads.do_start(patient, by=request.user, size=size)
     except DicomRefused as refusal:
-        return JsonResponse({"detail": refusal.message, "code": refusal.code}, status=413)
+        return JsonResponse({"detail": refusals.text(refusal), "code": refusal.code}, status=413)
     return JsonResponse({"token": upload.token, "chunk": _chunk_size(), "received": 0}, status=201)
 
 

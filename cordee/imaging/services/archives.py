@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 
+from cordee.imaging import refusals
 from cordee.imaging.dicom import DicomRefused
 from cordee.imaging.services.ingest import Stored, do_ingest
 
@@ -118,4 +119,4 @@ def _one(data: bytes, outcome: Outcome, kwargs: dict[str, Any]) -> None:
         if refusal.code == "dicomdir":
             outcome.skipped += 1
         else:
-            outcome.refused.append({"code": refusal.code, "message": refusal.message})
+            outcome.refused.append({"code": refusal.code, "message": refusals.text(refusal)})

@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from cordee.accounts.models import Patient
+from cordee.imaging import refusals
 from cordee.imaging.dicom import DicomRefused
 from cordee.imaging.models import Source, Upload, UploadChunk
 from cordee.imaging.services.archives import Outcome, ingest_upload
@@ -74,7 +75,7 @@ def _finish(upload: Upload, *, by: Any, request: HttpRequest | None) -> Outcome:
     try:
         outcome = ingest_upload(data, by=by, source=Source.UPLOAD, patient=upload.patient, request=request)
     except DicomRefused as refusal:
-        outcome = Outcome(refused=[{"code": refusal.code, "message": refusal.message}])
+        outcome = Outcome(refused=[{"code": refusal.code, "message": refusals.text(refusal)}])
     with transaction.atomic():
         upload.finished_at = timezone.now()
         upload.outcome = outcome.as_dict()
