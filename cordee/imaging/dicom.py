@@ -204,6 +204,19 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
     return (array.astype(np.float32) * (255.0 / top)).clip(0, 255).astype(np.uint8)
 
 
+def pixel_spacing(dataset: Dataset) -> list[float]:
+    """Row and column spacing in mm: the top level, else an enhanced object's shared functional groups."""
+    spacing = dataset.get("PixelSpacing") or dataset.get("ImagerPixelSpacing")
+    if not spacing:
+        for group in dataset.get("SharedFunctionalGroupsSequence") or []:
+            for measures in group.get("PixelMeasuresSequence") or []:
+                spacing = measures.get("PixelSpacing")
+    try:
+        return [float(v) for v in list(spacing or [])[:2]]
+    except (TypeError, ValueError):
+        return []
+
+
 def default_window(dataset: Dataset, values: np.ndarray) -> tuple[float, float]:
     """(center, width): the file's first VOI window, else the frame's range."""
     center, width = dataset.get("WindowCenter"), dataset.get("WindowWidth")

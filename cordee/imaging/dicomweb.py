@@ -187,7 +187,7 @@ def values(request: AuthedRequest, study_uid: str, series_uid: str, sop_uid: str
     if kind == "mono":
         center, width = dicom.default_window(dataset, array)
         response["X-Window"] = f"{center:g},{width:g}"
-    spacing = dataset.get("PixelSpacing") or dataset.get("ImagerPixelSpacing")
+    spacing = dicom.pixel_spacing(dataset)
     if spacing:
         response["X-Pixel-Spacing"] = ",".join(f"{float(v):g}" for v in list(spacing)[:2])
     return _no_store(response)
