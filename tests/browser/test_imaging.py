@@ -119,6 +119,8 @@ def test_alice_uploads_a_cd_views_scrolls_windows_measures_charlie_gets_404(
     page.locator("select[data-tool=preset]").select_option(label="TDM poumon")
     expect(page.locator("[data-status=window]")).to_have_text("C -600 L 1500")
     page.get_by_role("button", name="Mesurer").click()
+    box = viewport.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(cx - 60, cy)
     page.mouse.down()
     page.mouse.move(cx + 60, cy, steps=5)
