@@ -24,7 +24,7 @@ from PIL import Image
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import BytesLengthException, InvalidDicomError
-from pydicom.pixels import apply_modality_lut
+from pydicom.pixels import apply_modality_lut, pixel_array
 from pydicom.uid import UID
 
 # Decoded by pydicom itself or by the pylibjpeg plugins installed with Cordée.
@@ -165,19 +165,17 @@ class FrameError(Exception):
 
 
 def frame_array(dataset: Dataset, index: int) -> np.ndarray:
-    """The frame ``index`` (0-based) as pydicom decodes it (colour converted to RGB)."""
+    """The frame ``index`` (0-based) as pydicom decodes it (colour converted to RGB); only that
+    frame is decoded (a 120-frame JPEG does not decode 120 frames to show one)."""
     frames = number_of_frames(dataset)
     if not 0 <= index < frames:
         raise FrameError("no such frame")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            array = dataset.pixel_array if frames == 1 else dataset.pixel_array[index]
+            return pixel_array(dataset, index=index if frames > 1 else None)
     except Exception as exc:  # any decoder failure: the frame is not shown, never a server error
         raise FrameError(f"cannot decode ({type(exc).__name__})") from None
-    if frames > 1 and dataset.get("SamplesPerPixel", 1) == 1 and array.ndim == 3 and frames == 1:
-        array = array[0]
-    return array
 
 
 def frame_values(dataset: Dataset, index: int) -> tuple[np.ndarray, str]:
