@@ -12,6 +12,7 @@ from cordee.accounts.demo import seed_personas
 from cordee.accounts.models import User
 from cordee.care.demo import seed_care_team
 from cordee.documents.demo import seed_record
+from cordee.imaging.demo import seed_imaging
 from cordee.messaging.demo import seed_conversations
 
 
@@ -25,4 +26,5 @@ def seed(*, with_mfa: bool = True, with_documents: bool = False) -> dict[str, Us
     seed_conversations(users)
     if with_documents:
         seed_record(users)
+        seed_imaging(users)
     return users
