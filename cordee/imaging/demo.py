@@ -8,6 +8,7 @@ import datetime as dt
 import io
 
 import numpy as np
+from django.utils import timezone
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
@@ -33,7 +34,7 @@ def _slice(study: str, series: str, frame_of_reference: str, n: int, patient: ob
     ds.PatientID = getattr(patient, "ins", "") or "DEMO"
     ds.IssuerOfPatientID = "1.2.250.1.213.1.4.8"
     ds.Modality, ds.StudyDescription, ds.SeriesDescription = "CT", "TDM thoracique (démo)", "Thorax 5 mm"
-    ds.StudyDate = (dt.date.today() - dt.timedelta(days=10)).strftime("%Y%m%d")
+    ds.StudyDate = (timezone.localdate() - dt.timedelta(days=10)).strftime("%Y%m%d")
     ds.SeriesNumber, ds.InstanceNumber = 1, n + 1
     ds.Rows = ds.Columns = SIZE
     ds.PixelSpacing, ds.SliceThickness = [2.5, 2.5], 5

@@ -6,7 +6,6 @@ length; every valid shared sample displays the pixels of a server-side pydicom d
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +20,6 @@ from tests.browser.test_accessibility import sign_in_as
 from tests.imaging.conftest import VALID, shared, variant
 
 pytestmark = [pytest.mark.browser]
-
-SCREENS = Path("/tmp/imaging-screens")
 
 
 def _studies() -> dict[str, tuple[int, str]]:
@@ -69,8 +66,6 @@ def _folder(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
 def test_alice_uploads_a_cd_views_scrolls_windows_measures_charlie_gets_404(
     page, cordee_server, browser_issues, alice, charlie, paula, tmp_path
 ):
-    shutil.rmtree(SCREENS, ignore_errors=True)
-    SCREENS.mkdir(parents=True)
     patient_id = paula.patient.pk
     sign_in_as(page, cordee_server.url, alice)
     page.goto(f"/imagerie/patient/{patient_id}/")
@@ -85,8 +80,7 @@ def test_alice_uploads_a_cd_views_scrolls_windows_measures_charlie_gets_404(
     for n in range(bars.count()):  # every bar went to its end
         assert bars.nth(n).evaluate("b => b.value === b.max")
     expect(page.locator("#imaging-progress li.refused")).to_contain_text("tronqué")
-    shoot(page, "imaging-upload")
-    page.screenshot(path=str(SCREENS / "upload-1280.png"), full_page=True)
+    shoot(page, "imaging-upload-1280")
 
     studies = orm(_studies)
     emri_id = studies[_study_uid(VALID.index("emri_small.dcm"))][0]
@@ -111,7 +105,7 @@ def test_alice_uploads_a_cd_views_scrolls_windows_measures_charlie_gets_404(
     page.mouse.move(cx + 80, cy + 40, steps=5)
     page.mouse.up()
     assert page.locator("[data-status=window]").text_content() != before
-    page.screenshot(path=str(SCREENS / "viewer-mr-1280.png"), full_page=True)
+    shoot(page, "imaging-viewer-mr-1280")
 
     # The CT (pixel spacing known): a length in millimetres, with the lung preset.
     page.goto(f"/imagerie/etude/{studies[_study_uid(VALID.index('CT_small.dcm'))][0]}/")
@@ -126,12 +120,10 @@ def test_alice_uploads_a_cd_views_scrolls_windows_measures_charlie_gets_404(
     page.mouse.move(cx + 60, cy, steps=5)
     page.mouse.up()
     expect(page.locator("[data-status=measure]")).to_contain_text("mm")
-    page.screenshot(path=str(SCREENS / "viewer-1280.png"), full_page=True)
     shoot(page, "imaging-viewer-1280")
     page.set_viewport_size({"width": 375, "height": 800})
     page.reload()
     expect(canvas).to_have_attribute("data-ready", "1")
-    page.screenshot(path=str(SCREENS / "viewer-375.png"), full_page=True)
     shoot(page, "imaging-viewer-375")
     page.set_viewport_size({"width": 1280, "height": 800})
 
