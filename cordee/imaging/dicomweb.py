@@ -26,6 +26,7 @@ import warnings
 from typing import Any
 
 import pydicom
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -97,7 +98,8 @@ def stow(request: AuthedRequest) -> HttpResponse:
     structure = membership.structure if membership else None
     referenced: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
-    for part in parts(request.body, boundary):
+    body = request.read(settings.REQUEST_MAX_BYTES + 1)  # the stream: request.body stops at 2.5 MB
+    for part in parts(body, boundary):
         try:
             stored = do_ingest(part, by=request.user, source=Source.STOW, structure=structure, request=request)
         except DicomRefused as refusal:

@@ -95,14 +95,17 @@ def upload_chunk(request: AuthedRequest, token: str) -> JsonResponse:
         offset = int(request.headers.get("Upload-Offset", ""))
     except ValueError:
         return JsonResponse({"detail": _("Upload-Offset is missing."), "code": "bad_offset"}, status=400)
-    if len(request.body) > _chunk_size():
+    # Read from the stream (not request.body, capped by DATA_UPLOAD_MAX_MEMORY_SIZE for forms):
+    # the chunk size is this protocol's own limit.
+    chunk = request.read(_chunk_size() + 1)
+    if len(chunk) > _chunk_size():
         return JsonResponse({"detail": _("This chunk is too large."), "code": "too_large"}, status=413)
     try:
-        outcome = uploads.do_append(upload, offset, request.body, by=request.user, request=request)
+        outcome = uploads.do_append(upload, offset, chunk, by=request.user, request=request)
     except uploads.OffsetMismatch as mismatch:
         return JsonResponse({"detail": _("Resume from the offset given."), "received": mismatch.received}, status=409)
     if outcome is None:
-        return JsonResponse({"received": offset + len(request.body), "done": False})
+        return JsonResponse({"received": offset + len(chunk), "done": False})
     return JsonResponse({"received": upload.size, "done": True, **outcome.as_dict()})
 
 

@@ -220,3 +220,16 @@ def test_share_into_the_care_team_thread(client, alice, bob, charlie, paula):
     login_as(client, charlie)
     assert client.get(f"/imagerie/etude/{study.pk}/").status_code == 404
     assert client.post(f"/imagerie/etude/{study.pk}/partager/", {"conversation": thread.pk}).status_code == 404
+
+
+def test_a_chunk_larger_than_djangos_form_limit(client, alice, paula, settings):
+    """A 4 MiB chunk is read from the stream, not refused by DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB)."""
+    login_as(client, alice)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for n in range(80):
+            archive.writestr(f"DICOM/IM{n}", variant())
+    data = out.getvalue()
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE < len(data) <= settings.IMAGING_UPLOAD_CHUNK_BYTES
+    status, body = upload(client, paula.patient.pk, data)
+    assert status == 200 and body["stored"] == 80
