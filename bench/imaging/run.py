@@ -184,6 +184,13 @@ def _percentiles(values: list[float]) -> dict:
     }
 
 
+def _quiet() -> None:
+    import logging
+
+    for name in ("pynetdicom", "openjpeg"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=200)
@@ -205,6 +212,7 @@ def main() -> None:
     import django
 
     django.setup()
+    _quiet()
     from django.core.management import call_command
 
     from cordee import demo
