@@ -147,14 +147,19 @@ def _orthanc(folder: Path, files: list[bytes]) -> dict:
         "StorageCompression": False,
     }
     (folder / "orthanc.json").write_text(json.dumps(config))
-    process = subprocess.Popen([exe, str(folder / "orthanc.json")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [exe, str(folder / "orthanc.json")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         _wait_port(dicom_port)
         seconds = _send(dicom_port, "ORTHANC", "BENCH", files)
     finally:
         process.terminate()
         process.wait(timeout=30)
-    return {"seconds": seconds, "version": subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.split("\n")[0]}
+    return {
+        "seconds": seconds,
+        "version": subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.split("\n")[0],
+    }
 
 
 def _cordee_receiver(folder: Path, files: list[bytes], structure_id: int, env: dict) -> dict:
@@ -305,8 +310,19 @@ def _upload(folder: Path, files: list[bytes], users: dict, env: dict) -> dict:
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "cordee.asgi:application", "--port", str(port), "--lifespan", "off",
-         "--no-access-log", "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "cordee.asgi:application",
+            "--port",
+            str(port),
+            "--lifespan",
+            "off",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
         cwd=ROOT,
         env=env,
     )
