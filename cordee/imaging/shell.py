@@ -13,12 +13,14 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from cordee.imaging import access, purposes
+from cordee.imaging import purposes
+from cordee.imaging.models import Study
 from cordee.lib import modules
 
 
 def _waiting(user: Any) -> int:
-    return access.inbox_of(user).count()
+    """One query: the studies waiting in the structures of the user."""
+    return Study.objects.filter(patient__isnull=True, structure__memberships__user=user).count()
 
 
 def register() -> None:
@@ -29,12 +31,14 @@ def register() -> None:
     )
     modules.register(
         modules.Entry(
-            key="imagerie_a_rapprocher",
-            label=_("Imaging to reconcile"),
+            key="imagerie",
+            label=_("Imaging"),
             url_name="imaging:inbox",
             description=_("Studies received from devices and other systems that wait for their patient"),
             icon="eye",
             kinds=frozenset({modules.PROFESSIONAL}),
+            chosen=True,
+            default_for=frozenset({modules.PROFESSIONAL}),
             waiting=modules.Waiting(
                 count=_waiting,
                 describe=lambda n: ngettext("%(n)d study to reconcile", "%(n)d studies to reconcile", n) % {"n": n},
