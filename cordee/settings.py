@@ -309,7 +309,9 @@ IMAGING_MAX_FILE_BYTES = env_int("IMAGING_MAX_FILE_BYTES", 200 * 1024 * 1024, mi
 IMAGING_ZIP_MAX_ENTRIES = env_int("IMAGING_ZIP_MAX_ENTRIES", 5000, minimum=1)
 IMAGING_ZIP_MAX_TOTAL_BYTES = env_int("IMAGING_ZIP_MAX_TOTAL_BYTES", 2 * 1024 * 1024 * 1024, minimum=1024)
 IMAGING_ZIP_MAX_RATIO = env_int("IMAGING_ZIP_MAX_RATIO", 100, minimum=2)
-IMAGING_UPLOAD_CHUNK_BYTES = env_int("IMAGING_UPLOAD_CHUNK_BYTES", 4 * 1024 * 1024, minimum=1024, maximum=64 * 1024 * 1024)
+IMAGING_UPLOAD_CHUNK_BYTES = env_int(
+    "IMAGING_UPLOAD_CHUNK_BYTES", 4 * 1024 * 1024, minimum=1024, maximum=64 * 1024 * 1024
+)
 # The C-STORE receiver (manage.py dicom_receiver): its AE title and port, and the calling AE titles
 # it accepts, each as TITLE=structure id (the structure whose inbox receives what it sends).
 DICOM_AE_TITLE = env_str("DICOM_AE_TITLE", "CORDEE")
