@@ -7,6 +7,7 @@
   409 none. CSRF: the view is exempt because a cross-site page cannot send this content type
   without a CORS preflight, which Cordée never grants; the session is still required.
 - ``GET /dicomweb/studies/{study}/metadata``: the DICOM JSON of every instance (bulk data left out).
+- ``GET …/series/{series}/instances/{sop}``: the instance (multipart/related, application/dicom).
 - ``GET …/instances/{sop}/frames/{n}/rendered``: the frame as a PNG (``window=center,width``,
   ``viewport=size`` for thumbnails).
 - ``GET …/instances/{sop}/frames/{n}/values``: Cordée's viewer extension, the frame decoded on the
@@ -140,6 +141,19 @@ def metadata(request: AuthedRequest, study_uid: str) -> HttpResponse:
         item.pop("7FE00010", None)
         out.append(item)
     return _no_store(JsonResponse(out, safe=False, content_type=DICOM_JSON))
+
+
+@login_required
+@require_GET
+def instance(request: AuthedRequest, study_uid: str, series_uid: str, sop_uid: str) -> HttpResponse:
+    """WADO-RS RetrieveInstance: the file, decrypted, as ``multipart/related; type="application/dicom"``."""
+    study, _basis = access.access_study_frames(request.user, study_uid, request=request)
+    found = access.instance_of(study, series_uid, sop_uid)
+    boundary = "cordee-" + found.sop_instance_uid.replace(".", "")[-24:]
+    head = f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+    body = head + b"".join(iter_blob(found.blob)) + f"\r\n--{boundary}--\r\n".encode()
+    response = HttpResponse(body, content_type=f'multipart/related; type="application/dicom"; boundary={boundary}')
+    return _no_store(response)
 
 
 def _frame(request: AuthedRequest, study_uid: str, series_uid: str, sop_uid: str, frame: int) -> tuple[Any, int]:

@@ -7,6 +7,7 @@ _instance = "studies/<str:study_uid>/series/<str:series_uid>/instances/<str:sop_
 urlpatterns = [
     path("studies", dicomweb.stow, name="stow"),
     path("studies/<str:study_uid>/metadata", dicomweb.metadata, name="metadata"),
+    path(_instance, dicomweb.instance, name="instance"),
     path(f"{_instance}/frames/<int:frame>/rendered", dicomweb.rendered, name="rendered"),
     path(f"{_instance}/frames/<int:frame>/values", dicomweb.values, name="values"),
 ]

@@ -138,3 +138,17 @@ def test_no_preview_and_bad_frame_numbers(client, alice, paula):
     assert page.status_code == 200 and "no-preview" in page.content.decode()
     ok = do_ingest(variant(), by=alice, source=Source.UPLOAD, patient=paula.patient)
     assert client.get(_urls(ok.instance).replace("/frames/1", "/frames/2") + "/values").status_code == 404
+
+
+def test_retrieve_instance(client, alice, charlie, paula):
+    from cordee.imaging.dicomweb import boundary_of, parts
+
+    data = variant()
+    stored = do_ingest(data, by=alice, source=Source.UPLOAD, patient=paula.patient)
+    url = _urls(stored.instance).removesuffix("/frames/1")
+    login_as(client, alice)
+    response = client.get(url)
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store, private"
+    assert parts(response.content, boundary_of(response["Content-Type"])) == [data]
+    login_as(client, charlie)
+    assert client.get(url).status_code == 404

@@ -233,3 +233,12 @@ def test_a_chunk_larger_than_djangos_form_limit(client, alice, paula, settings):
     assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE < len(data) <= settings.IMAGING_UPLOAD_CHUNK_BYTES
     status, body = upload(client, paula.patient.pk, data)
     assert status == 200 and body["stored"] == 80
+
+
+def test_the_opening_shows_in_paulas_access_history(client, alice, paula):
+    study = do_ingest(variant(), by=alice, source=Source.UPLOAD, patient=paula.patient).study
+    login_as(client, alice)
+    client.get(f"/imagerie/etude/{study.pk}/")
+    login_as(client, paula)
+    html = client.get("/patients/mon-historique/").content.decode()
+    assert "A ouvert un de vos examens d’imagerie" in html or "Opened one of your imaging studies" in html
