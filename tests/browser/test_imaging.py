@@ -19,7 +19,10 @@ from tests.browser.support import orm, shoot
 from tests.browser.test_accessibility import sign_in_as
 from tests.imaging.conftest import VALID, shared, variant
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators"),
+]
 
 
 def _studies() -> dict[str, tuple[int, str]]:
@@ -64,7 +67,7 @@ def _folder(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
 
 
 def test_alice_uploads_a_cd_views_scrolls_windows_measures_charlie_gets_404(
-    page, cordee_server, browser_issues, alice, charlie, paula, tmp_path
+    page, cordee_server, browser_issues, alice, bob, charlie, paula, tmp_path
 ):
     patient_id = paula.patient.pk
     sign_in_as(page, cordee_server.url, alice)
@@ -141,6 +144,17 @@ def test_alice_uploads_a_cd_views_scrolls_windows_measures_charlie_gets_404(
         checked.append(name)
     assert len(checked) == len(VALID) - 1
     browser_issues.assert_clean()
+
+    # Alice shares the MR in Paula's care-team thread; Bob follows the link and sees the images.
+    page.goto(f"/imagerie/etude/{emri_id}/")
+    page.get_by_role("button", name="Partager", exact=True).click()
+    expect(page.get_by_text(f"/imagerie/etude/{emri_id}/").first).to_be_visible()
+    bob_context = page.context.browser.new_context(base_url=cordee_server.url, locale="fr-FR")
+    bob_page = bob_context.new_page()
+    sign_in_as(bob_page, cordee_server.url, bob)
+    assert bob_page.goto(f"/imagerie/etude/{emri_id}/").status == 200
+    expect(bob_page.locator("#viewer-canvas")).to_have_attribute("data-ready", "1")
+    bob_context.close()
 
     # Charlie, outside Paula's care team: the same 404 as a study that does not exist.
     other = page.context.browser.new_context(base_url=cordee_server.url, locale="fr-FR")
