@@ -152,3 +152,11 @@ def test_retrieve_instance(client, alice, charlie, paula):
     assert parts(response.content, boundary_of(response["Content-Type"])) == [data]
     login_as(client, charlie)
     assert client.get(url).status_code == 404
+
+
+def test_stow_body_larger_than_djangos_form_limit(client, alice, paula, settings):
+    login_as(client, alice)
+    body = _multipart([variant(ins=paula.patient.ins) for _ in range(70)])
+    assert len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = client.post("/dicomweb/studies", body, content_type=STOW_TYPE)
+    assert response.status_code == 200 and len(response.json()["00081199"]["Value"]) == 70
