@@ -14,6 +14,7 @@ from ninja.security import SessionAuth
 from cordee.documents.api import router as documents_router
 from cordee.drugs.api import router as drugs_router
 from cordee.expertise.api import router as expertise_router
+from cordee.imaging.api import router as imaging_router
 from cordee.lib.api import StrictJSONParser, install_error_handlers
 from cordee.lib.ratelimit import UserRateThrottle
 from cordee.library.api import router as library_router
@@ -37,3 +38,4 @@ api.add_router("/record/", documents_router)
 api.add_router("/referrals/", referrals_router)
 api.add_router("/expertise/", expertise_router)
 api.add_router("/library/", library_router)
+api.add_router("/imaging/", imaging_router)

@@ -14,6 +14,7 @@ from cordee.care.demo import seed_care_team
 from cordee.documents.demo import seed_record
 from cordee.expertise.demo import seed_requests
 from cordee.library.demo import seed as seed_library
+from cordee.imaging.demo import seed_imaging
 from cordee.messaging.demo import seed_conversations
 
 
@@ -30,4 +31,5 @@ def seed(*, with_mfa: bool = True, with_documents: bool = False) -> dict[str, Us
         seed_record(users)
         seed_requests(users)  # a referral and a tele-expertise request from Alice to Charlie
         seed_library(users)
+        seed_imaging(users)
     return users

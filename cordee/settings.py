@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "cordee.documents",
     "cordee.referrals",
     "cordee.expertise",
+    "cordee.imaging",
     "cordee.drugs",
     "cordee.library",
     "cordee.security",
@@ -346,6 +347,23 @@ ACCESSIBILITY_CONTACT = env_str("ACCESSIBILITY_CONTACT", "accessibilite@cordee.l
 # The largest document accepted (refused while streaming past it; docs/decisions/0011-…).
 DOCUMENTS_MAX_BYTES = env_int("DOCUMENTS_MAX_BYTES", 30 * 1024 * 1024, minimum=1024)
 
+# --- imaging (cordee.imaging) ---------------------------------------------------------
+# One DICOM file at most this large (refused while reading past it); a ZIP (a patient's CD) is
+# extracted within these limits: entries, total bytes once inflated, and inflation ratio per entry.
+IMAGING_MAX_FILE_BYTES = env_int("IMAGING_MAX_FILE_BYTES", 200 * 1024 * 1024, minimum=1024)
+IMAGING_ZIP_MAX_ENTRIES = env_int("IMAGING_ZIP_MAX_ENTRIES", 5000, minimum=1)
+IMAGING_ZIP_MAX_TOTAL_BYTES = env_int("IMAGING_ZIP_MAX_TOTAL_BYTES", 2 * 1024 * 1024 * 1024, minimum=1024)
+IMAGING_ZIP_MAX_RATIO = env_int("IMAGING_ZIP_MAX_RATIO", 100, minimum=2)
+IMAGING_UPLOAD_CHUNK_BYTES = env_int(
+    "IMAGING_UPLOAD_CHUNK_BYTES", 4 * 1024 * 1024, minimum=1024, maximum=64 * 1024 * 1024
+)
+# The C-STORE receiver (manage.py dicom_receiver): its AE title and port, and the calling AE titles
+# it accepts, each as TITLE=structure id (the structure whose inbox receives what it sends).
+DICOM_AE_TITLE = env_str("DICOM_AE_TITLE", "CORDEE")
+DICOM_PORT = env_int("DICOM_PORT", 11112, minimum=1, maximum=65535)
+DICOM_BIND_ADDRESS = env_str("DICOM_BIND_ADDRESS", "127.0.0.1")
+DICOM_CALLING_AE_TITLES = env_list("DICOM_CALLING_AE_TITLES", [])
+
 # --- messaging (cordee.messaging) ---------------------------------------------------------
 MESSAGING_MAX_BODY_CHARS = env_int("MESSAGING_MAX_BODY_CHARS", 10_000, minimum=100, maximum=200_000)
 MESSAGING_ATTACHMENT_MAX_BYTES = env_int("MESSAGING_ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
@@ -553,7 +571,8 @@ PERMISSIONS_POLICY = env_str(
 # largest upload a module takes, plus room for the rest of the request.
 REQUEST_MAX_BYTES = env_int(
     "REQUEST_MAX_BYTES",
-    max(MESSAGING_ATTACHMENT_MAX_BYTES, ANNUAIRE_UPLOAD_MAX_BYTES, DOCUMENTS_MAX_BYTES) + 1024 * 1024,
+    max(MESSAGING_ATTACHMENT_MAX_BYTES, ANNUAIRE_UPLOAD_MAX_BYTES, DOCUMENTS_MAX_BYTES, IMAGING_UPLOAD_CHUNK_BYTES)
+    + 1024 * 1024,
     minimum=64 * 1024,
 )
 # Requests per user (per address when anonymous) to the JSON API, in fixed windows: "N/s", "N/m",

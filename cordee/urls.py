@@ -23,6 +23,8 @@ urlpatterns = [
     path("dossier/", include("cordee.documents.urls")),
     path("adressages/", include("cordee.referrals.urls")),
     path("avis/", include("cordee.expertise.urls")),
+    path("imagerie/", include("cordee.imaging.urls")),
+    path("dicomweb/", include("cordee.imaging.dicomweb_urls")),
     path("api/", api.urls),
     path("patients/", include("cordee.care.urls")),
     path("securite/", include("cordee.security.urls")),

@@ -1,0 +1,209 @@
+"""DICOMweb endpoints of Cordée (PS3.18): STOW-RS in, WADO-RS out.
+
+- ``POST /dicomweb/studies``: STOW-RS. Only ``multipart/related; type="application/dicom"``
+  (anything else: 415). Each part goes through ``do_ingest`` (source "stow"); studies land with
+  their patient when the files carry her INS, else in the inbox of the sender's structure. The
+  answer is the PS3.18 JSON (Referenced / Failed SOP Sequence): 200 all stored, 202 some refused,
+  409 none. CSRF: the view is exempt because a cross-site page cannot send this content type
+  without a CORS preflight, which Cordée never grants; the session is still required.
+- ``GET /dicomweb/studies/{study}/metadata``: the DICOM JSON of every instance (bulk data left out).
+- ``GET …/series/{series}/instances/{sop}``: the instance (multipart/related, application/dicom).
+- ``GET …/instances/{sop}/frames/{n}/rendered``: the frame as a PNG (``window=center,width``,
+  ``viewport=size`` for thumbnails).
+- ``GET …/instances/{sop}/frames/{n}/values``: Cordée's viewer extension, the frame decoded on the
+  server: float32 little-endian values after the modality LUT (or RGB bytes), with its shape in
+  headers, so that window/level runs in the browser without a codec there.
+
+Files are decrypted on the fly; every response is ``Cache-Control: no-store, private``; reads go
+through ``access_study_frames`` (same 404 for missing and forbidden; one audit entry per study
+and session, not per frame).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from typing import Any
+
+import pydicom
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from cordee.accounts.models import Membership, User
+from cordee.imaging import access, dicom
+from cordee.imaging.dicom import DicomRefused
+from cordee.imaging.models import Instance, Source
+from cordee.imaging.services.ingest import do_ingest
+from cordee.lib.http import AuthedRequest
+from cordee.vault.blobs import iter_blob
+
+NO_STORE = "no-store, private"
+DICOM_JSON = "application/dicom+json"
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = NO_STORE
+    return response
+
+
+def _authed(request: HttpRequest) -> None:
+    if not request.user.is_authenticated:
+        raise Http404  # DICOMweb clients get no login page; the same 404 as a missing study
+
+
+def boundary_of(content_type: str) -> str | None:
+    main, _sep, params = content_type.partition(";")
+    if main.strip().lower() != "multipart/related":
+        return None
+    match = re.search(r'boundary="?([^";]+)"?', params, re.IGNORECASE)
+    kind = re.search(r'type="?([^";]+)"?', params, re.IGNORECASE)
+    if match is None or (kind is not None and kind.group(1).strip().lower() != "application/dicom"):
+        return None
+    return match.group(1).strip()
+
+
+def parts(body: bytes, boundary: str) -> list[bytes]:
+    """The bodies of the parts of a multipart/related body (RFC 2046), headers dropped."""
+    delimiter = b"--" + boundary.encode()
+    found = []
+    for chunk in body.split(delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break
+        chunk = chunk[2:] if chunk.startswith(b"\r\n") else chunk
+        head, sep, content = chunk.partition(b"\r\n\r\n")
+        if not sep:
+            continue
+        found.append(content[:-2] if content.endswith(b"\r\n") else content)
+    return found
+
+
+@csrf_exempt  # see the module: a non-simple content type, checked before anything else
+@require_POST
+def stow(request: AuthedRequest) -> HttpResponse:
+    _authed(request)
+    boundary = boundary_of(request.headers.get("Content-Type", ""))
+    if boundary is None:
+        return _no_store(
+            JsonResponse(
+                {"detail": 'STOW-RS takes multipart/related; type="application/dicom" only.', "code": "unsupported"},
+                status=415,
+            )
+        )
+    if request.user.kind != User.Kind.PROFESSIONAL:
+        raise Http404
+    membership = Membership.objects.filter(user=request.user).order_by("pk").first()
+    structure = membership.structure if membership else None
+    referenced: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    body = request.read(settings.REQUEST_MAX_BYTES + 1)  # the stream: request.body stops at 2.5 MB
+    for part in parts(body, boundary):
+        try:
+            stored = do_ingest(part, by=request.user, source=Source.STOW, structure=structure, request=request)
+        except DicomRefused as refusal:
+            failed.append({"00081197": {"vr": "US", "Value": [0xC000]}, "code": refusal.code})
+            continue
+        referenced.append(
+            {
+                "00081150": {"vr": "UI", "Value": [stored.instance.sop_class_uid]},
+                "00081155": {"vr": "UI", "Value": [stored.instance.sop_instance_uid]},
+            }
+        )
+    result: dict[str, Any] = {}
+    if referenced:
+        result["00081199"] = {"vr": "SQ", "Value": referenced}
+    if failed:
+        result["00081198"] = {"vr": "SQ", "Value": [{k: v for k, v in f.items() if k != "code"} for f in failed]}
+    status = 200 if referenced and not failed else (202 if referenced else 409)
+    return _no_store(JsonResponse(result, status=status, content_type=DICOM_JSON))
+
+
+def _dataset(instance: Instance) -> Any:
+    data = b"".join(iter_blob(instance.blob))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pydicom.dcmread(io.BytesIO(data))
+
+
+@login_required
+@require_GET
+def metadata(request: AuthedRequest, study_uid: str) -> HttpResponse:
+    study, _basis = access.access_study_frames(request.user, study_uid, request=request)
+    out = []
+    for instance in Instance.objects.filter(study=study).select_related("blob").order_by("series_id", "number", "pk"):
+        dataset = _dataset(instance)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            item = dataset.to_json_dict(bulk_data_threshold=1024, bulk_data_element_handler=lambda _element: "")
+        item.pop("7FE00010", None)
+        out.append(item)
+    return _no_store(JsonResponse(out, safe=False, content_type=DICOM_JSON))
+
+
+@login_required
+@require_GET
+def instance(request: AuthedRequest, study_uid: str, series_uid: str, sop_uid: str) -> HttpResponse:
+    """WADO-RS RetrieveInstance: the file, decrypted, as ``multipart/related; type="application/dicom"``."""
+    study, _basis = access.access_study_frames(request.user, study_uid, request=request)
+    found = access.instance_of(study, series_uid, sop_uid)
+    boundary = "cordee-" + found.sop_instance_uid.replace(".", "")[-24:]
+    head = f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+    body = head + b"".join(iter_blob(found.blob)) + f"\r\n--{boundary}--\r\n".encode()
+    response = HttpResponse(body, content_type=f'multipart/related; type="application/dicom"; boundary={boundary}')
+    return _no_store(response)
+
+
+def _frame(request: AuthedRequest, study_uid: str, series_uid: str, sop_uid: str, frame: int) -> tuple[Any, int]:
+    study, _basis = access.access_study_frames(request.user, study_uid, request=request)
+    instance = access.instance_of(study, series_uid, sop_uid)
+    if not instance.previewable or not 1 <= frame <= instance.frames:
+        raise Http404
+    return _dataset(instance), frame - 1
+
+
+def _window(text: str) -> tuple[float | None, float | None]:
+    try:
+        center, width = (float(v) for v in text.split(",")[:2])
+        return center, max(width, 1.0)
+    except ValueError:
+        return None, None
+
+
+@login_required
+@require_GET
+def rendered(request: AuthedRequest, study_uid: str, series_uid: str, sop_uid: str, frame: int) -> HttpResponse:
+    dataset, index = _frame(request, study_uid, series_uid, sop_uid, frame)
+    center, width = _window(request.GET.get("window", ""))
+    try:
+        size = max(0, min(int(request.GET.get("viewport", "0") or 0), 2048))
+    except ValueError:
+        size = 0
+    try:
+        png = dicom.render_png(dataset, index, center=center, width=width, size=size)
+    except dicom.FrameError:
+        raise Http404 from None
+    return _no_store(HttpResponse(png, content_type="image/png"))
+
+
+@login_required
+@require_GET
+def values(request: AuthedRequest, study_uid: str, series_uid: str, sop_uid: str, frame: int) -> HttpResponse:
+    dataset, index = _frame(request, study_uid, series_uid, sop_uid, frame)
+    try:
+        array, kind = dicom.frame_values(dataset, index)
+    except dicom.FrameError:
+        raise Http404 from None
+    response = HttpResponse(array.tobytes(), content_type="application/octet-stream")
+    response["X-Rows"], response["X-Columns"] = str(array.shape[0]), str(array.shape[1])
+    response["X-Kind"] = kind
+    response["X-Photometric"] = str(dataset.get("PhotometricInterpretation", ""))
+    if kind == "mono":
+        center, width = dicom.default_window(dataset, array)
+        response["X-Window"] = f"{center:g},{width:g}"
+    spacing = dicom.pixel_spacing(dataset)
+    if spacing:
+        response["X-Pixel-Spacing"] = ",".join(f"{float(v):g}" for v in list(spacing)[:2])
+    return _no_store(response)

@@ -1,0 +1,165 @@
+"""Imaging as people use it (issue 16, "Done means"): Alice uploads a patient's CD folder for Paula
+with a progress bar per file, opens a study, scrolls its frames, changes the window, measures a
+length; every valid shared sample displays the pixels of a server-side pydicom decode; Charlie
+(outside the care team) gets the 404 of a missing study."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from playwright.sync_api import expect
+
+from cordee.imaging import dicom
+from cordee.imaging.models import Study
+from tests.browser.support import orm, shoot
+from tests.browser.test_accessibility import sign_in_as
+from tests.imaging.conftest import VALID, shared, variant
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators"),
+]
+
+
+def _studies() -> dict[str, tuple[int, str]]:
+    return {s.study_uid: (s.pk, s.modalities) for s in Study.objects.all()}
+
+
+def _canvas_pixels(page) -> np.ndarray:
+    data = page.evaluate(
+        """() => { const c = document.getElementById('viewer-canvas');
+        return [c.width, c.height, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)]; }"""
+    )
+    width, height, rgba = data
+    return np.array(rgba, dtype=np.uint8).reshape(height, width, 4)
+
+
+def _expected(data: bytes) -> np.ndarray:
+    """What the viewer must show for frame 1 at the file's window: pydicom's decode, windowed."""
+    ds = pydicom.dcmread(io.BytesIO(data))
+    values, kind = dicom.frame_values(ds, 0)
+    if kind == "rgb":
+        return values
+    center, width = dicom.default_window(ds, values)
+    grey = dicom.windowed(values, center, width, invert=str(ds.PhotometricInterpretation) == "MONOCHROME1")
+    return np.stack([grey] * 3, axis=-1)
+
+
+def _study_uid(n: int) -> str:
+    return f"1.2.826.0.1.3680043.8.498.5{n:03d}"
+
+
+def _folder(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    """A CD's folder: every valid sample as a study of its own (the MR_small variants share their
+    UIDs in the shared data: renamed, so that every transfer syntax is stored and shown)."""
+    cd = tmp_path / "CD_PAULA"
+    (cd / "DICOM").mkdir(parents=True)
+    files = {}
+    for n, name in enumerate(VALID):
+        files[_study_uid(n)] = data = variant(name, study=_study_uid(n))
+        (cd / "DICOM" / f"IM{n:04d}").write_bytes(data)
+    (cd / "DICOM" / "BROKEN").write_bytes(shared("MR_truncated.dcm"))
+    return cd, files
+
+
+def test_alice_uploads_a_cd_views_scrolls_windows_measures_charlie_gets_404(
+    page, cordee_server, browser_issues, alice, bob, charlie, paula, tmp_path
+):
+    patient_id = paula.patient.pk
+    sign_in_as(page, cordee_server.url, alice)
+    page.goto(f"/imagerie/patient/{patient_id}/")
+    expect(page.locator("h1")).to_have_text("Imagerie")
+    cd, files = _folder(tmp_path)
+    page.get_by_label("Un dossier entier (le CD d’un patient)").set_input_files(cd)
+    page.get_by_role("button", name="Envoyer").click()
+    rows = page.locator("#imaging-progress li")
+    expect(rows).to_have_count(len(VALID) + 1)
+    expect(page.locator("#imaging-done")).to_be_visible(timeout=60_000)
+    bars = page.locator("#imaging-progress progress")
+    for n in range(bars.count()):  # every bar went to its end
+        assert bars.nth(n).evaluate("b => b.value === b.max")
+    expect(page.locator("#imaging-progress li.refused")).to_contain_text("tronqué")
+    shoot(page, "imaging-upload-1280")
+
+    studies = orm(_studies)
+    emri_id = studies[_study_uid(VALID.index("emri_small.dcm"))][0]
+
+    # The multi-frame MR: scroll, window by drag, measure.
+    page.goto(f"/imagerie/etude/{emri_id}/")
+    canvas = page.locator("#viewer-canvas")
+    expect(canvas).to_have_attribute("data-ready", "1")
+    expect(page.locator("[data-status=position]")).to_have_text("1 / 10")
+    viewport = page.locator(".viewport")
+    viewport.focus()
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("[data-status=position]")).to_have_text("2 / 10")
+    box = viewport.bounding_box()
+    viewport.hover()
+    page.mouse.wheel(0, 120)
+    expect(page.locator("[data-status=position]")).to_have_text("3 / 10")
+    before = page.locator("[data-status=window]").text_content()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx + 80, cy + 40, steps=5)
+    page.mouse.up()
+    assert page.locator("[data-status=window]").text_content() != before
+    shoot(page, "imaging-viewer-mr-1280")
+
+    # The CT (pixel spacing known): a length in millimetres, with the lung preset.
+    page.goto(f"/imagerie/etude/{studies[_study_uid(VALID.index('CT_small.dcm'))][0]}/")
+    expect(canvas).to_have_attribute("data-ready", "1")
+    page.locator("select[data-tool=preset]").select_option(label="TDM poumon")
+    expect(page.locator("[data-status=window]")).to_have_text("C -600 L 1500")
+    page.get_by_role("button", name="Mesurer").click()
+    box = viewport.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - 60, cy)
+    page.mouse.down()
+    page.mouse.move(cx + 60, cy, steps=5)
+    page.mouse.up()
+    expect(page.locator("[data-status=measure]")).to_contain_text("mm")
+    shoot(page, "imaging-viewer-1280")
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.reload()
+    expect(canvas).to_have_attribute("data-ready", "1")
+    shoot(page, "imaging-viewer-375")
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    # Every valid sample shows, on frame 1 at the file's window, exactly the server-side decode.
+    checked = []
+    for n, name in enumerate(VALID):
+        if name == "test-SR.dcm":  # a report: no pixels
+            continue
+        page.goto(f"/imagerie/etude/{studies[_study_uid(n)][0]}/")
+        expect(canvas).to_have_attribute("data-ready", "1")
+        shown = _canvas_pixels(page)[..., :3]
+        expected = _expected(files[_study_uid(n)])
+        assert shown.shape == expected.shape, name
+        assert np.abs(shown.astype(int) - expected.astype(int)).max() <= 1, name
+        checked.append(name)
+    assert len(checked) == len(VALID) - 1
+    browser_issues.assert_clean()
+
+    # Alice shares the MR in Paula's care-team thread; Bob follows the link and sees the images.
+    page.goto(f"/imagerie/etude/{emri_id}/")
+    page.get_by_role("button", name="Partager", exact=True).click()
+    expect(page.get_by_text(f"/imagerie/etude/{emri_id}/").first).to_be_visible()
+    bob_context = page.context.browser.new_context(base_url=cordee_server.url, locale="fr-FR")
+    bob_page = bob_context.new_page()
+    sign_in_as(bob_page, cordee_server.url, bob)
+    assert bob_page.goto(f"/imagerie/etude/{emri_id}/").status == 200
+    expect(bob_page.locator("#viewer-canvas")).to_have_attribute("data-ready", "1")
+    bob_context.close()
+
+    # Charlie, outside Paula's care team: the same 404 as a study that does not exist.
+    other = page.context.browser.new_context(base_url=cordee_server.url, locale="fr-FR")
+    charlie_page = other.new_page()
+    sign_in_as(charlie_page, cordee_server.url, charlie)
+    assert charlie_page.goto(f"/imagerie/etude/{emri_id}/").status == 404
+    assert charlie_page.goto("/imagerie/etude/987654321/").status == 404
+    other.close()

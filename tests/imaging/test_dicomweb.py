@@ -1,0 +1,162 @@
+"""DICOMweb: STOW-RS in, WADO-RS out (metadata, rendered, the viewer's values)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pydicom
+import pytest
+
+from cordee.audit.models import AuditEntry
+from cordee.imaging import dicom
+from cordee.imaging.models import Instance, Source, Study
+from cordee.imaging.services.ingest import do_ingest
+from tests.conftest import login_as
+from tests.imaging.conftest import VALID, shared, variant
+
+pytestmark = pytest.mark.django_db
+
+
+def _multipart(files: list[bytes], boundary: str = "cordee-boundary") -> bytes:
+    body = b""
+    for data in files:
+        body += f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode() + data + b"\r\n"
+    return body + f"--{boundary}--\r\n".encode()
+
+
+STOW_TYPE = 'multipart/related; type="application/dicom"; boundary=cordee-boundary'
+
+
+def test_stow_stores_and_reports(client, alice, paula, structure):
+    login_as(client, alice)
+    body = _multipart([variant(ins=paula.patient.ins), variant(), shared("no_meta.dcm")])
+    response = client.post("/dicomweb/studies", body, content_type=STOW_TYPE)
+    assert response.status_code == 202 and response["Cache-Control"] == "no-store, private"
+    result = response.json()
+    assert len(result["00081199"]["Value"]) == 2 and len(result["00081198"]["Value"]) == 1
+    matched, waiting = Study.objects.order_by("pk")
+    assert matched.patient_id == paula.patient.pk and matched.source == "stow"
+    assert waiting.patient_id is None and waiting.structure_id == structure.pk
+
+
+def test_stow_refuses_anything_but_multipart_related(client, alice):
+    login_as(client, alice)
+    for content_type in (
+        "application/dicom",
+        "multipart/form-data; boundary=x",
+        'multipart/related; type="image/png"; boundary=x',
+    ):
+        response = client.post("/dicomweb/studies", b"x", content_type=content_type)
+        assert response.status_code == 415, content_type
+    assert not Instance.objects.exists()
+
+
+def test_stow_anonymous_and_patients(client, paula):
+    assert client.post("/dicomweb/studies", _multipart([variant()]), content_type=STOW_TYPE).status_code == 404
+    login_as(client, paula)
+    assert client.post("/dicomweb/studies", _multipart([variant()]), content_type=STOW_TYPE).status_code == 404
+    assert not Instance.objects.exists()
+
+
+def _urls(instance: Instance) -> str:
+    return (
+        f"/dicomweb/studies/{instance.study.study_uid}/series/{instance.series.series_uid}"
+        f"/instances/{instance.sop_instance_uid}/frames/1"
+    )
+
+
+def test_values_match_a_server_side_pydicom_decode(client, alice, paula):
+    """Every valid shared file with pixels: the bytes the viewer windows are pydicom's frame."""
+    login_as(client, alice)
+    for name in VALID:  # fresh UIDs: the MR_small variants share theirs, and every syntax must show
+        data = variant(name)
+        stored = do_ingest(data, by=alice, source=Source.UPLOAD, patient=paula.patient)
+        if not stored.instance.frames:
+            continue
+        response = client.get(_urls(stored.instance) + "/values")
+        assert response.status_code == 200, name
+        assert response["Cache-Control"] == "no-store, private"
+        ds = pydicom.dcmread(io.BytesIO(data))
+        expected, kind = dicom.frame_values(ds, 0)
+        assert response["X-Kind"] == kind, name
+        dtype = np.uint8 if kind == "rgb" else np.dtype("<f4")
+        got = np.frombuffer(response.content, dtype=dtype)
+        raw = ds.pixel_array if dicom.number_of_frames(ds) == 1 else ds.pixel_array[0]
+        assert got.size == raw.size, name
+        assert int(response["X-Rows"]) == raw.shape[0] and int(response["X-Columns"]) == raw.shape[1]
+        if kind == "mono":
+            modality = pydicom.pixels.apply_modality_lut(raw, ds) if "RescaleSlope" in ds else raw
+            assert np.array_equal(got, modality.astype("<f4").ravel()), name
+        else:
+            assert np.array_equal(got, expected.ravel()), name
+        rendered = client.get(_urls(stored.instance) + "/rendered?window=40,400&viewport=64")
+        assert rendered.status_code == 200 and rendered.content.startswith(b"\x89PNG"), name
+
+
+def test_metadata_and_one_audit_entry_per_study_and_session(client, alice, paula):
+    study_uid = "1.2.826.0.1.3680043.8.498.99"
+    for _ in range(2):
+        do_ingest(variant(study=study_uid), by=alice, source=Source.UPLOAD, patient=paula.patient)
+    login_as(client, alice)
+    response = client.get(f"/dicomweb/studies/{study_uid}/metadata")
+    assert response.status_code == 200 and response["Content-Type"] == "application/dicom+json"
+    items = response.json()
+    assert len(items) == 2 and "7FE00010" not in items[0] and items[0]["0020000D"]["Value"] == [study_uid]
+    for instance in Instance.objects.filter(study__study_uid=study_uid):
+        assert client.get(_urls(instance) + "/values").status_code == 200
+    entries = AuditEntry.objects.filter(action="imaging.study.frames")
+    assert entries.count() == 1 and entries.get().details["instances"] == 2
+
+
+def test_outsiders_and_missing_get_the_same_404(client, alice, charlie, paula):
+    stored = do_ingest(variant(), by=alice, source=Source.UPLOAD, patient=paula.patient)
+    login_as(client, charlie)
+    url = _urls(stored.instance)
+    for path in (
+        f"/dicomweb/studies/{stored.study.study_uid}/metadata",
+        url + "/values",
+        url + "/rendered",
+        "/dicomweb/studies/1.2.3.4/metadata",
+    ):
+        assert client.get(path).status_code == 404, path
+    assert not AuditEntry.objects.filter(action="imaging.study.frames").exists()
+    client.logout()
+    assert client.get(url + "/values").status_code == 302
+
+
+def test_no_preview_and_bad_frame_numbers(client, alice, paula):
+    ds = pydicom.dcmread(io.BytesIO(variant()))
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.201"
+    ds.PixelData = pydicom.encaps.encapsulate([ds.PixelData])
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    stored = do_ingest(out.getvalue(), by=alice, source=Source.UPLOAD, patient=paula.patient)
+    login_as(client, alice)
+    assert client.get(_urls(stored.instance) + "/values").status_code == 404
+    page = client.get(f"/imagerie/etude/{stored.study.pk}/")
+    assert page.status_code == 200 and "no-preview" in page.content.decode()
+    ok = do_ingest(variant(), by=alice, source=Source.UPLOAD, patient=paula.patient)
+    assert client.get(_urls(ok.instance).replace("/frames/1", "/frames/2") + "/values").status_code == 404
+
+
+def test_retrieve_instance(client, alice, charlie, paula):
+    from cordee.imaging.dicomweb import boundary_of, parts
+
+    data = variant()
+    stored = do_ingest(data, by=alice, source=Source.UPLOAD, patient=paula.patient)
+    url = _urls(stored.instance).removesuffix("/frames/1")
+    login_as(client, alice)
+    response = client.get(url)
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store, private"
+    assert parts(response.content, boundary_of(response["Content-Type"])) == [data]
+    login_as(client, charlie)
+    assert client.get(url).status_code == 404
+
+
+def test_stow_body_larger_than_djangos_form_limit(client, alice, paula, settings):
+    login_as(client, alice)
+    body = _multipart([variant(ins=paula.patient.ins) for _ in range(70)])
+    assert len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = client.post("/dicomweb/studies", body, content_type=STOW_TYPE)
+    assert response.status_code == 200 and len(response.json()["00081199"]["Value"]) == 70
