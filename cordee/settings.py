@@ -290,7 +290,8 @@ SIGNING_TRUSTED_CA_PATHS = [Path(path).expanduser().resolve() for path in env_li
 SIGNING_ORGANIZATION = env_str("SIGNING_ORGANIZATION", "Cordée")
 SIGNING_CERTIFICATE_DAYS = env_int("SIGNING_CERTIFICATE_DAYS", 3 * 365, minimum=90, maximum=5 * 365)
 # Who holds the professionals' keys: a class implementing cordee.signing.backends.SignerBackend.
-SIGNING_BACKEND = env_str("SIGNING_BACKEND", "cordee.signing.backends.DeploymentCA")
+# Not SIGNING_BACKEND: Django reads that name for its cookie and message signer (tests/test_settings.py).
+PDF_SIGNER_BACKEND = env_str("PDF_SIGNER_BACKEND", "cordee.signing.backends.DeploymentCA")
 # An RFC 3161 time-stamp authority makes the signatures PAdES B-T; none by default (no network).
 SIGNING_TSA_URL = env_str("SIGNING_TSA_URL")
 # --- backups (cordee.backups, docs/backups.md) -------------------------------------------

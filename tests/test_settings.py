@@ -189,3 +189,14 @@ def test_the_run_names_what_it_creates_on_shared_servers(settings):
     if "redis" in settings.CACHES["default"]["BACKEND"].lower():
         assert settings.CACHES["default"]["KEY_PREFIX"] == isolation.REDIS_PREFIX
         assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"].startswith(isolation.REDIS_PREFIX)
+
+
+def test_no_cordee_setting_takes_a_name_django_reads(settings):
+    """A Cordée setting named like one of Django's replaces Django's: ``SIGNING_BACKEND`` once named
+    the PDF signer and broke every signed cookie (the messages framework answered 500)."""
+    from django.conf import global_settings
+    from django.core.signing import get_cookie_signer
+
+    assert settings.SIGNING_BACKEND == global_settings.SIGNING_BACKEND
+    signer = get_cookie_signer(salt="test")
+    assert signer.unsign(signer.sign("value")) == "value"

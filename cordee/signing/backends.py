@@ -1,10 +1,10 @@
-"""Pluggable signers: who holds the professional's key (``SIGNING_BACKEND``, docs/signing.md).
+"""Pluggable signers: who holds the professional's key (``PDF_SIGNER_BACKEND``, docs/signing.md).
 
 A backend gives ``pades.sign_pdf`` a pyHanko ``Signer`` for a user, and ``pades.validate_pdf`` the
 trust roots. The default, ``DeploymentCA``, uses the certificates this deployment issues itself
 (``pki.py``). A CPS/e-CPS card (pyHanko's ``PKCS11Signer``) or a remote signing service (a
 ``Signer`` subclass whose ``async_sign_raw`` calls the service) plugs in by implementing the same
-two methods and naming the class in ``SIGNING_BACKEND``.
+two methods and naming the class in ``PDF_SIGNER_BACKEND``.
 """
 
 from __future__ import annotations
@@ -110,5 +110,5 @@ def _backend(path: str) -> SignerBackend:
 
 
 def backend() -> SignerBackend:
-    """The configured backend (``SIGNING_BACKEND``, a dotted path; the deployment CA by default)."""
-    return _backend(settings.SIGNING_BACKEND)
+    """The configured backend (``PDF_SIGNER_BACKEND``, a dotted path; the deployment CA by default)."""
+    return _backend(settings.PDF_SIGNER_BACKEND)
