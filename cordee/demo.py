@@ -13,6 +13,7 @@ from cordee.accounts.models import User
 from cordee.care.demo import seed_care_team
 from cordee.documents.demo import seed_record
 from cordee.messaging.demo import seed_conversations
+from cordee.prescriptions.demo import seed_pharmacist
 
 
 @transaction.atomic
@@ -25,4 +26,5 @@ def seed(*, with_mfa: bool = True, with_documents: bool = False) -> dict[str, Us
     seed_conversations(users)
     if with_documents:
         seed_record(users)
+        seed_pharmacist(users, with_mfa=with_mfa)  # the tests ask for him (``phil``)
     return users

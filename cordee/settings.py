@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "cordee.care",
     "cordee.messaging",
     "cordee.documents",
+    "cordee.prescriptions",
     "cordee.drugs",
     "cordee.security",
     "cordee.web",
