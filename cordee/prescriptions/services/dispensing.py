@@ -109,8 +109,7 @@ def do_dispense(user: User, number: Any, dispensing: Dispensing, *, request: Htt
             raise PrescriptionError("dispensed")
         cip13, substituted = _box(line, dispensing.cip13)
     except PrescriptionError as error:
-        with transaction.atomic():
-            raise _refused(user, prescription, error.code, request) from None
+        raise _refused(user, prescription, error.code, request) from None
     # The round being dispensed: the current one, or the next renewal once it is complete.
     round_, given = line.dispensing_round, line.dispensed_in_round
     if given >= line.quantity:
@@ -118,8 +117,7 @@ def do_dispense(user: User, number: Any, dispensing: Dispensing, *, request: Htt
     else:
         target_round, base = round_, given
     if base + quantity > line.quantity:
-        with transaction.atomic():
-            raise _refused(user, prescription, "too_much", request)
+        raise _refused(user, prescription, "too_much", request)
     try:
         with transaction.atomic():
             changed = PrescriptionLine.objects.filter(
@@ -149,6 +147,5 @@ def do_dispense(user: User, number: Any, dispensing: Dispensing, *, request: Htt
                 line=line.pk, quantity=quantity, round=target_round, substituted=substituted,
             )  # fmt: skip
     except (PrescriptionError, IntegrityError):
-        with transaction.atomic():
-            raise _refused(user, prescription, "changed", request) from None
+        raise _refused(user, prescription, "changed", request) from None
     return dispensation
