@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "cordee.audit",
     "cordee.accounts",
     "cordee.care",
+    "cordee.signing",
     "cordee.messaging",
     "cordee.documents",
     "cordee.prescriptions",
@@ -271,6 +272,23 @@ AUDIT_COPY_RETENTION_DAYS = env_int(
 )
 if AUDIT_CHECKPOINT_COPY.startswith("s3://") and not AUDIT_CHECKPOINT_COPY.removeprefix("s3://").split("/")[0]:
     raise ImproperlyConfigured(f"AUDIT_CHECKPOINT_COPY={AUDIT_CHECKPOINT_COPY!r} names no bucket (s3://bucket/prefix)")
+
+# --- signatures (cordee.signing, docs/signing.md) --------------------------------------------
+# The deployment CA (its certificate and private key, PEM) issues each verified professional's
+# signing certificate; the Ed25519 QR key signs the payloads printed as QR codes. Both live outside
+# the database; DEBUG creates missing ones (loudly), production makes them with `manage.py signing
+# create-ca` / `create-qr-key` and refuses to sign without them.
+SIGNING_CA_PATH = env_path("SIGNING_CA_FILE", DATA_DIR / "keys" / "signing-ca.pem")
+SIGNING_QR_KEY_PATH = env_path("SIGNING_QR_KEY_FILE", DATA_DIR / "keys" / "signing-qr-ed25519.pem")
+SIGNING_CREATE_MISSING_KEYS = DEBUG
+# Older CA certificates still trusted when validating PDFs (after a rotation): PEM files, comma-separated.
+SIGNING_TRUSTED_CA_PATHS = [Path(path).expanduser().resolve() for path in env_list("SIGNING_TRUSTED_CA_FILES")]
+SIGNING_ORGANIZATION = env_str("SIGNING_ORGANIZATION", "Cordée")
+SIGNING_CERTIFICATE_DAYS = env_int("SIGNING_CERTIFICATE_DAYS", 3 * 365, minimum=90, maximum=5 * 365)
+# Who holds the professionals' keys: a class implementing cordee.signing.backends.SignerBackend.
+SIGNING_BACKEND = env_str("SIGNING_BACKEND", "cordee.signing.backends.DeploymentCA")
+# An RFC 3161 time-stamp authority makes the signatures PAdES B-T; none by default (no network).
+SIGNING_TSA_URL = env_str("SIGNING_TSA_URL")
 
 # --- care relationship (cordee.care) ------------------------------------------------------
 BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 240, minimum=5, maximum=24 * 60)
