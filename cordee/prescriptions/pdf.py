@@ -14,7 +14,6 @@ import io
 from typing import Any
 from xml.sax.saxutils import escape
 
-import segno
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -23,7 +22,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from cordee.prescriptions import posology
+from cordee.prescriptions import posology, signatures
 from cordee.prescriptions.models import Prescription, PrescriptionLine
 
 _FONT, _BOLD = "CordeeVera", "CordeeVeraBold"
@@ -61,10 +60,7 @@ def line_text(line: PrescriptionLine) -> tuple[str, str]:
 
 
 def qr_image(text: str, size_mm: float = 42) -> Image:
-    buffer = io.BytesIO()
-    segno.make(text, error="m", micro=False).save(buffer, kind="png", scale=6, border=2)
-    buffer.seek(0)
-    return Image(buffer, width=size_mm * mm, height=size_mm * mm)
+    return Image(io.BytesIO(signatures.qr_png(text)), width=size_mm * mm, height=size_mm * mm)
 
 
 class _Rule(Flowable):

@@ -98,10 +98,13 @@ def do_sign(
         for line in lines:
             line.patient = prescription.patient
         stupefiant = any(line.content.get("conditions", {}).get("stupefiant") for line in lines)
-        qr_text = signatures.sign_qr(qr_payload(prescription, lines, day))
+        qr_text = signatures.sign_qr(qr_payload(prescription, lines, day), actor=user, request=request)
         try:
             signed = signatures.sign_pdf(
-                pdf.render(prescription, qr_text=qr_text, signed_on=day), user, reason=f"Ordonnance {prescription.number}"
+                pdf.render(prescription, qr_text=qr_text, signed_on=day),
+                user,
+                reason=f"Ordonnance {prescription.number}",
+                request=request,
             )
         except Exception:
             logger.exception("signing prescription %s failed", prescription.pk)
@@ -134,7 +137,7 @@ def do_sign(
         prescription.save(update_fields=fields)
         access.record_entry(
             purposes.SIGNED, user, prescription, basis, purposes.SIGN, request,
-            lines=len(lines), signed=signatures.available(),
+            lines=len(lines),
         )  # fmt: skip
         _send_to_patient(user, prescription, request)
     return prescription
