@@ -21,6 +21,7 @@ urlpatterns = [
     path("comptes/", include("cordee.accounts.urls")),
     path("messagerie/", include("cordee.messaging.urls")),
     path("dossier/", include("cordee.documents.urls")),
+    path("ordonnances/", include("cordee.prescriptions.urls")),
     path("api/", api.urls),
     path("patients/", include("cordee.care.urls")),
     path("securite/", include("cordee.security.urls")),
