@@ -16,6 +16,7 @@ from cordee.drugs.api import router as drugs_router
 from cordee.lib.api import StrictJSONParser, install_error_handlers
 from cordee.lib.ratelimit import UserRateThrottle
 from cordee.messaging.api import router as messaging_router
+from cordee.prescriptions.api import router as prescriptions_router
 
 api = NinjaAPI(
     title="Cordée API",
@@ -31,3 +32,4 @@ install_error_handlers(api)  # every error in one shape (cordee/lib/api.py)
 api.add_router("/messaging/", messaging_router)
 api.add_router("/drugs/", drugs_router)
 api.add_router("/record/", documents_router)
+api.add_router("/prescriptions/", prescriptions_router)
