@@ -91,10 +91,6 @@ def _prescription(prescription: Prescription) -> dict[str, Any]:
     }
 
 
-def _reload(prescription: Prescription) -> Prescription:
-    return Prescription.objects.select_related("patient").get(pk=prescription.pk)
-
-
 # The pharmacist's operations first: their paths would otherwise match ``/{prescription_id}``.
 
 
@@ -142,7 +138,9 @@ def dispense(request: AuthedRequest, data: DispenseIn) -> dict[str, Any]:
     return _pharmacy(access.access_for_dispensing(request.user, data.number, request=request, audit=False))
 
 
-@router.post("/patients/{patient_id}/drafts", response={201: PrescriptionOut, **_WRITE_ERRORS}, summary="Create a draft")
+@router.post(
+    "/patients/{patient_id}/drafts", response={201: PrescriptionOut, **_WRITE_ERRORS}, summary="Create a draft"
+)
 def create_draft(request: AuthedRequest, patient_id: str, data: DraftIn) -> Status:
     try:
         prescription = drafts.do_create_draft(
@@ -153,13 +151,15 @@ def create_draft(request: AuthedRequest, patient_id: str, data: DraftIn) -> Stat
     return Status(201, _prescription(prescription))
 
 
-@router.post("/{prescription_id}/lines", response={201: PrescriptionOut, **_WRITE_ERRORS}, summary="Add a line to a draft")
+@router.post(
+    "/{prescription_id}/lines", response={201: PrescriptionOut, **_WRITE_ERRORS}, summary="Add a line to a draft"
+)
 def add_line(request: AuthedRequest, prescription_id: str, data: LineIn) -> Status:
     try:
         line = drafts.do_add_line(request.user, prescription_id, data.dict(), request=request)
     except PrescriptionError as error:
         raise _failed(error) from None
-    return Status(201, _prescription(_reload(line.prescription)))
+    return Status(201, _prescription(line.prescription))
 
 
 @router.get("/{prescription_id}/check", response={200: ChecksOut, **ERRORS}, summary="The checks before signing")
@@ -185,7 +185,7 @@ def sign(request: AuthedRequest, prescription_id: str, data: SignIn) -> dict[str
         )
     except PrescriptionError as error:
         raise _failed(error) from None
-    return _prescription(_reload(prescription))
+    return _prescription(prescription)
 
 
 @router.get("/{prescription_id}", response={200: PrescriptionOut, **ERRORS}, summary="A prescription")
@@ -202,4 +202,4 @@ def cancel(request: AuthedRequest, prescription_id: str, data: CancelIn) -> dict
         prescription = lifecycle.do_cancel(request.user, prescription_id, reason=data.reason, request=request)
     except PrescriptionError as error:
         raise _failed(error) from None
-    return _prescription(_reload(prescription))
+    return _prescription(prescription)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from cordee.drugs.models import Composition, GenericMembership, Presentation, PrescriptionCondition, Product
+from cordee.drugs.models import Composition, GenericMembership, PrescriptionCondition, Presentation, Product
 from cordee.drugs.text import fold
 from cordee.lib.errors import CodedError
 
@@ -101,7 +101,9 @@ def resolve_substance(code: str) -> tuple[str, str, str]:
         raise LineError("unknown_code")
     rows = Composition.objects.filter(substance_code=code).values_list("substance_name", "cis")
     best: tuple[str, str] | None = None
-    listed = set(Product.objects.filter(cis__in=[cis for _n, cis in rows], removed_at=None).values_list("cis", flat=True))
+    listed = set(
+        Product.objects.filter(cis__in=[cis for _n, cis in rows], removed_at=None).values_list("cis", flat=True)
+    )
     for name, cis in rows:
         if cis in listed:
             best = (name, cis)
@@ -133,6 +135,7 @@ def same_group(prescribed_cis: str, dispensed_cip13: str) -> tuple[bool, bool]:
 
 def cis_with_substance(substance_code: str, dispensed_cip13: str) -> bool:
     presentation = Presentation.objects.filter(cip13=dispensed_cip13).first()
-    return presentation is not None and Composition.objects.filter(
-        cis=presentation.cis, substance_code=substance_code
-    ).exists()
+    return (
+        presentation is not None
+        and Composition.objects.filter(cis=presentation.cis, substance_code=substance_code).exists()
+    )

@@ -116,13 +116,14 @@ def render(prescription: Prescription, *, qr_text: str, signed_on: Any) -> bytes
     lines = list(prescription.lines.all())
     for line in lines:
         line.patient = patient
-    zones = [(None, lines)]
+    zones: list[tuple[str | None, list[PrescriptionLine]]] = [(None, lines)]
     if prescription.bizone:
+        ald = [x for x in lines if x.content.get("ald")]
+        other = [x for x in lines if not x.content.get("ald")]
         zones = [
-            ("Prescriptions relatives au traitement de l'affection de longue durée reconnue (ALD)",
-             [x for x in lines if x.content.get("ald")]),
-            ("Prescriptions SANS RAPPORT avec l'affection de longue durée", [x for x in lines if not x.content.get("ald")]),
-        ]  # fmt: skip
+            ("Prescriptions relatives au traitement de l'affection de longue durée reconnue (ALD)", ald),
+            ("Prescriptions SANS RAPPORT avec l'affection de longue durée", other),
+        ]
     number = 0
     for label, zone in zones:
         if label:

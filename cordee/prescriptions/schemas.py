@@ -20,7 +20,9 @@ class DraftIn(StrictIn):
 
 class LineIn(StrictIn):
     kind: Literal["product", "substance", "free"]
-    code: str = Field(default="", max_length=20, description="CIS (8 digits) or CIP13; a substance code for an INN line")
+    code: str = Field(
+        default="", max_length=20, description="CIS (8 digits) or CIP13; a substance code for an INN line"
+    )
     dose: str = Field(default="", max_length=20)
     unit: str = Field(default="", max_length=40)
     times: int = Field(default=1, ge=-1000, le=1000)

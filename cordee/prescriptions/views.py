@@ -178,7 +178,9 @@ def set_options(request: AuthedRequest, prescription_id: str) -> HttpResponse:
 @require_POST
 def sign(request: AuthedRequest, prescription_id: str) -> HttpResponse:
     try:
-        signing.do_sign(request.user, prescription_id, override_reason=request.POST.get("override_reason", ""), request=request)
+        signing.do_sign(
+            request.user, prescription_id, override_reason=request.POST.get("override_reason", ""), request=request
+        )
     except PrescriptionError as error:
         _failed(request, error)
     else:
@@ -302,5 +304,3 @@ def pharmacy_dispense(request: AuthedRequest) -> HttpResponse:
         messages.success(request, _("Dispensing recorded."))
     prescription = access.access_for_dispensing(request.user, number, request=request)
     return _counter(request, prescription)
-
-

@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from cordee.drugs.models import Composition, GenericMembership, Presentation, PrescriptionCondition, Product
+from cordee.drugs.models import Composition, GenericMembership, PrescriptionCondition, Presentation, Product
 from cordee.prescriptions.services import drafts, signing
 
 DOLIPRANE, GENERIC, MORPHINE, HOSPITAL, WITHDRAWN = "60000001", "60000002", "60000003", "60000004", "60000005"
@@ -19,7 +19,7 @@ DOLIPRANE_BOX, GENERIC_BOX, MORPHINE_BOX, OTHER_BOX = "3400930000011", "34009300
 PARACETAMOL = "2202"
 
 
-def _product(cis: str, name: str, substance: tuple[str, str], *, conditions=(), removed=False, cip13="") -> None:
+def add_product(cis: str, name: str, substance: tuple[str, str], *, conditions=(), removed=False, cip13="") -> None:
     Product.objects.create(
         cis=cis,
         name=name,
@@ -37,17 +37,17 @@ def _product(cis: str, name: str, substance: tuple[str, str], *, conditions=(), 
 
 @pytest.fixture
 def drugs(db):
-    _product(DOLIPRANE, "DOLIPRANE 500 mg, comprimé", (PARACETAMOL, "PARACÉTAMOL"), cip13=DOLIPRANE_BOX)
-    _product(GENERIC, "PARACETAMOL BIOGARAN 500 mg, comprimé", (PARACETAMOL, "PARACÉTAMOL"), cip13=GENERIC_BOX)
-    _product(
+    add_product(DOLIPRANE, "DOLIPRANE 500 mg, comprimé", (PARACETAMOL, "PARACÉTAMOL"), cip13=DOLIPRANE_BOX)
+    add_product(GENERIC, "PARACETAMOL BIOGARAN 500 mg, comprimé", (PARACETAMOL, "PARACÉTAMOL"), cip13=GENERIC_BOX)
+    add_product(
         MORPHINE,
         "SKENAN LP 10 mg, gélule",
         ("1234", "SULFATE DE MORPHINE"),
         conditions=("stupéfiants", "prescription limitée à 28 jours"),
         cip13=MORPHINE_BOX,
     )
-    _product(HOSPITAL, "HOSPITALOL 1 g, poudre", ("4321", "HOSPITALINE"), conditions=("réservé à l'usage HOSPITALIER",))
-    _product(WITHDRAWN, "RETIROL 5 mg, comprimé", ("5555", "RETIRINE"), removed=True)
+    add_product(HOSPITAL, "HOSPITALOL 1 g, poudre", ("4321", "HOSPITALINE"), conditions=("réservé à l'usage HOSPITALIER",))
+    add_product(WITHDRAWN, "RETIROL 5 mg, comprimé", ("5555", "RETIRINE"), removed=True)
     Presentation.objects.create(cip13=OTHER_BOX, cip7="3000004", cis=HOSPITAL, label="autre boîte")
     GenericMembership.objects.create(group_id=1, group_label="PARACETAMOL 500 mg", cis=DOLIPRANE, generic_type=0)
     GenericMembership.objects.create(group_id=1, group_label="PARACETAMOL 500 mg", cis=GENERIC, generic_type=1)

@@ -48,7 +48,9 @@ LINE = {"kind": "product", "code": DOLIPRANE, "dose": "1", "unit": "comprimé", 
 
 def test_write_check_sign_get_cancel(alice, paula, drugs):
     client = _client(alice)
-    draft = check(_post(client, f"/patients/{paula.patient.pk}/drafts", {}), "/patients/{patient_id}/drafts", "post", 201)
+    draft = check(
+        _post(client, f"/patients/{paula.patient.pk}/drafts", {}), "/patients/{patient_id}/drafts", "post", 201
+    )
     pid = draft["id"]
     body = check(_post(client, f"/{pid}/lines", LINE), "/{prescription_id}/lines", "post", 201)
     assert body["lines"][0]["cis"] == DOLIPRANE and "3 fois par jour" in body["lines"][0]["details"]

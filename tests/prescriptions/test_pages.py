@@ -56,7 +56,9 @@ def test_the_prescriber_writes_and_signs_from_the_pages(client_for, alice, paula
 
 def test_the_patient_sees_her_signed_prescriptions(client_for, paula, signed):
     client = client_for(paula)
-    assert client.get(reverse("prescriptions:mine"))["Location"] == reverse("prescriptions:patient", args=[paula.patient.pk])
+    assert client.get(reverse("prescriptions:mine"))["Location"] == reverse(
+        "prescriptions:patient", args=[paula.patient.pk]
+    )
     page = client.get(reverse("prescriptions:patient", args=[paula.patient.pk])).content.decode()
     assert signed.number in page
     assert client.get(reverse("prescriptions:detail", args=[signed.pk])).status_code == 200

@@ -107,12 +107,19 @@ def _duplicates(lines: list[PrescriptionLine]) -> list[Finding]:
         if line.kind == PrescriptionLine.Kind.FREE:
             continue
         codes = (
-            {line.content["substance_code"]} if line.kind == PrescriptionLine.Kind.SUBSTANCE else substances.get(_cis(line), set())
+            {line.content["substance_code"]}
+            if line.kind == PrescriptionLine.Kind.SUBSTANCE
+            else substances.get(_cis(line), set())
         )
         for code in codes:
             if code in seen:
                 findings.append(
-                    Finding("duplicate", WARNING, _("The same substance is on two lines (%(a)d and %(b)d).") % {"a": seen[code], "b": number}, [seen[code], number])
+                    Finding(
+                        "duplicate",
+                        WARNING,
+                        _("The same substance is on two lines (%(a)d and %(b)d).") % {"a": seen[code], "b": number},
+                        [seen[code], number],
+                    )
                 )
             else:
                 seen[code] = number
@@ -129,20 +136,71 @@ def _conditions(prescription: Prescription, lines: list[PrescriptionLine]) -> li
         days = (line.content.get("posology") or {}).get("duration_days")
         label = line.content.get("label", "")
         if conditions.get("hospital_only") and not in_hospital:
-            findings.append(Finding("hospital_only", BLOCKING, _("Line %(n)d: reserved for hospital prescription or use; it cannot be prescribed from here.") % {"n": number}, [number]))
+            findings.append(
+                Finding(
+                    "hospital_only",
+                    BLOCKING,
+                    _("Line %(n)d: reserved for hospital prescription or use; it cannot be prescribed from here.")
+                    % {"n": number},
+                    [number],
+                )
+            )
         if conditions.get("initial_hospital"):
-            findings.append(Finding("initial_hospital", INFO, _("Line %(n)d: needs an initial hospital prescription (renewal only).") % {"n": number}, [number]))
+            findings.append(
+                Finding(
+                    "initial_hospital",
+                    INFO,
+                    _("Line %(n)d: needs an initial hospital prescription (renewal only).") % {"n": number},
+                    [number],
+                )
+            )
         limit = conditions.get("max_days")
         if limit and (not days or days > limit):
-            findings.append(Finding("max_duration", BLOCKING, _("Line %(n)d: give a duration of at most %(days)d days for %(label)s.") % {"n": number, "days": limit, "label": label}, [number]))
+            findings.append(
+                Finding(
+                    "max_duration",
+                    BLOCKING,
+                    _("Line %(n)d: give a duration of at most %(days)d days for %(label)s.")
+                    % {"n": number, "days": limit, "label": label},
+                    [number],
+                )
+            )
         if conditions.get("stupefiant"):
             if line.renewals:
-                findings.append(Finding("stupefiant_renewal", BLOCKING, _("Line %(n)d: a narcotic (stupéfiant) cannot be renewed.") % {"n": number}, [number]))
-            findings.append(Finding("stupefiant", INFO, _("Line %(n)d: narcotic: quantities printed in words, secure prescription.") % {"n": number}, [number]))
+                findings.append(
+                    Finding(
+                        "stupefiant_renewal",
+                        BLOCKING,
+                        _("Line %(n)d: a narcotic (stupéfiant) cannot be renewed.") % {"n": number},
+                        [number],
+                    )
+                )
+            findings.append(
+                Finding(
+                    "stupefiant",
+                    INFO,
+                    _("Line %(n)d: narcotic: quantities printed in words, secure prescription.") % {"n": number},
+                    [number],
+                )
+            )
         if conditions.get("exception"):
-            findings.append(Finding("exception", WARNING, _("Line %(n)d: médicament d'exception: the special form is also needed.") % {"n": number}, [number]))
+            findings.append(
+                Finding(
+                    "exception",
+                    WARNING,
+                    _("Line %(n)d: médicament d'exception: the special form is also needed.") % {"n": number},
+                    [number],
+                )
+            )
         if conditions.get("liste_i") and line.renewals:
-            findings.append(Finding("liste_i", INFO, _("Line %(n)d: list I: renewal written explicitly (%(r)d).") % {"n": number, "r": line.renewals}, [number]))
+            findings.append(
+                Finding(
+                    "liste_i",
+                    INFO,
+                    _("Line %(n)d: list I: renewal written explicitly (%(r)d).") % {"n": number, "r": line.renewals},
+                    [number],
+                )
+            )
     return findings
 
 

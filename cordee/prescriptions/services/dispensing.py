@@ -91,7 +91,9 @@ def do_dispense(user: User, number: Any, dispensing: Dispensing, *, request: Htt
         raise PrescriptionError("not_pharmacist")
     quantity = _quantity(dispensing.quantity)
     try:
-        prescription = access.access_for_dispensing(user, number, purpose=purposes.DISPENSE, request=request, audit=False)
+        prescription = access.access_for_dispensing(
+            user, number, purpose=purposes.DISPENSE, request=request, audit=False
+        )
     except Http404:
         raise PrescriptionError("not_found") from None
     line = prescription.lines.filter(pk=str(dispensing.line_id) if str(dispensing.line_id).isdigit() else -1).first()

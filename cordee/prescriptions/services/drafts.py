@@ -142,7 +142,9 @@ def build_line(data: dict[str, Any]) -> tuple[str, dict[str, Any], int, int]:
     return kind, content, quantity, renewals
 
 
-def do_add_line(user: User, prescription_id: Any, data: dict[str, Any], *, request: HttpRequest | None = None) -> PrescriptionLine:
+def do_add_line(
+    user: User, prescription_id: Any, data: dict[str, Any], *, request: HttpRequest | None = None
+) -> PrescriptionLine:
     kind, content, quantity, renewals = build_line(data)
     with transaction.atomic():
         prescription, basis = _own_draft(user, prescription_id, request)

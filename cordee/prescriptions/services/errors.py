@@ -10,7 +10,10 @@ from cordee.prescriptions.posology import PosologyError
 
 ERRORS = {
     "not_found": (404, _("This prescription does not exist or is not open to you.")),
-    "not_prescriber": (403, _("Only a verified prescriber (doctor, dentist, midwife) may write or sign a prescription.")),
+    "not_prescriber": (
+        403,
+        _("Only a verified prescriber (doctor, dentist, midwife) may write or sign a prescription."),
+    ),
     "not_pharmacist": (403, _("Only a verified pharmacist may dispense a prescription.")),
     "not_draft": (409, _("This prescription is signed: it can no longer be changed.")),
     "unknown_code": (400, _("This medicine is not in the drug database (unknown CIS, CIP13 or substance code).")),

@@ -66,7 +66,8 @@ def qr_payload(prescription: Prescription, lines: list[PrescriptionLine], day: d
 
 def _send_to_patient(user: User, prescription: Prescription, request: HttpRequest | None) -> None:
     """Into the patient's conversation with the prescriber (started if needed), when she has an account."""
-    assert prescription.document_id is not None
+    if prescription.document_id is None:  # filed just before, in the same transaction
+        return
     conversation = Conversation.objects.filter(
         pair_key=f"p:{user.pk}:{prescription.patient_id}", closed_at__isnull=True
     ).first()
@@ -89,9 +90,11 @@ def do_sign(
             raise PrescriptionError("empty")
         overridable = [f for f in findings if f.overridable]
         if checks.blocking(findings, overridden=bool(reason)):
-            raise PrescriptionError("override_reason" if overridable and not [
-                f for f in checks.blocking(findings, overridden=True)
-            ] else "blocked")
+            raise PrescriptionError(
+                "override_reason"
+                if overridable and not [f for f in checks.blocking(findings, overridden=True)]
+                else "blocked"
+            )
         now = timezone.now()
         day = timezone.localdate(now)
         lines = list(prescription.lines.all())
