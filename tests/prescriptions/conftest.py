@@ -46,7 +46,9 @@ def drugs(db):
         conditions=("stupéfiants", "prescription limitée à 28 jours"),
         cip13=MORPHINE_BOX,
     )
-    add_product(HOSPITAL, "HOSPITALOL 1 g, poudre", ("4321", "HOSPITALINE"), conditions=("réservé à l'usage HOSPITALIER",))
+    add_product(
+        HOSPITAL, "HOSPITALOL 1 g, poudre", ("4321", "HOSPITALINE"), conditions=("réservé à l'usage HOSPITALIER",)
+    )
     add_product(WITHDRAWN, "RETIROL 5 mg, comprimé", ("5555", "RETIRINE"), removed=True)
     Presentation.objects.create(cip13=OTHER_BOX, cip7="3000004", cis=HOSPITAL, label="autre boîte")
     GenericMembership.objects.create(group_id=1, group_label="PARACETAMOL 500 mg", cis=DOLIPRANE, generic_type=0)
