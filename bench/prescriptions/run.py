@@ -89,7 +89,7 @@ def child(n: int) -> dict[str, Any]:
     signatures.sign_pdf(render(), alice, reason="warm-up")  # certificate issued once, outside the timing
     runs: dict[str, list[float]] = {"render": [], "render_sign": [], "qr_verify": []}
     for i in range(n):
-        for which in (("render", "render_sign") if i % 2 == 0 else ("render_sign", "render")):
+        for which in ("render", "render_sign") if i % 2 == 0 else ("render_sign", "render"):
             start = time.perf_counter()
             body = render()
             if which == "render_sign":
@@ -126,7 +126,9 @@ def _run_child(environment: dict[str, str], n: int) -> dict[str, Any]:
 
 def _environment(data_dir: str) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    environment.update(DJANGO_SETTINGS_MODULE="cordee.settings", DEBUG="1", CORDEE_DATA_DIR=data_dir, LOG_LEVEL="WARNING")
+    environment.update(
+        DJANGO_SETTINGS_MODULE="cordee.settings", DEBUG="1", CORDEE_DATA_DIR=data_dir, LOG_LEVEL="WARNING"
+    )
     return environment
 
 

@@ -113,7 +113,7 @@ def export_bundle(prescription: Prescription) -> dict[str, Any]:
     authored = (prescription.signed_at or prescription.created_at).isoformat()
     for line in prescription.lines.all():
         line.patient = patient
-        common = {
+        common: dict[str, Any] = {
             "id": f"line-{line.position + 1}",
             "status": "active" if prescription.status != Prescription.Status.CANCELLED else "revoked",
             "intent": "order",
@@ -121,6 +121,7 @@ def export_bundle(prescription: Prescription) -> dict[str, Any]:
             "requester": {"reference": "Practitioner/prescriber"},
             "authoredOn": authored,
         }
+        resource: dict[str, Any]
         if line.kind == PrescriptionLine.Kind.FREE:
             resource = {"resourceType": "ServiceRequest", **common, "code": {"text": line.content.get("text", "")}}
             resource["requisition"] = group

@@ -27,6 +27,7 @@ from cordee.prescriptions.models import Prescription, PrescriptionLine
 
 _FONT, _BOLD = "CordeeVera", "CordeeVeraBold"
 SEX = {"F": "Femme", "M": "Homme", "I": "Indéterminé"}
+BORN = {"F": "née", "M": "né"}
 
 
 def _fonts() -> None:
@@ -102,7 +103,7 @@ def render(prescription: Prescription, *, qr_text: str, signed_on: Any) -> bytes
     right = [
         _p(f"Le {signed_on.strftime('%d/%m/%Y')}", body),
         _p(names, bold),
-        _p(f"{SEX.get(patient.sex, '')}, né·e le {birth}", body),
+        _p(f"{SEX.get(patient.sex, '')}, {BORN.get(patient.sex, 'né·e')} le {birth}", body),
     ]
     if prescription.weight_kg:
         right.append(_p(f"Poids : {str(prescription.weight_kg).replace('.', ',')} kg", body))
