@@ -10,6 +10,9 @@ two methods and naming the class in ``SIGNING_BACKEND``.
 from __future__ import annotations
 
 import functools
+import threading
+import time
+from collections import OrderedDict
 from typing import Any, Protocol
 
 from asn1crypto import keys as asn1_keys
@@ -23,6 +26,9 @@ from pyhanko.sign.signers import Signer, SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from cordee.signing import pki
+
+SIGNER_CACHE_SECONDS = 300
+SIGNER_CACHE_SIZE = 32
 
 
 class SignerBackend(Protocol):
@@ -44,21 +50,55 @@ def to_asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
 
 
 class DeploymentCA:
-    """The deployment's own CA issues each verified professional a certificate on first use."""
+    """The deployment's own CA issues each verified professional a certificate on first use.
+
+    The right to sign and the current certificate are checked at every signature
+    (``pki.certificate_for``: one query). The pyHanko signer built from a certificate (its key
+    unsealed from the vault, the certificates parsed into asn1crypto's objects) is kept for
+    ``SIGNER_CACHE_SECONDS`` in the thread that built it (rebuilding it cost ~6 ms a signature here).
+    A new certificate (rotation, renewal, new name) has a new serial, so it is never served stale;
+    a certificate whose vault key was shredded stays usable in that thread until its entry expires.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _signers(self) -> OrderedDict[tuple[int, str, str], tuple[float, SimpleSigner]]:
+        cache = getattr(self._local, "signers", None)
+        if cache is None:
+            cache = self._local.signers = OrderedDict()
+        return cache  # type: ignore[no-any-return]  # set just above
 
     def pdf_signer(self, user: Any, *, request: HttpRequest | None = None) -> tuple[Signer, dict[str, str]]:
-        material = pki.material_for(user, request=request)
+        record = pki.certificate_for(user, request=request)
+        details = {"backend": "deployment-ca", "serial": record.serial, "ca": record.ca_fingerprint}
+        cache, now = self._signers(), time.monotonic()
+        # The random serial and the CA name the certificate even where a row id was reused (a restore).
+        slot = (record.pk, record.serial, record.ca_fingerprint)
+        cached = cache.get(slot)
+        if cached is not None and now - cached[0] < SIGNER_CACHE_SECONDS:
+            return cached[1], details
+        signer = self._build(pki.material_of(record))
+        cache[slot] = (now, signer)
+        cache.move_to_end(slot)
+        while len(cache) > SIGNER_CACHE_SIZE:
+            cache.popitem(last=False)
+        return signer, details
+
+    @staticmethod
+    def _build(material: pki.SigningMaterial) -> SimpleSigner:
         key_der = material.private_key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        ca = to_asn1(material.ca_certificate)
-        signer = SimpleSigner(
+        return SimpleSigner(
             signing_cert=to_asn1(material.certificate),
             signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
-            cert_registry=SimpleCertificateStore.from_certs([ca]),
+            cert_registry=SimpleCertificateStore.from_certs([to_asn1(material.ca_certificate)]),
         )
-        details = {"backend": "deployment-ca", "serial": material.record.serial, "ca": material.record.ca_fingerprint}
-        return signer, details
+
+    def forget(self) -> None:
+        """Drop this thread's cached signers (a CA rotation needs nothing: new certificates, new serials)."""
+        self._signers().clear()
 
     def trust_roots(self) -> list[x509.Certificate]:
         return pki.trust_roots()

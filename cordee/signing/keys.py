@@ -53,6 +53,11 @@ class CertificateAuthority:
         return self.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
+def fit(value: str, limit: int = 64) -> str:
+    """``value`` cut to ``limit`` bytes of UTF-8 (X.520 upper bounds count bytes), on a character boundary."""
+    return value.strip().encode("utf-8")[:limit].decode("utf-8", errors="ignore").strip()
+
+
 # --- paths -------------------------------------------------------------------------------------------
 def ca_path() -> Path:
     return Path(settings.SIGNING_CA_PATH)
@@ -67,11 +72,12 @@ def new_ca(organization: str, *, now: dt.datetime | None = None) -> CertificateA
     """A new self-signed CA (ECDSA P-256, 20 years) for ``organization``; nothing is written."""
     now = now or dt.datetime.now(dt.UTC)
     key = ec.generate_private_key(ec.SECP256R1())
+    organization = fit(organization) or "Cordée"
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-            x509.NameAttribute(NameOID.COMMON_NAME, f"{organization} - AC de signature des professionnels"),
+            x509.NameAttribute(NameOID.COMMON_NAME, fit(f"AC de signature - {organization}")),
         ]
     )
     public = key.public_key()

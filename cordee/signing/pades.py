@@ -56,8 +56,9 @@ class PdfValidation:
     trusted: bool  # the signer's certificate chains to a trusted CA and is valid now
     signer_name: str
     signer_rpps: str
-    signed_at: dt.datetime | None  # the signing time the signer claims (B-B: not a trusted time)
+    signed_at: dt.datetime | None  # the time stamp's time (B-T), else the time the signer claims (B-B)
     problem: str | None  # why it is not valid, in a sentence (None when valid)
+    timestamped: bool = False  # signed_at comes from a valid RFC 3161 time stamp
 
 
 def _check_bytes(pdf: bytes) -> None:
@@ -174,14 +175,17 @@ def validate_pdf(pdf: bytes) -> PdfValidation:
             )
         name, rpps = _name_and_rpps(status)
         problem = _problem(status)
+        stamp = status.timestamp_validity
+        timestamped = stamp is not None and bool(stamp.intact and stamp.valid and stamp.trusted)
         verdict = PdfValidation(
             valid=problem is None,
             intact=bool(status.intact),
             trusted=bool(status.trusted),
             signer_name=name,
             signer_rpps=rpps,
-            signed_at=status.signer_reported_dt,
+            signed_at=stamp.timestamp if timestamped and stamp is not None else status.signer_reported_dt,
             problem=problem,
+            timestamped=timestamped,
         )
         if problem is not None:
             return verdict

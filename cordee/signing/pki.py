@@ -55,25 +55,21 @@ def professional_of(user: Any) -> Professional:
     return professional
 
 
-def _short(value: str, limit: int = 64) -> str:
-    return value.strip()[:limit]
-
-
 def subject_for(user: Any, professional: Professional) -> x509.Name:
     """Names as in the RPPS directory: the idNat_PS (``8`` + RPPS) as serialNumber, the profession as title."""
     with translation.override("fr"):
         title = profession_label(professional.profession_code)
     attributes = [
         x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, _short(settings.SIGNING_ORGANIZATION)),
-        x509.NameAttribute(NameOID.TITLE, _short(title)),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, keys.fit(settings.SIGNING_ORGANIZATION) or "Cordée"),
+        x509.NameAttribute(NameOID.TITLE, keys.fit(title)),
         x509.NameAttribute(NameOID.SERIAL_NUMBER, professional.id_nat_ps),
     ]
-    if user.first_name.strip():
-        attributes.append(x509.NameAttribute(NameOID.GIVEN_NAME, _short(user.first_name, 200)))
-    if user.last_name.strip():
-        attributes.append(x509.NameAttribute(NameOID.SURNAME, _short(user.last_name, 200)))
-    attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, _short(user.display_name) or professional.id_nat_ps))
+    if keys.fit(user.first_name, 200):
+        attributes.append(x509.NameAttribute(NameOID.GIVEN_NAME, keys.fit(user.first_name, 200)))
+    if keys.fit(user.last_name, 200):
+        attributes.append(x509.NameAttribute(NameOID.SURNAME, keys.fit(user.last_name, 200)))
+    attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, keys.fit(user.display_name) or professional.id_nat_ps))
     return x509.Name(attributes)
 
 
@@ -105,8 +101,8 @@ def certificate_for(user: Any, *, request: HttpRequest | None = None) -> Signing
         return winner
 
 
-def material_for(user: Any, *, request: HttpRequest | None = None) -> SigningMaterial:
-    record = certificate_for(user, request=request)
+def material_of(record: SigningCertificate) -> SigningMaterial:
+    """The certificate and its key unsealed from the vault (``record`` from ``certificate_for``)."""
     key = serialization.load_pem_private_key(record.private_key_pem.encode("ascii"), password=None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)  # noqa: S101  (issued by do_issue_certificate only)
     return SigningMaterial(
@@ -115,6 +111,10 @@ def material_for(user: Any, *, request: HttpRequest | None = None) -> SigningMat
         ca_certificate=keys.current_ca().certificate,
         record=record,
     )
+
+
+def material_for(user: Any, *, request: HttpRequest | None = None) -> SigningMaterial:
+    return material_of(certificate_for(user, request=request))
 
 
 def trust_roots() -> list[x509.Certificate]:

@@ -12,7 +12,7 @@ from reportlab.pdfgen import canvas
 
 def one_page(text: str = "Ordonnance de test", *, qr_png: bytes | None = None, qr_size_mm: float = 30) -> bytes:
     buffer = io.BytesIO()
-    page = canvas.Canvas(buffer, pagesize=A4, invariant=1)
+    page = canvas.Canvas(buffer, pagesize=A4, invariant=1, pageCompression=0)
     page.setFont("Helvetica", 12)
     page.drawString(20 * mm, 270 * mm, text)
     page.drawString(20 * mm, 260 * mm, "Paracétamol 1 g, 1 comprimé 3 fois par jour pendant 5 jours")

@@ -20,7 +20,7 @@ def test_a_signed_pdf_validates_and_names_its_signer(alice):
     assert result.valid and result.intact and result.trusted, result.problem
     assert result.signer_rpps == alice.professional.rpps
     assert result.signer_name == alice.display_name
-    assert result.signed_at is not None and result.problem is None
+    assert result.signed_at is not None and result.problem is None and not result.timestamped
     entry = AuditEntry.objects.get(action="signing.pdf_signed")
     assert entry.actor_id == alice.pk and entry.details["serial"] == SigningCertificate.objects.get().serial
 
