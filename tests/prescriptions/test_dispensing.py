@@ -18,6 +18,7 @@ from cordee.prescriptions.services import drafts, lifecycle, signing
 from cordee.prescriptions.services.dispensing import Dispensing, do_dispense
 from cordee.prescriptions.services.errors import PrescriptionError
 from tests.conftest import postgres_run_only
+from tests.prescriptions.dispense_worker import dispense
 from tests.prescriptions.conftest import DOLIPRANE, GENERIC_BOX, OTHER_BOX, PARACETAMOL, line
 
 
@@ -152,37 +153,23 @@ def test_twenty_concurrent_dispensers_one_success_threads(signed, phil):
     assert drug.dispensed_in_round == 2 and Dispensation.objects.count() == 1
 
 
-def _dispense_in_process(number: str, phil_id: int, line_id: int, start, results) -> None:
-    connections.close_all()  # the parent's connection is not ours
-    from cordee.accounts.models import User
-
-    phil = User.objects.get(pk=phil_id)
-    start.wait()
-    try:
-        do_dispense(phil, number, Dispensing(line_id, 2))
-        results.put("ok")
-    except PrescriptionError as error:
-        results.put(error.code)
-    finally:
-        connections.close_all()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_dispensers_one_success_processes(signed, phil):
     postgres_run_only("dispensing from concurrent processes")
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")
     start, results = context.Event(), context.Queue()
     drug = _drug_line(signed)
-    connections.close_all()
+    database = {"NAME": connections["default"].settings_dict["NAME"]}
     processes = [
-        context.Process(target=_dispense_in_process, args=(signed.number, phil.pk, drug.pk, start, results))
+        context.Process(target=dispense, args=(database, signed.number, phil.pk, drug.pk, start, results))
         for _ in range(20)
     ]
     for p in processes:
         p.start()
+    time.sleep(1)  # let them connect; the event releases them together
     start.set()
+    outcomes = [results.get(timeout=120) for _ in processes]
     for p in processes:
-        p.join(60)
-    outcomes = [results.get(timeout=5) for _ in processes]
+        p.join(30)
     assert outcomes.count("ok") == 1, outcomes
     assert Dispensation.objects.count() == 1 and _drug_line(signed).dispensed_in_round == 2

@@ -2,9 +2,11 @@
 
 A pharmacist dispenses ``quantity`` units of a line with the box given (CIP13): the prescribed
 product, or a generic of its BDPM group unless the line is non-substitutable (an INN line: any box
-of the substance). The line's counters move with one ``UPDATE … WHERE`` that holds only if the
-round and what was given in it are still those read: of concurrent dispensers, exactly one
-changes the row, the others get ``changed`` (and nothing is written but the audit of the refusal).
+of the substance). Under the prescription's row lock, the line's counters move with one ``UPDATE …
+WHERE`` on the line's own columns that holds only if the round and what was given in it are still
+those read: of concurrent dispensers, exactly one changes the row, the others get ``changed`` (and
+nothing is written but the audit of the refusal). docs/decisions/0015-prescriptions.md says why the
+WHERE must not go through a join.
 The database's check constraints make "more than prescribed" impossible even for a bug here.
 
 A round is a dispensing of the full quantity; a renewal opens the next round once the previous one
@@ -122,11 +124,20 @@ def do_dispense(user: User, number: Any, dispensing: Dispensing, *, request: Htt
         raise _refused(user, prescription, "too_much", request)
     try:
         with transaction.atomic():
+            # The prescription's row lock orders dispensers of one prescription (and a cancel);
+            # the UPDATE's own WHERE, on the line's columns only, is what makes it exact: PostgreSQL
+            # re-checks it on the row as committed by the previous holder (a condition through a
+            # join would become a subquery read from the statement's snapshot, and not be re-checked).
+            status = (
+                Prescription.objects.select_for_update()
+                .filter(pk=prescription.pk)
+                .values_list("status", flat=True)
+                .first()
+            )
+            if status not in (Prescription.Status.SIGNED, Prescription.Status.PARTIAL):
+                raise PrescriptionError("changed")
             changed = PrescriptionLine.objects.filter(
-                pk=line.pk,
-                dispensing_round=round_,
-                dispensed_in_round=given,
-                prescription__status__in=[Prescription.Status.SIGNED, Prescription.Status.PARTIAL],
+                pk=line.pk, dispensing_round=round_, dispensed_in_round=given
             ).update(dispensing_round=target_round, dispensed_in_round=base + quantity)
             if changed != 1:
                 raise PrescriptionError("changed")
