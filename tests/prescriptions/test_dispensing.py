@@ -18,8 +18,8 @@ from cordee.prescriptions.services import drafts, lifecycle, signing
 from cordee.prescriptions.services.dispensing import Dispensing, do_dispense
 from cordee.prescriptions.services.errors import PrescriptionError
 from tests.conftest import postgres_run_only
-from tests.prescriptions.dispense_worker import dispense
 from tests.prescriptions.conftest import DOLIPRANE, GENERIC_BOX, OTHER_BOX, PARACETAMOL, line
+from tests.prescriptions.dispense_worker import dispense
 
 
 def _code(call) -> str:
