@@ -19,17 +19,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-from django.http import HttpRequest
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
-from cordee.accounts.models import User
 from cordee.lib.errors import CodedError
 from cordee.prescriptions import bdpm, posology
 from cordee.prescriptions.models import Prescription, PrescriptionLine
-from cordee.prescriptions.services import drafts
-from cordee.prescriptions.services.errors import PrescriptionError
 
 CIS_SYSTEM = "http://data.esante.gouv.fr/ansm/medicament/codeCIS"
 CIP13_SYSTEM = "http://data.esante.gouv.fr/ansm/medicament/codeCIP13"
@@ -233,16 +228,3 @@ def lines_of(data: Any) -> list[dict[str, Any]]:
     for request in (r for r in resources if r.get("resourceType") == "ServiceRequest"):
         lines.append({"kind": "free", "text": str((request.get("code") or {}).get("text") or "")})
     return lines
-
-
-def do_import_bundle(user: User, patient_id: Any, data: Any, *, request: HttpRequest | None = None) -> Prescription:
-    """A new draft for ``patient_id`` with the lines of an ePrescription Bundle (each add audited)."""
-    lines = lines_of(data)
-    with transaction.atomic():
-        prescription = drafts.do_create_draft(user, patient_id, request=request)
-        for line in lines:
-            try:
-                drafts.do_add_line(user, prescription.pk, line, request=request)
-            except PrescriptionError:  # a coded line the BDPM refuses: kept as written, as free text
-                drafts.do_add_line(user, prescription.pk, {"kind": "free", "text": str(line)[:1000]}, request=request)
-    return prescription

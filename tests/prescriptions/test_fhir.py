@@ -10,6 +10,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from cordee.prescriptions import fhir
+from cordee.prescriptions.services import imports
 from tests.drugs.bdpm_helpers import SHARED_DATA
 
 EXAMPLES = sorted((SHARED_DATA / "fhir" / "fr-ans" / "eprescription").glob("*.json"))
@@ -27,7 +28,7 @@ def test_export_is_valid_fhir_with_the_lines(signed):
 
 
 def test_export_then_import_gives_back_the_lines(signed, alice, paula):
-    draft = fhir.do_import_bundle(alice, paula.patient.pk, fhir.export_bundle(signed))
+    draft = imports.do_import_bundle(alice, paula.patient.pk, fhir.export_bundle(signed))
     lines = list(draft.lines.all())
     assert [x.kind for x in lines] == ["product", "free"]
     assert lines[0].content["cis"] == "60000001" and lines[0].quantity == 2
@@ -39,7 +40,7 @@ def test_every_ans_example_imports_without_loss(alice, paula, drugs):
     for path in EXAMPLES:
         data = json.loads(Path(path).read_text())
         requests = [e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "MedicationRequest"]
-        draft = fhir.do_import_bundle(alice, paula.patient.pk, data)
+        draft = imports.do_import_bundle(alice, paula.patient.pk, data)
         lines = list(draft.lines.all())
         assert len(lines) == len(requests), path.name
         for line in lines:
@@ -54,5 +55,5 @@ def test_a_bundle_that_is_not_an_eprescription_is_refused(alice, paula):
     cases = [(patient_bundle, "not_eprescription"), ({"resourceType": "Patient"}, "invalid"), (broken, "invalid")]
     for data, code in [*cases, ("junk", "invalid")]:
         with pytest.raises(fhir.FhirError) as refused:
-            fhir.do_import_bundle(alice, paula.patient.pk, data)
+            imports.do_import_bundle(alice, paula.patient.pk, data)
         assert refused.value.code == code
