@@ -20,6 +20,7 @@ from cordee.lib.ratelimit import UserRateThrottle
 from cordee.library.api import router as library_router
 from cordee.messaging.api import router as messaging_router
 from cordee.referrals.api import router as referrals_router
+from cordee.prescriptions.api import router as prescriptions_router
 
 api = NinjaAPI(
     title="Cordée API",
@@ -39,3 +40,4 @@ api.add_router("/referrals/", referrals_router)
 api.add_router("/expertise/", expertise_router)
 api.add_router("/library/", library_router)
 api.add_router("/imaging/", imaging_router)
+api.add_router("/prescriptions/", prescriptions_router)

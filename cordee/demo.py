@@ -16,6 +16,7 @@ from cordee.expertise.demo import seed_requests
 from cordee.library.demo import seed as seed_library
 from cordee.imaging.demo import seed_imaging
 from cordee.messaging.demo import seed_conversations
+from cordee.prescriptions.demo import seed_pharmacist
 
 
 @transaction.atomic
@@ -32,4 +33,5 @@ def seed(*, with_mfa: bool = True, with_documents: bool = False) -> dict[str, Us
         seed_requests(users)  # a referral and a tele-expertise request from Alice to Charlie
         seed_library(users)
         seed_imaging(users)
+        seed_pharmacist(users, with_mfa=with_mfa)  # the tests ask for him (``phil``)
     return users

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "cordee.referrals",
     "cordee.expertise",
     "cordee.imaging",
+    "cordee.prescriptions",
     "cordee.drugs",
     "cordee.library",
     "cordee.security",
@@ -204,7 +205,10 @@ if REDIS_URL:
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 NODE_MODULES = BASE_DIR / "node_modules"
-STATICFILES_DIRS = [("vendor/htmx", NODE_MODULES / "htmx.org" / "dist")]
+STATICFILES_DIRS = [
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/jsqr", NODE_MODULES / "jsqr" / "dist"),  # the pharmacist's QR reader (prescriptions)
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "media"}},
     "staticfiles": {

@@ -25,6 +25,7 @@ urlpatterns = [
     path("avis/", include("cordee.expertise.urls")),
     path("imagerie/", include("cordee.imaging.urls")),
     path("dicomweb/", include("cordee.imaging.dicomweb_urls")),
+    path("ordonnances/", include("cordee.prescriptions.urls")),
     path("api/", api.urls),
     path("patients/", include("cordee.care.urls")),
     path("securite/", include("cordee.security.urls")),

@@ -20,6 +20,7 @@ import socket
 import pytest
 
 from cordee import demo as cordee_demo
+from cordee.prescriptions.demo import seed_pharmacist
 from tests import isolation
 
 
@@ -149,6 +150,13 @@ def ada(personas):
 @pytest.fixture
 def otto(personas):
     return personas["otto"]
+
+
+@pytest.fixture
+def phil(personas):
+    """Phil, verified pharmacist (RPPS profession 21) of another structure, outside every care
+    team: he opens a prescription only by its number or QR code, to dispense it."""
+    return seed_pharmacist(personas)
 
 
 @pytest.fixture

@@ -1,0 +1,94 @@
+"""The e-prescription as people use it (issue 14, "Done means"): Alice writes a two-line prescription
+for Paula, sees the interaction warning, signs it; Phil the pharmacist types its number, sees the
+signature valid, dispenses one line then the other; Paula sees it, dispensed, in her space."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from cordee.drugs.models import ImportRun
+from tests.browser.support import orm, shoot
+from tests.browser.test_accessibility import sign_in_as
+from tests.drugs.bdpm_helpers import THESAURUS
+from tests.drugs.conftest import run_import
+from tests.prescriptions.conftest import add_product, drugs  # noqa: F401  (the BDPM rows it uses)
+
+pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture(autouse=True)
+def _messages_without_cookie_signer(settings):
+    # cordee.signing's SIGNING_BACKEND is also Django's setting of the cookie signer: the cookie
+    # message storage fails on every request until it is renamed (see tests/prescriptions/conftest.py).
+    if not str(settings.SIGNING_BACKEND).startswith("django."):
+        settings.MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+
+def _interacting_drugs() -> None:
+    run_import(THESAURUS, kind=ImportRun.Kind.INTERACTIONS)
+    add_product("61000001", "COUMADINE 2 mg, comprimé", ("1001", "WARFARINE SODIQUE"), cip13="3400930000101")
+    add_product("61000002", "ADVIL 200 mg, comprimé", ("1002", "IBUPROFÈNE"), cip13="3400930000102")
+
+
+def _add(page, query: str, choice: str, product: str, dose: str, days: str) -> None:
+    page.get_by_label("Chercher dans la base des médicaments (nom, substance, CIS, CIP13)").fill(query)
+    page.get_by_role("radio", name=re.compile("^" + re.escape(choice))).check()
+    page.get_by_label("Dose", exact=True).fill(dose)
+    page.get_by_label("Unité").fill("comprimé")
+    page.get_by_label("Nombre de fois").fill("2")
+    page.get_by_label("Durée (jours)").fill(days)
+    page.get_by_label("Quantité (boîtes)").fill("1")
+    page.get_by_role("button", name="Ajouter cette ligne").first.click()
+    expect(page.locator(".prescription-lines")).to_contain_text(product)
+
+
+def test_alice_prescribes_phil_dispenses_paula_sees_it(alice, paula, phil, drugs, page, cordee_server, browser_issues):  # noqa: F811
+    orm(_interacting_drugs)
+    patient_id = paula.patient.pk
+
+    sign_in_as(page, cordee_server.url, alice)
+    page.goto(f"/ordonnances/patient/{patient_id}/")
+    page.get_by_role("button", name="Nouvelle ordonnance").click()
+    expect(page.locator("h1")).to_have_text("Ordonnance (projet)")
+    _add(page, "coumadine", "WARFARINE SODIQUE (DCI", "WARFARINE SODIQUE (DCI)", "1", "30")  # INN, the rule
+    _add(page, "advil", "ADVIL 200 mg", "ADVIL 200 mg", "1", "5")  # the product
+    warning = page.locator("[data-check=interaction]").first
+    expect(warning).to_contain_text("Association déconseillée : ANTICOAGULANTS ORAUX + ANTI-INFLAMMATOIRES")
+    shoot(page, "prescriptions-1-draft-with-interaction")
+    page.get_by_role("button", name="Signer l’ordonnance").click()
+    expect(page.locator("[data-status]")).to_have_text("Signée")
+    number = re.search(r"RX-[A-Z0-9-]{14}", page.locator("h1").inner_text()).group(0)
+    shoot(page, "prescriptions-2-signed")
+
+    pharmacy = page.context.browser.new_context(base_url=cordee_server.url, locale="fr-FR")
+    counter = pharmacy.new_page()
+    counter.on("console", browser_issues.on_console)
+    counter.on("pageerror", browser_issues.on_page_error)
+    sign_in_as(counter, cordee_server.url, phil)
+    counter.goto("/ordonnances/pharmacie/")
+    expect(counter.get_by_role("button", name="Lire le QR code avec la caméra")).to_be_visible()
+    counter.get_by_label(re.compile("Numéro de l’ordonnance")).fill(number)
+    counter.get_by_role("button", name="Ouvrir", exact=True).click()
+    expect(counter.locator("[data-signature=valid]")).to_be_visible()
+    shoot(counter, "prescriptions-3-pharmacy-opened")
+    counter.get_by_role("button", name=re.compile("^Délivrer WARFARINE")).click()
+    expect(counter.locator("[data-status]")).to_have_text("Partiellement délivrée")
+    counter.get_by_role("button", name=re.compile("^Délivrer ADVIL")).click()
+    expect(counter.locator("[data-status]")).to_have_text("Délivrée")
+    shoot(counter, "prescriptions-4-pharmacy-dispensed")
+    pharmacy.close()
+
+    page.context.clear_cookies()
+    sign_in_as(page, cordee_server.url, paula)
+    page.goto("/ordonnances/")
+    expect(page.locator("h1")).to_have_text("Mes ordonnances")
+    expect(page.get_by_role("row", name=re.compile(number))).to_contain_text("Délivrée")
+    shoot(page, "prescriptions-5-paula")
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.get_by_role("link", name=number).click()
+    expect(page.get_by_role("link", name="Télécharger le PDF signé")).to_be_visible()
+    shoot(page, "prescriptions-6-paula-phone")
+    browser_issues.assert_clean()
