@@ -19,14 +19,6 @@ from tests.prescriptions.conftest import add_product, drugs  # noqa: F401  (the 
 pytestmark = [pytest.mark.browser]
 
 
-@pytest.fixture(autouse=True)
-def _messages_without_cookie_signer(settings):
-    # cordee.signing's SIGNING_BACKEND is also Django's setting of the cookie signer: the cookie
-    # message storage fails on every request until it is renamed (see tests/prescriptions/conftest.py).
-    if not str(settings.SIGNING_BACKEND).startswith("django."):
-        settings.MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
-
-
 def _interacting_drugs() -> None:
     run_import(THESAURUS, kind=ImportRun.Kind.INTERACTIONS)
     add_product("61000001", "COUMADINE 2 mg, comprimé", ("1001", "WARFARINE SODIQUE"), cip13="3400930000101")

@@ -69,13 +69,3 @@ def signed(alice, paula, drugs):
     drafts.do_add_line(alice, prescription.pk, line(DOLIPRANE, quantity=2))
     drafts.do_add_line(alice, prescription.pk, {"kind": "free", "text": "NFS, ionogramme"})
     return signing.do_sign(alice, prescription.pk)
-
-
-@pytest.fixture(autouse=True)
-def _messages_without_cookie_signer(settings):
-    # cordee.signing names its backend setting SIGNING_BACKEND, which is also Django's own setting
-    # (the cookie signer's class): the cookie message storage then fails on every request. Until
-    # the signing app renames it (reported to the coordinator), these pages keep messages in the
-    # session, which signs nothing.
-    if not str(settings.SIGNING_BACKEND).startswith("django."):
-        settings.MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
