@@ -25,6 +25,11 @@ class Alert(models.Model):
         BREAK_GLASS_REPEATED = "break_glass_repeated", _("Repeated emergency accesses")
         PRIVILEGE_CHANGE = "privilege_change", _("Privilege change")
         MFA_REMOVED = "mfa_removed", _("Second factor removed")
+        UNUSUAL_HOURS = "unusual_hours", _("Sign-in at an unusual hour for the account")
+        TWO_PLACES = "two_places", _("Account used from two distant networks at once")
+        NEW_COUNTRY = "new_country", _("Sign-in from a new country")
+        AUDIT_VERIFICATION = "audit_verification", _("The audit trail does not verify")
+        IMPORT_SIZE = "import_size", _("Import of unusual size")
 
     class Verdict(models.TextChoices):
         JUSTIFIED = "justified", _("Justified")
@@ -67,6 +72,8 @@ class Alert(models.Model):
     reviewed_by_display = models.JSONField(default=dict, blank=True)
     verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
     comment = models.TextField(blank=True)
+    # What was done about it, automatically or by an officer: [{"action", "at", "by", "sessions", …}].
+    responses = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("security alert")
