@@ -17,6 +17,7 @@ urlpatterns = [
     path("incidents/<str:incident_id>/modifier/", views_incidents.update, name="update"),
     path("incidents/<str:incident_id>/perimetre/", views_incidents.scope, name="scope"),
     path("incidents/<str:incident_id>/notification-cnil.pdf", views_incidents.cnil_draft, name="cnil_draft"),
+    path("incidents/<str:incident_id>/signalement-ars.pdf", views_incidents.ars_draft, name="ars_draft"),
     path("incidents/<str:incident_id>/avis/<str:notice_id>.pdf", views_incidents.notice_pdf, name="notice_pdf"),
     path("incidents/<str:incident_id>/confinement/", views_incidents.contain, name="contain"),
     path("incidents/<str:incident_id>/rotation-kek/", views_incidents.rotate_kek, name="rotate_kek"),

@@ -140,6 +140,7 @@ def _more_context(
         "scope_window": [dt.datetime.fromisoformat(scope[k]) for k in ("start", "end")] if scope else [],
         "notices": list(incident.notices.order_by("patient_id")),
         "cnil_fields": drafts.cnil_fields(incident) if scope else [],
+        "ars_fields": drafts.ars_fields(incident) if scope else [],
         "scope_categories": [
             (labels[c], scope["by_category"][c]) for c in scoping.CATEGORIES if c in scope.get("by_category", {})
         ],
@@ -263,6 +264,15 @@ def cnil_draft(request: AuthedRequest, incident_id: str) -> HttpResponse:
     found = access_incident(request.user, incident_id, purpose=VIEW, request=request)
     audit.record("security.cnil_draft_downloaded", request=request, target=found, purpose=VIEW)
     return _pdf(drafts.cnil_pdf(found), f"notification-cnil-{found.pk}.pdf")
+
+
+@login_required
+@require_GET
+@reauthentication_required
+def ars_draft(request: AuthedRequest, incident_id: str) -> HttpResponse:
+    found = access_incident(request.user, incident_id, purpose=VIEW, request=request)
+    audit.record("security.ars_draft_downloaded", request=request, target=found, purpose=VIEW)
+    return _pdf(drafts.ars_pdf(found), f"signalement-ars-{found.pk}.pdf")
 
 
 @login_required
