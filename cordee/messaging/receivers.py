@@ -19,7 +19,7 @@ from django.dispatch import receiver
 from cordee.accounts.models import Staff
 from cordee.accounts.sessions import session_ended, sessions_invalidated
 from cordee.care.signals import care_team_changed, patient_thread_close_requested
-from cordee.messaging import events
+from cordee.messaging import breach_notices, events
 from cordee.messaging.services.conversations import close_thread_after_opposition, do_follow_care_team
 from cordee.security.signals import notices_approved
 
@@ -39,8 +39,6 @@ def on_notices_approved(
     sender: Any, *, incident_id: int, officer_id: int, notice_ids: list[int], **kwargs: Any
 ) -> None:
     """An officer approved an incident's notices: each goes to its patient as a secure message too."""
-    from cordee.messaging import breach_notices
-
     breach_notices.deliver(incident_id, officer_id, notice_ids)
 
 

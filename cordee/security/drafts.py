@@ -17,9 +17,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from reportlab.platypus import Spacer
 
+from cordee.audit.models import AuditEntry
 from cordee.security import pdf
 from cordee.security.clock import DEADLINE
 from cordee.security.models import BreachNotice, Incident
+from cordee.security.services.containment import measure_words
 from cordee.security.services.scoping import CATEGORIES, category_labels, reasoning
 from cordee.vault.errors import VaultError
 
@@ -108,22 +110,15 @@ def cnil_pdf(incident: Incident) -> bytes:
 
 def _containment(incident: Incident) -> str:
     """What the audit trail says was done to contain it (the containment card's entries)."""
-    from cordee.audit.models import AuditEntry
-
     done = AuditEntry.objects.filter(
         action="security.containment", target_type="security.incident", target_id=str(incident.pk)
     ).order_by("seq")
-    words = {
-        "sessions": _("sessions ended"),
-        "password": _("passwords reset"),
-        "factors": _("second factors reset"),
-        "kek": _("vault key encryption key rotated"),
-    }
+    words = measure_words()
     lines = []
     for entry in done:
         actions = ", ".join(str(words.get(action, action)) for action in entry.details.get("actions", []))
         accounts = len(entry.details.get("accounts", []))
-        line = f"{_when(entry.created_at)}: {actions}"
+        line = _("%(when)s: %(actions)s") % {"when": _when(entry.created_at), "actions": actions}
         if accounts:
             line += " " + ngettext("(%(n)s account)", "(%(n)s accounts)", accounts) % {"n": accounts}
         lines.append(line)

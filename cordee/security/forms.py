@@ -127,6 +127,7 @@ class ScopeForm(forms.Form):
 
 
 class ContainForm(forms.Form):
+    PREFIX = "contain"  # beside the scoping form's own "accounts" on the incident page
     accounts = forms.ModelMultipleChoiceField(
         queryset=User.objects.none(),
         label=_("Compromised accounts"),

@@ -113,7 +113,9 @@ def _page(
     }
     context.update(_more_context(request, incident, now, scope_form))
     initial = {"accounts": (incident.scope or {}).get("accounts", [])}
-    context["contain_form"] = contain_form or ContainForm(members=_members(incident), initial=initial)
+    context["contain_form"] = contain_form or ContainForm(
+        members=_members(incident), initial=initial, prefix=ContainForm.PREFIX
+    )
     return render(request, "security/incident.html", context, status=status)
 
 
@@ -220,7 +222,7 @@ def scope(request: AuthedRequest, incident_id: str) -> HttpResponse:
 @reauthentication_required
 def contain(request: AuthedRequest, incident_id: str) -> HttpResponse:
     found = access_incident(request.user, incident_id, purpose=EDIT, request=request)
-    form = ContainForm(request.POST, members=_members(found))
+    form = ContainForm(request.POST, members=_members(found), prefix=ContainForm.PREFIX)
     if not form.is_valid():
         return _page(request, found, contain_form=form, status=400)
     try:

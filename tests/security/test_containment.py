@@ -10,6 +10,7 @@ from django.test import Client
 
 from cordee.accounts.models import User
 from cordee.audit.models import AuditEntry
+from cordee.security.services import containment
 from cordee.security.services.incidents import do_declare_incident
 from tests.conftest import login_as
 from tests.security.test_register import facts
@@ -32,7 +33,7 @@ def test_officer_contains_bobs_account(client_for, otto, bob, incident, django_c
     assert bobs.get("/").status_code == 200
     page = client_for(otto).get(f"/securite/incidents/{incident.pk}/").content.decode()
     assert url(incident, "confinement") in page and url(incident, "rotation-kek") in page
-    data = {"accounts": [bob.pk], "actions": ["sessions", "password", "factors"]}
+    data = {"contain-accounts": [bob.pk], "contain-actions": ["sessions", "password", "factors"]}
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(otto).post(url(incident, "confinement"), data)
     assert response.status_code == 302
@@ -45,7 +46,9 @@ def test_officer_contains_bobs_account(client_for, otto, bob, incident, django_c
     assert entry.details["accounts"] == [bob.pk] and entry.details["factors"] == factors
     assert entry.details["actions"] == ["sessions", "password", "factors"]
     assert not AuditEntry.objects.filter(action="mfa.removed").exists()  # the containment's entry says it
-    assert incident.contained_at is not None and "(sessions, password, factors)" in incident.measures_taken
+    words = containment.measure_words()
+    said = ", ".join(str(words[action]) for action in ("sessions", "password", "factors"))
+    assert incident.contained_at is not None and f"({said})" in incident.measures_taken
     (notice,) = [message for message in mail.outbox if message.to == [bob.email]]
     assert "/accounts/password/reset/" in notice.body and "incident" not in notice.body.lower()
 
@@ -61,9 +64,11 @@ def test_the_vault_kek_is_rotated_from_the_incident(client_for, otto, incident):
     assert incident.contained_at is not None
 
 
-@pytest.mark.parametrize("bad", [{"actions": []}, {"accounts": []}, {"actions": ["drop_database"]}])
+@pytest.mark.parametrize(
+    "bad", [{"contain-actions": []}, {"contain-accounts": []}, {"contain-actions": ["drop_database"]}]
+)
 def test_bad_containment_requests_are_refused(client_for, otto, bob, incident, bad):
-    data = {"accounts": [bob.pk], "actions": ["sessions"], **bad}
+    data = {"contain-accounts": [bob.pk], "contain-actions": ["sessions"], **bad}
     response = client_for(otto).post(url(incident, "confinement"), data)
     assert response.status_code == 400
     assert not AuditEntry.objects.filter(action="security.containment").exists()
@@ -73,10 +78,14 @@ def test_an_account_outside_the_structure_or_ones_own_is_refused(client_for, ott
     stranger = User.objects.create_user(email="ailleurs@exemple.fr", password="x-long-enough-password")
     client = client_for(otto)
     assert (
-        client.post(url(incident, "confinement"), {"accounts": [stranger.pk], "actions": ["sessions"]}).status_code
+        client.post(
+            url(incident, "confinement"), {"contain-accounts": [stranger.pk], "contain-actions": ["sessions"]}
+        ).status_code
         == 400
     )
-    response = client.post(url(incident, "confinement"), {"accounts": [otto.pk], "actions": ["password"]})
+    response = client.post(
+        url(incident, "confinement"), {"contain-accounts": [otto.pk], "contain-actions": ["password"]}
+    )
     assert response.status_code == 302
     otto.refresh_from_db()
     assert otto.has_usable_password()
@@ -86,7 +95,12 @@ def test_an_account_outside_the_structure_or_ones_own_is_refused(client_for, ott
 @pytest.mark.parametrize("who", ["alice", "charlie", "paula", "ada"])
 def test_others_get_a_404(client_for, personas, bob, incident, who):
     client = client_for(personas[who])
-    assert client.post(url(incident, "confinement"), {"accounts": [bob.pk], "actions": ["sessions"]}).status_code == 404
+    assert (
+        client.post(
+            url(incident, "confinement"), {"contain-accounts": [bob.pk], "contain-actions": ["sessions"]}
+        ).status_code
+        == 404
+    )
     assert client.post(url(incident, "rotation-kek")).status_code == 404
     assert client.post("/securite/incidents/999999/confinement/", {}).status_code == 404
     assert not AuditEntry.objects.filter(action__in=["security.containment", "vault.kek_rotated"]).exists()
@@ -94,7 +108,7 @@ def test_others_get_a_404(client_for, personas, bob, incident, who):
 
 def test_containment_needs_a_recent_sign_in_and_a_login(client, client_for, otto, bob, incident):
     assert client.post(url(incident, "rotation-kek")).status_code == 302  # anonymous: to the sign-in
-    response = client_for(otto, recent=False).post(url(incident, "confinement"), {"accounts": [bob.pk]})
+    response = client_for(otto, recent=False).post(url(incident, "confinement"), {"contain-accounts": [bob.pk]})
     assert "/accounts/reauthenticate/" in response["Location"]
     response = client_for(otto, recent=False).post(url(incident, "rotation-kek"))
     assert "/accounts/reauthenticate/" in response["Location"]

@@ -32,12 +32,23 @@ from django.utils.translation import gettext as _
 
 from cordee.accounts.models import User
 from cordee.audit import services as audit
+from cordee.audit.models import AuditEntry
 from cordee.security.access import incidents_for
 from cordee.security.models import Incident
 from cordee.security.services.detections import _end_sessions
 
 SESSIONS, PASSWORD, FACTORS = "sessions", "password", "factors"
 ACTIONS = (SESSIONS, PASSWORD, FACTORS)
+
+
+def measure_words() -> dict[str, str]:
+    """The measures in words (the register's measures taken, the drafts)."""
+    return {
+        SESSIONS: _("sessions ended"),
+        PASSWORD: _("passwords reset"),
+        FACTORS: _("second factors reset"),
+        "kek": _("vault key encryption key rotated"),
+    }
 
 
 def _reset_notice(email: str) -> None:
@@ -96,7 +107,7 @@ def do_contain_accounts(
                 counts["factors"] += factors.count()
                 factors._raw_delete(factors.db)
         measure = _("Containment (%(actions)s) of %(n)s account(s) by %(by)s.") % {
-            "actions": ", ".join(chosen),
+            "actions": ", ".join(str(measure_words()[action]) for action in chosen),
             "n": len(accounts),
             "by": audit.actor_display(by).get("name", ""),
         }
@@ -134,8 +145,6 @@ def do_rotate_kek(incident: Incident, *, by: User, request: HttpRequest | None =
 
 
 def audit_last(action: str) -> dict[str, object]:
-    from cordee.audit.models import AuditEntry
-
     entry = AuditEntry.objects.filter(action=action).order_by("-seq").first()
     details = entry.details if entry is not None else {}
     return {"n": details.get("rewrapped", 0), "new_key_id": details.get("new_key_id", "")}

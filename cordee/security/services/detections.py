@@ -32,6 +32,8 @@ from cordee.accounts.models import AccountLock, Membership, Structure, User
 from cordee.accounts.services import lockout
 from cordee.accounts.sessions import invalidate_user_sessions
 from cordee.audit import services as audit
+from cordee.audit.models import AuditCheckpoint, AuditEntry
+from cordee.audit.verify import verify_chain
 from cordee.lib import modules
 from cordee.security import detection
 from cordee.security.access import may_handle
@@ -232,9 +234,6 @@ def do_verify_tail() -> bool:
     their chain and MACs (``verify_chain``). A failure raises an ``audit_verification`` alert to
     the platform operator's queue (one per problem's entry and day); the cursor then stays where
     the trail last verified, so the next run checks again. Whether the tail verified."""
-    from cordee.audit.models import AuditCheckpoint, AuditEntry
-    from cordee.audit.verify import verify_chain
-
     head = AuditEntry.objects.order_by("-seq").values_list("seq", "entry_hash").first()
     if head is None:
         return True
