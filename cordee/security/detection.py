@@ -446,7 +446,7 @@ class NewCountryRule:
                     ip__isnull=False,
                     created_at__gte=row["created_at"] - dt.timedelta(days=days),
                 ).values_list("ip", flat=True)
-                known[actor] = {networks.country(ip) for ip in set(addresses)} - {""}
+                known[actor] = {networks.country(ip or "") for ip in set(addresses)} - {""}
             if known[actor] and place not in known[actor]:
                 key = (actor, place)
                 if key in findings:

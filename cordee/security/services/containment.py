@@ -17,6 +17,7 @@ incident's ``contained_at`` is set the first time and the measure is appended to
 
 from __future__ import annotations
 
+import functools
 import io
 
 from allauth.mfa.models import Authenticator
@@ -98,7 +99,7 @@ def do_contain_accounts(
                 user.save(update_fields=["password"])
                 counts["passwords"] += 1
                 if user.email:
-                    transaction.on_commit(lambda email=user.email: _reset_notice(email))
+                    transaction.on_commit(functools.partial(_reset_notice, user.email))
             if FACTORS in chosen:
                 # Removed without the per-object signals: the containment's own entry says who and
                 # why (the signal would record each as the account's own "mfa.removed" and raise
