@@ -30,21 +30,28 @@ def _parse(ip: str) -> Address | None:
         return None
 
 
-def network(ip: str) -> str:
-    """The network an address belongs to (its prefix), "" if it is not an address."""
+@functools.lru_cache(maxsize=65536)
+def _network(ip: str, v4: int, v6: int) -> tuple[int, str]:
+    """(family, prefix) of an address; (0, "") if it is not one. Cached: a batch names few addresses."""
     address = _parse(ip)
     if address is None:
-        return ""
-    bits = settings.DETECT_PREFIX_V4 if address.version == 4 else settings.DETECT_PREFIX_V6
-    return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
+        return 0, ""
+    bits = v4 if address.version == 4 else v6
+    return address.version, str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
+
+
+def network(ip: str) -> str:
+    """The network an address belongs to (its prefix), "" if it is not an address."""
+    return _network(ip, settings.DETECT_PREFIX_V4, settings.DETECT_PREFIX_V6)[1]
 
 
 def distant(a: str, b: str) -> bool:
     """Two addresses of the same family on different networks (see the module's docstring)."""
-    first, second = _parse(a), _parse(b)
-    if first is None or second is None or first.version != second.version:
+    if a == b:
         return False
-    return network(a) != network(b)
+    v4, v6 = settings.DETECT_PREFIX_V4, settings.DETECT_PREFIX_V6
+    (first, one), (second, other) = _network(a, v4, v6), _network(b, v4, v6)
+    return bool(first) and first == second and one != other
 
 
 class _Countries:
