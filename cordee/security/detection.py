@@ -371,15 +371,16 @@ class TwoPlacesRule:
             return []
         window = dt.timedelta(seconds=settings.DETECT_TWO_PLACES_WINDOW)
         needed = settings.DETECT_TWO_PLACES_SWITCHES
-        context = AuditEntry.objects.filter(
+        # The batch itself, and the same accounts' entries of the window before it (not re-read).
+        before = AuditEntry.objects.filter(
             actor_id__in={row["actor_id"] for row in rows},
             ip__isnull=False,
             created_at__gte=min(row["created_at"] for row in rows) - window,
             created_at__lte=max(row["created_at"] for row in rows),
-            seq__lte=head,
+            seq__lt=min(row["seq"] for row in batch),
         )
         by_actor: dict[int, list[Row]] = {}
-        for row in context.values(*FIELDS):
+        for row in [*before.values(*FIELDS), *rows]:
             if not row["action"].startswith(QUIET_PREFIXES):
                 by_actor.setdefault(row["actor_id"], []).append(row)
         batch_seqs = {row["seq"] for row in rows}
