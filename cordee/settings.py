@@ -493,6 +493,25 @@ DETECT_BREAK_GLASS = env_int("DETECT_BREAK_GLASS", 3, minimum=1)  # emergency ac
 DETECT_BREAK_GLASS_WINDOW = env_int("DETECT_BREAK_GLASS_WINDOW", 7 * 24 * 3600, minimum=3600)
 DETECT_EVERY_SECONDS = env_int("DETECT_EVERY_SECONDS", 60, minimum=5)  # the worker's detection job
 DETECT_LOCK_HOURS = env_int("DETECT_LOCK_HOURS", 24, minimum=1)  # an account locked from an alert
+# Sign-ins at hours unusual for the account: its sign-in hours over the history, once it has enough.
+DETECT_HOURS_HISTORY_DAYS = env_int("DETECT_HOURS_HISTORY_DAYS", 60, minimum=7)
+DETECT_HOURS_MIN_SIGNINS = env_int("DETECT_HOURS_MIN_SIGNINS", 10, minimum=3)  # fewer: no profile, no alert
+DETECT_HOURS_MARGIN = env_int("DETECT_HOURS_MARGIN", 1, minimum=0, maximum=6)  # hours either side of a known one
+# One account active from two distant networks at once (alternating within the window).
+DETECT_TWO_PLACES_WINDOW = env_int("DETECT_TWO_PLACES_WINDOW", 10 * 60, minimum=60)
+DETECT_TWO_PLACES_SWITCHES = env_int("DETECT_TWO_PLACES_SWITCHES", 2, minimum=1)  # network changes in the window
+DETECT_PREFIX_V4 = env_int("DETECT_PREFIX_V4", 16, minimum=8, maximum=32)  # same prefix: the same network
+DETECT_PREFIX_V6 = env_int("DETECT_PREFIX_V6", 32, minimum=16, maximum=128)
+# An optional "network,country" CSV (no GeoIP database is shipped): countries for the two rules above.
+DETECT_COUNTRY_DATABASE = env_str("DETECT_COUNTRY_DATABASE", "")
+# Imports of unusual size: rows more than FACTOR times (or less than 1/FACTOR) the median of the last ones.
+DETECT_IMPORT_FACTOR = env_int("DETECT_IMPORT_FACTOR", 3, minimum=2)
+DETECT_IMPORT_MIN_HISTORY = env_int("DETECT_IMPORT_MIN_HISTORY", 3, minimum=1)
+DETECT_IMPORT_HISTORY = env_int("DETECT_IMPORT_HISTORY", 10, minimum=1)
+DETECT_AUDIT_VERIFY = env_bool("DETECT_AUDIT_VERIFY", True)  # the detection job verifies the unsealed tail
+# Automatic responses: lock an account under brute force; end the sessions of an account seen in two places.
+DETECT_AUTO_LOCK = env_bool("DETECT_AUTO_LOCK", True)
+DETECT_AUTO_REVOKE = env_bool("DETECT_AUTO_REVOKE", True)
 
 # Sessions end after this long without activity, and in any case after SESSION_MAX_AGE.
 SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 30 * 60, minimum=60)

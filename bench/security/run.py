@@ -10,7 +10,9 @@ it for their context and the accounts' known addresses), and 3 times:
 - ``write``: appends N entries of a demo-like day (sign-ins, patients opened, documents read and
   downloaded, patient lists, a few failed sign-ins) through ``audit.record``, each in its own
   transaction, as the application writes them;
-- ``detect``: runs the worker's job (``do_detect``) over those N entries, from the cursor.
+- ``detect``: runs the worker's job (``do_detect``) over those N entries, from the cursor: every
+  rule, and the verification of the trail's tail since the last checkpoint (one is signed after
+  the past trail, as the worker's ``audit.checkpoint`` job would have).
 
 The ratio detect/write says how many times faster than the trail is written the detection keeps
 up (aim ≥ 10×). The report goes to bench/security/report.json and report.md.
@@ -119,6 +121,11 @@ def child(entries: int, history: int) -> dict[str, Any]:
             audit.record_many([{"action": action, **arguments} for action, arguments in past[chunk : chunk + 1000]])
     head = AuditEntry.objects.aggregate(head=Max("seq"))["head"] or 0
     DetectionCursor.objects.update_or_create(name="audit", defaults={"seq": head})
+    # The worker seals the trail every AUDIT_CHECKPOINT_SECONDS: the detection's verification of
+    # the tail (do_verify_tail) starts from the last checkpoint, as in production.
+    from cordee.audit import checkpoints
+
+    checkpoints.make_checkpoint()
     for repetition in range(REPETITIONS):
         day = _day(entries, users, rng, start + dt.timedelta(days=repetition))
         began = time.perf_counter()

@@ -144,6 +144,8 @@ def do_run_import(run_id: int, *, allow_shrink: bool = False) -> ImportRun:
                 "kind": run.kind,
                 "rejected": run.rejected_count,
                 "orphans": run.orphan_count,
+                # the lines read, for the security detection's "import of unusual size"
+                "rows": sum(int(entry.get("lines") or 0) for entry in run.report.get("files", [])),
                 "missing": run.report.get("missing", []),
                 "error": run.error[:500],
             },

@@ -2,6 +2,7 @@
 
 - ``care_team_changed`` (cordee.care, sent after commit): the user joins or leaves the patient's
   care-team thread; a user who left has their sockets unsubscribed at once (``events._left``).
+- ``notices_approved`` (cordee.security, after commit): the breach notices become secure messages.
 - ``Staff.acts_for`` changes: the staff member's sockets re-check what they may read.
 - a session ended (sign-out, revocation) or all of a user's (deactivation, password change, last
   second factor removed): the sockets opened with it close (``cordee.accounts.sessions``).
@@ -18,8 +19,9 @@ from django.dispatch import receiver
 from cordee.accounts.models import Staff
 from cordee.accounts.sessions import session_ended, sessions_invalidated
 from cordee.care.signals import care_team_changed, patient_thread_close_requested
-from cordee.messaging import events
+from cordee.messaging import breach_notices, events
 from cordee.messaging.services.conversations import close_thread_after_opposition, do_follow_care_team
+from cordee.security.signals import notices_approved
 
 
 def session_tag(session_key: str | None) -> str:
@@ -30,6 +32,14 @@ def session_tag(session_key: str | None) -> str:
 @receiver(care_team_changed, dispatch_uid="messaging.care_team_changed")
 def on_care_team_changed(sender: Any, *, patient_id: int, user_id: int, joined: bool, **kwargs: Any) -> None:
     do_follow_care_team(patient_id, user_id, joined)
+
+
+@receiver(notices_approved, dispatch_uid="messaging.notices_approved")
+def on_notices_approved(
+    sender: Any, *, incident_id: int, officer_id: int, notice_ids: list[int], **kwargs: Any
+) -> None:
+    """An officer approved an incident's notices: each goes to its patient as a secure message too."""
+    breach_notices.deliver(incident_id, officer_id, notice_ids)
 
 
 @receiver(patient_thread_close_requested, dispatch_uid="messaging.patient_thread_close_requested")

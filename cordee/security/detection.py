@@ -14,6 +14,7 @@ Rows are dicts of ``FIELDS`` (no ``details``, no display copies): the rules neve
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,8 +22,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Max
+from django.utils import timezone
 
 from cordee.audit.models import AuditEntry
+from cordee.security import networks
 
 Row = dict[str, Any]
 FIELDS = (
@@ -300,7 +303,221 @@ class NewAddressRule:
         return list(findings.values())
 
 
-Rule = WindowRule | EachRule | NewAddressRule
+def _hour(at: dt.datetime) -> int:
+    return timezone.localtime(at).hour
+
+
+def _near(hour: int, known: int, margin: int) -> bool:
+    gap = abs(hour - known)
+    return min(gap, 24 - gap) <= margin
+
+
+@dataclass(frozen=True)
+class UnusualHoursRule:
+    """A sign-in at an hour of the day (local time) that the account's profile does not know: no
+    sign-in of its last ``DETECT_HOURS_HISTORY_DAYS`` within ``DETECT_HOURS_MARGIN`` hours of it.
+    The profile is learnt from the trail (its ``login.success`` entries), and only judged once it
+    holds ``DETECT_HOURS_MIN_SIGNINS`` sign-ins: a new account raises nothing."""
+
+    kind: str = "unusual_hours"
+    window: dt.timedelta = dt.timedelta(hours=6)
+
+    def scan(self, batch: list[Row], head: int) -> list[Finding]:
+        rows = [row for row in batch if row["action"] == LOGIN_SUCCESS and row["actor_id"]]
+        if not rows:
+            return []
+        first = min(row["seq"] for row in batch)
+        days, minimum = settings.DETECT_HOURS_HISTORY_DAYS, settings.DETECT_HOURS_MIN_SIGNINS
+        margin = settings.DETECT_HOURS_MARGIN
+        profiles: dict[int, list[int]] = {}
+        findings: dict[int, Finding] = {}
+        for row in sorted(rows, key=lambda row: row["seq"]):
+            actor = row["actor_id"]
+            if actor not in profiles:
+                past = AuditEntry.objects.filter(
+                    action=LOGIN_SUCCESS,
+                    actor_id=actor,
+                    seq__lt=first,
+                    created_at__gte=row["created_at"] - dt.timedelta(days=days),
+                )
+                profiles[actor] = [_hour(at) for at in past.values_list("created_at", flat=True)]
+            known, hour = profiles[actor], _hour(row["created_at"])
+            if len(known) >= minimum and not any(_near(hour, seen, margin) for seen in known):
+                if actor in findings:
+                    findings[actor].rows.append(row)
+                else:
+                    figures = {"count": 1, "hour": hour, "signins": len(known), "usual": sorted(set(known))}
+                    findings[actor] = Finding(self.kind, MEDIUM, f"actor_id:{actor}", [row], self.window, figures)
+                    findings[actor].users.add(actor)
+            known.append(hour)
+        for finding in findings.values():
+            finding.figures["count"] = len(finding.rows)
+        return list(findings.values())
+
+
+@dataclass(frozen=True)
+class TwoPlacesRule:
+    """One account active from two distant networks at once: its entries switch from one network
+    to another (``networks.distant``) at least ``DETECT_TWO_PLACES_SWITCHES`` times within
+    ``DETECT_TWO_PLACES_WINDOW`` — the back and forth of two browsers sharing a session or an
+    account (A, then B, then A again). With a country database, the countries are in the figures.
+    The trail has no session id: it is the account that is seen in two places."""
+
+    kind: str = "two_places"
+
+    def scan(self, batch: list[Row], head: int) -> list[Finding]:
+        rows = [row for row in batch if row["actor_id"] and row["ip"] and not row["action"].startswith(QUIET_PREFIXES)]
+        if not rows:
+            return []
+        window = dt.timedelta(seconds=settings.DETECT_TWO_PLACES_WINDOW)
+        needed = settings.DETECT_TWO_PLACES_SWITCHES
+        # The batch itself, and the same accounts' entries of the window before it (not re-read).
+        before = AuditEntry.objects.filter(
+            actor_id__in={row["actor_id"] for row in rows},
+            ip__isnull=False,
+            created_at__gte=min(row["created_at"] for row in rows) - window,
+            created_at__lte=max(row["created_at"] for row in rows),
+            seq__lt=min(row["seq"] for row in batch),
+        )
+        by_actor: dict[int, list[Row]] = {}
+        for row in [*before.values(*FIELDS), *rows]:
+            if not row["action"].startswith(QUIET_PREFIXES):
+                by_actor.setdefault(row["actor_id"], []).append(row)
+        batch_seqs = {row["seq"] for row in rows}
+        findings = []
+        for actor, entries in by_actor.items():
+            entries.sort(key=lambda row: (row["created_at"], row["seq"]))
+            switches = [
+                (before, after)
+                for before, after in zip(entries, entries[1:], strict=False)
+                if networks.distant(before["ip"], after["ip"])
+            ]
+            group: list[tuple[Row, Row]] = []
+            for switch in [*switches, None]:
+                if switch is not None and (not group or switch[1]["created_at"] - group[-1][1]["created_at"] <= window):
+                    group.append(switch)
+                    continue
+                if len(group) >= needed:
+                    evidence = {row["seq"]: row for pair in group for row in pair}
+                    if not batch_seqs.isdisjoint(evidence):
+                        findings.append(self._finding(actor, list(evidence.values()), len(group), window))
+                group = [switch] if switch is not None else []
+        return findings
+
+    def _finding(self, actor: int, rows: list[Row], switches: int, window: dt.timedelta) -> Finding:
+        rows.sort(key=lambda row: row["seq"])
+        places = sorted({networks.network(row["ip"]) for row in rows})
+        figures: dict[str, Any] = {"count": len(rows), "switches": switches, "networks": len(places)}
+        countries = sorted({networks.country(row["ip"]) for row in rows} - {""})
+        if countries:
+            figures["countries"] = countries
+        finding = Finding(self.kind, HIGH, f"actor_id:{actor}", rows[:50], window, figures)
+        finding.users.add(actor)
+        return finding
+
+
+@dataclass(frozen=True)
+class NewCountryRule:
+    """A sign-in from a country that none of the account's sign-ins of the last
+    ``DETECT_NEW_ADDRESS_HISTORY_DAYS`` came from. Only with ``DETECT_COUNTRY_DATABASE``: without a
+    country database this rule finds nothing."""
+
+    kind: str = "new_country"
+    window: dt.timedelta = dt.timedelta(days=1)
+
+    def scan(self, batch: list[Row], head: int) -> list[Finding]:
+        if not networks.has_countries():
+            return []
+        rows = [row for row in batch if row["action"] == LOGIN_SUCCESS and row["actor_id"] and row["ip"]]
+        if not rows:
+            return []
+        first = min(row["seq"] for row in batch)
+        days = settings.DETECT_NEW_ADDRESS_HISTORY_DAYS
+        known: dict[int, set[str]] = {}
+        findings: dict[tuple[int, str], Finding] = {}
+        for row in sorted(rows, key=lambda row: row["seq"]):
+            actor, place = row["actor_id"], networks.country(row["ip"])
+            if not place:
+                continue
+            if actor not in known:
+                addresses = AuditEntry.objects.filter(
+                    action=LOGIN_SUCCESS,
+                    actor_id=actor,
+                    seq__lt=first,
+                    ip__isnull=False,
+                    created_at__gte=row["created_at"] - dt.timedelta(days=days),
+                ).values_list("ip", flat=True)
+                known[actor] = {networks.country(ip or "") for ip in set(addresses)} - {""}
+            if known[actor] and place not in known[actor]:
+                key = (actor, place)
+                if key in findings:
+                    findings[key].rows.append(row)
+                    continue
+                figures = {"count": 1, "country": place, "known": sorted(known[actor])}
+                findings[key] = Finding(self.kind, HIGH, f"actor_id:{actor}:{place}", [row], self.window, figures)
+                findings[key].users.add(actor)
+                continue
+            known[actor].add(place)
+        return list(findings.values())
+
+
+IMPORTS = ("annuaire.imported", "drugs.import.finished")
+
+
+def import_rows(details: dict[str, Any]) -> int | None:
+    rows = details.get("rows")
+    return rows if isinstance(rows, int) and rows >= 0 else None
+
+
+@dataclass(frozen=True)
+class ImportSizeRule:
+    """An import (``annuaire.imported``, ``drugs.import.finished``) whose row count is more than
+    ``DETECT_IMPORT_FACTOR`` times, or less than one ``DETECT_IMPORT_FACTOR``-th of, the median of
+    the last ``DETECT_IMPORT_HISTORY`` successful imports of the same action, kind and structure —
+    judged once there are ``DETECT_IMPORT_MIN_HISTORY`` of them. The only rule that reads
+    ``details`` (the ``rows``, ``kind`` and ``structure`` keys of these actions)."""
+
+    kind: str = "import_size"
+    window: dt.timedelta = dt.timedelta(hours=1)
+
+    def scan(self, batch: list[Row], head: int) -> list[Finding]:
+        rows = [row for row in batch if row["action"] in IMPORTS and row["outcome"] == AuditEntry.Outcome.SUCCESS]
+        if not rows:
+            return []
+        details = dict(AuditEntry.objects.filter(seq__in=[row["seq"] for row in rows]).values_list("seq", "details"))
+        factor, minimum = settings.DETECT_IMPORT_FACTOR, settings.DETECT_IMPORT_MIN_HISTORY
+        findings = []
+        for row in rows:
+            own = details.get(row["seq"]) or {}
+            size = import_rows(own)
+            if size is None:
+                continue
+            group = (own.get("structure"), own.get("kind"))
+            earlier = AuditEntry.objects.filter(
+                action=row["action"], outcome=AuditEntry.Outcome.SUCCESS, seq__lt=row["seq"]
+            ).order_by("-seq")
+            sizes = []
+            for past in earlier.values_list("details", flat=True)[:200]:
+                past = past or {}
+                past_size = import_rows(past)
+                if past_size is not None and (past.get("structure"), past.get("kind")) == group:
+                    sizes.append(past_size)
+                    if len(sizes) >= settings.DETECT_IMPORT_HISTORY:
+                        break
+            if len(sizes) < minimum:
+                continue
+            median = statistics.median(sizes)
+            if size > median * factor or size * factor < median:
+                figures = {"count": 1, "rows": size, "median": median, "factor": factor, "history": len(sizes)}
+                subject = f"{row['target_type']}:{row['target_id']}"
+                finding = Finding(self.kind, MEDIUM, subject, [row], self.window, figures)
+                if row["actor_id"]:
+                    finding.users.add(row["actor_id"])
+                findings.append(finding)
+        return findings
+
+
+Rule = WindowRule | EachRule | NewAddressRule | UnusualHoursRule | TwoPlacesRule | NewCountryRule | ImportSizeRule
 
 RULES: list[Rule] = [
     WindowRule(
@@ -359,6 +576,10 @@ RULES: list[Rule] = [
     ),
     EachRule("privilege_change", MEDIUM, PRIVILEGES),
     EachRule("mfa_removed", HIGH, FACTOR_REMOVED),
+    UnusualHoursRule(),
+    TwoPlacesRule(),
+    NewCountryRule(),
+    ImportSizeRule(),
 ]
 
 

@@ -1,5 +1,6 @@
 """The drafts generated from an incident (issue 17, item 8): the CNIL notification with the fields
-of GDPR art. 33(3), and for each patient concerned the art. 34 letter in plain French.
+of GDPR art. 33(3), the health-sector report to the ARS / CERT Santé (``ars_fields``), and for
+each patient concerned the art. 34 letter in plain French.
 
 Read-only: the texts are built from the incident and its scope at the time they are shown, so a
 draft always says what the register says. The letter names the patient (decrypted here, at read
@@ -16,9 +17,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from reportlab.platypus import Spacer
 
+from cordee.audit.models import AuditEntry
 from cordee.security import pdf
 from cordee.security.clock import DEADLINE
 from cordee.security.models import BreachNotice, Incident
+from cordee.security.services.containment import measure_words
 from cordee.security.services.scoping import CATEGORIES, category_labels, reasoning
 from cordee.vault.errors import VaultError
 
@@ -103,6 +106,104 @@ def cnil_pdf(incident: Incident) -> bytes:
     for label, text in cnil_fields(incident):
         story += [pdf.p(label, styles.heading), pdf.p(text, styles.body)]
     return pdf.build(story, title=_("Notification to the CNIL"))
+
+
+def _containment(incident: Incident) -> str:
+    """What the audit trail says was done to contain it (the containment card's entries)."""
+    done = AuditEntry.objects.filter(
+        action="security.containment", target_type="security.incident", target_id=str(incident.pk)
+    ).order_by("seq")
+    words = measure_words()
+    lines = []
+    for entry in done:
+        actions = ", ".join(str(words.get(action, action)) for action in entry.details.get("actions", []))
+        accounts = len(entry.details.get("accounts", []))
+        line = _("%(when)s: %(actions)s") % {"when": _when(entry.created_at), "actions": actions}
+        if accounts:
+            line += " " + ngettext("(%(n)s account)", "(%(n)s accounts)", accounts) % {"n": accounts}
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _causes(incident: Incident) -> str:
+    kinds = sorted({str(alert.get_kind_display()) for alert in incident.alerts.all()})
+    if not kinds:
+        return _("(to be completed: not identified yet)")
+    return _("Detected by Cordée's intrusion detection: %(kinds)s.") % {"kinds": "; ".join(kinds)}
+
+
+def ars_fields(incident: Incident) -> list[tuple[str, str]]:
+    """The report of a serious information-system security incident (CSP art. L. 1111-8-2), made on
+    the national portal of adverse health events for the ARS and the CERT Santé. Its sections follow
+    the form annexed to the arrêté of 30 October 2017 (identification, description, impacts, causes)."""
+    scope = incident.scope or {}
+    totals = scope.get("totals") or {}
+    accounts = len(scope.get("accounts", []))
+    perimeter = _("%(n)s compromised account(s) in Cordée between %(start)s and %(end)s.") % {
+        "n": accounts,
+        "start": _when(dt.datetime.fromisoformat(scope["start"])) if scope.get("start") else "?",
+        "end": _when(dt.datetime.fromisoformat(scope["end"])) if scope.get("end") else "?",
+    }
+    if scope.get("dump"):
+        perimeter += " " + (
+            _("A copy of the database was taken, with the vault key.")
+            if scope.get("key_exposed")
+            else _("A copy of the database was taken, without the vault key (encrypted data only).")
+        )
+    containment = _containment(incident)
+    state = (
+        _("Contained on %(c)s.") % {"c": _when(incident.contained_at)}
+        if incident.contained_at
+        else _("Being handled: not contained yet.")
+    )
+    return [
+        (_("1. Structure concerned"), incident.structure_name),
+        (_("1. Declarant (name, function, contact)"), _or_unknown(incident.contact)),
+        (_("2. Date and time the incident was found"), _when(incident.aware_at)),
+        (_("2. Date the incident began"), _when(incident.occurred_at, _("unknown"))),
+        (_("2. Description of the incident"), _or_unknown(incident.nature)),
+        (_("2. Perimeter"), perimeter if scope else _("(to be completed: run the scoping)")),
+        (
+            _("2. Information systems and data concerned"),
+            _("Cordée (secure workspace of the health professionals): %(c)s") % {"c": _categories(incident)},
+        ),
+        (_("2. State of handling"), "\n".join(part for part in (state, containment) if part)),
+        (
+            _("3. Impact on the data"),
+            _("Confidentiality: %(people)s. Integrity and availability: no alteration shown by the audit trail%(v)s.")
+            % {
+                "people": _people(incident),
+                "v": "" if scope.get("audit_verified", True) else _(" (which failed its verification)"),
+            },
+        ),
+        (_("3. Impact on the people (patients, professionals)"), _or_unknown(incident.consequences)),
+        (
+            _("3. Impact on the information systems and on the structure"),
+            _("Care goes on; measures taken: %(m)s") % {"m": _or_unknown(incident.measures_taken)},
+        ),
+        (_("3. Patients concerned"), str(totals.get("patients", _("(to be completed)")))),
+        (_("4. Causes, if identified"), _causes(incident)),
+        (_("Measures proposed"), _or_unknown(incident.measures_proposed)),
+    ]
+
+
+def ars_pdf(incident: Incident) -> bytes:
+    styles = pdf.styles()
+    story: list[Any] = [
+        pdf.p(_("Draft report of a serious information-system security incident"), styles.title),
+        pdf.p(
+            _(
+                "Incident %(n)s — CSP art. L. 1111-8-2, form of the arrêté of 30 October 2017. To be filed on "
+                "the portal of adverse health events (signalement.social-sante.gouv.fr) for the ARS and the "
+                "CERT Santé."
+            )
+            % {"n": incident.pk},
+            styles.body,
+        ),
+    ]
+    for label, text in ars_fields(incident):
+        story += [pdf.p(label, styles.heading), pdf.p(text, styles.body)]
+    return pdf.build(story, title=_("Report to the ARS / CERT Santé"))
 
 
 def patient_name(notice: BreachNotice) -> str:

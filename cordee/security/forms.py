@@ -124,3 +124,27 @@ class ScopeForm(forms.Form):
         if not data.get("accounts") and not data.get("database_dump"):
             raise forms.ValidationError(_("Say what was compromised: accounts, or a copy of the database."))
         return data
+
+
+class ContainForm(forms.Form):
+    PREFIX = "contain"  # beside the scoping form's own "accounts" on the incident page
+    accounts = forms.ModelMultipleChoiceField(
+        queryset=User.objects.none(),
+        label=_("Compromised accounts"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    actions = forms.MultipleChoiceField(
+        label=_("Measures"),
+        choices=[
+            ("sessions", _("End their sessions (browsers and API)")),
+            ("password", _("Force a password reset at the next sign-in")),
+            ("factors", _("Remove their second factors (set up again at the next sign-in)")),
+        ],
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Every measure ends the accounts' sessions."),
+    )
+
+    def __init__(self, *args: Any, members: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["accounts"].queryset = members  # type: ignore[attr-defined]  # ModelMultipleChoiceField's
+        self.fields["accounts"].label_from_instance = lambda user: user.display_name  # type: ignore[attr-defined]  # same

@@ -28,6 +28,11 @@ class Alert(models.Model):
         # Raised by the backups app (backups/services.py): a backup failed, or none succeeded lately.
         BACKUP_FAILED = "backup_failed", _("Backup failed")
         BACKUP_MISSING = "backup_missing", _("No recent backup")
+        UNUSUAL_HOURS = "unusual_hours", _("Sign-in at an unusual hour for the account")
+        TWO_PLACES = "two_places", _("Account used from two distant networks at once")
+        NEW_COUNTRY = "new_country", _("Sign-in from a new country")
+        AUDIT_VERIFICATION = "audit_verification", _("The audit trail does not verify")
+        IMPORT_SIZE = "import_size", _("Import of unusual size")
 
     class Verdict(models.TextChoices):
         JUSTIFIED = "justified", _("Justified")
@@ -70,6 +75,8 @@ class Alert(models.Model):
     reviewed_by_display = models.JSONField(default=dict, blank=True)
     verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
     comment = models.TextField(blank=True)
+    # What was done about it, automatically or by an officer: [{"action", "at", "by", "sessions", …}].
+    responses = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("security alert")

@@ -58,6 +58,7 @@ def register() -> None:
             waiting=modules.Waiting(count=alerts_to_review, describe=_describe),
             home=modules.HomeCard("security/_home.html", home_card),
             order=60,
+            push_text=_("A security alert is waiting for review."),
         )
     )
     modules.register(

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -82,6 +83,10 @@ def _alert_page(request: AuthedRequest, alert: Alert, *, failed: dict | None = N
         "failed": failed or {},
         "may_act": may_handle(request.user, alert),
         "lock_hours": settings.DETECT_LOCK_HOURS,
+        "responses": [
+            {**response, "at": parse_datetime(response["at"]), "until": parse_datetime(response.get("until") or "")}
+            for response in alert.responses
+        ],
     }
     return render(request, "security/alert.html", context, status=status)
 

@@ -35,9 +35,9 @@ from cordee.security.access import (
     officer_memberships,
 )
 from cordee.security.clock import clock
-from cordee.security.forms import FACTS, DeclareForm, IncidentForm, ScopeForm
+from cordee.security.forms import FACTS, ContainForm, DeclareForm, IncidentForm, ScopeForm
 from cordee.security.models import Incident
-from cordee.security.services import detections, notices, scoping
+from cordee.security.services import containment, detections, notices, scoping
 from cordee.security.services import incidents as services
 
 VIEW = "security.incident_view"
@@ -101,6 +101,7 @@ def _page(
     *,
     form: IncidentForm | None = None,
     scope_form: ScopeForm | None = None,
+    contain_form: ContainForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     now = timezone.now()
@@ -111,6 +112,10 @@ def _page(
         "form": form or IncidentForm(instance=incident),
     }
     context.update(_more_context(request, incident, now, scope_form))
+    initial = {"accounts": (incident.scope or {}).get("accounts", [])}
+    context["contain_form"] = contain_form or ContainForm(
+        members=_members(incident), initial=initial, prefix=ContainForm.PREFIX
+    )
     return render(request, "security/incident.html", context, status=status)
 
 
@@ -137,6 +142,7 @@ def _more_context(
         "scope_window": [dt.datetime.fromisoformat(scope[k]) for k in ("start", "end")] if scope else [],
         "notices": list(incident.notices.order_by("patient_id")),
         "cnil_fields": drafts.cnil_fields(incident) if scope else [],
+        "ars_fields": drafts.ars_fields(incident) if scope else [],
         "scope_categories": [
             (labels[c], scope["by_category"][c]) for c in scoping.CATEGORIES if c in scope.get("by_category", {})
         ],
@@ -211,6 +217,38 @@ def scope(request: AuthedRequest, incident_id: str) -> HttpResponse:
     return redirect("security:incident", found.pk)
 
 
+@login_required
+@require_POST
+@reauthentication_required
+def contain(request: AuthedRequest, incident_id: str) -> HttpResponse:
+    found = access_incident(request.user, incident_id, purpose=EDIT, request=request)
+    form = ContainForm(request.POST, members=_members(found), prefix=ContainForm.PREFIX)
+    if not form.is_valid():
+        return _page(request, found, contain_form=form, status=400)
+    try:
+        counts = containment.do_contain_accounts(
+            found, list(form.cleaned_data["accounts"]), form.cleaned_data["actions"], by=request.user, request=request
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("Containment done: %(accounts)s account(s), %(sessions)s session(s) ended.") % counts,
+        )
+    return redirect("security:incident", found.pk)
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def rotate_kek(request: AuthedRequest, incident_id: str) -> HttpResponse:
+    found = access_incident(request.user, incident_id, purpose=EDIT, request=request)
+    containment.do_rotate_kek(found, by=request.user, request=request)
+    messages.success(request, _("The vault's key encryption key was rotated."))
+    return redirect("security:incident", found.pk)
+
+
 NOTICE_VIEW = "security.notice_view"  # an officer (or the patient) opens a patient's notice
 
 
@@ -228,6 +266,15 @@ def cnil_draft(request: AuthedRequest, incident_id: str) -> HttpResponse:
     found = access_incident(request.user, incident_id, purpose=VIEW, request=request)
     audit.record("security.cnil_draft_downloaded", request=request, target=found, purpose=VIEW)
     return _pdf(drafts.cnil_pdf(found), f"notification-cnil-{found.pk}.pdf")
+
+
+@login_required
+@require_GET
+@reauthentication_required
+def ars_draft(request: AuthedRequest, incident_id: str) -> HttpResponse:
+    found = access_incident(request.user, incident_id, purpose=VIEW, request=request)
+    audit.record("security.ars_draft_downloaded", request=request, target=found, purpose=VIEW)
+    return _pdf(drafts.ars_pdf(found), f"signalement-ars-{found.pk}.pdf")
 
 
 @login_required

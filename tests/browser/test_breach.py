@@ -43,10 +43,11 @@ def test_otto_declares_scopes_and_approves_then_paula_reads_her_notice(page, bro
     expect(page.locator(".incident-clock")).to_contain_text("restantes pour notifier la CNIL")
 
     now = timezone.now()
-    page.get_by_label("Bob Durand").check()
-    page.locator("input[name=start]").fill(_local(now - dt.timedelta(hours=1)))
-    page.locator("input[name=end]").fill(_local(now + dt.timedelta(minutes=5)))
-    page.get_by_role("button", name="Calculer le périmètre").click()
+    scoping = page.locator("form", has=page.get_by_role("button", name="Calculer le périmètre"))
+    scoping.get_by_label("Bob Durand").check()  # the containment form below names him too
+    scoping.locator("input[name=start]").fill(_local(now - dt.timedelta(hours=1)))
+    scoping.locator("input[name=end]").fill(_local(now + dt.timedelta(minutes=5)))
+    scoping.get_by_role("button", name="Calculer le périmètre").click()
     expect(page.get_by_text("1 patient concerné, 1 enregistrements.")).to_be_visible()
     expect(page.get_by_text("journal d'audit vérifié")).to_be_visible()
 

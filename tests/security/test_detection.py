@@ -101,7 +101,7 @@ def test_password_spraying_over_50_accounts_raises_one_alert_for_the_structure(
     assert len(detections(kind=Alert.Kind.PASSWORD_SPRAYING)) == 1
     alert.refresh_from_db()
     assert len(alert.evidence) == 60 and alert.figures["count"] == 60
-    assert DetectionCursor.objects.get().seq >= max(alert.evidence)
+    assert DetectionCursor.objects.get(name="audit").seq >= max(alert.evidence)
 
 
 def test_account_brute_force_raises_a_failed_logins_alert(personas, tilleuls):
@@ -378,7 +378,7 @@ def test_the_worker_runs_the_detection_from_its_cursor(personas):
         do_record_failure(alice.email, "198.51.100.1", from_("198.51.100.1", CURL))
     assert Scheduler([job]).run_due() == ["security.detect"]
     assert kinds() == ["failed_logins_account"]
-    cursor = DetectionCursor.objects.get().seq
+    cursor = DetectionCursor.objects.get(name="audit").seq
     assert cursor == AuditEntry.objects.filter(action="login.failed").order_by("-seq").first().seq
     assert do_detect().scanned == AuditEntry.objects.filter(seq__gt=cursor).count()  # only what came since
 

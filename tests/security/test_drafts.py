@@ -162,3 +162,58 @@ def test_another_patient_cannot_open_paulas_notice(scoped, otto, paula, client_f
     other = BreachNotice.objects.exclude(patient=paula.patient).get(incident=scoped)
     assert client_for(paula).get(f"/securite/mes-avis/{other.pk}.pdf").status_code == 404
     assert client_for(paula).get("/securite/mes-avis/abc.pdf").status_code == 404
+
+
+# --- the ARS / CERT Santé report, and the notices as secure messages (issue 17, items 8) ---------
+
+
+@pytest.mark.usefixtures("english")
+def test_the_ars_report_has_the_sections_of_the_national_form(scoped, client_for, otto):
+    fields = dict(drafts.ars_fields(scoped))
+    for label in (
+        "1. Structure concerned",
+        "1. Declarant (name, function, contact)",
+        "2. Date and time the incident was found",
+        "2. Perimeter",
+        "2. Information systems and data concerned",
+        "2. State of handling",
+        "3. Impact on the data",
+        "3. Impact on the people (patients, professionals)",
+        "4. Causes, if identified",
+    ):
+        assert label in fields
+    assert fields["2. Perimeter"].startswith("1 compromised account(s) in Cordée between")
+    assert "2 patients, 7 records" in fields["3. Impact on the data"]
+    assert fields["3. Patients concerned"] == "2"
+    response = client_for(otto).get(f"/securite/incidents/{scoped.pk}/signalement-ars.pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert _last("security.ars_draft_downloaded").target_id == str(scoped.pk)
+    assert 'id="ars-fields"' in client_for(otto).get(f"/securite/incidents/{scoped.pk}/").content.decode()
+
+
+@pytest.mark.parametrize("who", ["alice", "bob", "paula"])
+def test_others_get_404_for_the_ars_report(scoped, personas, client_for, who):
+    assert client_for(personas[who]).get(f"/securite/incidents/{scoped.pk}/signalement-ars.pdf").status_code == 404
+    assert not AuditEntry.objects.filter(action="security.ars_draft_downloaded").exists()
+
+
+def test_the_approved_notice_reaches_paula_as_a_secure_message(
+    scoped, otto, paula, client_for, django_capture_on_commit_callbacks
+):
+    from cordee.messaging.models import Conversation, Message
+
+    _decide(scoped, otto)
+    assert not Conversation.objects.filter(pair_key__startswith="s:").exists()  # nothing before approval
+    with django_capture_on_commit_callbacks(execute=True):
+        do_approve_drafts(scoped, by=otto)
+    notice = BreachNotice.objects.get(incident=scoped, patient=paula.patient)
+    conversation = Conversation.objects.get(pair_key=f"s:{notice.pk}")
+    assert set(conversation.members.values_list("user_id", flat=True)) == {otto.pk, paula.pk}
+    (message,) = Message.objects.filter(conversation=conversation)
+    assert message.sender_id == otto.pk and CONSEQUENCES in message.body
+    # The other patient has no account: her letter is the PDF to post, no message.
+    assert Conversation.objects.filter(pair_key__startswith="s:").count() == 1
+    client = client_for(paula)
+    assert client.get(f"/messagerie/{conversation.pk}/").status_code == 200
+    page = client.get(f"/api/messaging/conversations/{conversation.pk}/messages").json()
+    assert CONSEQUENCES in str(page)

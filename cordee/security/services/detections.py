@@ -32,6 +32,9 @@ from cordee.accounts.models import AccountLock, Membership, Structure, User
 from cordee.accounts.services import lockout
 from cordee.accounts.sessions import invalidate_user_sessions
 from cordee.audit import services as audit
+from cordee.audit.models import AuditCheckpoint, AuditEntry
+from cordee.audit.verify import verify_chain
+from cordee.lib import modules
 from cordee.security import detection
 from cordee.security.access import may_handle
 from cordee.security.models import Alert, DetectionCursor, Incident
@@ -49,6 +52,7 @@ class Outcome:
     scanned: int = 0
     raised: int = 0
     extended: int = 0
+    verified: bool = True  # the trail's tail verified (``do_verify_tail``)
 
     def __str__(self) -> str:
         return f"{self.scanned} entries scanned, {self.raised} alerts raised, {self.extended} extended"
@@ -82,6 +86,18 @@ def _officers(structure: Structure | None) -> list[str]:
     return sorted(set(officers.values_list("user__email", flat=True)))
 
 
+def _officer_ids(structure: Structure | None) -> list[int]:
+    if structure is None:
+        return list(User.objects.filter(is_superuser=True, is_active=True).values_list("pk", flat=True))
+    officers = Membership.objects.filter(structure=structure, security_officer=True, user__is_active=True)
+    return sorted(set(officers.values_list("user_id", flat=True)))
+
+
+def _push(user_ids: list[int]) -> None:
+    """The officers' subscribed browsers learn that an alert waits (the text names no one)."""
+    modules.something_waits.send_robust(sender=Alert, entry="alertes", user_ids=user_ids)
+
+
 def _actor(finding: detection.Finding) -> User | None:
     if finding.subject.startswith("actor_id:"):
         return User.objects.filter(pk=int(finding.subject.split(":")[1])).first()
@@ -93,6 +109,7 @@ def _actor(finding: detection.Finding) -> User | None:
 def do_raise_finding(finding: detection.Finding) -> tuple[int, int]:
     """The alerts of one finding: (raised, extended)."""
     raised = extended = 0
+    raised_alerts: list[Alert] = []
     key = f"{finding.kind}:{finding.subject}"[:260]
     actor = _actor(finding)
     with transaction.atomic():
@@ -152,8 +169,101 @@ def do_raise_finding(finding: detection.Finding) -> tuple[int, int]:
             emails = _officers(structure)
             kind, severity = str(alert.get_kind_display()), str(alert.get_severity_display())
             transaction.on_commit(functools.partial(_mail, alert.pk, kind, severity, emails))
+            transaction.on_commit(functools.partial(_push, _officer_ids(structure)))
+            raised_alerts.append(alert)
             raised += 1
+        if raised_alerts and actor is not None:
+            _respond(finding, actor, raised_alerts)
     return raised, extended
+
+
+# --- automatic responses ----------------------------------------------------------------------
+
+AUTO_LOCK_KINDS = ("failed_logins_account",)
+AUTO_REVOKE_KINDS = ("two_places",)
+
+
+def _lock(user: User) -> dt.datetime:
+    until = timezone.now() + dt.timedelta(hours=settings.DETECT_LOCK_HOURS)
+    AccountLock.objects.update_or_create(email=lockout.normalise(user.email), defaults={"locked_until": until})
+    return until
+
+
+def _end_sessions(user: User, reason: str) -> int:
+    sessions = list(UserSession.objects.filter(user=user))
+    for session in sessions:
+        session.end()
+    invalidate_user_sessions(user.pk, reason)
+    return len(sessions)
+
+
+def _note_response(alert: Alert, response: dict[str, object]) -> None:
+    alert.responses = [*alert.responses, {"at": timezone.now().isoformat(), **response}]
+    alert.save(update_fields=["responses"])
+
+
+def _respond(finding: detection.Finding, user: User, alerts: list[Alert]) -> None:
+    """The automatic response to the clearest cases, when the settings allow it (inside the
+    raising transaction): an account under brute force is locked (``DETECT_AUTO_LOCK``); an
+    account seen in two places at once has all its sessions ended (``DETECT_AUTO_REVOKE``). Once
+    per finding, noted on each of its alerts, audited as ``security.auto_response``."""
+    response: dict[str, object]
+    if finding.kind in AUTO_LOCK_KINDS and settings.DETECT_AUTO_LOCK:
+        until = _lock(user)
+        response = {"action": "locked", "until": until.isoformat(), "by": "detection"}
+    elif finding.kind in AUTO_REVOKE_KINDS and settings.DETECT_AUTO_REVOKE:
+        response = {"action": "sessions_revoked", "sessions": _end_sessions(user, "two_places"), "by": "detection"}
+    else:
+        return
+    for alert in alerts:
+        _note_response(alert, response)
+    audit.record(
+        "security.auto_response",
+        target=user,
+        details={"kind": finding.kind, "alerts": [alert.pk for alert in alerts], **response},
+    )
+
+
+# --- the audit trail's own verification -------------------------------------------------------
+
+VERIFIED = "audit-verified"
+
+
+def do_verify_tail() -> bool:
+    """Verify the entries written since the last verified one (or the last signed checkpoint):
+    their chain and MACs (``verify_chain``). A failure raises an ``audit_verification`` alert to
+    the platform operator's queue (one per problem's entry and day); the cursor then stays where
+    the trail last verified, so the next run checks again. Whether the tail verified."""
+    head = AuditEntry.objects.order_by("-seq").values_list("seq", "entry_hash").first()
+    if head is None:
+        return True
+    cursor, _created = DetectionCursor.objects.get_or_create(name=VERIFIED)
+    if cursor.seq >= head[0]:
+        return True
+    checkpoint = AuditCheckpoint.objects.order_by("-seq").values_list("seq", "entry_hash").first()
+    start: tuple[int, str] | None = checkpoint
+    if cursor.seq and (checkpoint is None or cursor.seq > checkpoint[0]):
+        known = AuditEntry.objects.filter(seq=cursor.seq).values_list("seq", "entry_hash").first()
+        start = known or start
+    result = verify_chain(start_after=start, until=head[0], check_checkpoints=False)
+    if result.ok:
+        DetectionCursor.objects.filter(name=VERIFIED).update(seq=head[0], updated_at=timezone.now())
+        return True
+    problem = result.problems[0]
+    seq = problem.seq or head[0]
+    row = AuditEntry.objects.filter(seq__lte=seq).order_by("-seq").values(*detection.FIELDS).first()
+    if row is None:
+        row = AuditEntry.objects.filter(seq=head[0]).values(*detection.FIELDS).get()
+    finding = detection.Finding(
+        "audit_verification",
+        detection.HIGH,
+        f"seq:{seq}",
+        [row],
+        dt.timedelta(days=1),
+        {"count": len(result.problems), "problem": problem.kind, "seq": seq},
+    )
+    do_raise_finding(finding)
+    return False
 
 
 def _run(outcome: Outcome, rows: list[detection.Row], head: int) -> None:
@@ -173,6 +283,8 @@ def do_detect() -> Outcome:
     for rows, head in detection.batches(after=cursor):
         _run(outcome, rows, head)
         DetectionCursor.objects.filter(name=CURSOR).update(seq=rows[-1]["seq"], updated_at=timezone.now())
+    if settings.DETECT_AUDIT_VERIFY:
+        outcome.verified = do_verify_tail()
     return outcome
 
 
@@ -273,17 +385,17 @@ def do_lock_account(alert: Alert, *, by: User, request: HttpRequest | None = Non
             raise ValidationError(_("This alert names no account of your structure."))
         if user.pk == by.pk:
             raise ValidationError(_("Another officer locks your own account."))
-        until = timezone.now() + dt.timedelta(hours=settings.DETECT_LOCK_HOURS)
-        AccountLock.objects.update_or_create(email=lockout.normalise(user.email), defaults={"locked_until": until})
-        sessions = list(UserSession.objects.filter(user=user))
-        for session in sessions:
-            session.end()
-        invalidate_user_sessions(user.pk, "locked_from_alert")
+        until = _lock(user)
+        sessions = _end_sessions(user, "locked_from_alert")
+        _note_response(
+            current,
+            {"action": "locked", "until": until.isoformat(), "sessions": sessions, "by": audit.actor_display(by)},
+        )
         audit.record(
             "security.account_locked",
             actor=by,
             request=request,
             target=user,
-            details={"alert": current.pk, "sessions": len(sessions), "until": until.isoformat()},
+            details={"alert": current.pk, "sessions": sessions, "until": until.isoformat()},
         )
-    return len(sessions)
+    return sessions

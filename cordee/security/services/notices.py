@@ -4,7 +4,8 @@ Nothing reaches a patient before an officer approves (a recent sign-in, audited)
 the notices when the decision is to inform the patients: each is then shown in the patient's
 space (and its PDF is there to print for a patient without an account), with one audit entry
 per patient (an access entry: the patient sees it in their access history). Patients with an
-account get a push notification that says only that something waits for them.
+account get a push notification that says only that something waits for them, and the notice as
+a secure message from the approving officer (``signals.notices_approved``, delivered by messaging).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from cordee.audit.models import AuditEntry
 from cordee.lib import modules
 from cordee.security.access import incidents_for
 from cordee.security.models import BreachNotice, Incident
+from cordee.security.signals import notices_approved
 
 NOTICE_ENTRY = "avis-securite"  # the patients' entry in the shell (shell.py)
 
@@ -69,5 +71,11 @@ def do_approve_drafts(incident: Incident, *, by: User, request: HttpRequest | No
             accounts = [notice.patient.user_id for notice in notices if notice.patient.user_id is not None]
             transaction.on_commit(
                 lambda: modules.something_waits.send_robust(sender=BreachNotice, entry=NOTICE_ENTRY, user_ids=accounts)
+            )
+            delivered = [notice.pk for notice in notices if notice.patient.user_id is not None]
+            transaction.on_commit(
+                lambda: notices_approved.send_robust(
+                    sender=Incident, incident_id=current.pk, officer_id=by.pk, notice_ids=delivered
+                )
             )
     return current
