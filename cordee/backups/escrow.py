@@ -4,7 +4,7 @@ The vault keyset (KEK and blind-index key), the audit signing key, the audit MAC
 list go into one file encrypted with a passphrase: scrypt (n=2^17, r=8, p=1: 128 MiB, about half a
 second) derives a 256-bit key, AES-256-GCM encrypts and authenticates, the header (format, KDF
 parameters) being the associated data. Both from the ``cryptography`` library Cordée already uses
-(docs/decisions/0014-backups-restic-escrow.md says why not age). The holder keeps the file and the
+(docs/decisions/0019-backups-restic.md says why not age). The holder keeps the file and the
 passphrase apart, offline (a safe, a sealed envelope); ``escrow_keys unwrap`` gives the files back
 for a restore on a new machine.
 """

@@ -5,7 +5,7 @@ product, or a generic of its BDPM group unless the line is non-substitutable (an
 of the substance). Under the prescription's row lock, the line's counters move with one ``UPDATE …
 WHERE`` on the line's own columns that holds only if the round and what was given in it are still
 those read: of concurrent dispensers, exactly one changes the row, the others get ``changed`` (and
-nothing is written but the audit of the refusal). docs/decisions/0015-prescriptions.md says why the
+nothing is written but the audit of the refusal). docs/decisions/0016-prescriptions.md says why the
 WHERE must not go through a join.
 The database's check constraints make "more than prescribed" impossible even for a bug here.
 
