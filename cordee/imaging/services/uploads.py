@@ -1,4 +1,4 @@
-"""Resumable browser uploads (Cordée's own chunked protocol; docs/decisions/0014).
+"""Resumable browser uploads (Cordée's own chunked protocol; docs/decisions/0018-imaging-dicom-stack.md).
 
 ``POST`` starts an upload of ``size`` bytes for a patient and gets a random token; each ``PUT``
 carries the next chunk with ``Upload-Offset`` (the bytes already received); ``GET`` answers the
