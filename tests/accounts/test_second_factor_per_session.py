@@ -118,3 +118,24 @@ def test_a_bad_finess_creates_nothing(db):
         )
     assert not Structure.objects.filter(name="X").exists()
     assert not AuditEntry.objects.filter(action="structure.created").exists()
+
+
+def test_the_operator_gives_the_address_and_telephone_printed_on_prescriptions(db):
+    call_command(
+        "structure", "create", "--name", "Cabinet du Parc", "--kind", "cabinet", "--admin-email", "chef@parc.test",
+        "--street", "1 rue du Parc", "--postcode", "69006", "--city", "Lyon", "--telephone", "+33 4 78 00 00 00",
+    )  # fmt: skip
+    structure = Structure.objects.get(name="Cabinet du Parc")
+    assert (structure.street, structure.postcode, structure.city) == ("1 rue du Parc", "69006", "Lyon")
+    assert structure.telephone == "04 78 00 00 00"
+    assert structure.address_lines == ["1 rue du Parc", "69006 Lyon"]
+
+
+@pytest.mark.parametrize(("option", "value"), [("--telephone", "12345"), ("--postcode", "6900")])
+def test_a_bad_telephone_or_postcode_creates_nothing(db, option, value):
+    with pytest.raises(CommandError, match=option.strip("-")):
+        call_command(
+            "structure", "create", "--name", "X", "--kind", "cabinet", "--admin-email", "x@x.test", option, value
+        )
+    assert not Structure.objects.filter(name="X").exists()
+    assert not AuditEntry.objects.filter(action="structure.created").exists()

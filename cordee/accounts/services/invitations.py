@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cordee.accounts import identifiers
 from cordee.accounts.models import Invitation, Membership, Patient, Structure, User
 from cordee.accounts.services.members import is_structure_admin
 from cordee.audit import services as audit
@@ -176,14 +177,41 @@ def _link_patient_account(invitation: Invitation, user: User, *, request: HttpRe
 
 
 def do_create_structure(
-    *, name: str, kind: str, finess: str = "", siret: str = "", admin_email: str, operator: str
+    *,
+    name: str,
+    kind: str,
+    finess: str = "",
+    siret: str = "",
+    street: str = "",
+    postcode: str = "",
+    city: str = "",
+    telephone: str = "",
+    admin_email: str,
+    operator: str,
 ) -> tuple[Structure, Invitation, str]:
     """Create a structure and invite its first administrator (the link is returned, and mailed).
 
     The platform operator runs this from the command line (there is no Django admin): ``operator``
-    names who ran it (the system account that ran the command) in the audit entry.
+    names who ran it (the system account that ran the command) in the audit entry. The address and
+    telephone are printed on its prescribers' prescriptions; the telephone is kept as
+    ``01 23 45 67 89``.
     """
-    structure = Structure(name=name.strip(), kind=kind, finess=finess or None, siret=siret or None)
+    telephone = telephone.strip()
+    if telephone:
+        try:
+            telephone = identifiers.validate_phone_fr(telephone)
+        except ValidationError as exc:
+            raise ValidationError({"telephone": exc.messages}) from None
+    structure = Structure(
+        name=name.strip(),
+        kind=kind,
+        finess=finess or None,
+        siret=siret or None,
+        street=street.strip(),
+        postcode=postcode.strip(),
+        city=city.strip(),
+        telephone=telephone,
+    )
     structure.full_clean()
     email = admin_email.strip().lower()
     token = secrets.token_urlsafe(32)

@@ -1,7 +1,8 @@
 """The platform operator's command for structures (Cordée has no Django admin).
 
 ``manage.py structure create --name "Cabinet du Parc" --kind cabinet --admin-email a@example.fr
-[--finess 123456789] [--siret 12345678900012]`` creates the structure, invites its first
+[--finess 123456789] [--siret 12345678900012] [--street "1 rue du Parc" --postcode 69001 --city Lyon]
+[--telephone "04 12 34 56 78"]`` creates the structure, invites its first
 administrator (the invitation is e-mailed and its link printed) and audits both. Everything else
 (members, roles, security officers, identity verification) is done by that administrator in
 Cordée, through the audited services.
@@ -30,6 +31,10 @@ class Command(BaseCommand):
         create.add_argument("--admin-email", required=True)
         create.add_argument("--finess", default="")
         create.add_argument("--siret", default="")
+        create.add_argument("--street", default="", help="printed on prescriptions")
+        create.add_argument("--postcode", default="", help="5 digits")
+        create.add_argument("--city", default="")
+        create.add_argument("--telephone", default="", help="a French number, printed on prescriptions")
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         try:
@@ -38,6 +43,10 @@ class Command(BaseCommand):
                 kind=options["kind"],
                 finess=options["finess"],
                 siret=options["siret"],
+                street=options["street"],
+                postcode=options["postcode"],
+                city=options["city"],
+                telephone=options["telephone"],
                 admin_email=options["admin_email"],
                 operator=f"manage.py structure ({getpass.getuser()})",
             )
