@@ -139,3 +139,26 @@ def test_a_bad_telephone_or_postcode_creates_nothing(db, option, value):
         )
     assert not Structure.objects.filter(name="X").exists()
     assert not AuditEntry.objects.filter(action="structure.created").exists()
+
+
+def test_the_operator_sets_an_existing_structures_address_and_telephone(db, capsys):
+    structure = Structure.objects.create(name="Cabinet ancien", kind="cabinet")
+    call_command(
+        "structure", "contact", "--id", str(structure.pk), "--street", "3 place Bellecour", "--postcode", "69002",
+        "--city", "Lyon", "--telephone", "0478000001",
+    )  # fmt: skip
+    structure.refresh_from_db()
+    assert structure.address_lines == ["3 place Bellecour", "69002 Lyon"] and structure.telephone == "04 78 00 00 01"
+    assert AuditEntry.objects.get(action="structure.contact_changed").target_id == str(structure.pk)
+    with pytest.raises(CommandError, match="postcode"):
+        call_command(
+            "structure", "contact", "--id", str(structure.pk), "--street", "x", "--postcode", "ABCDE", "--city", "y",
+            "--telephone", "0478000001",
+        )  # fmt: skip
+    with pytest.raises(CommandError, match="no structure"):
+        call_command(
+            "structure", "contact", "--id", "999999", "--street", "x", "--postcode", "69002", "--city", "y",
+            "--telephone", "0478000001",
+        )  # fmt: skip
+    structure.refresh_from_db()
+    assert structure.postcode == "69002" and AuditEntry.objects.filter(action="structure.contact_changed").count() == 1

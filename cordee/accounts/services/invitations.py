@@ -176,6 +176,34 @@ def _link_patient_account(invitation: Invitation, user: User, *, request: HttpRe
     )
 
 
+def _telephone(value: str) -> str:
+    """A French number kept as ``01 23 45 67 89`` (before ``full_clean``: ``+33 …`` is longer)."""
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        return identifiers.validate_phone_fr(value)
+    except ValidationError as exc:
+        raise ValidationError({"telephone": exc.messages}) from None
+
+
+def do_set_structure_contact(
+    structure: Structure, *, street: str, postcode: str, city: str, telephone: str, operator: str
+) -> Structure:
+    """Set the address and telephone printed on the structure's prescriptions (operator's command)."""
+    structure.street, structure.postcode, structure.city = street.strip(), postcode.strip(), city.strip()
+    structure.telephone = _telephone(telephone)
+    structure.full_clean()
+    with transaction.atomic():
+        structure.save(update_fields=["street", "postcode", "city", "telephone"])
+        audit.record(
+            "structure.contact_changed",
+            target=structure,
+            details={"operator": operator[:100], "postcode": structure.postcode},
+        )
+    return structure
+
+
 def do_create_structure(
     *,
     name: str,
@@ -196,12 +224,7 @@ def do_create_structure(
     telephone are printed on its prescribers' prescriptions; the telephone is kept as
     ``01 23 45 67 89``.
     """
-    telephone = telephone.strip()
-    if telephone:
-        try:
-            telephone = identifiers.validate_phone_fr(telephone)
-        except ValidationError as exc:
-            raise ValidationError({"telephone": exc.messages}) from None
+    telephone = _telephone(telephone)
     structure = Structure(
         name=name.strip(),
         kind=kind,
