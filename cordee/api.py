@@ -19,8 +19,8 @@ from cordee.lib.api import StrictJSONParser, install_error_handlers
 from cordee.lib.ratelimit import UserRateThrottle
 from cordee.library.api import router as library_router
 from cordee.messaging.api import router as messaging_router
-from cordee.referrals.api import router as referrals_router
 from cordee.prescriptions.api import router as prescriptions_router
+from cordee.referrals.api import router as referrals_router
 
 api = NinjaAPI(
     title="Cordée API",

@@ -13,8 +13,8 @@ from cordee.accounts.models import User
 from cordee.care.demo import seed_care_team
 from cordee.documents.demo import seed_record
 from cordee.expertise.demo import seed_requests
-from cordee.library.demo import seed as seed_library
 from cordee.imaging.demo import seed_imaging
+from cordee.library.demo import seed as seed_library
 from cordee.messaging.demo import seed_conversations
 from cordee.prescriptions.demo import seed_pharmacist
 

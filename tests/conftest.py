@@ -1,6 +1,6 @@
 """Shared fixtures and the personas of CONVENTIONS.md.
 
-Personas (all in "Maison de santé des Tilleuls"):
+Personas (all in "Maison de santé des Tilleuls", 12 rue des Tilleuls, 69003 Lyon, 04 72 00 00 00):
 - alice: Dr Alice, treating physician of Paula; may see Paula's data.
 - bob: nurse in Alice's care team; may see Paula's data.
 - charlie: doctor outside Paula's care team; must get the answer given for a missing patient.

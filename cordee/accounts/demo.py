@@ -123,6 +123,10 @@ def seed_personas(*, with_mfa: bool = True) -> dict[str, User]:
         name="Maison de santé des Tilleuls",
         defaults={"kind": Structure.Kind.MAISON_SANTE, "finess": "010002129", "siret": "77554408300386"},
     )
+    if not structure.telephone:  # printed on prescriptions (CSP R.5132-3)
+        structure.street, structure.postcode, structure.city = "12 rue des Tilleuls", "69003", "Lyon"
+        structure.telephone = "04 72 00 00 00"
+        structure.save(update_fields=["street", "postcode", "city", "telephone"])
     users: dict[str, User] = {}
     for persona in PERSONAS:
         user = User.objects.filter(email=persona.email).first()

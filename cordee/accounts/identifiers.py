@@ -131,6 +131,33 @@ def ins_oid(ins: str) -> str:
     return OID_INS_NIA if ins[0] in "78" else OID_INS_NIR
 
 
+# --- A structure's address and telephone (printed on prescriptions, CSP R.5132-3) -----------------
+_PHONE_FR = re.compile(r"^0[1-9]\d{8}$")
+
+
+def validate_phone_fr(value: str) -> str:
+    """A French telephone number, written ``01 23 45 67 89``: ten digits from 0 (01–09), or
+    ``+33`` / ``0033`` and the nine digits after the 0."""
+    phone = re.sub(r"[\s.\-()]", "", value or "")
+    if phone.startswith("+33"):
+        phone = "0" + phone[3:]
+    elif phone.startswith("0033"):
+        phone = "0" + phone[4:]
+    if not phone.isascii() or not _PHONE_FR.match(phone):
+        raise IdentifierError(
+            _("A French telephone number has 10 digits starting with 0 (or +33 and 9 digits)."), code="phone"
+        )
+    return " ".join(phone[i : i + 2] for i in range(0, 10, 2))
+
+
+def validate_postcode(value: str) -> str:
+    """A French postcode: five digits (Corsica 20…, overseas 97… and 98… included)."""
+    postcode = re.sub(r"\s", "", value or "")
+    if not postcode.isascii() or not re.fullmatch(r"\d{5}", postcode) or postcode.startswith("00"):
+        raise IdentifierError(_("A French postcode has 5 digits."), code="postcode")
+    return postcode
+
+
 # Django field validators return nothing; these adapt the validate_* functions above.
 def rpps_validator(value: str) -> None:
     validate_rpps(value)
@@ -146,3 +173,11 @@ def siret_validator(value: str) -> None:
 
 def ins_validator(value: str) -> None:
     validate_ins(value)
+
+
+def phone_fr_validator(value: str) -> None:
+    validate_phone_fr(value)
+
+
+def postcode_validator(value: str) -> None:
+    validate_postcode(value)

@@ -96,6 +96,11 @@ class Structure(models.Model):
     siret = models.CharField(
         _("SIRET number"), max_length=14, blank=True, null=True, unique=True, validators=[identifiers.siret_validator]
     )
+    # Printed on every prescription (CSP R.5132-3: the prescriber's address and telephone).
+    street = models.CharField(_("street address"), max_length=200, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=5, blank=True, validators=[identifiers.postcode_validator])
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    telephone = models.CharField(_("telephone"), max_length=14, blank=True, validators=[identifiers.phone_fr_validator])
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -104,6 +109,12 @@ class Structure(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The postal address as printed: the street, then the postcode and city (empty parts left out)."""
+        town = f"{self.postcode} {self.city}".strip()
+        return [part for part in (self.street.strip(), town) if part]
 
 
 class Membership(models.Model):

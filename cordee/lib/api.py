@@ -6,6 +6,10 @@ and the exception handlers that answer in that shape.
   ``unauthenticated``, 403 ``forbidden``, 404 ``not_found`` (missing and forbidden objects alike),
   413 ``too_large``, 429 ``rate_limited``. ``ERRORS`` declares them on every operation, so that
   the published schema says what the API answers.
+- ``require_recent_authentication``: a dangerous operation (signing…) asks, as its page does with
+  allauth's ``reauthentication_required``, for a sign-in or re-authentication (with the second
+  factor) within ``ACCOUNT_REAUTHENTICATION_TIMEOUT`` ("sudo mode"); otherwise 403
+  ``reauthentication_required``: re-authenticate in the browser, then call again.
 - ``StrictIn``: input schemas take a JSON object and nothing else (a bare string is not a group
   whose ``title`` is ``str.title``), integers that are not booleans, no unknown fields.
 - ``StrictJSONParser``: JSON text that is not valid Unicode (a lone surrogate such as ``"\\ud800"``,
@@ -58,6 +62,19 @@ class ApiError(HttpError):
     def __init__(self, status_code: int, detail: str, code: str = "") -> None:
         super().__init__(status_code, detail)
         self.code = code
+
+
+def require_recent_authentication(request: HttpRequest) -> None:
+    """Sudo mode for the API: the same test as the pages' ``reauthentication_required`` decorator."""
+    # Here: allauth's flows import its models, which need the app registry ready.
+    from allauth.account.internal.flows.reauthentication import is_reauthentication_required
+
+    if is_reauthentication_required(request, app=""):
+        raise ApiError(
+            403,
+            "This operation needs a recent sign-in: re-authenticate (password and second factor), then try again.",
+            "reauthentication_required",
+        )
 
 
 # A binary answer (a file, a preview): its type is the file's own.

@@ -13,7 +13,7 @@ from typing import Any
 from django.http import Http404
 from ninja import Router, Status
 
-from cordee.lib.api import ERRORS, ApiError, ErrorOut
+from cordee.lib.api import ERRORS, ApiError, ErrorOut, require_recent_authentication
 from cordee.lib.http import AuthedRequest
 from cordee.prescriptions import access, pdf, purposes, signatures
 from cordee.prescriptions.models import Prescription
@@ -179,6 +179,8 @@ def check(request: AuthedRequest, prescription_id: str) -> dict[str, Any]:
 
 @router.post("/{prescription_id}/sign", response={200: PrescriptionOut, **_SIGN_ERRORS}, summary="Sign a draft")
 def sign(request: AuthedRequest, prescription_id: str, data: SignIn) -> dict[str, Any]:
+    """Needs a recent sign-in, as the page does (sudo mode): else 403 ``reauthentication_required``."""
+    require_recent_authentication(request)
     try:
         prescription = signing.do_sign(
             request.user, prescription_id, override_reason=data.override_reason, request=request

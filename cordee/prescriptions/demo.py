@@ -23,7 +23,14 @@ PHIL_RPPS = "10000000033"
 @transaction.atomic
 def seed_pharmacist(users: dict[str, User], *, with_mfa: bool = True) -> User:
     pharmacy, _ = Structure.objects.get_or_create(
-        name="Pharmacie des Tilleuls", defaults={"kind": Structure.Kind.PHARMACIE}
+        name="Pharmacie des Tilleuls",
+        defaults={
+            "kind": Structure.Kind.PHARMACIE,
+            "street": "14 rue des Tilleuls",
+            "postcode": "69003",
+            "city": "Lyon",
+            "telephone": "04 72 00 00 01",
+        },
     )
     phil = User.objects.filter(email=PHIL_EMAIL).first()
     if phil is None:

@@ -95,6 +95,10 @@ def render(prescription: Prescription, *, qr_text: str, signed_on: Any) -> bytes
         _p(f"RPPS {who.get('rpps', '')}", body),
         _p(structure.name if structure else "", body),
     ]
+    if structure is not None:
+        left += [_p(part, body) for part in structure.address_lines]
+        if structure.telephone:
+            left.append(_p(f"Tél. {structure.telephone}", body))
     birth = patient.birth_date.strftime("%d/%m/%Y") if patient.birth_date else ""
     given = patient.used_given_name or patient.birth_given_names
     names = f"{given} {patient.used_name or patient.birth_name}"

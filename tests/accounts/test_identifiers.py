@@ -117,3 +117,37 @@ def test_error_messages_are_french_by_default():
     with translation.override("fr"), pytest.raises(ids.IdentifierError) as caught:
         ids.validate_rpps("123")
     assert caught.value.messages  # a readable sentence, not a code
+
+
+@pytest.mark.parametrize(
+    ("phone", "expected"),
+    [
+        ("0472000000", "04 72 00 00 00"),
+        ("04.72.00.00.00", "04 72 00 00 00"),
+        ("+33 6 12 34 56 78", "06 12 34 56 78"),
+        ("0033 9 87 65 43 21", "09 87 65 43 21"),
+        ("(04) 72-00-00-00", "04 72 00 00 00"),
+    ],  # fmt: skip
+)
+def test_valid_french_phone_is_written_in_pairs(phone, expected):
+    assert ids.validate_phone_fr(phone) == expected
+
+
+@pytest.mark.parametrize("phone", ["", "047200000", "04720000000", "0072000000", "+44 20 7946 0958", "04 72 ab 00 00",
+                                   "０４７２０００００"])  # fmt: skip
+def test_invalid_french_phone(phone):
+    with pytest.raises(ids.IdentifierError) as raised:
+        ids.validate_phone_fr(phone)
+    assert raised.value.code == "phone"
+
+
+@pytest.mark.parametrize("postcode", ["69003", "20000", "97400", " 75001 "])
+def test_valid_postcode(postcode):
+    assert ids.validate_postcode(postcode) == postcode.strip()
+
+
+@pytest.mark.parametrize("postcode", ["", "6900", "690031", "6900A", "00100", "６９００３"])
+def test_invalid_postcode(postcode):
+    with pytest.raises(ids.IdentifierError) as raised:
+        ids.validate_postcode(postcode)
+    assert raised.value.code == "postcode"

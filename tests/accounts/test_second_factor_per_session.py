@@ -118,3 +118,47 @@ def test_a_bad_finess_creates_nothing(db):
         )
     assert not Structure.objects.filter(name="X").exists()
     assert not AuditEntry.objects.filter(action="structure.created").exists()
+
+
+def test_the_operator_gives_the_address_and_telephone_printed_on_prescriptions(db):
+    call_command(
+        "structure", "create", "--name", "Cabinet du Parc", "--kind", "cabinet", "--admin-email", "chef@parc.test",
+        "--street", "1 rue du Parc", "--postcode", "69006", "--city", "Lyon", "--telephone", "+33 4 78 00 00 00",
+    )  # fmt: skip
+    structure = Structure.objects.get(name="Cabinet du Parc")
+    assert (structure.street, structure.postcode, structure.city) == ("1 rue du Parc", "69006", "Lyon")
+    assert structure.telephone == "04 78 00 00 00"
+    assert structure.address_lines == ["1 rue du Parc", "69006 Lyon"]
+
+
+@pytest.mark.parametrize(("option", "value"), [("--telephone", "12345"), ("--postcode", "6900")])
+def test_a_bad_telephone_or_postcode_creates_nothing(db, option, value):
+    with pytest.raises(CommandError, match=option.strip("-")):
+        call_command(
+            "structure", "create", "--name", "X", "--kind", "cabinet", "--admin-email", "x@x.test", option, value
+        )
+    assert not Structure.objects.filter(name="X").exists()
+    assert not AuditEntry.objects.filter(action="structure.created").exists()
+
+
+def test_the_operator_sets_an_existing_structures_address_and_telephone(db, capsys):
+    structure = Structure.objects.create(name="Cabinet ancien", kind="cabinet")
+    call_command(
+        "structure", "contact", "--id", str(structure.pk), "--street", "3 place Bellecour", "--postcode", "69002",
+        "--city", "Lyon", "--telephone", "0478000001",
+    )  # fmt: skip
+    structure.refresh_from_db()
+    assert structure.address_lines == ["3 place Bellecour", "69002 Lyon"] and structure.telephone == "04 78 00 00 01"
+    assert AuditEntry.objects.get(action="structure.contact_changed").target_id == str(structure.pk)
+    with pytest.raises(CommandError, match="postcode"):
+        call_command(
+            "structure", "contact", "--id", str(structure.pk), "--street", "x", "--postcode", "ABCDE", "--city", "y",
+            "--telephone", "0478000001",
+        )  # fmt: skip
+    with pytest.raises(CommandError, match="no structure"):
+        call_command(
+            "structure", "contact", "--id", "999999", "--street", "x", "--postcode", "69002", "--city", "y",
+            "--telephone", "0478000001",
+        )  # fmt: skip
+    structure.refresh_from_db()
+    assert structure.postcode == "69002" and AuditEntry.objects.filter(action="structure.contact_changed").count() == 1

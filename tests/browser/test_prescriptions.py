@@ -1,20 +1,29 @@
 """The e-prescription as people use it (issue 14, "Done means"): Alice writes a two-line prescription
 for Paula, sees the interaction warning, signs it; Phil the pharmacist types its number, sees the
-signature valid, dispenses one line then the other; Paula sees it, dispensed, in her space."""
+signature valid, dispenses one line then the other; Paula sees it, dispensed, in her space.
+
+And the camera: a Chromium of its own (launch arguments are per browser) whose fake camera films
+the QR code cut from the signed PDF, rendered as printed; the counter page reads it with jsQR and
+opens the prescription."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pypdfium2
 import pytest
+import zxingcpp
+from PIL import Image
 from playwright.sync_api import expect
 
 from cordee.drugs.models import ImportRun
+from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.support import orm, shoot
 from tests.browser.test_accessibility import sign_in_as
 from tests.drugs.bdpm_helpers import THESAURUS
 from tests.drugs.conftest import run_import
-from tests.prescriptions.conftest import add_product, drugs  # noqa: F401  (the BDPM rows it uses)
+from tests.prescriptions.conftest import add_product, drugs, signed  # noqa: F401  (the BDPM rows, a signed one)
 
 pytestmark = [pytest.mark.browser]
 
@@ -83,4 +92,70 @@ def test_alice_prescribes_phil_dispenses_paula_sees_it(alice, paula, phil, drugs
     page.get_by_role("link", name=number).click()
     expect(page.get_by_role("link", name="Télécharger le PDF signé")).to_be_visible()
     shoot(page, "prescriptions-6-paula-phone")
+    browser_issues.assert_clean()
+
+
+def _qr_film(pdf: bytes, path: Path, *, width: int = 640, height: int = 480, frames: int = 5) -> str:
+    """A short YUV4MPEG2 film (4:2:0, full-range YCbCr) of the page's QR code as printed: the page
+    rendered at 300 dpi, the code found there by zxing-cpp and cut with its quiet zone, on white.
+    Returns the code's text, to compare with what the browser read."""
+    image = pypdfium2.PdfDocument(pdf)[0].render(scale=300 / 72).to_pil().convert("RGB")
+    (barcode,) = zxingcpp.read_barcodes(image)
+    corners = barcode.position
+    xs = [corners.top_left.x, corners.top_right.x, corners.bottom_left.x, corners.bottom_right.x]
+    ys = [corners.top_left.y, corners.top_right.y, corners.bottom_left.y, corners.bottom_right.y]
+    margin = (max(xs) - min(xs)) // 8
+    qr = image.crop((min(xs) - margin, min(ys) - margin, max(xs) + margin, max(ys) + margin))
+    side = height - 40
+    frame = Image.new("RGB", (width, height), "white")
+    frame.paste(qr.resize((side, side), Image.Resampling.LANCZOS), ((width - side) // 2, 20))
+    y, cb, cr = frame.convert("YCbCr").split()
+    half = (width // 2, height // 2)
+    planes = (
+        y.tobytes() + cb.resize(half, Image.Resampling.BOX).tobytes() + cr.resize(half, Image.Resampling.BOX).tobytes()
+    )
+    with path.open("wb") as film:
+        film.write(f"YUV4MPEG2 W{width} H{height} F25:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            film.write(b"FRAME\n" + planes)
+    return barcode.text
+
+
+def test_phil_scans_the_printed_qr_with_the_camera(
+    phil,
+    signed,  # noqa: F811  (the fixture imported above)
+    cordee_server,
+    chromium_executable,
+    browser_issues,
+    tmp_path,
+):
+    from playwright.sync_api import sync_playwright
+
+    from cordee.vault.blobs import open_blob
+
+    with open_blob(signed.pdf_blob) as handle:
+        printed = _qr_film(handle.read(), tmp_path / "qr.y4m")
+    assert printed == signed.qr_text
+    camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              f"--use-file-for-fake-video-capture={tmp_path / 'qr.y4m'}"]  # fmt: skip
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_executable, args=[*CHROMIUM_ARGS, *camera])
+        try:
+            context = browser.new_context(
+                base_url=cordee_server.url, locale="fr-FR", viewport={"width": 375, "height": 800}
+            )
+            context.set_default_timeout(15_000)
+            counter = context.new_page()
+            counter.on("console", browser_issues.on_console)
+            counter.on("pageerror", browser_issues.on_page_error)
+            sign_in_as(counter, cordee_server.url, phil)
+            counter.goto("/ordonnances/pharmacie/")
+            counter.get_by_role("button", name="Lire le QR code avec la caméra").click()
+            expect(counter.locator("[data-signature=valid]")).to_be_visible()
+            expect(counter.locator("h2#rx-title")).to_contain_text(signed.number)
+            expect(counter.locator("[data-status]")).to_have_text("Signée")
+            shoot(counter, "prescriptions-7-pharmacy-scanned-by-camera")
+        finally:
+            browser.close()
     browser_issues.assert_clean()

@@ -20,10 +20,10 @@ CSRF = "p" * 32
 NOT_FOUND = {"detail": "Not found.", "code": "not_found"}
 
 
-def _client(user=None) -> Client:
+def _client(user=None, *, recent: bool = True) -> Client:
     client = Client(enforce_csrf_checks=True)
     if user is not None:
-        login_as(client, user)
+        login_as(client, user, recent=recent)
     client.cookies["cordee_csrf"] = CSRF
     return client
 
@@ -123,3 +123,18 @@ def test_a_pharmacist_cannot_dispense_a_cancelled_or_expired_one(phil, alice, si
     line = signed.lines.get(kind="product")
     response = _post(_client(phil), "/dispense", {"number": signed.number, "line_id": line.pk, "quantity": 1})
     assert response.status_code == 409 and response.json()["code"] == status
+
+
+def test_signing_needs_a_recent_sign_in_as_the_page_does(alice, paula, drugs):
+    stale = _client(alice, recent=False)
+    pid = check(_post(stale, f"/patients/{paula.patient.pk}/drafts", {}), "/patients/{patient_id}/drafts", "post", 201)[
+        "id"
+    ]
+    _post(stale, f"/{pid}/lines", LINE)
+    refused = check(_post(stale, f"/{pid}/sign", {}), "/{prescription_id}/sign", "post", 403)
+    assert refused["code"] == "reauthentication_required"
+    assert Prescription.objects.get(pk=pid).status == "draft"
+    assert not AuditEntry.objects.filter(action=purposes.SIGNED).exists()
+    signed = check(_post(_client(alice), f"/{pid}/sign", {}), "/{prescription_id}/sign", "post", 200)
+    assert signed["status"] == "signed"
+    assert AuditEntry.objects.filter(action=purposes.SIGNED, patient_id=paula.patient.pk).count() == 1

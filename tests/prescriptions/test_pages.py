@@ -54,6 +54,18 @@ def test_the_prescriber_writes_and_signs_from_the_pages(client_for, alice, paula
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
+def test_signing_from_the_page_needs_a_recent_sign_in(client_for, alice, paula, drugs):
+    from cordee.prescriptions.services import drafts
+    from tests.prescriptions.conftest import line
+
+    prescription = drafts.do_create_draft(alice, paula.patient.pk)
+    drafts.do_add_line(alice, prescription.pk, line())
+    response = client_for(alice, recent=False).post(reverse("prescriptions:sign", args=[prescription.pk]))
+    assert response.status_code == 302 and "/accounts/reauthenticate/" in response["Location"]
+    prescription.refresh_from_db()
+    assert prescription.status == "draft"
+
+
 def test_the_patient_sees_her_signed_prescriptions(client_for, paula, signed):
     client = client_for(paula)
     assert client.get(reverse("prescriptions:mine"))["Location"] == reverse(

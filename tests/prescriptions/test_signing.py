@@ -31,6 +31,7 @@ def test_the_pdf_carries_the_mandatory_mentions_and_validates(signed, alice):
     assert result.signer_rpps == alice.professional.rpps
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     for mention in ("Alice Martin", "Médecin", "Médecine générale", "RPPS 10000000009", "Maison de santé des Tilleuls",
+                    "12 rue des Tilleuls", "69003 Lyon", "Tél. 04 72 00 00 00",
                     "Paula Marie BERNARD", "Femme", "14/07/1985", "DOLIPRANE 500 mg", "3 fois par jour",
                     "Quantité : 2 boîtes", "NFS, ionogramme", signed.number):  # fmt: skip
         assert mention in text, mention

@@ -16,6 +16,7 @@ from cordee.accounts.services.invitations import (
     do_create_structure,
     do_invite,
     do_invite_patient,
+    do_set_structure_contact,
     pending_invitation,
     token_hash,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "do_accept_invitation",
     "do_change_role",
     "do_create_structure",
+    "do_set_structure_contact",
     "do_invite",
     "do_invite_patient",
     "do_register_patient",

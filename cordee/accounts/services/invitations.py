@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cordee.accounts import identifiers
 from cordee.accounts.models import Invitation, Membership, Patient, Structure, User
 from cordee.accounts.services.members import is_structure_admin
 from cordee.audit import services as audit
@@ -175,15 +176,65 @@ def _link_patient_account(invitation: Invitation, user: User, *, request: HttpRe
     )
 
 
+def _telephone(value: str) -> str:
+    """A French number kept as ``01 23 45 67 89`` (before ``full_clean``: ``+33 …`` is longer)."""
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        return identifiers.validate_phone_fr(value)
+    except ValidationError as exc:
+        raise ValidationError({"telephone": exc.messages}) from None
+
+
+def do_set_structure_contact(
+    structure: Structure, *, street: str, postcode: str, city: str, telephone: str, operator: str
+) -> Structure:
+    """Set the address and telephone printed on the structure's prescriptions (operator's command)."""
+    structure.street, structure.postcode, structure.city = street.strip(), postcode.strip(), city.strip()
+    structure.telephone = _telephone(telephone)
+    structure.full_clean()
+    with transaction.atomic():
+        structure.save(update_fields=["street", "postcode", "city", "telephone"])
+        audit.record(
+            "structure.contact_changed",
+            target=structure,
+            details={"operator": operator[:100], "postcode": structure.postcode},
+        )
+    return structure
+
+
 def do_create_structure(
-    *, name: str, kind: str, finess: str = "", siret: str = "", admin_email: str, operator: str
+    *,
+    name: str,
+    kind: str,
+    finess: str = "",
+    siret: str = "",
+    street: str = "",
+    postcode: str = "",
+    city: str = "",
+    telephone: str = "",
+    admin_email: str,
+    operator: str,
 ) -> tuple[Structure, Invitation, str]:
     """Create a structure and invite its first administrator (the link is returned, and mailed).
 
     The platform operator runs this from the command line (there is no Django admin): ``operator``
-    names who ran it (the system account that ran the command) in the audit entry.
+    names who ran it (the system account that ran the command) in the audit entry. The address and
+    telephone are printed on its prescribers' prescriptions; the telephone is kept as
+    ``01 23 45 67 89``.
     """
-    structure = Structure(name=name.strip(), kind=kind, finess=finess or None, siret=siret or None)
+    telephone = _telephone(telephone)
+    structure = Structure(
+        name=name.strip(),
+        kind=kind,
+        finess=finess or None,
+        siret=siret or None,
+        street=street.strip(),
+        postcode=postcode.strip(),
+        city=city.strip(),
+        telephone=telephone,
+    )
     structure.full_clean()
     email = admin_email.strip().lower()
     token = secrets.token_urlsafe(32)
