@@ -75,7 +75,7 @@ class LineOut(Schema):
     non_substituable: str
 
 
-class PersonOut(Schema):
+class PrescriberOut(Schema):
     name: str
     rpps: str
     role: str
@@ -86,7 +86,7 @@ class PrescriptionOut(Schema):
     number: str
     patient_id: int
     status: str
-    prescriber: PersonOut
+    prescriber: PrescriberOut
     bizone: bool
     created_at: dt.datetime
     signed_at: dt.datetime | None
@@ -126,6 +126,6 @@ class PharmacyOut(Schema):
     status: str
     signed_at: dt.datetime | None
     valid_until: dt.date | None
-    prescriber: PersonOut
+    prescriber: PrescriberOut
     signature: SignatureOut
     lines: list[LineOut]

@@ -59,7 +59,8 @@ def test_unknown_module_is_refused(client_for, bob):
 
 
 def test_modules_are_those_the_apps_registered():
-    assert modules.module_keys() == ["messagerie", "medicaments", "imagerie"]
-    assert modules.default_modules("professional") == ["messagerie", "medicaments", "imagerie"]
+    everything = ["messagerie", "adressages", "avis", "medicaments", "bibliotheque", "imagerie"]
+    assert modules.module_keys() == everything
+    assert modules.default_modules("professional") == everything
     assert modules.default_modules("staff") == ["messagerie"]
     assert modules.default_modules("patient") == ["messagerie"]
