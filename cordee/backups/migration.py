@@ -149,6 +149,19 @@ def migrate(url: str) -> dict[str, Any]:
                     "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
                 )
             }
+            # SQLite's full-text indexes (FTS5 virtual tables and their shadow tables, e.g. the
+            # library's) have no PostgreSQL counterpart to copy into: PostgreSQL indexes the same text
+            # itself (a generated tsvector column), so they are rebuilt there, not moved.
+            fts = {
+                row[0]
+                for row in source.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'"
+                )
+            }
+            search_indexes = {
+                table for table in source_tables if any(table == name or table.startswith(name + "_") for name in fts)
+            }
+            source_tables -= search_indexes
             counts: dict[str, int] = {}
             with psycopg.connect(**params, autocommit=False) as pg:
                 pg.execute("SET TIME ZONE 'UTC'")
@@ -174,6 +187,7 @@ def migrate(url: str) -> dict[str, Any]:
             source.close()
     report.update(tables=len(counts), rows=sum(counts.values()), differ=differ)
     report["skipped_tables"] = sorted(source_tables - target_tables)
+    report["sqlite_search_indexes"] = sorted(search_indexes)
     verify = _manage(url, "audit", "verify")
     report["audit_verify"] = {"ok": verify.returncode == 0, "output": verify.stdout.strip().splitlines()[-3:]}
     report["ok"] = not differ and verify.returncode == 0
