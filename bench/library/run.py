@@ -53,7 +53,6 @@ def child(args: argparse.Namespace) -> None:
 
     call_command("migrate", verbosity=0)
     from cordee.library import search as library_search
-    from cordee.library import store
     from cordee.library.importer import Import
     from cordee.library.models import Article, ArticleTerm, ImportRun
     from cordee.library.pubmed.records import Record
@@ -183,7 +182,7 @@ def _synthetic(real: list, count: int) -> None:
 
     from cordee.library.models import ArticleTerm
     from cordee.library.pubmed.markup import escape, to_text
-    from cordee.library.store import UPDATED_FIELDS, _JSON_FIELDS, _terms, article_values
+    from cordee.library.store import _JSON_FIELDS, UPDATED_FIELDS, _terms, article_values
 
     rng = random.Random(20)
     vocabulary = [
@@ -276,7 +275,7 @@ def _run_child(database_url: str | None, args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         tmp = scratch
         if args.reuse and not database_url:  # the SQLite file (and keys) kept for the next run
-            tmp = f"/tmp/cordee-bench-library-{args.articles}"
+            tmp = os.path.join(tempfile.gettempdir(), f"cordee-bench-library-{args.articles}")
             os.makedirs(tmp, exist_ok=True)
         env = dict(os.environ, DEBUG="1", CORDEE_DATA_DIR=tmp, PYTHONPATH=str(ROOT))
         env.pop("DATABASE_URL", None)

@@ -118,7 +118,8 @@ def _filter_sql(filters: Filters) -> tuple[list[str], list[object]]:
     for kind, value in ((ArticleTerm.Kind.TYPE, filters.publication_type), (ArticleTerm.Kind.MESH, filters.mesh)):
         if value:
             where.append(  # per article, by the (kind, value, article) index: no list of every "Humans" built
-                "EXISTS (SELECT 1 FROM library_articleterm t WHERE t.kind = %s AND t.value = %s AND t.article_id = a.id)"
+                "EXISTS (SELECT 1 FROM library_articleterm t "
+                "WHERE t.kind = %s AND t.value = %s AND t.article_id = a.id)"
             )
             params += [str(kind), fold(value)]
     return where, params
