@@ -53,7 +53,6 @@ def child(args: argparse.Namespace) -> None:
 
     call_command("migrate", verbosity=0)
     from cordee.library import search as library_search
-    from cordee.library import store
     from cordee.library.importer import Import
     from cordee.library.models import Article, ArticleTerm, ImportRun
     from cordee.library.pubmed.records import Record
@@ -62,52 +61,54 @@ def child(args: argparse.Namespace) -> None:
     result: dict = {"database": connection.vendor}
     real = _real_records(read_xml, open_source)
     result["real_records"] = len(real)
+    phases = set(args.phases.split(","))
 
-    # 1. import vs parse-only, on an XML file of rewritten real records
-    big = Path(args.tmp) / "rewritten.xml"
-    _write_xml(big, real, args.import_records)
-    started = time.perf_counter()
-    with open_source(big) as handle:
-        parsed = sum(1 for item in read_xml(handle) if isinstance(item, Record))
-    parse_seconds = time.perf_counter() - started
-    run = ImportRun.objects.create(paths=[str(big)])
-    started = time.perf_counter()
-    Import(run).execute()
-    import_seconds = time.perf_counter() - started
-    result["import"] = {
-        "records": parsed,
-        "parse_only_per_s": round(parsed / parse_seconds),
-        "import_per_s": round(parsed / import_seconds),
-        "ratio": round(parse_seconds / import_seconds, 3),
-    }
-    Article.objects.all().delete()
-
-    # 2. search over the shared articles
-    for path in sorted(p for p in SHARED.rglob("*") if p.is_file()):
-        run = ImportRun.objects.create(paths=[str(path)])
+    if "import" in phases:  # 1. import vs parse-only, on an XML file of rewritten real records
+        big = Path(args.tmp) / "rewritten.xml"
+        _write_xml(big, real, args.import_records)
+        started = time.perf_counter()
+        with open_source(big) as handle:
+            parsed = sum(1 for item in read_xml(handle) if isinstance(item, Record))
+        parse_seconds = time.perf_counter() - started
+        run = ImportRun.objects.create(paths=[str(big)])
+        started = time.perf_counter()
         Import(run).execute()
-    result["shared"] = {"articles": Article.objects.count(), **_latencies(library_search, args.repeat)}
+        import_seconds = time.perf_counter() - started
+        result["import"] = {
+            "records": parsed,
+            "parse_only_per_s": round(parsed / parse_seconds),
+            "import_per_s": round(parsed / import_seconds),
+            "ratio": round(parse_seconds / import_seconds, 3),
+        }
+        Article.objects.all().delete()
 
-    # 3. the synthetic corpus
-    Article.objects.all().delete()
-    ArticleTerm.objects.all().delete()
-    started = time.perf_counter()
-    _synthetic(store, real, args.articles)
-    build = time.perf_counter() - started
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE library_article") if connection.get_autocommit() else None
-            cursor.execute("ANALYZE library_articleterm")
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute("INSERT INTO library_article_fts(library_article_fts) VALUES ('optimize')")
-            cursor.execute("ANALYZE")
-    result["synthetic"] = {
-        "articles": Article.objects.count(),
-        "build_seconds": round(build, 1),
-        "build_per_s": round(args.articles / build),
-        **_latencies(library_search, args.repeat),
-    }
+    if "shared" in phases:  # 2. search over the shared articles
+        for path in sorted(p for p in SHARED.rglob("*") if p.is_file()):
+            run = ImportRun.objects.create(paths=[str(path)])
+            Import(run).execute()
+        result["shared"] = {"articles": Article.objects.count(), **_latencies(library_search, args.repeat)}
+
+    if "synthetic" in phases:  # 3. the synthetic corpus (kept and reused with --reuse)
+        build = None
+        if Article.objects.filter(source_file="synthetic").count() != args.articles:
+            Article.objects.all().delete()
+            ArticleTerm.objects.all().delete()
+            started = time.perf_counter()
+            _synthetic(real, args.articles)
+            build = time.perf_counter() - started
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    cursor.execute("VACUUM ANALYZE library_article")
+                    cursor.execute("ANALYZE library_articleterm")
+                else:
+                    cursor.execute("INSERT INTO library_article_fts(library_article_fts) VALUES ('optimize')")
+                    cursor.execute("ANALYZE")
+        result["synthetic"] = {
+            "articles": Article.objects.count(),
+            "build_seconds": round(build, 1) if build else None,
+            "build_per_s": round(args.articles / build) if build else None,
+            **_latencies(library_search, args.repeat),
+        }
     print("RESULT " + json.dumps(result))
 
 
@@ -169,12 +170,19 @@ def _write_xml(path: Path, real: list, count: int) -> None:
         out.write("</PubmedArticleSet>\n")
 
 
-def _synthetic(store, real: list, count: int) -> None:
-    """Rewritten real records: new PMIDs, shuffled words of the real vocabulary, real metadata."""
-    import copy
+def _synthetic(real: list, count: int) -> None:
+    """Rewritten real records: new PMIDs, shuffled words of the real vocabulary, real metadata.
 
+    Written by direct batched SQL (``executemany`` on SQLite, ``COPY`` on PostgreSQL), not through
+    the importer: ids are given, the metadata of each real record is encoded once. The full-text
+    index follows as in production (FTS5 triggers; PostgreSQL's generated ``tsvector``, whose GIN
+    index is dropped during the build and created once at the end, as a bulk load would)."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from cordee.library.models import ArticleTerm
     from cordee.library.pubmed.markup import escape, to_text
-    from cordee.library.pubmed.records import Section
+    from cordee.library.store import _JSON_FIELDS, UPDATED_FIELDS, _terms, article_values
 
     rng = random.Random(20)
     vocabulary = [
@@ -182,22 +190,57 @@ def _synthetic(store, real: list, count: int) -> None:
         for r in real
         for w in (to_text(r.title_markup) + " " + " ".join(to_text(s.markup) for s in r.abstract)).split()
     ]
-    batch = []
-    for index in range(count):
-        model = real[index % len(real)]
-        record = copy.copy(model)
-        record.pmid = 100_000_000 + index
-        record.title_markup = escape(" ".join(rng.choices(vocabulary, k=rng.randint(8, 18))))
-        record.abstract = [Section("", "", escape(" ".join(rng.choices(vocabulary, k=rng.randint(120, 250)))))]
-        record.year = rng.randint(1975, 2024)
-        batch.append(record)
-        if len(batch) == 2000:
-            store.store_batch(batch, "synthetic")
-            batch = []
-            if index % 50_000 < 2000:
-                print(f"  synthetic: {index + 1} articles", file=sys.stderr, flush=True)
-    if batch:
-        store.store_batch(batch, "synthetic")
+    names = ("id", "pmid", *UPDATED_FIELDS)
+    models = []
+    for record in real:
+        values = article_values(record, "synthetic", record.as_dict(), "0" * 32)
+        values["imported_at"] = connection.ops.adapt_datetimefield_value(timezone.now())
+        for name in _JSON_FIELDS:
+            values[name] = json.dumps(values[name])
+        models.append((values, [(kind, value) for _, kind, value in _terms(0, record)]))
+    postgres = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        if postgres:
+            cursor.execute("DROP INDEX IF EXISTS library_article_search_idx")
+            cursor.execute("SET synchronous_commit = off")
+        else:
+            cursor.execute("PRAGMA synchronous = OFF")
+    placeholders = ", ".join(["%s"] * len(names))
+    article_sql = f"INSERT INTO library_article ({', '.join(names)}) VALUES ({placeholders})"  # noqa: S608
+    term_sql = "INSERT INTO library_articleterm (article_id, kind, value) VALUES (%s, %s, %s)"
+    batch_size = 5000
+    for start in range(0, count, batch_size):
+        articles, terms = [], []
+        for index in range(start, min(count, start + batch_size)):
+            values, term_rows = models[index % len(models)]
+            title = " ".join(rng.choices(vocabulary, k=rng.randint(8, 18)))
+            abstract = " ".join(rng.choices(vocabulary, k=rng.randint(120, 250)))
+            year = rng.randint(1975, 2024)
+            row = dict(values, title=title, title_markup=escape(title), abstract_text=abstract, year=year)
+            row["abstract"] = json.dumps([{"label": "", "category": "", "markup": escape(abstract)}])
+            row["terms"] = values["terms"] + f" ; {year}"
+            row.update(id=index + 1, pmid=100_000_000 + index)
+            articles.append([row[n] for n in names])
+            terms += [(index + 1, kind, value) for kind, value in term_rows]
+        with transaction.atomic(), connection.cursor() as cursor:
+            if postgres:
+                with cursor.cursor.copy(f"COPY library_article ({', '.join(names)}) FROM STDIN") as copy:
+                    for article in articles:
+                        copy.write_row(article)
+                with cursor.cursor.copy("COPY library_articleterm (article_id, kind, value) FROM STDIN") as copy:
+                    for term in terms:
+                        copy.write_row(term)
+            else:
+                cursor.executemany(article_sql, articles)
+                cursor.executemany(term_sql, terms)
+        if start % 50_000 == 0:
+            print(f"  synthetic: {start + len(articles)} articles", file=sys.stderr, flush=True)
+    with connection.cursor() as cursor:
+        if postgres:
+            cursor.execute("SET maintenance_work_mem = '512MB'")
+            cursor.execute("CREATE INDEX library_article_search_idx ON library_article USING gin (search_vector)")
+            cursor.execute("SELECT setval(pg_get_serial_sequence('library_article', 'id'), %s)", [count])
+    assert ArticleTerm.objects.exists()
 
 
 def _latencies(library_search, repeat: int) -> dict:
@@ -229,7 +272,11 @@ def _latencies(library_search, repeat: int) -> dict:
 
 
 def _run_child(database_url: str | None, args: argparse.Namespace) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = scratch
+        if args.reuse and not database_url:  # the SQLite file (and keys) kept for the next run
+            tmp = os.path.join(tempfile.gettempdir(), f"cordee-bench-library-{args.articles}")
+            os.makedirs(tmp, exist_ok=True)
         env = dict(os.environ, DEBUG="1", CORDEE_DATA_DIR=tmp, PYTHONPATH=str(ROOT))
         env.pop("DATABASE_URL", None)
         if database_url:
@@ -237,6 +284,7 @@ def _run_child(database_url: str | None, args: argparse.Namespace) -> dict:
         env["DJANGO_SETTINGS_MODULE"] = "cordee.settings"
         command = [sys.executable, __file__, "--child", "--tmp", tmp, "--articles", str(args.articles)]
         command += ["--import-records", str(args.import_records), "--repeat", str(args.repeat)]
+        command += ["--phases", args.phases]
         done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
         sys.stderr.write(done.stderr[-3000:])
         line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")), None)
@@ -245,14 +293,15 @@ def _run_child(database_url: str | None, args: argparse.Namespace) -> dict:
         return json.loads(line[7:])
 
 
-def _postgres_database(url: str, *, create: bool) -> str:
+def _postgres_database(url: str, *, create: bool, name: str = "cordee_bench_library") -> str:
     import psycopg
 
-    name = "cordee_bench_library"
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        if create:
-            conn.execute(f"CREATE DATABASE {name}")
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not (create and exists and name != "cordee_bench_library"):  # a --reuse database is kept
+            conn.execute(f"DROP DATABASE IF EXISTS {name}")
+            if create:
+                conn.execute(f"CREATE DATABASE {name}")
     return url.rsplit("/", 1)[0] + "/" + name
 
 
@@ -264,6 +313,8 @@ def main() -> None:
     parser.add_argument("--postgres", default="")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only (run SQLite in another process)")
+    parser.add_argument("--phases", default="import,shared,synthetic", help="which measures, comma-separated")
+    parser.add_argument("--reuse", action="store_true", help="keep the synthetic corpus's database for the next run")
     parser.add_argument("--child", action="store_true")
     parser.add_argument("--tmp", default="")
     args = parser.parse_args()
@@ -272,10 +323,15 @@ def main() -> None:
         return
     report: dict = {"articles": args.articles, "runs": [] if args.skip_sqlite else [_run_child(None, args)]}
     if args.postgres:
+        name = f"cordee_bench_library_{args.articles}" if args.reuse else "cordee_bench_library"
         try:
-            report["runs"].append(_run_child(_postgres_database(args.postgres, create=True), args))
+            report["runs"].append(_run_child(_postgres_database(args.postgres, create=True, name=name), args))
         finally:
-            _postgres_database(args.postgres, create=False)
+            if not args.reuse:
+                _postgres_database(args.postgres, create=False, name=name)
+    if args.phases != "import,shared,synthetic":
+        print(json.dumps(report, indent=1))
+        return
     (args.out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     lines = [f"# Library benchmark ({args.articles} synthetic articles)", ""]
     lines += [

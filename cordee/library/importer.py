@@ -11,9 +11,12 @@ dropped without a line in the report.
 from __future__ import annotations
 
 import gzip
+import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from queue import Full, Queue
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -49,6 +52,61 @@ def read_records(path: Path, kind: str) -> Any:
         handle.close()
 
 
+_DONE = object()
+
+
+def read_ahead(items: Iterator[Any], chunk: int = 100, depth: int = 20) -> Iterator[Any]:
+    """``items``, read by a thread of their own while the caller stores the previous ones.
+
+    Parsing is Python; storing mostly waits on the database (SQLite indexes in C without the GIL,
+    PostgreSQL in its own process): reading ahead overlaps the two. The thread never touches the
+    database. An exception of the reader is raised here, at the point the caller reached."""
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(value: Any) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(value, timeout=0.5)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        buffer: list[Any] = []
+        try:
+            for item in items:
+                buffer.append(item)
+                if len(buffer) >= chunk:
+                    if not put(buffer):
+                        return
+                    buffer = []
+            put(buffer)
+            put(_DONE)
+        except BaseException as exc:  # handed over to the caller, raised there
+            put(buffer)
+            put(exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # the file, when the caller stopped early
+
+    thread = threading.Thread(target=produce, name="library-import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            value = queue.get()
+            if value is _DONE:
+                return
+            if isinstance(value, BaseException):
+                raise value
+            yield from value
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
 class Import:
     def __init__(self, run: ImportRun) -> None:
         self.run = run
@@ -74,7 +132,7 @@ class Import:
         batch: list[Record] = []
         try:
             entry["format"] = kind = file_format(path)
-            for item in read_records(path, kind):
+            for item in read_ahead(read_records(path, kind)):
                 if isinstance(item, Record):
                     batch.append(item)
                     entry["records"] += 1

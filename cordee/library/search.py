@@ -19,9 +19,10 @@ publication type, journal, language, MeSH heading) are plain indexed SQL shared 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from cordee.library.models import Article, ArticleTerm
@@ -117,46 +118,128 @@ def _filter_sql(filters: Filters) -> tuple[list[str], list[object]]:
         params.append(filters.language)
     for kind, value in ((ArticleTerm.Kind.TYPE, filters.publication_type), (ArticleTerm.Kind.MESH, filters.mesh)):
         if value:
-            where.append("a.id IN (SELECT t.article_id FROM library_articleterm t WHERE t.kind = %s AND t.value = %s)")
+            where.append(  # per article, by the (kind, value, article) index: no list of every "Humans" built
+                "EXISTS (SELECT 1 FROM library_articleterm t "
+                "WHERE t.kind = %s AND t.value = %s AND t.article_id = a.id)"
+            )
             params += [str(kind), fold(value)]
     return where, params
 
 
 _DATE_ORDER = "COALESCE(a.year, 0) DESC, COALESCE(a.month, 0) DESC, a.pmid DESC"  # NULLs last on both
+CANDIDATES = 1200  # ≥ MAX_OFFSET + MAX_LIMIT + 1: every page that can be asked for lies inside the set
+_COLUMNS = "a.id, a.year, a.month, a.pmid"
 
 
-def _sql(query: Query, filters: Filters, sort: str) -> tuple[str, str, list]:
-    """The FROM…WHERE part, the ORDER BY, and their parameters, for the database in use."""
+def _candidate_sql(query: Query, filters: Filters) -> tuple[str, list]:
+    """At most ``CANDIDATES`` matches, the last imported first, each with its score (lower is better).
+
+    The bound is what keeps a very common word cheap: both engines stream the matches in id order
+    (FTS5 walks its doclists backwards, PostgreSQL the primary key backwards or the GIN bitmap for a
+    rare word) and stop after ``CANDIDATES``; only those are scored and sorted. A query with fewer
+    matches than that (most of them) is ranked exactly."""
     where, params = _filter_sql(filters)
-    if not query.positive:
-        return f"FROM library_article a WHERE {' AND '.join(where)}", _DATE_ORDER, params
     if connection.vendor == "postgresql":
-        source = "FROM library_article a, to_tsquery('english', %s) q"
-        where.insert(0, "a.search_vector @@ q")
-        order = "ts_rank(a.search_vector, q) DESC, a.pmid DESC"
-        params.insert(0, compile_tsquery(query))
-    else:
-        source = "FROM library_article_fts f JOIN library_article a ON a.id = f.rowid"
-        where.insert(0, "library_article_fts MATCH %s")
-        order = "bm25(library_article_fts, 10.0, 1.0, 3.0), a.pmid DESC"
-        params.insert(0, compile_fts5(query))
+        inner = (
+            f"SELECT {_COLUMNS}, a.search_vector FROM library_article a "  # noqa: S608  # fixed fragments, values bound
+            f"WHERE a.search_vector @@ to_tsquery('english', %s) AND {' AND '.join(where)} ORDER BY a.id DESC LIMIT %s"
+        )
+        sql = (
+            "SELECT c.id, c.year, c.month, c.pmid, -ts_rank(c.search_vector, to_tsquery('english', %s)) "  # noqa: S608
+            f"FROM ({inner}) c"
+        )
+        tsquery = compile_tsquery(query)
+        return sql, [tsquery, tsquery, *params, CANDIDATES]
+    sql = (
+        f"SELECT {_COLUMNS}, bm25(library_article_fts, 10.0, 1.0, 3.0) FROM library_article_fts f "  # noqa: S608
+        f"JOIN library_article a ON a.id = f.rowid WHERE library_article_fts MATCH %s AND {' AND '.join(where)} "
+        "ORDER BY f.rowid DESC LIMIT %s"
+    )
+    return sql, [compile_fts5(query), *params, CANDIDATES]
+
+
+def _date_key(row: tuple) -> tuple:
+    return (-(row[1] or 0), -(row[2] or 0), -row[3])
+
+
+_PG_STATS: dict[str, object] = {"at": 0.0, "freqs": {}}
+COMMON_SHARE = 0.05  # PostgreSQL: above this share of articles, scan the ids backwards
+
+
+def _pg_frequencies() -> dict[str, float]:
+    """PostgreSQL's own statistics of the commonest lexemes (``ANALYZE``), kept ten minutes."""
+    if time.monotonic() - float(_PG_STATS["at"]) > 600:  # type: ignore[arg-type]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+                "WHERE tablename = 'library_article' AND attname = 'search_vector'"
+            )
+            row = cursor.fetchone()
+        _PG_STATS["freqs"] = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
+        _PG_STATS["at"] = time.monotonic()
+    return _PG_STATS["freqs"]  # type: ignore[return-value]
+
+
+def _pg_plan(query: Query) -> str | None:
+    """The scan to force on PostgreSQL, from the estimated share of articles the words match.
+
+    Its planner prices the backward id scan without the cost of reading each row's ``tsvector``:
+    for a word in 0.5–10 % of the articles it picks that scan and reads ~100,000 rows. A word
+    that common enough (≥ ``COMMON_SHARE``) is served well by it; a rarer one by the GIN bitmap."""
+    if any(c.prefix or any(len(words) > 1 for words in c.alternatives) for c in query.positive):
+        return None  # a prefix's or a phrase's share is unknown: the planner decides
+    freqs = _pg_frequencies()
+    words = sorted({w for c in query.positive for words in c.alternatives for w in words})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT w, ts_lexize('english_stem', w) FROM unnest(%s::text[]) w", [words])
+        stems = {w: (lexemes[0] if lexemes else None) for w, lexemes in cursor.fetchall()}
+    share = 1.0
+    for clause in query.positive:
+        alternatives = [
+            min((freqs.get(stems.get(w) or "", 0.0) for w in words), default=0.0) for words in clause.alternatives
+        ]
+        share *= min(1.0, sum(alternatives))
+    return "enable_bitmapscan" if share >= COMMON_SHARE else "enable_indexscan"
+
+
+def _candidates(query: Query, filters: Filters, sort: str) -> list[tuple]:
+    """The bounded candidates (id, year, month, pmid, score), in the order asked for."""
+    sql, params = _candidate_sql(query, filters)
+    plan = _pg_plan(query) if connection.vendor == "postgresql" else None
+    with transaction.atomic(), connection.cursor() as cursor:
+        if plan:
+            cursor.execute(f"SET LOCAL {plan} = off")
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     if sort == "date":
-        order = _DATE_ORDER
-    return f"{source} WHERE {' AND '.join(where)}", order, params
+        rows.sort(key=_date_key)
+    else:
+        rows.sort(key=lambda row: (row[4], -row[3]))
+    return rows
+
+
+def _filtered_sql(filters: Filters) -> tuple[str, list]:
+    where, params = _filter_sql(filters)
+    return f"FROM library_article a WHERE {' AND '.join(where)}", params
 
 
 def matching_ids(
     query: Query, filters: Filters, *, sort: str = "relevance", offset: int = 0, limit: int = 20
 ) -> list[int]:
-    body, order, params = _sql(query, filters, sort)
-    sql = f"SELECT a.id {body} ORDER BY {order} LIMIT %s OFFSET %s"
+    if query.positive:
+        return [row[0] for row in _candidates(query, filters, sort)[offset : offset + limit]]
+    body, params = _filtered_sql(filters)  # filters alone: date order
+    sql = f"SELECT a.id {body} ORDER BY {_DATE_ORDER} LIMIT %s OFFSET %s"  # noqa: S608  # fixed fragments
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, limit, offset])
         return [row[0] for row in cursor.fetchall()]
 
 
 def count(query: Query, filters: Filters) -> int:
-    body, _order, params = _sql(query, filters, "date")
+    """The number of matches, capped at ``COUNT_CAP + 1`` ("more than 1,000")."""
+    if query.positive:
+        return min(len(_candidates(query, filters, "date")), COUNT_CAP + 1)
+    body, params = _filtered_sql(filters)
     with connection.cursor() as cursor:
         sql = f"SELECT COUNT(*) FROM (SELECT 1 {body} LIMIT %s) capped"  # noqa: S608  # fixed fragments, values bound
         cursor.execute(sql, [*params, COUNT_CAP + 1])
@@ -184,12 +267,21 @@ def search(
         sort = "relevance"
     offset = max(0, min(offset, MAX_OFFSET))
     limit = max(1, min(limit, MAX_LIMIT))
-    ids = matching_ids(query, filters, sort=sort, offset=offset, limit=limit + 1)
+    if query.positive:  # one bounded query gives the page and the (capped) count
+        rows = _candidates(query, filters, sort)
+        ids = [row[0] for row in rows[offset : offset + limit + 1]]
+        matches: int | None = min(len(rows), COUNT_CAP + 1)
+    else:
+        ids = matching_ids(query, filters, sort=sort, offset=offset, limit=limit + 1)
+        matches = None
     more = len(ids) > limit
     ids = ids[:limit]
     found = Article.objects.only(*LIST_FIELDS).in_bulk(ids)
     articles = [found[i] for i in ids if i in found]
-    total = len(articles) if (offset == 0 and not more) else count(query, filters)
+    if matches is not None:
+        total = matches
+    else:
+        total = len(articles) if (offset == 0 and not more) else count(query, filters)
     next_offset = offset + limit if more and offset + limit <= MAX_OFFSET else None
     return Results(articles, total, offset, next_offset, query)
 
