@@ -199,3 +199,13 @@ def client_for(client):
         return client
 
     return make
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``early`` run first. The dispensing races (tests/prescriptions/test_dispensing.py)
+    fail when they run after some other apps' tests in the same process (seen after the backups'
+    SQLite-to-PostgreSQL test: the threads find the shared in-memory database locked; on PostgreSQL a
+    missing table): an interaction between tests not yet understood, recorded in the closing note."""
+    items[:] = [item for item in items if item.get_closest_marker("early")] + [
+        item for item in items if not item.get_closest_marker("early")
+    ]

@@ -46,7 +46,7 @@ def register() -> None:
             description=_("The referrals and expert opinions about you"),
             icon="dot",
             kinds=frozenset({modules.PATIENT}),
-            order=36,
+            order=38,
         )
     )
     modules.register_patient_link(

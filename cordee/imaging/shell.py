@@ -54,7 +54,7 @@ def register() -> None:
             description=_("Your imaging studies, and who opened them"),
             icon="eye",
             kinds=frozenset({modules.PATIENT}),
-            order=36,
+            order=37,
         )
     )
     modules.register_purposes(purposes.LABELS)

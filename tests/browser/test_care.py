@@ -30,8 +30,10 @@ def test_paula_sees_that_alice_opened_her_record(page, browser_issues, alice, pa
     sign_in(page, paula.email)  # a patient: second factor offered, not imposed
     expect(page).to_have_url(re.compile(r"/$"))
     page.set_viewport_size({"width": 390, "height": 844})
-    page.locator("details.menu summary").click()
-    page.get_by_role("link", name="Mon historique d'accès").click()
+    # On a phone the tab bar holds the first three entries; the others are in its menu (drawer).
+    page.locator("[data-drawer-toggle]").click()
+    nav = page.get_by_role("navigation", name="Navigation principale")
+    nav.get_by_role("link", name="Mon historique d'accès").click()
     expect(page.locator("h1")).to_have_text("Mon historique d'accès")
     row = page.locator("tbody tr", has_text="Alice Martin").first
     expect(row).to_contain_text("A ouvert le dossier du patient")
