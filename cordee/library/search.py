@@ -168,7 +168,7 @@ COMMON_SHARE = 0.05  # PostgreSQL: above this share of articles, scan the ids ba
 
 def _pg_frequencies() -> dict[str, float]:
     """PostgreSQL's own statistics of the commonest lexemes (``ANALYZE``), kept ten minutes."""
-    if time.monotonic() - float(_PG_STATS["at"]) > 600:  # type: ignore[arg-type]
+    if time.monotonic() - float(_PG_STATS["at"]) > 600:  # type: ignore[arg-type]  # the cache dict holds a float under "at"
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
@@ -177,7 +177,7 @@ def _pg_frequencies() -> dict[str, float]:
             row = cursor.fetchone()
         _PG_STATS["freqs"] = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
         _PG_STATS["at"] = time.monotonic()
-    return _PG_STATS["freqs"]  # type: ignore[return-value]
+    return _PG_STATS["freqs"]  # type: ignore[return-value]  # and the frequencies under "freqs"
 
 
 def _pg_plan(query: Query) -> str | None:
