@@ -12,6 +12,7 @@ Personas (all in "Maison de santé des Tilleuls", 12 rue des Tilleuls, 69003 Lyo
 
 from __future__ import annotations
 
+import atexit
 import ipaddress
 import os
 import re
@@ -74,6 +75,32 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -
     from pytest_django.fixtures import _set_suffix_to_test_databases
 
     _set_suffix_to_test_databases(isolation.RUN)
+    _sqlite_test_database_in_a_file()
+
+
+def _sqlite_test_database_in_a_file() -> None:
+    """On SQLite the test database is a file, as Cordée's own database is (WAL, busy timeout), not
+    Django's default shared in-memory one. Threads of a test (the browser tests' server, the
+    dispensing races, Channels' database calls) then each open their own connection, as in
+    production, instead of sharing the test's connection and its transaction state — sharing that
+    one connection between concurrent threads corrupted it for every later test. The file lives in
+    memory all the same (``/dev/shm`` when there is one), in a directory named after the run,
+    removed at the end of the run."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from django.conf import settings
+
+    sqlite = [db for db in settings.DATABASES.values() if db["ENGINE"] == "django.db.backends.sqlite3"]
+    if not sqlite:
+        return
+    base = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else Path(tempfile.gettempdir())
+    folder = base / f"cordee-test-{isolation.RUN}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    for n, db in enumerate(sqlite):
+        db.setdefault("TEST", {})["NAME"] = str(folder / f"test-{n}.sqlite3")
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -202,10 +229,12 @@ def client_for(client):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``early`` run first. The dispensing races (tests/prescriptions/test_dispensing.py)
-    fail when they run after some other apps' tests in the same process (seen after the backups'
-    SQLite-to-PostgreSQL test: the threads find the shared in-memory database locked; on PostgreSQL a
-    missing table): an interaction between tests not yet understood, recorded in the closing note."""
+    """Tests marked ``early`` (the dispensing races) run first. On SQLite they once failed after
+    other tests: the test database was in memory and the browser tests' server shared the test's
+    one connection between threads, which concurrent requests left in a broken transaction state
+    (every later test then failed on ``on_commit()``); the database is now a file with a connection
+    per thread. On PostgreSQL the races once saw no prescriptions table when run late, not
+    reproduced since: they stay first until that is understood."""
     items[:] = [item for item in items if item.get_closest_marker("early")] + [
         item for item in items if not item.get_closest_marker("early")
     ]

@@ -4,14 +4,10 @@
 uvicorn, in a background thread of the test process, on 127.0.0.1 and a free port. Why a
 thread rather than a ``uvicorn`` subprocess:
 
-- It shares the test database as it is, on both engines. On PostgreSQL the server's request
-  threads open their own connections to the test database, and ``transactional_db`` makes
-  what the test writes committed, hence visible to them. On SQLite pytest-django's test
-  database lives in memory, which no other process can open; a subprocess would need a file
-  database outside pytest-django's set-up and tear-down. Here the server's threads are handed
-  the test's own connection, exactly as Django's ``LiveServerTestCase`` does (and, as there,
-  simultaneous requests share that one connection and its transaction state: fine for a page
-  and its assets; tests of many concurrent writers belong on PostgreSQL).
+- It shares the test database as it is, on both engines: the server's request threads open
+  their own connections to it (on SQLite the test database is a file, see
+  ``tests/conftest.py``), and ``transactional_db`` makes what the test writes committed, hence
+  visible to them, as it would be to another process.
 - The server sees the test's settings (the fast password hasher the personas were hashed
   with, the locmem e-mail backend whose ``mail.outbox`` a test can read), with no start-up cost.
 
@@ -70,24 +66,8 @@ class LiveCordee:
     thread: threading.Thread
 
 
-def _shared_in_memory_sqlite() -> dict:
-    """The main thread's connections to in-memory SQLite databases, by alias."""
-    return {conn.alias: conn for conn in connections.all() if conn.vendor == "sqlite" and conn.is_in_memory_db()}
-
-
 @pytest.fixture
 def cordee_server(transactional_db, monkeypatch) -> Iterator[LiveCordee]:
-    shared = _shared_in_memory_sqlite()
-    create_connection = connections.create_connection
-
-    def create_or_share(alias: str):
-        # Only reached by threads without a connection yet: the server's request threads and
-        # support.orm's worker. They must use the test's in-memory database, not a new empty one.
-        return shared[alias] if alias in shared else create_connection(alias)
-
-    monkeypatch.setattr(connections, "create_connection", create_or_share)
-    for conn in shared.values():
-        conn.inc_thread_sharing()
     for alias in connections:
         # Request threads live for one request: close their connections when it ends.
         monkeypatch.setitem(connections.settings[alias], "CONN_MAX_AGE", 0)
@@ -112,8 +92,6 @@ def cordee_server(transactional_db, monkeypatch) -> Iterator[LiveCordee]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
-        for conn in shared.values():
-            conn.dec_thread_sharing()
 
 
 @dataclass

@@ -22,7 +22,7 @@ def orm(fn: Callable[..., T], /, *args, **kwargs) -> T:
 
     Playwright's sync API marks an asyncio loop as running in the test's thread, so Django
     refuses the ORM there (SynchronousOnlyOperation). A short-lived worker thread has no loop;
-    on SQLite the ``cordee_server`` fixture hands it the test's connection.
+    it opens its own connection to the test database and closes it when done.
     """
 
     def work() -> T:

@@ -40,7 +40,7 @@ def _check_planted(result: dict) -> None:
 
 @pytest.fixture(scope="module")
 def planted_sqlite(tmp_path_factory) -> tuple[dict, Path]:
-    """A file-based SQLite database in a fresh interpreter (the suite's own test database is in memory)."""
+    """A file-based SQLite database of its own, written by a fresh interpreter."""
     tmp_path = tmp_path_factory.mktemp("breach")
     data = tmp_path / "data"
     environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
