@@ -29,7 +29,7 @@ def register() -> None:
             label=_("Expert opinions"),
             url_name="expertise:received",
             description=_("Ask colleagues for an expert opinion (tele-expertise) and answer theirs"),
-            icon="dot",
+            icon="ask",
             kinds=frozenset({modules.PROFESSIONAL}),
             chosen=True,
             default_for=frozenset({modules.PROFESSIONAL}),
@@ -44,7 +44,7 @@ def register() -> None:
             label=_("My referrals and opinions"),
             url_name="expertise:mine",
             description=_("The referrals and expert opinions about you"),
-            icon="dot",
+            icon="ask",
             kinds=frozenset({modules.PATIENT}),
             order=38,
         )

@@ -35,7 +35,7 @@ def register() -> None:
             label=_("Imaging"),
             url_name="imaging:inbox",
             description=_("Studies received from devices and other systems that wait for their patient"),
-            icon="eye",
+            icon="scan",
             kinds=frozenset({modules.PROFESSIONAL}),
             chosen=True,
             default_for=frozenset({modules.PROFESSIONAL}),
@@ -52,7 +52,7 @@ def register() -> None:
             label=_("My imaging"),
             url_name="imaging:mine",
             description=_("Your imaging studies, and who opened them"),
-            icon="eye",
+            icon="scan",
             kinds=frozenset({modules.PATIENT}),
             order=37,
         )

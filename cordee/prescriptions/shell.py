@@ -31,7 +31,7 @@ def register() -> None:
             label=_("My prescriptions"),
             url_name="prescriptions:mine",
             description=_("Your prescriptions, their status and their PDF"),
-            icon="folder",
+            icon="prescription",
             kinds=frozenset({modules.PATIENT}),
             order=36,
         )
@@ -42,7 +42,7 @@ def register() -> None:
             label=_("Dispense a prescription"),
             url_name="prescriptions:pharmacy",
             description=_("Open a prescription by its number or QR code and dispense it"),
-            icon="folder",
+            icon="prescription",
             kinds=frozenset({modules.PROFESSIONAL}),
             applies=_pharmacist,
             order=37,

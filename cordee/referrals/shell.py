@@ -30,7 +30,7 @@ def register() -> None:
             label=_("Referrals"),
             url_name="referrals:received",
             description=_("Refer patients to colleagues and follow the referrals you receive"),
-            icon="dot",
+            icon="send",
             kinds=frozenset({modules.PROFESSIONAL}),
             chosen=True,
             default_for=frozenset({modules.PROFESSIONAL}),

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from cordee import demo
 from cordee.accounts.demo import DEMO_PASSWORD, DEMO_TOTP_SECRET, PERSONAS
+from cordee.prescriptions.demo import PHIL_EMAIL
 
 
 class Command(BaseCommand):
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         out.write(f"Password of every demo account: {DEMO_PASSWORD}\n")
         for persona in PERSONAS:
             out.write(f"  {persona.email:<22} {persona.first_name} {persona.last_name}: {persona.note}\n")
+        out.write(f"  {PHIL_EMAIL:<22} Phil Moreau: pharmacist at Pharmacie des Tilleuls (dispenses prescriptions)\n")
         out.write(
             "Second factor (professionals and staff): enter the 6-digit code of the demo TOTP secret\n"
             f"  {DEMO_TOTP_SECRET}\n"
