@@ -75,15 +75,20 @@ class Shell:
     def searches(self) -> list[modules.Search]:
         return modules.searches_for(self.user) if self.user.is_authenticated else []
 
-    def cards(self) -> list[tuple[modules.Entry, dict[str, Any]]]:
-        """The home page's cards, in the navigation's order: (entry, the card template's context)."""
+    def cards(self) -> list[tuple[modules.Entry, str, dict[str, Any]]]:
+        """The home page's cards, in the navigation's order: (entry, template, context). An entry
+        with a card of its own shows it; one that only counts what waits (referrals, requests,
+        studies to reconcile…) gets the shell's card saying it in words, with a link, when its
+        count is not zero (the count the navigation already read: no further query)."""
         found = []
+        items = {item.key: item for item in self.main}
         for entry in self._entries:
-            if entry.home is None:
-                continue
-            context = entry.home.context(self.request)
-            if context is not None:
-                found.append((entry, context))
+            if entry.home is not None:
+                context = entry.home.context(self.request)
+                if context is not None:
+                    found.append((entry, entry.home.template, context))
+            elif (item := items.get(entry.key)) is not None and item.count:
+                found.append((entry, "web/_home_waiting.html", {"item": item}))
         return found
 
 
