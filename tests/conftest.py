@@ -95,9 +95,10 @@ def _sqlite_test_database_in_a_file() -> None:
     sqlite = [db for db in settings.DATABASES.values() if db["ENGINE"] == "django.db.backends.sqlite3"]
     if not sqlite:
         return
-    base = Path("/dev/shm") if os.access("/dev/shm", os.W_OK) else Path(tempfile.gettempdir())
-    folder = base / f"cordee-test-{isolation.RUN}"
-    folder.mkdir(mode=0o700, exist_ok=True)
+    shm = "/dev/shm"  # noqa: S108 -- only the parent: mkdtemp makes a private, unpredictable directory in it
+    folder = Path(
+        tempfile.mkdtemp(prefix=f"cordee-test-{isolation.RUN}-", dir=shm if os.access(shm, os.W_OK) else None)
+    )
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     for n, db in enumerate(sqlite):
         db.setdefault("TEST", {})["NAME"] = str(folder / f"test-{n}.sqlite3")
