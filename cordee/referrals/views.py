@@ -43,7 +43,8 @@ def _list(request: AuthedRequest, rows: Any, *, which: str) -> HttpResponse:
     urgency = str(request.GET.get("urgence") or "")
     overdue = request.GET.get("retard") == "1"
     rows = access.filtered(rows, state=state, urgency=urgency, overdue=overdue)
-    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(rows.select_related("patient"), PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = workflow.with_patient_names(page.object_list)
     context = {
         "page": page,
         "which": which,

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from cordee.accounts.guards import verified_professional
@@ -38,6 +39,8 @@ from cordee.care.access import actor_structures
 from cordee.documents.services.record import do_add_to_record
 from cordee.lib import attachables, modules
 from cordee.referrals.models import RequestAttachment, RequestEvent
+from cordee.vault import services as vault
+from cordee.vault.errors import VaultError
 
 logger = logging.getLogger(__name__)
 
@@ -212,3 +215,20 @@ def notify(user_ids: Iterable[int | None], *, entry: str, url_name: str) -> None
         modules.something_waits.send_robust(sender=RequestEvent, entry=entry, user_ids=ids)
 
     transaction.on_commit(send)
+
+
+def with_patient_names(rows: Iterable[Any]) -> list[Any]:
+    """A list page's rows (referrals or tele-expertise requests, patient selected with them), each
+    given ``patient_label``: the patient's name and birth date, decrypted with the data keys of
+    the page's patients read in one query (``vault.preload_keys``), or a notice for a patient whose
+    data were erased. The list's readers are those the request lets through, as on its page."""
+    rows = list(rows)
+    vault.preload_keys(row.patient for row in rows)
+    for row in rows:
+        try:
+            row.patient_label = (
+                f"{row.patient.display_name} ({date_format(row.patient.birth_date, 'SHORT_DATE_FORMAT')})"
+            )
+        except VaultError:
+            row.patient_label = str(_("erased patient"))
+    return rows

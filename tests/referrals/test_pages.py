@@ -132,3 +132,20 @@ def test_report_with_a_file_of_the_record(alice, charlie, referral, document):
     row = RequestAttachment.objects.get(request_id=referral.pk)
     assert row.in_report and row.object_id == str(document.pk)
     assert "avec le compte rendu" in client_as(alice).get(f"/adressages/{referral.pk}/").content.decode()
+
+
+def test_the_lists_name_the_patient_and_say_so_once_her_data_are_erased(alice, charlie, patient, personas):
+    from cordee.expertise.demo import seed_requests
+    from cordee.vault import services as vault
+
+    seed_requests(personas)  # a referral and a tele-expertise request for Paula, from Alice to Charlie
+    for url in ("/adressages/", "/avis/"):
+        page = client_as(charlie).get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+        assert "Paula BERNARD (" in page, url
+    for url in ("/adressages/envoyes/", "/avis/envoyes/"):
+        assert "Paula BERNARD (" in client_as(alice).get(url).content.decode(), url
+    vault.do_shred(patient, by=alice, reason="Demande d'effacement (RGPD art. 17)")
+    for url in ("/adressages/", "/avis/"):
+        response = client_as(charlie).get(url, HTTP_ACCEPT_LANGUAGE="fr")
+        assert response.status_code == 200 and "Paula" not in response.content.decode()
+        assert "patient effacé" in response.content.decode(), url

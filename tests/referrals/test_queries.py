@@ -1,5 +1,6 @@
 """The list pages keep a fixed number of queries, however many requests there are (no per-row
-query: the lists never decrypt, counterparts are display copies)."""
+query: counterparts are display copies, and the patients' names are decrypted with their data keys
+read in one query for the page)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 # Whole request, middleware included (session, user, MFA, the modules' waiting counts), pinned.
 # The navigation's counts of what waits are part of every page (one query per module).
-PINNED = {"/adressages/": 11, "/adressages/envoyes/": 11, "/adressages/envoyes/?retard=1&urgence=week&etat=sent": 11}
+PINNED = {"/adressages/": 12, "/adressages/envoyes/": 12, "/adressages/envoyes/?retard=1&urgence=week&etat=sent": 12}
 
 
 def _count(client, url: str) -> int:
