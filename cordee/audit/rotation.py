@@ -47,7 +47,7 @@ class Rotation:
     new_key_id: str
     retired_at: dt.datetime
     retired_keys: int  # in the ring, after this rotation
-    sealed_before: int | None  # the last entry sealed by the old key (None: no checkpoint made)
+    sealed_before: int | None  # the last entry sealed by the old key (None: none, or the chain is broken)
     sealed_after: int | None  # the entry sealed by the new key's first checkpoint
     chain_problem: str  # why no checkpoint was made ("" when the chain verified)
     public_key_pem: str  # the new public key, for the third party that keeps the checkpoints
@@ -101,11 +101,12 @@ def rotate(*, actor: Any = None, request: Any = None) -> Rotation:
         locks.hold(locks.PURGE)
         ring = _load_ring()  # again, under the locks: another rotation may have run meanwhile
         old = signing.private_key()
-        sealed_before, problem = _seal()
+        _, problem = _seal()
         now = timezone.now()
-        last = checkpoints.AuditCheckpoint.objects.order_by("-seq").values_list("created_at", flat=True).first()
-        if last is not None and now <= last:  # (a coarse clock) the old key's last checkpoint stays in its service
-            now = last + dt.timedelta(microseconds=1)
+        last = checkpoints.AuditCheckpoint.objects.order_by("-seq").values_list("seq", "created_at").first()
+        sealed_before = last[0] if last and not problem else None
+        if last is not None and now <= last[1]:  # (a coarse clock) the old key's last checkpoint stays in its service
+            now = last[1] + dt.timedelta(microseconds=1)
         try:
             retired = keyring.retire(ring, old, new.public_key(), now)
         except keyring.RingError as exc:
