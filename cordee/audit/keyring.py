@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from cordee.audit import signing
 from cordee.audit.chain import iso_utc
-from cordee.audit.statements import ROTATION_TYPE, rotation_statement
+from cordee.audit.statements import rotation_statement
 
 FORMAT = "cordee-audit-key-ring"
 VERSION = 1
@@ -293,6 +293,3 @@ def retire(ring: KeyRing, old: Ed25519PrivateKey, successor: Ed25519PublicKey, a
 
 def public_key_pem(key: Ed25519PublicKey) -> str:
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
-
-
-__all__ = ["ROTATION_TYPE", "KeyRing", "RingError", "RingKey", "load", "read_retired", "ring_path"]

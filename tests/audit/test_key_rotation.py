@@ -337,3 +337,26 @@ def test_checkpoints_waiting_for_a_rotation_are_dated_after_it():
     make_entries(1)
     made = checkpoints.make_checkpoint()
     assert made.created_at >= keyring.load().current.in_service_from
+
+
+def test_the_deploy_check_names_an_unsound_ring():
+    from cordee.audit.checks import signing_key_ring
+
+    assert signing_key_ring() == []
+    keyring.ring_path().write_text("[]")
+    (message,) = signing_key_ring()
+    assert message.id == "audit.E001" and "is not an audit key ring" in message.msg
+
+
+def test_a_record_without_key_id_verifies_with_the_key_in_service_at_its_time():
+    """None is written so (every statement names its key), but such a row would still verify."""
+    make_entries(3)
+    checkpoint = AuditCheckpoint(
+        seq=3, entry_hash=AuditEntry.objects.get(seq=3).entry_hash, entry_count=3, created_at=timezone.now(), key_id=""
+    )
+    checkpoint.signature = signing.sign(checkpoint_statement(checkpoint))[1]
+    checkpoint.save()
+    assert verify_chain().ok
+    rotation.rotate()
+    result = verify_chain()
+    assert result.ok, result.problems
