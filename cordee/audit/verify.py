@@ -39,6 +39,7 @@ from django.utils import timezone
 from cordee.audit import mac
 from cordee.audit.chain import CONTENT_FIELDS, GENESIS_HASH, content_hash, header_hash
 from cordee.audit.exports import ExportedCheckpoint
+from cordee.audit.keyring import KeyRing, short
 from cordee.audit.models import AuditEntry, AuditPurge
 from cordee.audit.results import MAX_PROBLEMS, Problem, VerifyResult
 from cordee.audit.signed import signed_checkpoints, signed_purges, trusted_ring
@@ -156,6 +157,7 @@ class _Walker:
         self.forged: list[int] | None = None
         self.sealed_up_to = 0  # the last entry a trusted checkpoint seals
         self.first_unsealed: tuple[int, dt.datetime] | None = None  # the first entry after it
+        self.ring: KeyRing | None = None  # to check that a retired key sealed only entries of its service
 
     def problem(self, kind: str, seq: int, message: str) -> None:
         if len(self.result.chain_problems) < MAX_PROBLEMS:
@@ -261,6 +263,12 @@ class _Walker:
                 result.checkpoint_problems.append(
                     Problem("checkpoint", row.seq, f"{checkpoint} does not match entry #{row.seq}'s hash")
                 )
+            key = self.ring.get(checkpoint.key_id) if self.ring else None
+            if key is not None and key.retired_at is not None and row.created_at >= key.retired_at:
+                # A stolen retired key, its checkpoint backdated into its service: the entry's time
+                # (sealed in its hash) says the key was already retired.
+                message = f"{checkpoint} is signed by the key {short(key.key_id)}, retired before entry #{row.seq}"
+                result.checkpoint_problems.append(Problem("checkpoint", row.seq, message))
 
 
 def _entries(start_seq: int, until: int | None, chunk_size: int) -> Iterator[_Row]:
@@ -304,6 +312,7 @@ def verify_chain(
             result.checkpoint_problems.append(Problem("checkpoint", start[0], message))
     walker = _Walker(start, _Cutoffs(purges), checkpoints, result, mac.signer())
     walker.sealed_up_to = sealed_up_to or 0
+    walker.ring = ring
     rows = _Peekable(_entries(start[0], until, chunk_size))
     for row in rows:
         walker.step(row, rows)

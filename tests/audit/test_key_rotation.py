@@ -360,3 +360,21 @@ def test_a_record_without_key_id_verifies_with_the_key_in_service_at_its_time():
     rotation.rotate()
     result = verify_chain()
     assert result.ok, result.problems
+
+
+def test_a_retired_key_backdated_over_entries_after_its_retirement_is_refused(signing_key):
+    """The thief also removes the new key's checkpoints: the sealed entry's own time gives him away."""
+    from .conftest import attacker, sql
+
+    make_entries(3)
+    checkpoints.make_checkpoint()
+    stolen = _old_private_key(signing_key)
+    before = timezone.now()
+    rotation.rotate()  # entry #4, sealed by the new key's checkpoint #4
+    make_entries(2)
+    with attacker():
+        sql("DELETE FROM audit_auditcheckpoint WHERE seq = 4")
+    forged = _forge(stolen, 6, 3, before)  # joins up with #3, dated within the old key's service
+    assert [problem.message for problem in verify_chain().problems] == [
+        f"{forged} is signed by the key {keyring.short(forged.key_id)}, retired before entry #6"
+    ]
