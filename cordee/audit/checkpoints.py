@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from cordee.audit import copies, locks, signing
+from cordee.audit import copies, keyring, locks, signing
 from cordee.audit.models import AuditCheckpoint, AuditEntry
 from cordee.audit.statements import checkpoint_statement
 from cordee.audit.verify import verify_chain
@@ -44,9 +44,11 @@ def make_checkpoint(*, if_due: bool = False, now: dt.datetime | None = None) -> 
     processes may call this at once: the lock makes them take turns, and the later ones find
     nothing new. The copy (``copies.catch_up``) is written after the commit.
     """
-    now = now or timezone.now()
     with transaction.atomic():
         locks.hold(locks.CHECKPOINTS)
+        # The time is taken under the lock, so that a checkpoint that waited for a key rotation
+        # (``rotation.py``) is dated after it, within the new key's service.
+        now = now or timezone.now()
         head = AuditEntry.objects.order_by("-seq").values_list("seq", "entry_hash").first()
         last = AuditCheckpoint.objects.order_by("-seq").first()
         if head is None or (last is not None and last.seq >= head[0]):
@@ -54,7 +56,11 @@ def make_checkpoint(*, if_due: bool = False, now: dt.datetime | None = None) -> 
         if if_due and not _is_due(last, head[0], now):
             return None
         if last is not None:
-            problem = signing.signature_problem(checkpoint_statement(last), last.signature, last.key_id)
+            try:
+                ring = keyring.load()
+            except keyring.RingError:
+                ring = keyring.current_only()  # ``audit verify`` reports the ring; sealing goes on
+            problem = ring.problem(checkpoint_statement(last), last.signature, last.key_id, last.created_at)
             if problem:
                 raise ChainBroken(f"the last checkpoint (#{last.seq}) does not verify: {problem}")
         start = (last.seq, last.entry_hash) if last else None

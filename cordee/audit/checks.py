@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
+from cordee.audit import keyring
+
 
 @checks.register(checks.Tags.security, deploy=True)
 def checkpoint_copy(app_configs: Any = None, **_: Any) -> list[checks.CheckMessage]:
@@ -21,3 +23,20 @@ def checkpoint_copy(app_configs: Any = None, **_: Any) -> list[checks.CheckMessa
             id="audit.W001",
         )
     ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def signing_key_ring(app_configs: Any = None, **_: Any) -> list[checks.CheckMessage]:
+    """The ring of retired signing keys (``keyring.py``) is sound: else ``audit verify`` fails."""
+    try:
+        keyring.load()
+    except keyring.RingError as exc:
+        return [
+            checks.Error(
+                f"The audit key ring is not sound: {exc}",
+                hint="Restore it from the key escrow (docs/backups.md); until then the checkpoints signed by "
+                "retired keys do not verify (docs/security.md, rotating the signing key).",
+                id="audit.E001",
+            )
+        ]
+    return []

@@ -37,8 +37,7 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.utils import timezone
 
-from cordee.audit import signing
-from cordee.audit.exports import ExportedCheckpoint, checkpoint_line, public_key_base64, read_exported_checkpoints
+from cordee.audit.exports import ExportedCheckpoint, checkpoint_line, read_exported_checkpoints, ring_for_export
 from cordee.audit.models import AuditCheckpoint
 from cordee.audit.statements import checkpoint_statement
 
@@ -244,14 +243,14 @@ def catch_up(copy: CheckpointCopy | None = None) -> int:
         if last is not None:
             pending = pending.filter(seq__gt=last)
         lines = []
-        public_key = public_key_base64()
+        ring = ring_for_export()
         for checkpoint in pending.iterator(chunk_size=1000):
             statement = checkpoint_statement(checkpoint)
-            problem = signing.signature_problem(statement, checkpoint.signature, checkpoint.key_id)
+            problem = ring.problem(statement, checkpoint.signature, checkpoint.key_id, checkpoint.created_at)
             if problem:
                 logger.error("audit checkpoint #%s is not copied to %s: %s", checkpoint.seq, copy, problem)
                 continue
-            lines.append(checkpoint_line(checkpoint, public_key))
+            lines.append(checkpoint_line(checkpoint, ring.public_key_base64(checkpoint.key_id)))
         return copy.append(lines) if lines else 0
     except CopyError as exc:
         logger.error("audit checkpoints could not be copied: %s", exc)

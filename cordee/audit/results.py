@@ -9,7 +9,7 @@ MAX_PROBLEMS = 100
 
 @dataclass(frozen=True)
 class Problem:
-    # altered | forged | removed | inserted | reordered | checkpoint | copy | purge;
+    # altered | forged | removed | inserted | reordered | checkpoint | copy | purge | keyring;
     # and for warnings: unsealed
     kind: str
     seq: int | None

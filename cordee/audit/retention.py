@@ -111,10 +111,10 @@ def purge(*, now: dt.datetime | None = None, actor: Any = None) -> AuditPurge:
 
     Raises ``PurgeRefused`` if the chain does not verify first.
     """
-    now = now or timezone.now()
-    cutoffs = Cutoffs.at(now)
     with transaction.atomic():
         locks.hold(locks.PURGE)
+        now = now or timezone.now()  # under the lock: after any key rotation it waited for
+        cutoffs = Cutoffs.at(now)
         up_to_seq = AuditEntry.objects.aggregate(last=Max("seq"))["last"] or 0
         check = verify_chain(until=up_to_seq)
         if not check.ok:

@@ -2,8 +2,10 @@
 
 Checkpoints come from up to three places: the database, a third party's export (``audit verify
 --checkpoints FILE``) and the second, append-only copy (``AUDIT_CHECKPOINT_COPY``, ``copies.py``).
-Each must carry a valid signature by the trusted key, and each place's checkpoints must join up
-(``entry_count`` links each to the previous one). Across places: a checkpoint kept elsewhere but
+Each must carry a valid signature by a key of the ring (``keyring.py``: the current signing key and
+the keys it replaced), made during that key's service, and each place's checkpoints must join up
+(``entry_count`` links each to the previous one) and follow the ring's order (no checkpoint signed
+by a retired key after one signed by its successor). Across places: a checkpoint kept elsewhere but
 no longer in the database was removed from it; a checkpoint of the database missing from the copy
 was either never copied (the copy was unreachable: the worker tries again at each tick) or removed
 from the copy, and is reported once it is older than the time the worker needs to copy it.
@@ -15,7 +17,7 @@ import datetime as dt
 
 from django.conf import settings
 
-from cordee.audit import signing
+from cordee.audit import keyring
 from cordee.audit.exports import ExportedCheckpoint
 from cordee.audit.models import AuditCheckpoint, AuditPurge
 from cordee.audit.results import Problem, VerifyResult
@@ -24,10 +26,22 @@ from cordee.audit.statements import checkpoint_statement, purge_statement
 Checkpoint = AuditCheckpoint | ExportedCheckpoint
 
 
-def signed_purges(result: VerifyResult) -> list[AuditPurge]:
+def trusted_ring(result: VerifyResult, *, report: bool = True) -> keyring.KeyRing:
+    """The key ring; when it is unsound, the current key alone, and (with ``report``: a whole
+    verification, not the walk that precedes a checkpoint) a problem saying why."""
+    try:
+        return keyring.load()
+    except keyring.RingError as exc:
+        if report:
+            message = f"the audit key ring is not trusted, only the current key is: {exc}"
+            result.checkpoint_problems.append(Problem("keyring", None, message))
+        return keyring.current_only()
+
+
+def signed_purges(result: VerifyResult, ring: keyring.KeyRing) -> list[AuditPurge]:
     trusted = []
     for purge in AuditPurge.objects.order_by("up_to_seq", "pk"):
-        problem = signing.signature_problem(purge_statement(purge), purge.signature, purge.key_id)
+        problem = ring.problem(purge_statement(purge), purge.signature, purge.key_id, purge.purged_at)
         if problem:
             result.checkpoint_problems.append(Problem("purge", purge.up_to_seq, f"{purge} is not trusted: {problem}"))
         else:
@@ -45,17 +59,28 @@ def _statement(checkpoint: Checkpoint) -> bytes:
 class _Group:
     """The checkpoints of one place whose signatures hold, checked to join up."""
 
-    def __init__(self, result: VerifyResult, checkpoints: list, *, start: int | None) -> None:
+    def __init__(self, result: VerifyResult, checkpoints: list, *, start: int | None, ring: keyring.KeyRing) -> None:
         self.trusted: dict[int, Checkpoint] = {}
         seen: dict[int, bytes] = {}
+        latest: tuple[int, Checkpoint] | None = None  # the ring position of the last trusted signer
         for checkpoint in sorted(checkpoints, key=lambda c: c.seq):
             statement = _statement(checkpoint)
             if seen.get(checkpoint.seq) == statement:
                 continue  # the same checkpoint written twice (two workers copying at once): harmless
-            problem = signing.signature_problem(statement, checkpoint.signature, checkpoint.key_id)
+            problem = ring.problem(statement, checkpoint.signature, checkpoint.key_id, checkpoint.created_at)
             if problem:
                 result.checkpoint_problems.append(Problem("checkpoint", checkpoint.seq, f"{checkpoint}: {problem}"))
                 continue
+            position = ring.position(checkpoint.key_id)
+            if position is not None and latest is not None and position < latest[0]:
+                message = (
+                    f"{checkpoint} is signed by the retired key {keyring.short(checkpoint.key_id)} although "
+                    f"{latest[1]} before it is signed by a later key (out of order)"
+                )
+                result.checkpoint_problems.append(Problem("checkpoint", checkpoint.seq, message))
+                continue
+            if position is not None:
+                latest = (position, checkpoint)
             if checkpoint.seq in seen:
                 message = f"{checkpoint} differs from another signed checkpoint of the same entry"
                 result.checkpoint_problems.append(Problem("checkpoint", checkpoint.seq, message))
@@ -73,6 +98,7 @@ def signed_checkpoints(
     exported: list[ExportedCheckpoint],
     copied: list[ExportedCheckpoint] | None,
     now: dt.datetime,
+    ring: keyring.KeyRing,
 ) -> dict[int, list[Checkpoint]]:
     """Checkpoints whose signature holds, by seq; problems for the others, for holes between them,
     and for checkpoints present in one place but not in another.
@@ -82,10 +108,10 @@ def signed_checkpoints(
     """
     rows = list(AuditCheckpoint.objects.order_by("seq"))
     stored_seqs = {checkpoint.seq for checkpoint in rows}
-    stored = _Group(result, rows, start=0)
-    external = [(_Group(result, exported, start=None), False)]
+    stored = _Group(result, rows, start=0, ring=ring)
+    external = [(_Group(result, exported, start=None, ring=ring), False)]
     if copied is not None:
-        external.append((_Group(result, copied, start=None), True))
+        external.append((_Group(result, copied, start=None, ring=ring), True))
         result.copied = len(external[-1][0].trusted)
     result.checkpoints = len(stored.trusted) + len(external[0][0].trusted)
     by_seq: dict[int, list[Checkpoint]] = {seq: [checkpoint] for seq, checkpoint in stored.trusted.items()}

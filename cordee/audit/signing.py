@@ -122,7 +122,8 @@ def sign(statement: bytes) -> tuple[str, str]:
 
 
 def signature_problem(statement: bytes, signature: str, signed_by: str, key: Ed25519PublicKey | None = None) -> str:
-    """Why ``signature`` is not a valid signature of ``statement`` by the trusted key ("" if it is)."""
+    """Why ``signature`` is not a valid signature of ``statement`` by ``key``, by default the current
+    key ("" if it is). Verification trusts the whole ring instead (``keyring.KeyRing.problem``)."""
     key = key or public_key()
     if signed_by != key_id(key):
         return "signed by another key"

@@ -15,6 +15,7 @@ from cordee.audit.chain import iso_utc
 
 CHECKPOINT_TYPE = "cordee-audit-checkpoint/1"
 PURGE_TYPE = "cordee-audit-purge/1"
+ROTATION_TYPE = "cordee-audit-key-rotation/1"
 
 
 def _dumps(values: dict[str, Any]) -> bytes:
@@ -49,5 +50,21 @@ def purge_statement(purge: Any) -> bytes:
             "anchor_seq": purge.anchor_seq,
             "anchor_hash": purge.anchor_hash,
             "key_id": purge.key_id,
+        }
+    )
+
+
+def rotation_statement(retired_key_id: str, successor_key_id: str, retired_at: Any) -> bytes:
+    """What a retiring signing key signs as its last act: its successor and the end of its service.
+
+    Signed by the retired key (``keyring.py``), so that whoever trusts the first public key can
+    follow every rotation since, and nobody without that private key can move its retirement.
+    """
+    return _dumps(
+        {
+            "type": ROTATION_TYPE,
+            "retired_key_id": retired_key_id,
+            "successor_key_id": successor_key_id,
+            "retired_at": iso_utc(retired_at),
         }
     )

@@ -12,8 +12,10 @@ row of look-ahead), recomputes every hash and names what it finds:
 - ``removed``: a gap in ``seq``, or entries whose successors were renumbered to close the gap;
 - ``inserted``: an entry that sits between two entries that were adjacent;
 - ``reordered``: an entry sealed for another position than the one it holds;
-- ``checkpoint`` / ``purge``: a signature that is not the trusted key's (forged, or signed by
-  another key), a checkpoint whose hash is not the entry's, checkpoints missing between two others.
+- ``checkpoint`` / ``purge``: a signature that is not by a key of the ring (forged, or signed by
+  another key), or by a retired key after its retirement (``keyring.py``), a checkpoint whose hash
+  is not the entry's, checkpoints missing between two others;
+- ``keyring``: the ring of retired keys is malformed or altered (only the current key is trusted).
 
 After a problem the walk re-synchronises on the row found, so that one tampering is reported once
 and later ones are still seen. What the chain alone cannot show: entries removed from its end, and
@@ -37,9 +39,10 @@ from django.utils import timezone
 from cordee.audit import mac
 from cordee.audit.chain import CONTENT_FIELDS, GENESIS_HASH, content_hash, header_hash
 from cordee.audit.exports import ExportedCheckpoint
+from cordee.audit.keyring import KeyRing, short
 from cordee.audit.models import AuditEntry, AuditPurge
 from cordee.audit.results import MAX_PROBLEMS, Problem, VerifyResult
-from cordee.audit.signed import signed_checkpoints, signed_purges
+from cordee.audit.signed import signed_checkpoints, signed_purges, trusted_ring
 
 __all__ = ["MAX_PROBLEMS", "Problem", "VerifyResult", "verify_chain"]
 ORIGINAL_SEQ_WINDOW = 1024  # how far a moved entry's sealed position is searched for
@@ -154,6 +157,7 @@ class _Walker:
         self.forged: list[int] | None = None
         self.sealed_up_to = 0  # the last entry a trusted checkpoint seals
         self.first_unsealed: tuple[int, dt.datetime] | None = None  # the first entry after it
+        self.ring: KeyRing | None = None  # to check that a retired key sealed only entries of its service
 
     def problem(self, kind: str, seq: int, message: str) -> None:
         if len(self.result.chain_problems) < MAX_PROBLEMS:
@@ -259,6 +263,12 @@ class _Walker:
                 result.checkpoint_problems.append(
                     Problem("checkpoint", row.seq, f"{checkpoint} does not match entry #{row.seq}'s hash")
                 )
+            key = self.ring.get(checkpoint.key_id) if self.ring else None
+            if key is not None and key.retired_at is not None and row.created_at >= key.retired_at:
+                # A stolen retired key, its checkpoint backdated into its service: the entry's time
+                # (sealed in its hash) says the key was already retired.
+                message = f"{checkpoint} is signed by the key {short(key.key_id)}, retired before entry #{row.seq}"
+                result.checkpoint_problems.append(Problem("checkpoint", row.seq, message))
 
 
 def _entries(start_seq: int, until: int | None, chunk_size: int) -> Iterator[_Row]:
@@ -288,12 +298,13 @@ def verify_chain(
     """
     now = now or timezone.now()
     result = VerifyResult()
-    purges = signed_purges(result)
+    ring = trusted_ring(result, report=check_checkpoints)
+    purges = signed_purges(result, ring)
     anchors = [(purge.anchor_seq, purge.anchor_hash) for purge in purges if purge.anchor_seq is not None]
     start = max(anchors, default=(0, GENESIS_HASH))
     if start_after is not None and start_after[0] >= start[0]:
         start = start_after
-    checkpoints = signed_checkpoints(result, exported or [], copied, now) if check_checkpoints else {}
+    checkpoints = signed_checkpoints(result, exported or [], copied, now, ring) if check_checkpoints else {}
     sealed_up_to = max(checkpoints, default=None)
     for checkpoint in checkpoints.pop(start[0], ()):
         if checkpoint.entry_hash != start[1]:
@@ -301,6 +312,7 @@ def verify_chain(
             result.checkpoint_problems.append(Problem("checkpoint", start[0], message))
     walker = _Walker(start, _Cutoffs(purges), checkpoints, result, mac.signer())
     walker.sealed_up_to = sealed_up_to or 0
+    walker.ring = ring
     rows = _Peekable(_entries(start[0], until, chunk_size))
     for row in rows:
         walker.step(row, rows)

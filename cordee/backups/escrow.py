@@ -1,12 +1,15 @@
 """Key escrow: the keys that are NOT in the backups, wrapped for an offline holder.
 
-The vault keyset (KEK and blind-index key), the audit signing key, the audit MAC key and the shred
-list go into one file encrypted with a passphrase: scrypt (n=2^17, r=8, p=1: 128 MiB, about half a
-second) derives a 256-bit key, AES-256-GCM encrypts and authenticates, the header (format, KDF
-parameters) being the associated data. Both from the ``cryptography`` library Cordée already uses
-(docs/decisions/0019-backups-restic.md says why not age). The holder keeps the file and the
-passphrase apart, offline (a safe, a sealed envelope); ``escrow_keys unwrap`` gives the files back
-for a restore on a new machine.
+The vault keyset (KEK and blind-index key), the audit signing key and its ring of retired public
+keys (once the key was rotated: without it, the checkpoints the retired keys signed no longer
+verify), the audit MAC key and the shred list go into one file encrypted with a passphrase:
+scrypt (n=2^17, r=8, p=1: 128 MiB, about half a second) derives a 256-bit key, AES-256-GCM
+encrypts and authenticates, the header (format, KDF parameters) being the associated data. Both
+from the ``cryptography`` library Cordée already uses (docs/decisions/0019-backups-restic.md says
+why not age). The holder keeps the file and the passphrase apart, offline (a safe, a sealed
+envelope); ``escrow_keys unwrap`` gives the files back for a restore on a new machine, each under
+the name the restore expects (``restore.Keys.from_dir``: the ring beside the signing key, as
+``keyring.path_for`` places it). Make a new escrow after each rotation of a key.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from django.conf import settings
 from django.utils import timezone
 
+from cordee.audit import keyring
 from cordee.backups import shredlist
 
 FORMAT = "cordee-key-escrow"
@@ -35,6 +39,8 @@ FILES = {
     "audit-mac.key": "AUDIT_MAC_KEY_PATH",
 }
 SHRED_LIST = "shredded.jsonl"
+# Escrowed under the name of the signing key's ring beside "audit-ed25519.pem": audit-ed25519.ring.json.
+SIGNING_KEY_RING = keyring.path_for(Path("audit-ed25519.pem")).name
 
 
 class EscrowError(Exception):
@@ -58,6 +64,8 @@ def wrap(passphrase: str) -> bytes:
         if not path.exists():
             raise EscrowError(f"The key file {path} ({setting}) does not exist.")
         files[name] = _b64(path.read_bytes())
+    if keyring.ring_path().exists():
+        files[SIGNING_KEY_RING] = _b64(keyring.ring_path().read_bytes())
     if shredlist.path().exists():
         files[SHRED_LIST] = _b64(shredlist.path().read_bytes())
     plaintext = json.dumps({"created_at": timezone.now().isoformat(), "files": files}).encode()

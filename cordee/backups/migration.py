@@ -58,7 +58,7 @@ def _child_env(url: str) -> dict[str, str]:
     env["DATABASE_URL"] = url
     env.update(
         VAULT_KEYSET_FILE=str(settings.VAULT_KEYSET_PATH),
-        AUDIT_SIGNING_KEY_FILE=str(settings.AUDIT_SIGNING_KEY_PATH),
+        AUDIT_SIGNING_KEY_FILE=str(settings.AUDIT_SIGNING_KEY_PATH),  # (its ring of retired keys is beside it)
         AUDIT_MAC_KEY_FILE=str(settings.AUDIT_MAC_KEY_PATH),
         AUDIT_CHECKPOINT_COPY="",
         BACKUP_REPOSITORY="",

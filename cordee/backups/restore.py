@@ -36,6 +36,10 @@ class RestoreError(Exception):
 
 @dataclass
 class Keys:
+    """The key files a restored installation is checked with. The signing key's ring of retired
+    public keys (``cordee.audit.keyring``) is not named: it is read beside ``signing``
+    (``audit-ed25519.ring.json``), where the live installation and the escrow both keep it."""
+
     keyset: Path
     signing: Path
     mac: Path

@@ -21,6 +21,7 @@ urlpatterns = [
     path("incidents/<str:incident_id>/avis/<str:notice_id>.pdf", views_incidents.notice_pdf, name="notice_pdf"),
     path("incidents/<str:incident_id>/confinement/", views_incidents.contain, name="contain"),
     path("incidents/<str:incident_id>/rotation-kek/", views_incidents.rotate_kek, name="rotate_kek"),
+    path("incidents/<str:incident_id>/rotation-cle-audit/", views_incidents.rotate_audit_key, name="rotate_audit_key"),
     path("incidents/<str:incident_id>/approuver/", views_incidents.approve, name="approve"),
     path("mes-avis/", views_incidents.my_notices, name="my_notices"),
     path("mes-avis/<str:notice_id>.pdf", views_incidents.my_notice_pdf, name="my_notice_pdf"),

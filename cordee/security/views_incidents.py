@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cordee.accounts.models import Structure, User
 from cordee.audit import services as audit
+from cordee.audit.rotation import RotationRefused
 from cordee.lib.http import AuthedRequest
 from cordee.security import drafts, register
 from cordee.security.access import (
@@ -246,6 +247,35 @@ def rotate_kek(request: AuthedRequest, incident_id: str) -> HttpResponse:
     found = access_incident(request.user, incident_id, purpose=EDIT, request=request)
     containment.do_rotate_kek(found, by=request.user, request=request)
     messages.success(request, _("The vault's key encryption key was rotated."))
+    return redirect("security:incident", found.pk)
+
+
+@login_required
+@require_POST
+@reauthentication_required
+def rotate_audit_key(request: AuthedRequest, incident_id: str) -> HttpResponse:
+    found = access_incident(request.user, incident_id, purpose=EDIT, request=request)
+    try:
+        done = containment.do_rotate_audit_key(found, by=request.user, request=request)
+    except RotationRefused as exc:
+        # (The reason names key files and key ids: no personal data.)
+        messages.error(request, _("The audit signing key was not rotated: %(why)s") % {"why": exc})
+        return redirect("security:incident", found.pk)
+    messages.success(
+        request,
+        _(
+            "The audit signing key was rotated; its public key changed: give the new one to whoever keeps "
+            "the exported checkpoints, and make a new key escrow."
+        ),
+    )
+    if done.chain_problem:
+        messages.warning(
+            request,
+            _(
+                "The audit trail does not verify, so no checkpoint was signed around the rotation: "
+                "run manage.py audit verify."
+            ),
+        )
     return redirect("security:incident", found.pk)
 
 

@@ -112,7 +112,10 @@ def test_a_checkpoint_signed_by_another_key_is_named():
     )
     checkpoint.signature = base64.b64encode(intruder.sign(checkpoint_statement(checkpoint))).decode()
     checkpoint.save()
-    assert verify_chain().first_problem.message == "checkpoint #4: signed by another key"
+    intruder_id = signing.key_id(intruder.public_key())[:16]
+    assert verify_chain().first_problem.message == (
+        f"checkpoint #4: signed by a key that is not in the audit key ring (key id {intruder_id}…)"
+    )
     # The same signature claiming our key id is simply a bad signature.
     _raw_update_checkpoint(4, key_id=signing.key_id())
     assert verify_chain().first_problem.message == "checkpoint #4: bad signature"

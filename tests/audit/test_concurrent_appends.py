@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -111,3 +112,53 @@ def test_four_processes_append_to_one_chain_on_a_sqlite_file(tmp_path, signing_k
     verified = subprocess.run([*manage, "audit", "verify"], cwd=ROOT, env=environment, capture_output=True, text=True)
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout.startswith(f"OK: audit chain verified: {WORKERS * per_worker} entries (#1..#600, 0 purged)")
+
+
+# Rotates the signing key while the appenders (and the checkpoints they trigger) run.
+ROTATOR = """
+import os, sys, time
+import django
+django.setup()
+from cordee.audit import rotation
+gate, times = sys.argv[1], int(sys.argv[2])
+open(f"{gate}.ready-rotator", "w").close()
+while not os.path.exists(gate):
+    time.sleep(0.002)
+for _ in range(times):
+    time.sleep(0.3)
+    rotation.rotate()
+"""
+
+
+def test_the_signing_key_rotates_while_processes_append_and_seal(tmp_path, signing_key, mac_key):
+    """No checkpoint is signed by a key on its way out, nor dated before the key that signs it."""
+    environment = {**_environment(tmp_path, signing_key, mac_key), "AUDIT_CHECKPOINT_EVERY": "20"}
+    manage = [sys.executable, "manage.py"]
+    migrated = subprocess.run(
+        [*manage, "migrate", "audit", "--noinput"], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    gate = tmp_path / "go"
+    rotator = subprocess.Popen(
+        [sys.executable, "-c", ROTATOR, str(gate), "2"], cwd=ROOT, env=environment, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while not Path(f"{gate}.ready-rotator").exists():
+        assert time.monotonic() < deadline and rotator.poll() is None, rotator.communicate()
+        time.sleep(0.01)
+    _run_workers(environment, gate, 150)
+    _, errors = rotator.communicate(timeout=240)
+    assert rotator.returncode == 0, errors
+    sealed = subprocess.run([*manage, "audit", "checkpoint"], cwd=ROOT, env=environment, capture_output=True)
+    assert sealed.returncode == 0, sealed.stderr
+    verified = subprocess.run([*manage, "audit", "verify"], cwd=ROOT, env=environment, capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.startswith(f"OK: audit chain verified: {WORKERS * 150 + 2} entries")
+    listed = subprocess.run([*manage, "audit", "public-key"], cwd=ROOT, env=environment, capture_output=True, text=True)
+    assert listed.stdout.count("retired key id") == 2
+    database = sqlite3.connect(tmp_path / "data" / "cordee.sqlite3")
+    try:  # each of the three keys sealed part of the trail
+        ((keys,),) = database.execute("SELECT count(DISTINCT key_id) FROM audit_auditcheckpoint").fetchall()
+    finally:
+        database.close()
+    assert keys == 3

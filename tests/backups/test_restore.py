@@ -127,3 +127,38 @@ def test_a_missing_repository_is_said_plainly(backup_settings, tmp_path):
     missing = restic.Repository(str(tmp_path / "nowhere"), "whatever-password")
     with pytest.raises(restic.ResticError, match="no backup repository there"):
         missing.snapshots()
+
+
+@pytest.fixture
+def own_audit_key(settings, tmp_path):
+    """A signing key of this test's own, set before the demo data (the rotation replaces the file)."""
+    from cordee.audit import signing
+
+    settings.AUDIT_SIGNING_KEY_PATH = tmp_path / "live-keys" / "audit-ed25519.pem"
+    signing.create_key(settings.AUDIT_SIGNING_KEY_PATH)
+    return settings.AUDIT_SIGNING_KEY_PATH
+
+
+@pytest.mark.timeout(180)
+def test_a_backup_across_a_signing_key_rotation_restores_and_verifies(
+    own_audit_key, demo_data, repository, restore_target, tmp_path
+):
+    from cordee.audit import checkpoints, keyring, rotation
+
+    target, url = restore_target
+    checkpoints.make_checkpoint()
+    rotation.rotate()  # the old key's checkpoints, then the new key's
+    do_backup(repository)
+    restoring.restore(repository, target, snapshot_id="latest", database_url=url)
+    report = restoring.run_checks(target, restoring.Keys.live(), database_url=url)
+    assert report["ok"], report["failures"]
+    assert report["checks"]["audit"]["ok"] and report["checks"]["audit"]["checkpoints"] >= 2
+    # The same keys without the ring beside the signing key: the retired key's checkpoints fail.
+    bare = tmp_path / "bare-keys"
+    bare.mkdir()
+    (bare / "audit-ed25519.pem").write_bytes(own_audit_key.read_bytes())
+    assert keyring.path_for(bare / "audit-ed25519.pem").exists() is False
+    keys = restoring.Keys(restoring.Keys.live().keyset, bare / "audit-ed25519.pem", restoring.Keys.live().mac)
+    report = restoring.run_checks(target, keys, database_url=url)
+    assert not report["ok"] and not report["checks"]["audit"]["ok"]
+    assert any("signed by a key that is not in the audit key ring" in failure for failure in report["failures"])

@@ -12,7 +12,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from cordee.audit.models import AuditEntry
+from cordee.audit import checkpoints, keyring, rotation, signing
+from cordee.audit import services as audit
+from cordee.audit.models import AuditCheckpoint, AuditEntry
+from cordee.audit.verify import verify_chain
 from cordee.backups import escrow, services, shredlist
 from cordee.backups.models import BackupRun
 from cordee.security.models import Alert
@@ -110,3 +113,31 @@ def test_escrow_command_refuses_a_short_passphrase_and_an_existing_file(backup_s
         str(good),
     )
     assert (tmp_path / "k" / "audit-mac.key").exists()
+
+
+@pytest.mark.django_db
+def test_escrow_carries_the_ring_of_retired_signing_keys(backup_settings, settings, tmp_path):
+    """After a rotation the checkpoints of the retired key verify only with the ring: escrowed too."""
+    settings.AUDIT_SIGNING_KEY_PATH = tmp_path / "live-keys" / "signing.pem"  # not the escrow's name
+    signing.create_key(settings.AUDIT_SIGNING_KEY_PATH)
+    audit.record("test.before_rotation")
+    checkpoints.make_checkpoint()
+    rotation.rotate()
+    ring = keyring.ring_path()
+    assert ring.name == "signing.ring.json"
+    live_ids = [key.key_id for key in keyring.load().keys]
+    document = escrow.wrap(PASSPHRASE)
+    out = tmp_path / "keys-out"
+    written = escrow.write_files(escrow.unwrap(document, PASSPHRASE), out)
+    assert sorted(path.name for path in written) == sorted([*escrow.FILES, "audit-ed25519.ring.json"])
+    assert (out / "audit-ed25519.ring.json").read_bytes() == ring.read_bytes()
+    assert (out / "audit-ed25519.ring.json").stat().st_mode & 0o777 == 0o600
+    # The restore reads the ring beside the escrowed key (restore.Keys.from_dir): both keys' checkpoints verify.
+    settings.AUDIT_SIGNING_KEY_PATH = out / "audit-ed25519.pem"
+    assert [key.key_id for key in keyring.load().keys] == live_ids
+    result = verify_chain()
+    assert result.ok, result.problems
+    assert len(set(AuditCheckpoint.objects.values_list("key_id", flat=True))) == 2
+    # Without the ring, the retired key's checkpoint is no longer trusted.
+    (out / "audit-ed25519.ring.json").unlink()
+    assert "not in the audit key ring" in verify_chain().first_problem.message

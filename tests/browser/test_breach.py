@@ -72,3 +72,38 @@ def test_otto_declares_scopes_and_approves_then_paula_reads_her_notice(page, bro
     expect(page.get_by_text("dpo@example.org")).to_be_visible()
     shoot(page, "breach-notice-paula-phone")
     browser_issues.assert_clean()
+
+
+def _key_ids() -> list[str]:
+    from cordee.audit import keyring
+
+    return [key.key_id for key in keyring.load().keys]
+
+
+def _rotated_by() -> int | None:
+    from cordee.audit.models import AuditEntry
+
+    return AuditEntry.objects.get(action="audit.signing_key_rotated").actor_id
+
+
+def test_otto_rotates_the_audit_signing_key_from_the_incident(page, browser_issues, otto, settings, tmp_path):
+    from cordee.audit import signing
+
+    settings.AUDIT_SIGNING_KEY_PATH = tmp_path / "keys" / "audit-ed25519.pem"  # the rotation replaces it
+    signing.create_key(settings.AUDIT_SIGNING_KEY_PATH)
+    before = orm(_key_ids)
+    sign_in(page, otto.email)
+    enter_totp(page, fresh_totp())
+    expect(page).to_have_url(re.compile(r"/$"))
+    page.goto("/securite/incidents/nouveau/")
+    page.get_by_label("Titre court").fill("Fichier de clé copié")
+    page.get_by_label("Point de contact").fill("Otto Weber, DPO, dpo@example.org")
+    page.get_by_role("button", name="Enregistrer l'incident").click()
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.get_by_role("button", name="Renouveler la clé de signature du journal d'audit").click()
+    expect(page.get_by_text("La clé de signature du journal d'audit a été renouvelée")).to_be_visible()
+    after = orm(_key_ids)
+    assert len(before) == 1 and after[0] == before[0] and len(after) == 2
+    assert orm(_rotated_by) == otto.pk
+    shoot(page, "breach-audit-key-rotated-phone")
+    browser_issues.assert_clean()

@@ -1,5 +1,6 @@
 """Containment from the incident's page (issue 17, item 9): the compromised accounts' sessions
-ended, password and second factor reset, the vault KEK rotated — sudo, audited, 404 to others."""
+ended, password and second factor reset, the vault KEK and the audit signing key rotated — sudo,
+audited, 404 to others."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from django.core import mail
 from django.test import Client
 
 from cordee.accounts.models import User
-from cordee.audit.models import AuditEntry
+from cordee.audit import checkpoints, keyring, signing
+from cordee.audit.models import AuditCheckpoint, AuditEntry
+from cordee.audit.verify import verify_chain
 from cordee.security.services import containment
 from cordee.security.services.incidents import do_declare_incident
 from tests.conftest import login_as
@@ -19,6 +22,18 @@ from tests.security.test_register import facts
 @pytest.fixture
 def incident(otto, structure):
     return do_declare_incident(structure, facts(), by=otto)
+
+
+@pytest.fixture
+def audit_key(settings, tmp_path):
+    """A signing key of this test's own: the rotation replaces the file."""
+    path = tmp_path / "keys" / "audit-ed25519.pem"
+    signing.create_key(path)
+    settings.AUDIT_SIGNING_KEY_PATH = path
+    return path
+
+
+ROTATIONS = ["security.containment", "vault.kek_rotated", "audit.signing_key_rotated"]
 
 
 def url(incident, action: str) -> str:
@@ -33,6 +48,7 @@ def test_officer_contains_bobs_account(client_for, otto, bob, incident, django_c
     assert bobs.get("/").status_code == 200
     page = client_for(otto).get(f"/securite/incidents/{incident.pk}/").content.decode()
     assert url(incident, "confinement") in page and url(incident, "rotation-kek") in page
+    assert url(incident, "rotation-cle-audit") in page
     data = {"contain-accounts": [bob.pk], "contain-actions": ["sessions", "password", "factors"]}
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(otto).post(url(incident, "confinement"), data)
@@ -64,6 +80,41 @@ def test_the_vault_kek_is_rotated_from_the_incident(client_for, otto, incident):
     assert incident.contained_at is not None
 
 
+def test_the_audit_signing_key_is_rotated_from_the_incident(client_for, otto, incident, audit_key):
+    checkpoints.make_checkpoint()
+    old_id = signing.key_id()
+    response = client_for(otto).post(url(incident, "rotation-cle-audit"), follow=True)
+    assert response.status_code == 200
+    assert "La clé de signature du journal d&#x27;audit a été renouvelée" in response.content.decode()
+    new_id = signing.key_id()
+    assert new_id != old_id and [key.key_id for key in keyring.load().keys] == [old_id, new_id]
+    rotated = AuditEntry.objects.get(action="audit.signing_key_rotated")
+    assert rotated.actor_id == otto.pk
+    assert (rotated.details["old_key_id"], rotated.details["new_key_id"]) == (old_id, new_id)
+    entry = AuditEntry.objects.get(action="security.containment")
+    assert entry.actor_id == otto.pk and entry.target_id == str(incident.pk)
+    assert entry.details == {"actions": ["audit_key"], "old_key_id": old_id, "new_key_id": new_id, "retired_keys": 1}
+    incident.refresh_from_db()
+    assert incident.contained_at is not None
+    assert f"({new_id[:16]})" in incident.measures_taken.replace("new key ", "").replace("nouvelle clé ", "")
+    # The checkpoints of both keys verify: the old key's before, the new key's after the rotation.
+    checkpoints.make_checkpoint()
+    assert set(AuditCheckpoint.objects.values_list("key_id", flat=True)) == {old_id, new_id}
+    result = verify_chain()
+    assert result.ok, result.problems
+
+
+def test_an_unsound_key_ring_refuses_the_rotation_and_says_so(client_for, otto, incident, audit_key):
+    keyring.ring_path().write_text("{not json")
+    old_id = signing.key_id()
+    response = client_for(otto).post(url(incident, "rotation-cle-audit"), follow=True)
+    assert "n&#x27;a pas été renouvelée : " in response.content.decode()
+    assert signing.key_id() == old_id
+    assert not AuditEntry.objects.filter(action__in=ROTATIONS).exists()
+    incident.refresh_from_db()
+    assert incident.contained_at is None
+
+
 @pytest.mark.parametrize(
     "bad", [{"contain-actions": []}, {"contain-accounts": []}, {"contain-actions": ["drop_database"]}]
 )
@@ -93,7 +144,7 @@ def test_an_account_outside_the_structure_or_ones_own_is_refused(client_for, ott
 
 
 @pytest.mark.parametrize("who", ["alice", "charlie", "paula", "ada"])
-def test_others_get_a_404(client_for, personas, bob, incident, who):
+def test_others_get_a_404(client_for, personas, bob, incident, who, audit_key):
     client = client_for(personas[who])
     assert (
         client.post(
@@ -102,14 +153,20 @@ def test_others_get_a_404(client_for, personas, bob, incident, who):
         == 404
     )
     assert client.post(url(incident, "rotation-kek")).status_code == 404
+    assert client.post(url(incident, "rotation-cle-audit")).status_code == 404
     assert client.post("/securite/incidents/999999/confinement/", {}).status_code == 404
-    assert not AuditEntry.objects.filter(action__in=["security.containment", "vault.kek_rotated"]).exists()
+    assert client.post("/securite/incidents/999999/rotation-cle-audit/").status_code == 404
+    assert not AuditEntry.objects.filter(action__in=ROTATIONS).exists()
 
 
-def test_containment_needs_a_recent_sign_in_and_a_login(client, client_for, otto, bob, incident):
+def test_containment_needs_a_recent_sign_in_and_a_login(client, client_for, otto, bob, incident, audit_key):
     assert client.post(url(incident, "rotation-kek")).status_code == 302  # anonymous: to the sign-in
+    assert client.post(url(incident, "rotation-cle-audit")).status_code == 302
     response = client_for(otto, recent=False).post(url(incident, "confinement"), {"contain-accounts": [bob.pk]})
     assert "/accounts/reauthenticate/" in response["Location"]
     response = client_for(otto, recent=False).post(url(incident, "rotation-kek"))
     assert "/accounts/reauthenticate/" in response["Location"]
-    assert not AuditEntry.objects.filter(action__in=["security.containment", "vault.kek_rotated"]).exists()
+    response = client_for(otto, recent=False).post(url(incident, "rotation-cle-audit"))
+    assert "/accounts/reauthenticate/" in response["Location"]
+    assert not AuditEntry.objects.filter(action__in=ROTATIONS).exists()
+    assert not keyring.ring_path().exists()

@@ -9,6 +9,9 @@
   second factors being mandatory for professionals, the next sign-in goes through their set-up.
 - **Vault KEK**: ``manage.py vault_rotate`` wrapped: a new primary key-encryption key, every data
   key re-wrapped (old keys kept to read backups; retiring them stays a command-line step).
+- **Audit signing key**: ``manage.py audit rotate-signing-key`` wrapped (``cordee.audit.rotation``):
+  a new Ed25519 key signs the checkpoints from now on, the old public key joins the key ring so that
+  what it signed still verifies, and a checkpoint by the old key made after now is refused.
 
 Each action is one ``security.containment`` audit entry naming the incident and the accounts; the
 incident's ``contained_at`` is set the first time and the measure is appended to its
@@ -32,6 +35,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cordee.accounts.models import User
+from cordee.audit import rotation
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.security.access import incidents_for
@@ -40,6 +44,7 @@ from cordee.security.services.detections import _end_sessions
 
 SESSIONS, PASSWORD, FACTORS = "sessions", "password", "factors"
 ACTIONS = (SESSIONS, PASSWORD, FACTORS)
+AUDIT_KEY = "audit_key"
 
 
 def measure_words() -> dict[str, str]:
@@ -49,6 +54,7 @@ def measure_words() -> dict[str, str]:
         PASSWORD: _("passwords reset"),
         FACTORS: _("second factors reset"),
         "kek": _("vault key encryption key rotated"),
+        AUDIT_KEY: _("audit signing key rotated"),
     }
 
 
@@ -143,6 +149,32 @@ def do_rotate_kek(incident: Incident, *, by: User, request: HttpRequest | None =
             details={"actions": ["kek"], "rewrapped": rotated["n"], "new_key_id": rotated["new_key_id"]},
         )
     return out.getvalue().strip()
+
+
+def do_rotate_audit_key(incident: Incident, *, by: User, request: HttpRequest | None = None) -> rotation.Rotation:
+    """``manage.py audit rotate-signing-key`` for an incident (the signing key file exposed, or
+    suspected): audited by the rotation (``audit.signing_key_rotated``) and here. Raises
+    ``rotation.RotationRefused`` (nothing changed) when the key ring is unsound."""
+    current = incidents_for(by).filter(pk=incident.pk).first()
+    if current is None:
+        raise PermissionDenied
+    done = rotation.rotate(actor=by, request=request)
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().get(pk=current.pk)
+        _note(locked, _("Audit signing key rotated (new key %(key)s).") % {"key": done.new_key_id[:16]})
+        audit.record(
+            "security.containment",
+            actor=by,
+            request=request,
+            target=locked,
+            details={
+                "actions": [AUDIT_KEY],
+                "old_key_id": done.old_key_id,
+                "new_key_id": done.new_key_id,
+                "retired_keys": done.retired_keys,
+            },
+        )
+    return done
 
 
 def audit_last(action: str) -> dict[str, object]:

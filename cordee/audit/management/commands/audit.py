@@ -1,4 +1,5 @@
-"""``manage.py audit verify|checkpoint|export-checkpoints|public-key|purge``: the audit trail's tools.
+"""``manage.py audit verify|checkpoint|export-checkpoints|public-key|rotate-signing-key|purge``: the audit
+trail's tools.
 
 ``verify`` exits 0 when the trail verifies, 1 when it does not (the problems are listed), and with
 ``--strict`` 3 when it verifies but its tail is exposed (no checkpoint, or a stale one).
@@ -15,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Max
 from django.utils import timezone
 
-from cordee.audit import checkpoints, copies, exports, retention, signing
+from cordee.audit import checkpoints, copies, exports, keyring, retention, rotation, signing
 from cordee.audit.models import AuditEntry
 from cordee.audit.verify import MAX_PROBLEMS, verify_chain
 
@@ -46,7 +47,13 @@ class Command(BaseCommand):
         )
         export = commands.add_parser("export-checkpoints", help="write every checkpoint and purge record as JSON lines")
         export.add_argument("--out", required=True, metavar="FILE", help="output file, or - for standard output")
-        commands.add_parser("public-key", help="print the public key that checks the signatures (PEM) and its id")
+        commands.add_parser(
+            "public-key", help="print the public key that checks the signatures (PEM), its id, and the retired keys"
+        )
+        commands.add_parser(
+            "rotate-signing-key",
+            help="retire the signing key for a new one (the old public key joins the key ring), audited and sealed",
+        )
         purge = commands.add_parser("purge", help="apply the two retention periods, keeping the chain verifiable")
         purge.add_argument("--dry-run", action="store_true", help="only count what would be purged")
 
@@ -107,6 +114,34 @@ class Command(BaseCommand):
     def _public_key(self, **_: Any) -> None:
         self.stdout.write(signing.public_key_pem().rstrip("\n"))
         self.stdout.write(f"key id (SHA-256 of the raw public key): {signing.key_id()}")
+        try:
+            retired = keyring.load().retired
+        except keyring.RingError as exc:
+            raise CommandError(f"the key ring is not sound: {exc}", returncode=1) from None
+        for key in retired:
+            self.stdout.write(
+                f"retired key id {key.key_id}: in service until {key.retired_at:%Y-%m-%dT%H:%M:%S%z}, "
+                f"then {keyring.short(key.successor_key_id)}"
+            )
+
+    def _rotate_signing_key(self, **_: Any) -> None:
+        try:
+            done = rotation.rotate()
+        except rotation.RotationRefused as exc:
+            raise CommandError(str(exc), returncode=1) from None
+        self.stdout.write(
+            f"Audit signing key rotated: {keyring.short(done.old_key_id)} retired "
+            f"({done.retired_keys} key(s) in the ring, {keyring.ring_path()}), new key id {done.new_key_id}"
+        )
+        if done.chain_problem:
+            self.stderr.write(f"warning: no checkpoint signed, the chain does not verify: {done.chain_problem}")
+        else:
+            self.stdout.write(f"Checkpoints: #{done.sealed_before} (old key), #{done.sealed_after} (new key)")
+        self.stdout.write(done.public_key_pem.rstrip("\n"))
+        self.stdout.write(
+            "Give this public key to the party that keeps the exported checkpoints, and make a new key escrow "
+            "(manage.py escrow_keys export): the earlier ones hold the retired private key."
+        )
 
     def _purge(self, *, dry_run: bool, **_: Any) -> None:
         if dry_run:
