@@ -8,5 +8,6 @@ class ImagingConfig(AppConfig):
 
     def ready(self) -> None:
         from cordee.imaging import shell
+        from cordee.imaging.services import erasure  # noqa: F401  (a patient's erasure reaches her studies)
 
         shell.register()  # its patient link, patient entry, inbox and audit words
