@@ -1,4 +1,5 @@
-"""Chunked uploads: the last chunk ingests the file without putting it together in memory."""
+"""Chunked uploads: abandoned ones are purged by the worker's schedule (audited, numbers only), and
+the last chunk ingests the file without putting it together in memory."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import zipfile
 import pytest
 from django.utils import timezone
 
+from cordee.audit.models import AuditEntry
 from cordee.imaging.models import Study, Upload, UploadChunk
 from cordee.imaging.services import uploads
 from cordee.vault.models import Blob
+from cordee.worker.jobs import Scheduler, registered
 from tests.conftest import login_as
 from tests.imaging.conftest import shared, variant
 
@@ -41,6 +44,63 @@ def _started(alice, paula, *, hours_ago: float, chunks: int = 1, last_chunk_hour
     last = timezone.now() - dt.timedelta(hours=hours_ago if last_chunk_hours_ago is None else last_chunk_hours_ago)
     Blob.objects.filter(pk__in=UploadChunk.objects.filter(upload=upload).values("blob")).update(created_at=last)
     return Upload.objects.get(pk=upload.pk)
+
+
+def test_uploads_untouched_for_a_day_are_deleted_with_their_chunks_and_audited(
+    client, alice, paula, blob_dir, django_capture_on_commit_callbacks
+):
+    old = _started(alice, paula, hours_ago=30, chunks=2)
+    never = _started(alice, paula, hours_ago=30, chunks=0)  # started, no chunk ever came
+    resumed = _started(alice, paula, hours_ago=30, last_chunk_hours_ago=2)  # a chunk came two hours ago
+    fresh = _started(alice, paula, hours_ago=0)
+    files = _files(blob_dir)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert uploads.purge_abandoned() == 2
+    assert set(Upload.objects.values_list("pk", flat=True)) == {resumed.pk, fresh.pk}
+    assert len(files - _files(blob_dir)) == 2  # the two chunks of the old one, ciphertext included
+    assert not Blob.objects.filter(pk__in=[c.blob_id for c in old.chunks.all()]).exists()
+    entries = AuditEntry.objects.filter(action="imaging.upload.purged").order_by("seq")
+    assert [(e.target_type, e.target_id) for e in entries] == [
+        ("imaging.upload", str(old.pk)),
+        ("imaging.upload", str(never.pk)),
+    ]
+    entry = entries[0]
+    assert (entry.actor_id, entry.category, entry.patient_id, entry.purpose) == (
+        None,
+        "access",
+        paula.patient.pk,
+        "imaging.retention",
+    )
+    assert entry.details == {"size": 100_000, "received": 2000, "chunks": 2}  # numbers only
+    # The client that comes back gets the 404 of an unknown upload (and starts again).
+    login_as(client, alice)
+    assert client.get(f"/imagerie/televersement/{old.token}/").status_code == 404
+    assert client.get(f"/imagerie/televersement/{fresh.token}/").status_code == 200
+
+
+def test_the_delay_is_a_setting_and_nothing_to_purge_writes_nothing(alice, paula, blob_dir, settings):
+    _started(alice, paula, hours_ago=2)
+    assert uploads.purge_abandoned() == 0
+    assert not AuditEntry.objects.filter(action="imaging.upload.purged").exists()
+    settings.IMAGING_UPLOAD_ABANDONED_HOURS = 1
+    assert uploads.purge_abandoned() == 1
+
+
+def test_a_finished_upload_keeps_its_outcome_and_leftover_chunks_go(alice, paula, blob_dir):
+    data = shared("CT_small.dcm")
+    upload = uploads.do_start(paula.patient, by=alice, size=len(data))
+    assert uploads.do_append(upload, 0, data, by=alice).stored == 1
+    Upload.objects.filter(pk=upload.pk).update(created_at=timezone.now() - dt.timedelta(days=3))
+    assert uploads.purge_abandoned() == 0  # finished, no chunk left: its outcome answers a late retry
+    assert Upload.objects.filter(pk=upload.pk).exists()
+
+
+def test_the_purge_is_scheduled_every_hour_in_one_worker(alice, paula, blob_dir):
+    (job,) = [job for job in registered() if job.name == "imaging.purge_abandoned_uploads"]
+    assert job.run is uploads.purge_abandoned and job.every() == dt.timedelta(hours=1) and job.shared
+    _started(alice, paula, hours_ago=48)
+    assert "imaging.purge_abandoned_uploads" in Scheduler([job]).run_due()
+    assert not Upload.objects.exists()
 
 
 def test_the_last_chunk_ingests_a_zip_without_holding_the_file(alice, paula, blob_dir):

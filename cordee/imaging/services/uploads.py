@@ -8,10 +8,14 @@ patient's key (nothing clear on disk); when the last one arrives the file is ing
 (``archives.ingest_upload``) through ``ChunkedFile``, a seekable reader that decrypts one chunk at
 a time (the file is never put together, in memory or on disk: a ZIP is read entry by entry, a
 single DICOM file is read once), and the chunks are deleted.
+
+An upload that receives no chunk for ``IMAGING_UPLOAD_ABANDONED_HOURS`` is abandoned:
+``purge_abandoned`` (the worker's hourly job) deletes it with its chunks, audited with numbers only.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import secrets
 from bisect import bisect_right
@@ -19,14 +23,19 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from cordee.accounts.models import Patient
-from cordee.imaging import refusals
+from cordee.audit import services as audit_trail
+from cordee.audit.models import AuditEntry
+from cordee.imaging import purposes, refusals
 from cordee.imaging.dicom import DicomRefused
 from cordee.imaging.models import Source, Upload, UploadChunk
 from cordee.imaging.services.archives import Outcome, ingest_upload
+from cordee.imaging.services.erasure import delete_uploads
 from cordee.vault.blobs import delete_blob, open_blob, store_blob
 from cordee.vault.errors import BlobIncomplete
 
@@ -146,3 +155,45 @@ def _finish(upload: Upload, *, by: Any, request: HttpRequest | None) -> Outcome:
         for chunk in chunks:
             delete_blob(chunk.blob)  # the ciphertext goes once this commits
     return outcome
+
+
+def abandoned(older_than: dt.timedelta | None = None) -> Any:
+    """Uploads with chunks left (or unfinished) that received nothing for ``older_than``
+    (``IMAGING_UPLOAD_ABANDONED_HOURS`` by default): the time of their last chunk, else their start."""
+    cutoff = timezone.now() - (older_than or dt.timedelta(hours=settings.IMAGING_UPLOAD_ABANDONED_HOURS))
+    chunks = UploadChunk.objects.filter(upload=OuterRef("pk"))
+    last_chunk = chunks.order_by("-blob__created_at").values("blob__created_at")[:1]
+    return Upload.objects.annotate(touched=Coalesce(Subquery(last_chunk), "created_at")).filter(
+        Q(finished_at__isnull=True) | Q(Exists(chunks)), touched__lt=cutoff
+    )
+
+
+def purge_abandoned(older_than: dt.timedelta | None = None) -> int:
+    """Delete abandoned uploads with their chunks and their files (after the commit); how many.
+
+    Run by the worker's scheduler every hour (``cordee.imaging.apps``). Each deletion is audited
+    by Cordée itself (no actor) as an ``access`` entry naming the patient, with numbers only (the
+    announced and received sizes, the number of chunks): no file name, nothing of the images.
+    Checked again under the upload's lock, so that a chunk arriving meanwhile keeps it.
+    """
+    with transaction.atomic():
+        candidates = list(abandoned(older_than).values_list("pk", flat=True))
+        if not candidates:
+            return 0
+        list(Upload.objects.select_for_update().filter(pk__in=candidates).values_list("pk", flat=True))
+        still = abandoned(older_than).filter(pk__in=candidates).values_list("pk", flat=True)
+        deleted = delete_uploads(Upload.objects.filter(pk__in=list(still)).order_by("pk"))
+        audit_trail.record_many(
+            [
+                {
+                    "action": purposes.UPLOAD_PURGED,
+                    "target": upload,
+                    "patient_id": upload.patient_id,
+                    "purpose": purposes.RETENTION,
+                    "category": AuditEntry.Category.ACCESS,
+                    "details": {"size": upload.size, "received": upload.received, "chunks": count},
+                }
+                for upload, count in deleted
+            ]
+        )
+    return len(deleted)
