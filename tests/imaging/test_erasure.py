@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from cordee.accounts.models import Patient
 from cordee.audit.models import AuditEntry
 from cordee.backups import shredlist
 from cordee.imaging.models import Instance, Series, Source, Study, Upload, UploadChunk
@@ -137,3 +138,27 @@ def test_a_restored_study_of_an_erased_patient_answers_404(client, alice, paula,
     assert client.get(url).status_code == 404
     listing = client.get(f"/imagerie/patient/{paula.patient.pk}/")
     assert listing.status_code in (200, 404) and f"/imagerie/etude/{studies[0].pk}/" not in listing.content.decode()
+
+
+def test_nothing_new_is_stored_for_an_erased_patient(client, alice, paula, structure, blob_dir):
+    from django.core.exceptions import ValidationError
+
+    from cordee.imaging.dicom import DicomRefused
+
+    ins, patient = paula.patient.ins, paula.patient
+    waiting = do_ingest(variant(), by=None, source=Source.CSTORE, structure=structure).study
+    vault.do_shred(patient, by=alice, reason=REASON)
+    # A device sends a file carrying her INS: refused (a C-STORE failure, a STOW-RS failed instance).
+    with pytest.raises(DicomRefused) as refused:
+        do_ingest(variant(ins=ins), by=None, source=Source.CSTORE, structure=structure)
+    assert refused.value.code == "erased"
+    assert list(Study.objects.values_list("pk", flat=True)) == [waiting.pk]  # no new study, no key left
+    # Her care team cannot upload for her any more, nor attach a received study to her.
+    login_as(client, alice)
+    start = client.post(
+        f"/imagerie/patient/{patient.pk}/televersements/", '{"size": 1000}', content_type="application/json"
+    )
+    assert start.status_code == 409 and start.json()["code"] == "erased" and not Upload.objects.exists()
+    with pytest.raises(ValidationError):
+        reconcile.do_reconcile(waiting, Patient.objects.get(pk=patient.pk), by=alice)
+    assert Study.objects.get(pk=waiting.pk).patient_id is None

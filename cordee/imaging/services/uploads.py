@@ -36,6 +36,7 @@ from cordee.imaging.dicom import DicomRefused
 from cordee.imaging.models import Source, Upload, UploadChunk
 from cordee.imaging.services.archives import Outcome, ingest_upload
 from cordee.imaging.services.erasure import delete_uploads
+from cordee.vault import services as vault
 from cordee.vault.blobs import delete_blob, open_blob, store_blob
 from cordee.vault.errors import BlobIncomplete
 
@@ -47,6 +48,8 @@ class OffsetMismatch(Exception):
 
 
 def do_start(patient: Patient, *, by: Any, size: int) -> Upload:
+    if vault.is_shredded(patient):
+        raise DicomRefused("erased", "This patient's data were erased: nothing more is stored for them.")
     if size <= 0:
         raise DicomRefused("empty", "This file is empty.")
     if size > settings.IMAGING_MAX_FILE_BYTES:
