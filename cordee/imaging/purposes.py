@@ -14,6 +14,7 @@ STUDY_EXPORT = "imaging.study.export"  # the de-identified copy
 INBOX_VIEW = "imaging.inbox.view"
 DICOMWEB_STORE = "imaging.dicomweb.store"
 RETENTION = "imaging.retention"  # Cordée's own clean-up of uploads left unfinished
+ERASURE_CATCH_UP = "imaging.erasure_catch_up"  # studies left of a patient erased earlier (services.erasure)
 
 # Audit actions.
 STORED = "imaging.instance.stored"
@@ -36,6 +37,7 @@ LABELS: dict[str, str | Promise] = {
     INBOX_VIEW: _("Looked at the imaging inbox"),
     DICOMWEB_STORE: _("Received imaging from another system"),
     RETENTION: _("Deleted an unfinished imaging upload"),
+    ERASURE_CATCH_UP: _("Erased imaging left after the erasure of your data"),
 }
 ACTIONS: dict[str, str | Promise] = {
     STORED: _("Added an image to your record"),

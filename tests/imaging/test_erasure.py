@@ -4,6 +4,7 @@ files gone, the same 404 as a missing study everywhere, audited; a restored data
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from cordee.accounts.models import Patient
 from cordee.audit.models import AuditEntry
@@ -162,3 +163,27 @@ def test_nothing_new_is_stored_for_an_erased_patient(client, alice, paula, struc
     with pytest.raises(ValidationError):
         reconcile.do_reconcile(waiting, Patient.objects.get(pk=patient.pk), by=alice)
     assert Study.objects.get(pk=waiting.pk).patient_id is None
+
+
+def test_the_daily_sweep_erases_studies_left_of_an_erased_patient(alice, paula, structure, blob_dir):
+    """A patient erased before erasure reached imaging (or studies back with an older backup):
+    her key destroyed, her studies still there. The worker's daily job erases them."""
+    from cordee.imaging.services.erasure import sweep_erased
+    from cordee.worker.jobs import registered
+
+    _instance, studies, other, _upload = _paulas_imaging(alice, paula, structure)
+    third = do_ingest(variant(), by=alice, source=Source.UPLOAD, patient=paula.patient).study
+    # Her key destroyed as an erasure made before this existed did it (no signal to imaging).
+    DataKey.objects.filter(owner_type="accounts.patient", owner_id=str(paula.patient.vault_id)).update(
+        wrapped_aead=b"", wrapped_streaming=b"", kek_key_id=None, destroyed_at=timezone.now()
+    )
+    assert sweep_erased() == 3
+    assert list(Study.objects.values_list("pk", flat=True)) == [other.pk]
+    assert all(vault.is_shredded(s) for s in [*studies, third])
+    entries = AuditEntry.objects.filter(action="imaging.study.erased")
+    assert entries.count() == 3 and {e.actor_id for e in entries} == {None}
+    assert {e.purpose for e in entries} == {"imaging.erasure_catch_up"}
+    assert sweep_erased() == 0  # nothing left: nothing written
+    assert AuditEntry.objects.filter(action="imaging.study.erased").count() == 3
+    (job,) = [job for job in registered() if job.name == "imaging.erase_leftovers"]
+    assert job.run is sweep_erased and job.shared

@@ -16,6 +16,10 @@ in the same transaction, for each of her studies:
 Her unfinished uploads go as well (their chunks are blobs under her key). Nothing else holds keys:
 a share into a conversation is a link (no copy), and a de-identified export is built for the
 request and never stored.
+
+``sweep_erased`` (the worker's daily job) does the same for studies still there whose patient's key
+is destroyed: patients erased before this existed, and rows come back with the restore of an older
+backup (whose keys the shred list has destroyed again). Done by Cordée itself (no actor).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from cordee.imaging import purposes
 from cordee.imaging.models import Instance, Series, Study, Upload, UploadChunk
 from cordee.vault import services as vault
 from cordee.vault.blobs import delete_blob
+from cordee.vault.models import DataKey
 from cordee.vault.signals import shredding
 
 PATIENT = "accounts.patient"
@@ -46,6 +51,25 @@ def do_erase_patient_imaging(patient_id: int, *, by: Any, reason: str, request: 
             _erase_study(study, by=by, reason=reason, request=request)
         delete_uploads(Upload.objects.filter(patient_id=patient_id))
     return len(studies)
+
+
+def sweep_erased(batch: int = 500) -> int:
+    """Erase the imaging left of patients already erased (see the module); how many studies."""
+    erased = 0
+    patients = Study.objects.filter(patient__isnull=False).values_list("patient_id", "patient__vault_id").distinct()
+    candidates = dict(patients)
+    ids = [str(vault_id) for vault_id in candidates.values()]
+    destroyed: set[str] = set()
+    for start in range(0, len(ids), batch):
+        destroyed.update(
+            DataKey.objects.filter(
+                owner_type=PATIENT, owner_id__in=ids[start : start + batch], destroyed_at__isnull=False
+            ).values_list("owner_id", flat=True)
+        )
+    for patient_id, vault_id in candidates.items():
+        if str(vault_id) in destroyed:
+            erased += do_erase_patient_imaging(patient_id, by=None, reason=purposes.ERASURE_CATCH_UP)
+    return erased
 
 
 def _erase_study(study: Study, *, by: Any, reason: str, request: Any) -> None:
