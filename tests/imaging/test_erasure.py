@@ -187,3 +187,9 @@ def test_the_daily_sweep_erases_studies_left_of_an_erased_patient(alice, paula, 
     assert AuditEntry.objects.filter(action="imaging.study.erased").count() == 3
     (job,) = [job for job in registered() if job.name == "imaging.erase_leftovers"]
     assert job.run is sweep_erased and job.shared
+
+
+def test_an_erasure_by_vault_id_reaches_the_studies_too(alice, paula, blob_dir):
+    study = do_ingest(variant(), by=alice, source=Source.UPLOAD, patient=paula.patient).study
+    vault.do_shred(vault.OwnerRef("accounts.patient", str(paula.patient.vault_id)), by=alice, reason=REASON)
+    assert not Study.objects.filter(pk=study.pk).exists() and vault.is_shredded(study)
