@@ -362,6 +362,8 @@ IMAGING_ZIP_MAX_RATIO = env_int("IMAGING_ZIP_MAX_RATIO", 100, minimum=2)
 IMAGING_UPLOAD_CHUNK_BYTES = env_int(
     "IMAGING_UPLOAD_CHUNK_BYTES", 4 * 1024 * 1024, minimum=1024, maximum=64 * 1024 * 1024
 )
+# An upload that received no chunk for this long is abandoned: the worker deletes its chunks (hourly).
+IMAGING_UPLOAD_ABANDONED_HOURS = env_int("IMAGING_UPLOAD_ABANDONED_HOURS", 24, minimum=1)
 # The C-STORE receiver (manage.py dicom_receiver): its AE title and port, and the calling AE titles
 # it accepts, each as TITLE=structure id (the structure whose inbox receives what it sends).
 DICOM_AE_TITLE = env_str("DICOM_AE_TITLE", "CORDEE")

@@ -9,7 +9,9 @@
   the entry of the study opened).
 - ``inbox_of``: the studies waiting in the user's structures.
 
-A forged id, another team's study and one that does not exist are the same ``Http404``.
+A forged id, another team's study and one that does not exist are the same ``Http404``; so is a
+study whose keys were destroyed (an erased patient's, come back with the restore of an older backup
+before its rows could be deleted: ``services.erasure``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from cordee.imaging.models import Instance, Study
 from cordee.lib.ids import parse_id
 from cordee.lib.refusals import refuse
 from cordee.lib.users import is_active_user
+from cordee.vault import services as vault
 
 STUDY = "imaging.study"
 INBOX = "inbox"
@@ -40,6 +43,8 @@ def access_studies(
 ) -> tuple[Patient, Basis, QuerySet[Study]]:
     """A patient's studies (her own list, or her care team's), the read audited by ``access_patient``."""
     patient, basis = access_patient_with_basis(user, patient_id, purpose=purpose, request=request)
+    if vault.is_shredded(patient):  # erased: her studies' rows may be back from an older backup
+        return patient, basis, Study.objects.none()
     return patient, basis, Study.objects.filter(patient=patient).order_by("-study_date", "-pk")
 
 
@@ -58,7 +63,7 @@ def _study(user: Any, raw: Any, *, purpose: str, request: HttpRequest | None, by
         except Http404:
             refuse(user, target_type=STUDY, raw_id=raw, purpose=purpose, request=request)
         study = Study.objects.filter(pk=pk).first() if is_active_user(user) else None
-    if study is None:
+    if study is None or vault.is_shredded(study):
         refuse(user, target_type=STUDY, raw_id=raw, purpose=purpose, request=request)
     if study.patient_id is None:
         if study.structure_id is None or study.structure_id not in structure_ids(user):

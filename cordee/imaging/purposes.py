@@ -13,6 +13,8 @@ STUDY_SHARE = "imaging.study.share"
 STUDY_EXPORT = "imaging.study.export"  # the de-identified copy
 INBOX_VIEW = "imaging.inbox.view"
 DICOMWEB_STORE = "imaging.dicomweb.store"
+RETENTION = "imaging.retention"  # Cordée's own clean-up of uploads left unfinished
+ERASURE_CATCH_UP = "imaging.erasure_catch_up"  # studies left of a patient erased earlier (services.erasure)
 
 # Audit actions.
 STORED = "imaging.instance.stored"
@@ -22,6 +24,8 @@ RECONCILED = "imaging.study.reconciled"
 SHARED = "imaging.study.shared"
 EXPORTED = "imaging.study.deidentified_export"
 REFUSED = "imaging.file.refused"
+ERASED = "imaging.study.erased"  # with the patient's erasure (services.erasure)
+UPLOAD_PURGED = "imaging.upload.purged"  # an upload left unfinished, deleted with its chunks
 
 LABELS: dict[str, str | Promise] = {
     STUDIES_VIEW: _("Opened the list of your imaging studies"),
@@ -32,6 +36,8 @@ LABELS: dict[str, str | Promise] = {
     STUDY_SHARE: _("Shared one of your imaging studies with your care team"),
     INBOX_VIEW: _("Looked at the imaging inbox"),
     DICOMWEB_STORE: _("Received imaging from another system"),
+    RETENTION: _("Deleted an unfinished imaging upload"),
+    ERASURE_CATCH_UP: _("Erased imaging left after the erasure of your data"),
 }
 ACTIONS: dict[str, str | Promise] = {
     STORED: _("Added an image to your record"),
@@ -40,4 +46,6 @@ ACTIONS: dict[str, str | Promise] = {
     RECONCILED: _("Attached a received imaging study to your record"),
     SHARED: _("Shared one of your imaging studies with your care team"),
     EXPORTED: _("Downloaded a de-identified copy of one of your imaging studies"),
+    ERASED: _("Erased one of your imaging studies with your data"),
+    UPLOAD_PURGED: _("Deleted an unfinished upload of images to your record"),
 }

@@ -23,6 +23,7 @@ TEXTS: dict[str, str | Promise] = {
     "zip_too_many": _("This ZIP holds too many files."),
     "zip_bomb": _("This ZIP inflates beyond the limits allowed."),
     "zip_path": _("This ZIP names a file outside the archive."),
+    "erased": _("This patient's data were erased: nothing more is stored for them."),
 }
 
 

@@ -74,7 +74,8 @@ def start_upload(request: AuthedRequest, patient_id: str) -> JsonResponse:
     try:
         upload = uploads.do_start(patient, by=request.user, size=size)
     except DicomRefused as refusal:
-        return JsonResponse({"detail": refusals.text(refusal), "code": refusal.code}, status=413)
+        status = 409 if refusal.code == "erased" else 413
+        return JsonResponse({"detail": refusals.text(refusal), "code": refusal.code}, status=status)
     return JsonResponse({"token": upload.token, "chunk": _chunk_size(), "received": 0}, status=201)
 
 

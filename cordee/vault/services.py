@@ -23,7 +23,7 @@ from tink import aead, streaming_aead
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.vault import keyset as vault_keyset
-from cordee.vault import streaming
+from cordee.vault import signals, streaming
 from cordee.vault.errors import DecryptionError, Erased
 
 logger = logging.getLogger(__name__)
@@ -179,7 +179,8 @@ def do_shred(owner: Any, *, by: Any, reason: str, request: Any = None) -> Any:
     """Crypto-shredding: destroy the owner's wrapped data keys; every ciphertext of theirs is lost.
 
     The row stays as a tombstone (``destroyed_at``) so that nothing new is ever encrypted for the
-    owner. Audited as ``vault.shredded`` in the same transaction.
+    owner. Audited as ``vault.shredded`` in the same transaction, in which ``signals.shredding`` is
+    sent too: apps holding the owner's data under keys of their own destroy them there.
     """
     if not reason.strip():
         raise ValidationError(_("Say why this data is erased."))
@@ -207,6 +208,9 @@ def do_shred(owner: Any, *, by: Any, reason: str, request: Any = None) -> Any:
             purpose=reason.strip()[:200],
             category=AuditEntry.Category.ACCESS if patient_id else AuditEntry.Category.SECURITY,
             details={"owner_type": owner_ref.owner_type, "data_key": row.pk},
+        )
+        signals.shredding.send(
+            sender=OwnerRef, owner=owner, owner_ref=owner_ref, by=by, reason=reason.strip(), request=request
         )
         transaction.on_commit(scrub_database)
     if not isinstance(owner, OwnerRef):

@@ -13,10 +13,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from cordee.accounts.models import Patient
 from cordee.backups import drill, restic, shredlist
 from cordee.backups import restore as restoring
 from cordee.backups.services import do_backup
+from cordee.imaging.models import Study
 from cordee.vault import services as vault
 from cordee.vault.models import Blob
 
@@ -77,31 +77,39 @@ def _key_row(target: Path, url: str | None, owner_id: str) -> tuple[int, object]
 @pytest.mark.timeout(180)
 def test_a_patient_erased_after_the_backup_stays_erased_when_it_is_restored(demo_data, repository, restore_target):
     target, url = restore_target
-    patient = Patient.objects.order_by("pk").first()
-    do_backup(repository)  # the patient's data keys are in this backup
+    patient = demo_data["paula"].patient  # she has an imaging study (its own keys: header copies)
+    study = Study.objects.get(patient=patient)
+    str(study.description)  # the study's own key exists in the backup
+    do_backup(repository)  # the patient's and the study's data keys are in this backup
     vault.do_shred(patient, by=demo_data["alice"], reason="Demande d'effacement (RGPD art. 17)")
     listed = shredlist.read()
-    assert [(e["owner_type"], e["owner_id"]) for e in listed] == [("accounts.patient", str(patient.vault_id))]
+    assert [(e["owner_type"], e["owner_id"]) for e in listed] == [
+        ("accounts.patient", str(patient.vault_id)),
+        ("imaging.study", str(study.vault_id)),  # her erasure reached her imaging
+    ]
 
     restoring.restore(repository, target, snapshot_id="latest", database_url=url)
     # Before the checks, the restored database still holds the keys (the backup predates the erasure)…
     assert _key_row(target, url, str(patient.vault_id))[0] > 0
+    assert _key_row(target, url, str(study.vault_id))[0] > 0
     report = restoring.run_checks(target, restoring.Keys.live(), database_url=url)
     # …and the restore destroys them again from the shred list, before anything reads.
     assert report["ok"], report["failures"]
-    assert report["checks"]["shred_list"] == {"listed": 1, "destroyed_again": 1}
+    assert report["checks"]["shred_list"] == {"listed": 2, "destroyed_again": 2}
     assert report["checks"]["sample_fields"]["rows_erased"] >= 1
-    length, destroyed_at = _key_row(target, url, str(patient.vault_id))
-    assert length == 0 and destroyed_at is not None
+    for owner_id in (str(patient.vault_id), str(study.vault_id)):
+        length, destroyed_at = _key_row(target, url, owner_id)
+        assert length == 0 and destroyed_at is not None
 
 
 def test_the_shred_list_catches_up_with_the_database_at_each_backup(demo_data, repository, settings):
-    patient = Patient.objects.order_by("pk").first()
+    patient = demo_data["paula"].patient
+    owners = {str(patient.vault_id), str(Study.objects.get(patient=patient).vault_id)}  # and her study's
     vault.do_shred(patient, by=demo_data["alice"], reason="effacement")
     Path(settings.BACKUP_SHRED_LIST_PATH).unlink()  # lost (e.g. restored from an older escrow)
     run = do_backup(repository)
-    assert run.summary["shred_list_added"] == 1
-    assert shredlist.read()[0]["owner_id"] == str(patient.vault_id)
+    assert run.summary["shred_list_added"] == 2
+    assert {entry["owner_id"] for entry in shredlist.read()} == owners
 
 
 def test_a_corrupted_repository_is_detected_at_restore(demo_data, repository, settings, tmp_path):

@@ -13,7 +13,7 @@ import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
 
@@ -62,10 +62,11 @@ def unsafe_name(name: str) -> bool:
     return name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":")
 
 
-def zip_entries(data: bytes) -> Iterator[tuple[str, bytes]]:
-    """(name, bytes) of each file of the ZIP, within the limits (``DicomRefused`` past them)."""
+def zip_entries(data: bytes | BinaryIO) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of each file of the ZIP (bytes, or a seekable file read entry by entry), within
+    the limits (``DicomRefused`` past them)."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes | bytearray) else data)
     except (zipfile.BadZipFile, ValueError):
         raise DicomRefused("bad_zip", "This ZIP archive cannot be read.") from None
     infos = archive.infolist()
@@ -96,19 +97,25 @@ def zip_entries(data: bytes) -> Iterator[tuple[str, bytes]]:
         yield info.filename, bytes(out)
 
 
-def ingest_upload(data: bytes, **kwargs: Any) -> Outcome:
-    """One uploaded file: a ZIP is opened, anything else is one DICOM file. A refused entry of a
-    ZIP does not stop the others; a refused single file is reported in the outcome too."""
+def ingest_upload(data: bytes | BinaryIO, **kwargs: Any) -> Outcome:
+    """One uploaded file (bytes, or a seekable file: a ZIP is then read an entry at a time): a ZIP
+    is opened, anything else is one DICOM file. A refused entry of a ZIP does not stop the others;
+    a refused single file is reported in the outcome too."""
     outcome = Outcome()
-    if is_zip(data[:4]):
-        for name, entry in zip_entries(data):
-            base = name.replace("\\", "/").rsplit("/", 1)[-1].upper()
-            if base == "DICOMDIR" or len(entry) < 132 or entry[128:132] != b"DICM":
-                outcome.skipped += 1  # the CD's index, its viewer software, autorun…
-                continue
-            _one(entry, outcome, kwargs)
+    head = bytes(data[:4]) if isinstance(data, bytes | bytearray) else data.read(4)
+    if not isinstance(data, bytes | bytearray):
+        data.seek(0)
+    if not is_zip(head):
+        # One DICOM file: parsed whole by pydicom anyway (it holds at most IMAGING_MAX_FILE_BYTES).
+        whole = bytes(data) if isinstance(data, bytes | bytearray) else data.read(settings.IMAGING_MAX_FILE_BYTES + 1)
+        _one(whole, outcome, kwargs)
         return outcome
-    _one(data, outcome, kwargs)
+    for name, entry in zip_entries(data):
+        base = name.replace("\\", "/").rsplit("/", 1)[-1].upper()
+        if base == "DICOMDIR" or len(entry) < 132 or entry[128:132] != b"DICM":
+            outcome.skipped += 1  # the CD's index, its viewer software, autorun…
+            continue
+        _one(entry, outcome, kwargs)
     return outcome
 
 

@@ -4,7 +4,8 @@
 stores it once per SOP Instance UID, encrypted (the patient's key when the study is matched, the
 study's own while it waits in the inbox), indexes study/series/instance, and writes the audit
 entry in the same transaction. A file whose transfer syntax Cordée cannot decode is stored and
-flagged "no preview" (``previewable=False``), never an error.
+flagged "no preview" (``previewable=False``), never an error. A file for an erased patient (named by
+the upload, or matched by the INS it carries) is refused (``erased``): nothing new is kept for her.
 
 Matching: an upload names its patient (a file that carries another patient's INS is refused); a
 file from a device or another system is matched by the INS it carries (one Cordée patient exactly),
@@ -31,6 +32,7 @@ from cordee.imaging import dicom, purposes
 from cordee.imaging.dicom import DicomRefused
 from cordee.imaging.models import Instance, Series, Source, Study
 from cordee.vault.blobs import delete_blob, store_blob
+from cordee.vault.errors import Erased
 
 log = logging.getLogger(__name__)
 INS_ISSUERS = frozenset({identifiers.OID_INS_NIR, identifiers.OID_INS_NIA, "INS-NIR", "INS-NIA", "INS"})
@@ -163,7 +165,10 @@ def do_ingest(
             _check_same_patient(study, patient)
         series = _series(study, ds)
         owner = study.patient if study.patient_id else study
-        blob = store_blob(owner, [data], max_bytes=settings.IMAGING_MAX_FILE_BYTES)
+        try:
+            blob = store_blob(owner, [data], max_bytes=settings.IMAGING_MAX_FILE_BYTES)
+        except Erased:  # her data were erased: nothing new is stored for her (the new study rolls back)
+            raise DicomRefused("erased", "This patient's data were erased: nothing more is stored for them.") from None
         instance = Instance(
             study=study,
             series=series,

@@ -21,6 +21,7 @@ from cordee.care.access import access_found_patients
 from cordee.imaging import access, purposes
 from cordee.imaging.models import Study
 from cordee.vault.blobs import delete_blob, iter_blob, store_blob
+from cordee.vault.errors import Erased
 
 
 def proposals(user: Any, study: Study, *, request: HttpRequest | None = None) -> list[Patient]:
@@ -41,7 +42,10 @@ def do_reconcile(study: Study, patient: Patient, *, by: Any, request: HttpReques
             raise ValidationError(_("This study is already attached to a patient."))
         for instance in study.instances.select_related("blob"):
             old_blobs.append(instance.blob)
-            instance.blob = store_blob(patient, iter_blob(instance.blob), max_bytes=instance.size + 1)
+            try:
+                instance.blob = store_blob(patient, iter_blob(instance.blob), max_bytes=instance.size + 1)
+            except Erased:
+                raise ValidationError(_("This patient's data were erased: nothing more can be added.")) from None
             instance.save(update_fields=["blob"])
         study.patient = patient
         study.matched_at = timezone.now()
