@@ -342,6 +342,8 @@ VIDEO_TURN_SECRET = env_secret("VIDEO_TURN_SECRET")
 if VIDEO_TURN_URLS and not VIDEO_TURN_SECRET:
     raise ImproperlyConfigured("VIDEO_TURN_URLS is set without VIDEO_TURN_SECRET (coturn's static-auth-secret)")
 VIDEO_TURN_TTL_SECONDS = env_int("VIDEO_TURN_TTL_SECONDS", 600, minimum=60, maximum=24 * 3600)
+# "relay" sends every call through TURN (hides the participants' addresses from each other).
+VIDEO_ICE_TRANSPORT_POLICY = env_choice("VIDEO_ICE_TRANSPORT_POLICY", ("all", "relay"), "all")
 VIDEO_MESH_MAX_PARTICIPANTS = env_int("VIDEO_MESH_MAX_PARTICIPANTS", 4, minimum=2, maximum=8)
 VIDEO_MAX_SDP_BYTES = env_int("VIDEO_MAX_SDP_BYTES", 20_000, minimum=2_000, maximum=200_000)
 VIDEO_CALL_START_RATE = env_str("VIDEO_CALL_START_RATE", "5/m,30/h")  # per user, every instance counted

@@ -34,4 +34,8 @@ def ice_servers(user_id: int, *, now: float | None = None) -> dict[str, Any]:
             user_id, secret=settings.VIDEO_TURN_SECRET, ttl=settings.VIDEO_TURN_TTL_SECONDS, now=now
         )
         servers.append({"urls": list(settings.VIDEO_TURN_URLS), "username": username, "credential": credential})
-    return {"iceServers": servers, "ttl": settings.VIDEO_TURN_TTL_SECONDS}
+    return {
+        "iceServers": servers,
+        "iceTransportPolicy": settings.VIDEO_ICE_TRANSPORT_POLICY,
+        "ttl": settings.VIDEO_TURN_TTL_SECONDS,
+    }

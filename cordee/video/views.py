@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
@@ -53,7 +54,7 @@ def _strings() -> dict[str, str]:
         "mediaError": _("Camera or microphone unavailable: check the browser's permissions."),
         "you": _("You"),
         "muted": _("Microphone off"),
-        "cameraOff": _("Camera off"),
+        "cameraOff": _("Camera is off"),
         "quality.good": _("Good connection"),
         "quality.fair": _("Fair connection"),
         "quality.poor": _("Poor connection"),
@@ -96,7 +97,14 @@ def call_page(request: AuthedRequest, call_id: str) -> HttpResponse:
             "strings": _strings(),
         },
     }
-    return render(request, "video/call.html", context)
+    response = render(request, "video/call.html", context)
+    # The one page that uses camera, microphone and screen capture (off everywhere else), from
+    # this origin only; autoplay for the participants' videos.
+    policy = settings.PERMISSIONS_POLICY
+    for feature in ("camera", "microphone", "display-capture", "autoplay"):
+        policy = policy.replace(f"{feature}=()", f"{feature}=(self)")
+    response["Permissions-Policy"] = policy
+    return response
 
 
 @never_cache
