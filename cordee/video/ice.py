@@ -17,8 +17,12 @@ from typing import Any
 from django.conf import settings
 
 
+def _now() -> float:
+    return time.time()
+
+
 def turn_credentials(user_id: int, *, secret: str, ttl: int, now: float | None = None) -> tuple[str, str]:
-    expiry = int((time.time() if now is None else now) + ttl)
+    expiry = int((_now() if now is None else now) + ttl)
     username = f"{expiry}:{user_id}"
     digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
     return username, base64.b64encode(digest).decode()

@@ -8,7 +8,12 @@ browser over loopback; the server only relays the signalling.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import socket
+import struct
+import subprocess
 import time
 
 import pytest
@@ -17,6 +22,7 @@ from playwright.sync_api import expect
 from cordee.messaging.models import Conversation
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.support import enter_totp, fresh_totp, orm, shoot, sign_in
+from tests.conftest import require
 
 pytestmark = [pytest.mark.browser]
 
@@ -119,6 +125,19 @@ def tiles_show_video(page, count: int) -> None:
     )
 
 
+def start_and_join(caller, callee, conversation_id: int) -> None:
+    """The caller starts a call from the conversation; the callee joins it from the ringing banner."""
+    callee.goto(f"/messagerie/{conversation_id}/")
+    expect(callee.locator("[data-conn]")).to_have_attribute("data-state", "online")
+    caller.goto(f"/messagerie/{conversation_id}/")
+    caller.locator("[data-call-start]").click()
+    expect(caller).to_have_url(re.compile(r"/visio/appels/\d+/$"))
+    banner = callee.locator("[data-call-banner]")
+    expect(banner).to_be_visible()
+    banner.locator("[data-call-join]").click()
+    expect(callee).to_have_url(re.compile(r"/visio/appels/\d+/$"))
+
+
 def test_two_people_call_each_other_and_see_the_fake_cameras(call_pages, browser_issues, alice, bob):
     ids = orm(thread_ids)
     alice_page, bob_page = call_pages(1280), call_pages(375, 812)
@@ -155,3 +174,132 @@ def test_two_people_call_each_other_and_see_the_fake_cameras(call_pages, browser
     alice_page.locator("[data-end]").click()
     expect(bob_page.locator("[data-call]")).to_have_attribute("data-over", "true")
     browser_issues.assert_clean()
+
+
+def make_group(alice, bob, charlie) -> int:
+    from cordee.messaging import services
+
+    return services.do_create_group(alice, "Réunion de concertation", [bob.pk, charlie.pk]).pk
+
+
+def test_three_people_in_a_mesh(call_pages, browser_issues, alice, bob, charlie):
+    group = orm(make_group, alice, bob, charlie)
+    pages = [call_pages(1280), call_pages(1280), call_pages(375, 812)]
+    for page, user in zip(pages, (alice, bob, charlie), strict=True):
+        log_in(page, user)
+    start_and_join(pages[0], pages[1], group)
+    pages[2].goto(f"/messagerie/{group}/")
+    pages[2].locator("[data-call-join]").first.click()  # the call is in progress: the page offers to join it
+    expect(pages[2]).to_have_url(re.compile(r"/visio/appels/\d+/$"))
+    for page in pages:
+        wait_for_media(page, 2, timeout=45)
+        tiles_show_video(page, 3)
+    shoot(pages[0], "video-call-three-1280")
+    shoot(pages[2], "video-call-three-375")
+    browser_issues.assert_clean()
+
+
+# --- through coturn ------------------------------------------------------------------------
+
+TURN_SECRET = "video-test-secret-not-for-production"
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def stun_answers(port: int) -> bool:
+    """Whether a STUN binding request to 127.0.0.1:port gets an answer (the server is up)."""
+    request = struct.pack("!HHI12s", 0x0001, 0, 0x2112A442, os.urandom(12))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.settimeout(0.2)
+        probe.sendto(request, ("127.0.0.1", port))
+        try:
+            return len(probe.recv(512)) >= 20
+        except OSError:
+            return False
+
+
+@pytest.fixture
+def turn_server(tmp_path, settings):
+    """Debian's coturn on loopback with a configuration of this run (use-auth-secret), and the
+    settings that send every call through it (iceTransportPolicy "relay")."""
+    turnserver = shutil.which("turnserver")
+    require("coturn", turnserver is not None, "install Debian's coturn package (make turn-server)")
+    assert turnserver is not None
+    port = free_port()
+    relay_low = free_port()
+    config = tmp_path / "turnserver.conf"
+    config.write_text(
+        "\n".join(
+            [
+                "listening-ip=127.0.0.1",
+                "relay-ip=127.0.0.1",
+                f"listening-port={port}",
+                f"min-port={relay_low}",
+                f"max-port={relay_low + 40}",
+                "use-auth-secret",
+                f"static-auth-secret={TURN_SECRET}",
+                "realm=cordee.test",
+                "fingerprint",
+                "no-tls",
+                "no-dtls",
+                "no-cli",
+                "no-multicast-peers",
+                "allow-loopback-peers",  # the browsers' relayed addresses are on loopback here
+                f"pidfile={tmp_path / 'turnserver.pid'}",
+                f"userdb={tmp_path / 'turndb'}",
+                "simple-log",
+            ]
+        )
+        + "\n"
+    )
+    log = (tmp_path / "turnserver.log").open("w")
+    process = subprocess.Popen(  # noqa: S603  (Debian's turnserver with our own configuration)
+        [turnserver, "-c", str(config), "--log-file", "stdout"], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not stun_answers(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("turnserver did not start: " + (tmp_path / "turnserver.log").read_text())
+        settings.VIDEO_STUN_URLS = []
+        settings.VIDEO_TURN_URLS = [f"turn:127.0.0.1:{port}?transport=udp"]
+        settings.VIDEO_TURN_SECRET = TURN_SECRET
+        settings.VIDEO_ICE_TRANSPORT_POLICY = "relay"
+        yield tmp_path / "turnserver.log"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+def test_a_call_through_the_turn_relay_with_temporary_credentials(turn_server, call_pages, browser_issues, alice, bob):
+    ids = orm(thread_ids)
+    alice_page, bob_page = call_pages(1280), call_pages(1280)
+    log_in(alice_page, alice)
+    log_in(bob_page, bob)
+    start_and_join(alice_page, bob_page, ids["direct"])
+    for page in (alice_page, bob_page):
+        stats = wait_for_media(page, 1, timeout=45)
+        assert stats[0]["relay"], stats  # the selected pair goes through coturn
+    tiles_show_video(alice_page, 2)
+    browser_issues.assert_clean()
+
+
+def test_expired_turn_credentials_do_not_connect(turn_server, call_pages, alice, bob, monkeypatch):
+    from cordee.video import ice
+
+    past = time.time() - 3600  # credentials issued an hour ago: expired for coturn
+    ids = orm(thread_ids)
+    alice_page, bob_page = call_pages(1280), call_pages(1280)
+    log_in(alice_page, alice)
+    log_in(bob_page, bob)
+    monkeypatch.setattr(ice, "_now", lambda: past)
+    start_and_join(alice_page, bob_page, ids["direct"])
+    alice_page.wait_for_timeout(8000)
+    for page in (alice_page, bob_page):
+        seen = page.evaluate(INBOUND)
+        assert seen and all(p["state"] != "connected" and p["frames"] == 0 for p in seen), seen
