@@ -91,9 +91,10 @@ def call_pages(chromium_executable, cordee_server, personas, browser_issues):
             browser.close()
 
 
-def log_in(page, user) -> None:
+def log_in(page, user, *, second_factor: bool = True) -> None:
     sign_in(page, user.email)
-    enter_totp(page, fresh_totp())
+    if second_factor:
+        enter_totp(page, fresh_totp())
     expect(page).to_have_url(re.compile(r"/$"))
 
 
@@ -173,6 +174,42 @@ def test_two_people_call_each_other_and_see_the_fake_cameras(call_pages, browser
     # Alice ends the call for everyone (she started it).
     alice_page.locator("[data-end]").click()
     expect(bob_page.locator("[data-call]")).to_have_attribute("data-over", "true")
+    browser_issues.assert_clean()
+
+
+def test_teleconsultation_the_patient_waits_is_let_in_and_reads_it_in_her_history(
+    call_pages, browser_issues, alice, paula
+):
+    ids = orm(thread_ids)
+    alice_page, paula_page = call_pages(1280), call_pages(375, 812)
+    log_in(alice_page, alice)
+    log_in(paula_page, paula, second_factor=False)
+    paula_page.goto(f"/messagerie/{ids['patient']}/")
+    expect(paula_page.locator("[data-conn]")).to_have_attribute("data-state", "online")
+    expect(paula_page.locator("[data-call-start]")).to_have_count(0)  # the professional starts it
+    alice_page.goto(f"/messagerie/{ids['patient']}/")
+    alice_page.locator("[data-call-start]").click()
+    expect(alice_page).to_have_url(re.compile(r"/visio/appels/\d+/$"))
+    banner = paula_page.locator("[data-call-banner]")
+    expect(banner).to_contain_text("téléconsultation")
+    banner.locator("[data-call-join]").click()
+    expect(paula_page.locator("[data-call]")).to_have_attribute("data-state", "waiting")
+    expect(paula_page.locator("[data-call-status]")).to_contain_text("salle d'attente")
+    assert paula_page.evaluate("window.cordeeCall.peers.size") == 0  # no media before admission
+    shoot(paula_page, "video-teleconsultation-waiting-375")
+    admit = alice_page.locator("[data-admit]")
+    expect(alice_page.locator("[data-waiting-list]")).to_contain_text("Paula")
+    shoot(alice_page, "video-teleconsultation-waiting-room-1280")
+    admit.click()
+    for page in (alice_page, paula_page):
+        wait_for_media(page, 1)
+        tiles_show_video(page, 2)
+    shoot(paula_page, "video-teleconsultation-375")
+    alice_page.locator("[data-end]").click()
+    expect(paula_page.locator("[data-call]")).to_have_attribute("data-over", "true")
+    paula_page.goto("/patients/mon-historique/")
+    expect(paula_page.locator("main")).to_contain_text("téléconsultation")
+    shoot(paula_page, "video-teleconsultation-history-375")
     browser_issues.assert_clean()
 
 
