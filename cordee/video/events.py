@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.db import transaction
 from django.urls import reverse
 
@@ -36,8 +37,6 @@ def to_members(call: Call, user_ids: Iterable[int], frame: dict[str, Any]) -> Ou
 
 
 async def adeliver(outgoing: list[Outgoing]) -> None:
-    from channels.layers import get_channel_layer
-
     layer = get_channel_layer()
     if layer is None:
         return
