@@ -182,11 +182,15 @@ async def on_action(socket: extensions.Socket, content: dict[str, Any]) -> None:
         await socket.send_json({"type": "error", "code": error.code, "call": call_id})
         return
     if reply is not None:
+        if reply["type"] == "call.joined":
+            socket.video_joined = True  # type: ignore[attr-defined]  # this socket has been in a call
         await socket.send_json(reply)
 
 
 async def on_close(socket: extensions.Socket) -> None:
-    await database_sync_to_async(services.leave_socket_calls)(socket.user, socket.channel_name)
+    """Leave the calls this socket was in (only sockets that joined one: not a query per socket)."""
+    if getattr(socket, "video_joined", False):
+        await database_sync_to_async(services.leave_socket_calls)(socket.user, socket.channel_name)
 
 
 def register() -> None:

@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cordee.messaging.models import Conversation
+from tests.browser.axe import violations
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.support import enter_totp, fresh_totp, orm, shoot, sign_in
 from tests.conftest import require
@@ -58,6 +59,11 @@ DETAIL = """
   remote: peer.pc.remoteDescription && peer.pc.remoteDescription.type,
 }))
 """
+
+UFRAG = """(id) => {
+  const sdp = window.cordeeCall.peers.get(id).pc.localDescription.sdp;
+  return /a=ice-ufrag:(\\S+)/.exec(sdp)[1];
+}"""
 
 
 @pytest.fixture
@@ -164,6 +170,13 @@ def test_two_people_call_each_other_and_see_the_fake_cameras(call_pages, browser
     expect(alice_page.locator(".call-tile:not(.self) .quality")).to_be_visible()
     shoot(alice_page, "video-call-1280")
     shoot(bob_page, "video-call-375")
+    assert violations(alice_page) == [] and violations(bob_page) == []  # axe, WCAG 2.1 A/AA
+    # An ICE restart (what a failed connection triggers, e.g. the network changed): new ICE
+    # credentials negotiated by Bob (the pair's offerer, who joined last), media flowing again.
+    ufrag = bob_page.evaluate(UFRAG, alice.pk)
+    bob_page.evaluate("(id) => window.cordeeCall.restartIce(id)", alice.pk)
+    bob_page.wait_for_function(f"(id) => ({UFRAG})(id) !== {ufrag!r}", arg=alice.pk)
+    wait_for_media(bob_page, 1)
     # Mute and camera off show on one's own tile; speaker view puts the other person first.
     alice_page.locator("[data-mute]").click()
     alice_page.locator("[data-camera]").click()

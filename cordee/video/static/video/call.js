@@ -479,7 +479,13 @@ async function sampleQuality() {
 }
 
 // For tests and diagnostics: the peer connections (no secret in them).
-window.cordeeCall = { peers, get over() { return over; } };
+window.cordeeCall = {
+  peers,
+  get over() {
+    return over;
+  },
+  restartIce: (id) => restartIce(peers.get(id)), // what a failed connection does (tests)
+};
 
 if (config.active) {
   wireControls();
