@@ -6,5 +6,5 @@ app_name = "video"
 urlpatterns = [
     path("conversation/<str:conversation_id>/appel/", views.start, name="start"),
     path("appels/<str:call_id>/", views.call_page, name="call"),
-    path("ice/", views.ice_servers, name="ice"),
+    path("appels/<str:call_id>/ice/", views.ice_servers, name="ice"),
 ]

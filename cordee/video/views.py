@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -93,7 +93,7 @@ def call_page(request: AuthedRequest, call_id: str) -> HttpResponse:
             "admitted": mine is not None and mine.admitted_at is not None,
             "socket": SOCKET_PATH,
             "ice": ice.ice_servers(request.user.pk),
-            "iceUrl": reverse("video:ice"),
+            "iceUrl": reverse("video:ice", kwargs={"call_id": call.pk}),
             "strings": _strings(),
         },
     }
@@ -109,6 +109,10 @@ def call_page(request: AuthedRequest, call_id: str) -> HttpResponse:
 
 @never_cache
 @login_required
-def ice_servers(request: AuthedRequest) -> JsonResponse:
-    """Fresh TURN credentials (an ICE restart after they expired asks again)."""
+def ice_servers(request: AuthedRequest, call_id: str) -> JsonResponse:
+    """Fresh TURN credentials for a member of a call in progress (an ICE restart after they
+    expired asks again): the relay's bandwidth is for calls, not for any signed-in account."""
+    call = access_call(request.user, call_id, request=request)
+    if call.state != Call.State.ACTIVE:
+        raise Http404
     return JsonResponse(ice.ice_servers(request.user.pk))

@@ -44,14 +44,25 @@ def test_no_turn_without_its_settings(settings):
     assert ice.ice_servers(1)["iceServers"] == []
 
 
-def test_ice_endpoint_gives_fresh_credentials_to_signed_in_users_only(alice, turn):
-    assert Client().get(reverse("video:ice")).status_code == 302
+def test_ice_endpoint_gives_fresh_credentials_to_the_call_members_only(alice, charlie, turn):
+    from cordee.messaging.models import Conversation
+    from cordee.video.models import Call
+
+    call = Call.objects.create(conversation=Conversation.objects.get(kind="direct"), started_by=alice)
+    url = reverse("video:ice", kwargs={"call_id": call.pk})
+    assert Client().get(url).status_code == 302
+    outsider = Client()
+    login_as(outsider, charlie)
+    assert outsider.get(url).status_code == 404
+    assert outsider.get(reverse("video:ice", kwargs={"call_id": 999999})).status_code == 404
     client = Client()
     login_as(client, alice)
-    response = client.get(reverse("video:ice"))
+    response = client.get(url)
     assert response.status_code == 200 and "no-cache" in response["Cache-Control"]
     body = response.json()
     username = body["iceServers"][1]["username"]
-    expiry, user_id = username.split(":")
+    _expiry, user_id = username.split(":")
     assert user_id == str(alice.pk) and body["ttl"] == 600
     assert SECRET not in response.content.decode()
+    Call.objects.filter(pk=call.pk).update(state=Call.State.ENDED)
+    assert client.get(url).status_code == 404
