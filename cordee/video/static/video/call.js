@@ -215,7 +215,11 @@ function dropPeer(id) {
   peers.delete(id);
 }
 
+const counts = { offers: 0, restarts: 0 }; // for diagnostics (bench/video reports them)
+
 async function offerTo(peer, { restart = false } = {}) {
+  counts.offers += 1;
+  if (restart) counts.restarts += 1;
   const offer = await peer.pc.createOffer({ iceRestart: restart });
   await peer.pc.setLocalDescription(offer);
   send({ type: "call.offer", to: peer.id, sdp: peer.pc.localDescription.sdp });
@@ -481,6 +485,7 @@ async function sampleQuality() {
 // For tests and diagnostics: the peer connections (no secret in them).
 window.cordeeCall = {
   peers,
+  counts,
   get over() {
     return over;
   },
