@@ -135,13 +135,6 @@ def relay_event(
     }
 
 
-async def achannel_send(channel: str, event: dict[str, Any]) -> None:
-    """One event to one socket (its channel name: on any instance when the layer is Redis)."""
-    layer = get_channel_layer()
-    if layer is not None:
-        await layer.send(channel, event)
-
-
 def resync_event(user_id: int) -> Event:
     return user_group(user_id), {"type": "msg.resync"}
 
