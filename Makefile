@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo install install-dev test test-postgres lint bench totp migrate browser backup-tools clean
+.PHONY: demo install install-dev test test-postgres lint bench totp migrate browser backup-tools turn-server clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,12 +61,16 @@ browser:
 backup-tools:
 	@bash scripts/ensure-backup-tools.sh
 
+## turn-server: coturn, the TURN relay the video test starts on loopback (Debian package)
+turn-server:
+	@bash scripts/ensure-turn-server.sh
+
 ## test: install everything and run the whole suite (SQLite, in-memory channel layer)
-test: install-dev browser backup-tools
+test: install-dev browser backup-tools turn-server
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## test-postgres: the same suite on PostgreSQL + Redis (as CI does)
-test-postgres: install-dev browser backup-tools
+test-postgres: install-dev browser backup-tools turn-server
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(PY) -m pytest $(PYTEST_ARGS)
 

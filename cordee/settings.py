@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "cordee.prescriptions",
     "cordee.drugs",
     "cordee.library",
+    "cordee.video",
     "cordee.security",
     "cordee.backups",
     "cordee.web",
@@ -329,6 +330,23 @@ EXPERTISE_ACT_CODE_REQUESTER = env_str("EXPERTISE_ACT_CODE_REQUESTER", "RQD")
 DRUGS_IMPORT_DIR = env_path("DRUGS_IMPORT_DIR", DATA_DIR / "imports")
 # Where the operator puts PubMed/MEDLINE files for the library's import page (cordee.library).
 LIBRARY_IMPORT_DIR = env_path("LIBRARY_IMPORT_DIR", DATA_DIR / "pubmed")
+
+# --- video calls (cordee.video, docs/decisions/0020-video.md) ------------------------------
+# Media go between browsers (mesh) or through a TURN relay, never through Cordée. STUN/TURN URLs
+# ("stun:turn.example.org:3478", "turns:turn.example.org:5349?transport=tcp"); the TURN secret is
+# coturn's static-auth-secret (use-auth-secret): browsers get credentials that expire after
+# VIDEO_TURN_TTL_SECONDS (TURN REST scheme), never the secret nor a static password.
+VIDEO_STUN_URLS = env_list("VIDEO_STUN_URLS", [])
+VIDEO_TURN_URLS = env_list("VIDEO_TURN_URLS", [])
+VIDEO_TURN_SECRET = env_secret("VIDEO_TURN_SECRET")
+if VIDEO_TURN_URLS and not VIDEO_TURN_SECRET:
+    raise ImproperlyConfigured("VIDEO_TURN_URLS is set without VIDEO_TURN_SECRET (coturn's static-auth-secret)")
+VIDEO_TURN_TTL_SECONDS = env_int("VIDEO_TURN_TTL_SECONDS", 600, minimum=60, maximum=24 * 3600)
+# "relay" sends every call through TURN (hides the participants' addresses from each other).
+VIDEO_ICE_TRANSPORT_POLICY = env_choice("VIDEO_ICE_TRANSPORT_POLICY", ("all", "relay"), "all")
+VIDEO_MESH_MAX_PARTICIPANTS = env_int("VIDEO_MESH_MAX_PARTICIPANTS", 4, minimum=2, maximum=8)
+VIDEO_MAX_SDP_BYTES = env_int("VIDEO_MAX_SDP_BYTES", 20_000, minimum=2_000, maximum=200_000)
+VIDEO_CALL_START_RATE = env_str("VIDEO_CALL_START_RATE", "5/m,30/h")  # per user, every instance counted
 
 # --- notifications (cordee.web.push) -------------------------------------------------------
 # Web Push with VAPID: the private key signs Cordée's requests to the browsers' push services.

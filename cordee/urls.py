@@ -31,4 +31,5 @@ urlpatterns = [
     path("securite/", include("cordee.security.urls")),
     path("medicaments/", include("cordee.drugs.urls")),
     path("bibliotheque/", include("cordee.library.urls")),
+    path("visio/", include("cordee.video.urls")),
 ]

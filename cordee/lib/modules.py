@@ -13,6 +13,10 @@ page, its global search and its notifications from what the apps registered here
   (the record's documents…): ``url_name`` takes the patient's id.
 - ``ProductLink``: a link on a drug's page (drugs'), to the module's part of that product (the
   library's articles on its active substances): ``url_name`` takes the product's CIS.
+- ``ConversationTool``: a tool on a conversation's page (messaging's), from a module above
+  messaging (video's "call"): a template included in the page's head with the conversation and
+  the user (a form, a banner), and a script the page loads (it hears the socket's frames through
+  the ``cordee:socket-frame`` DOM event).
 - ``register_purposes``: the words a patient reads in their access history for an app's audit
   purpose codes (an app above ``care`` cannot add them to ``care.purposes`` itself).
 - ``something_waits``: a signal an app sends, after its commit, when something new waits for
@@ -128,6 +132,19 @@ class ProductLink:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class ConversationTool:
+    """A module's tool on a conversation's page: ``template`` gets ``conversation`` and ``user``
+    (``applies(user, conversation)`` decides whether it is shown), ``script`` a static path."""
+
+    key: str
+    template: str
+    script: str = ""
+    applies: Callable[[Any, Any], bool] | None = None
+    order: int = 100
+
+
+_conversation_tools: dict[str, ConversationTool] = {}
 _entries: dict[str, Entry] = {}
 _searches: dict[str, Search] = {}
 _purposes: dict[str, Text] = {}
@@ -172,6 +189,17 @@ def product_links(user: Any) -> list[ProductLink]:
     """The links a user sees on a drug's page, in order."""
     links = sorted(_product_links.values(), key=lambda link: (link.order, link.key))
     return [link for link in links if getattr(user, "kind", None) in link.kinds]
+
+
+def register_conversation_tool(tool: ConversationTool) -> ConversationTool:
+    _add(_conversation_tools, tool.key, tool)
+    return tool
+
+
+def conversation_tools(user: Any, conversation: Any) -> list[ConversationTool]:
+    """The tools ``user`` sees on ``conversation``'s page, in order."""
+    tools = sorted(_conversation_tools.values(), key=lambda tool: (tool.order, tool.key))
+    return [tool for tool in tools if tool.applies is None or tool.applies(user, conversation)]
 
 
 def register_purposes(labels: Mapping[str, Text]) -> None:

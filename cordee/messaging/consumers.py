@@ -21,7 +21,10 @@ missing one all give ``not_found``.
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -29,12 +32,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
-from cordee.messaging import events, sockets
+from cordee.messaging import events, extensions, sockets
 from cordee.messaging.batcher import batcher
 from cordee.messaging.receivers import session_tag
 from cordee.messaging.services.sending import SendError, SendRequest
 
 UNAUTHORISED = 4401
+logger = logging.getLogger(__name__)
 
 
 class MessagingConsumer(AsyncJsonWebsocketConsumer):
@@ -70,6 +74,11 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
         watchdog = getattr(self, "watchdog", None)
         if watchdog is not None and watchdog is not asyncio.current_task():
             watchdog.cancel()
+        for on_close in extensions.close_handlers():  # e.g. leave the call this socket was in
+            try:
+                await on_close(self)
+            except Exception:
+                logger.exception("messaging socket: a close handler failed")
         await self.channel_layer.group_discard(events.user_group(self.user.pk), self.channel_name)
         await self.channel_layer.group_discard(events.session_group(self.session_tag), self.channel_name)
         for conversation_id in list(self.conversations):
@@ -110,13 +119,17 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
-        handler = {
+        handler: Callable[[dict[str, Any]], Awaitable[None]] | None = {
             "send": self.on_send,
             "open": self.on_open,
             "close": self.on_close,
             "read": self.on_read,
             "ping": self.on_ping,
         }.get(kind if isinstance(kind, str) else "")
+        if handler is None and isinstance(kind, str):
+            extension = extensions.frame_handler(kind)  # frames of apps above messaging (calls)
+            if extension is not None:
+                handler = functools.partial(extension, self)
         if handler is None:
             await self._error("bad_request")
             return
@@ -262,6 +275,19 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
 
     async def msg_read(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "read", "conversation": event["conversation"], "seq": event["seq"]})
+
+    async def msg_relay(self, event: dict[str, Any]) -> None:
+        """A frame of an app above messaging (``events.relay_event``), encoded once by its sender.
+
+        Sent to this socket's channel, or to a conversation's group: then only while this socket
+        is subscribed to it, and only to the users named when ``users`` is given."""
+        conversation_id = event.get("conversation")
+        if conversation_id is not None and conversation_id not in self.conversations:
+            return
+        users = event.get("users")
+        if users is not None and self.user.pk not in users:
+            return
+        await self.send(text_data=event["text"])
 
     async def msg_session_ended(self, event: dict[str, Any]) -> None:
         if event["session"] == self.session_tag:

@@ -122,6 +122,19 @@ def read_event(user_id: int, conversation_id: int, seq: int) -> Event:
     return user_group(user_id), {"type": "msg.read", "conversation": conversation_id, "seq": seq}
 
 
+def relay_event(
+    frame: dict[str, Any], *, conversation: int | None = None, users: Iterable[int] | None = None
+) -> dict[str, Any]:
+    """A frame of an app above messaging (``extensions``), for ``channel_send`` to one socket or for a
+    conversation's group (``conversation``; ``users``: only those users' sockets there)."""
+    return {
+        "type": "msg.relay",
+        "text": _frame(frame),
+        "conversation": conversation,
+        "users": None if users is None else sorted(set(users)),
+    }
+
+
 def resync_event(user_id: int) -> Event:
     return user_group(user_id), {"type": "msg.resync"}
 

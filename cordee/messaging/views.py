@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from cordee.accounts.guards import verified_professional
 from cordee.accounts.models import User
 from cordee.care.access import list_patients
+from cordee.lib import modules
 from cordee.lib.http import AuthedRequest
 from cordee.lib.views import service_form
 from cordee.messaging import reading, services
@@ -118,6 +119,7 @@ def conversation(request: AuthedRequest, conversation_id: str) -> HttpResponse:
         and membership is not None
         and request.user.kind == User.Kind.PATIENT
         and current.closed_at is None,
+        "tools": modules.conversation_tools(request.user, current),  # e.g. video's call button
         "colleagues": reachable_users(request.user).exclude(pk__in=[m.user_id for m in members])
         if current.kind == Conversation.Kind.GROUP
         else [],

@@ -1,0 +1,23 @@
+"""What video shows in the shell: the call tool of a conversation's page (start or join, and the
+incoming-call banner's script), and the words of teleconsultations in a patient's history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cordee.lib import modules
+from cordee.video import purposes
+
+
+def _member(user: Any, conversation: Any) -> bool:
+    return getattr(conversation, "membership", None) is not None
+
+
+def register() -> None:
+    modules.register_conversation_tool(
+        modules.ConversationTool(
+            key="video", template="video/_tool.html", script="video/ring.js", applies=_member, order=10
+        )
+    )
+    modules.register_purposes(purposes.LABELS)
+    modules.register_purposes(purposes.ACTIONS)

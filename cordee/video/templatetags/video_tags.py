@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.translation import gettext as _
+
+from cordee.video.models import Call
+
+register = template.Library()
+
+
+@register.simple_tag
+def call_in_progress(conversation: Any) -> Call | None:
+    """The call in progress in a conversation the page already accessed (its member's)."""
+    return Call.objects.filter(conversation_id=conversation.pk, state=Call.State.ACTIVE).first()
+
+
+@register.simple_tag
+def call_tool_strings() -> dict[str, str]:
+    """The banner's words, translated like the page."""
+    return {
+        "call": _("%(name)s is calling."),
+        "teleconsultation": _("%(name)s started a teleconsultation."),
+        "join": _("Join the call"),
+        "joinTeleconsultation": _("Join the teleconsultation"),
+    }

@@ -1,0 +1,118 @@
+"""Call pages: start a call from a conversation, the call page, and its ICE servers (JSON)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from cordee.lib.http import AuthedRequest
+from cordee.video import ice, services
+from cordee.video.access import access_call, access_call_conversation
+from cordee.video.models import Call, Participant
+
+SOCKET_PATH = "/ws/messagerie/"  # messaging's socket carries the signalling
+
+_REFUSALS = {
+    "not_allowed": lambda: _("Your professional starts the teleconsultation; you will be invited to join it."),
+    "rate_limited": lambda: _("Too many calls started in a short time: wait a moment and try again."),
+    "closed": lambda: _("This conversation is closed."),
+}
+
+
+@login_required
+@require_POST
+def start(request: AuthedRequest, conversation_id: str) -> HttpResponse:
+    conversation = access_call_conversation(request.user, conversation_id, request=request)
+    try:
+        call = services.check_start_call(request.user, conversation, request)
+    except services.CallError as error:
+        refusal = _REFUSALS.get(error.code)
+        messages.error(request, refusal() if refusal else _("The call could not be started."))
+        return redirect("messaging:conversation", conversation_id=conversation.pk)
+    return redirect("video:call", call_id=call.pk)
+
+
+def _strings() -> dict[str, str]:
+    return {
+        "connecting": _("Connecting…"),
+        "waiting": _("You are in the waiting room: the professional will let you in."),
+        "waitingHost": _("Waiting for the others to join…"),
+        "admit": _("Let in"),
+        "inWaitingRoom": _("%(name)s is in the waiting room"),
+        "ended": _("The call has ended."),
+        "left": _("You left the call."),
+        "moved": _("The call continues in another window."),
+        "full": _("The call is full."),
+        "notFound": _("This call cannot be reached."),
+        "mediaError": _("Camera or microphone unavailable: check the browser's permissions."),
+        "you": _("You"),
+        "muted": _("Microphone off"),
+        "cameraOff": _("Camera is off"),
+        "quality.good": _("Good connection"),
+        "quality.fair": _("Fair connection"),
+        "quality.poor": _("Poor connection"),
+        "quality.unknown": _("Measuring the connection…"),
+        "state.new": _("connecting"),
+        "state.connecting": _("connecting"),
+        "state.connected": _("connected"),
+        "state.disconnected": _("reconnecting"),
+        "state.failed": _("connection lost, retrying"),
+        "state.closed": _("left"),
+        "joinedPeer": _("%(name)s joined the call"),
+        "leftPeer": _("%(name)s left the call"),
+        "screenShared": _("You are sharing your screen"),
+    }
+
+
+@never_cache
+@login_required
+def call_page(request: AuthedRequest, call_id: str) -> HttpResponse:
+    call = access_call(request.user, call_id, request=request)
+    conversation = call.conversation
+    mine = Participant.objects.filter(call=call, user=request.user).first()
+    context = {
+        "call": call,
+        "conversation": conversation,
+        "is_host": services.is_host(request.user, call),
+        "client": {
+            "call": call.pk,
+            "kind": call.kind,
+            "conversation": conversation.pk,
+            "user": request.user.pk,
+            "name": request.user.display_name,
+            "active": call.state == Call.State.ACTIVE,
+            "host": services.is_host(request.user, call),
+            "startedAt": call.started_at.isoformat(),
+            "admitted": mine is not None and mine.admitted_at is not None,
+            "socket": SOCKET_PATH,
+            "ice": ice.ice_servers(request.user.pk),
+            "iceUrl": reverse("video:ice", kwargs={"call_id": call.pk}),
+            "strings": _strings(),
+        },
+    }
+    response = render(request, "video/call.html", context)
+    # The one page that uses camera, microphone and screen capture (off everywhere else), from
+    # this origin only; autoplay for the participants' videos.
+    policy = settings.PERMISSIONS_POLICY
+    for feature in ("camera", "microphone", "display-capture", "autoplay"):
+        policy = policy.replace(f"{feature}=()", f"{feature}=(self)")
+    response["Permissions-Policy"] = policy
+    return response
+
+
+@never_cache
+@login_required
+def ice_servers(request: AuthedRequest, call_id: str) -> JsonResponse:
+    """Fresh TURN credentials for a member of a call in progress (an ICE restart after they
+    expired asks again): the relay's bandwidth is for calls, not for any signed-in account."""
+    call = access_call(request.user, call_id, request=request)
+    if call.state != Call.State.ACTIVE:
+        raise Http404
+    return JsonResponse(ice.ice_servers(request.user.pk))

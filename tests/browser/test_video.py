@@ -1,0 +1,355 @@
+"""Video calls in real Chromium with fake camera and microphone: two people reach each other
+(connected, frames decoded, audio packets received), seen at 1280 px and at 375 px.
+
+Chromium's fake devices (``--use-fake-device-for-media-stream``) give a moving test pattern and a
+beep; ``--use-fake-ui-for-media-stream`` answers the permission prompt. Media go browser to
+browser over loopback; the server only relays the signalling.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from cordee.messaging.models import Conversation
+from tests.browser.axe import violations
+from tests.browser.conftest import CHROMIUM_ARGS
+from tests.browser.support import enter_totp, fresh_totp, orm, shoot, sign_in
+from tests.conftest import require
+
+pytestmark = [pytest.mark.browser]
+
+MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+# What each peer connection has received: the test reads it in the page (getStats).
+INBOUND = """
+async () => {
+  const out = [];
+  for (const [user, peer] of window.cordeeCall.peers) {
+    const stats = await peer.pc.getStats();
+    let frames = 0, audio = 0, relay = false;
+    const candidates = new Map();
+    stats.forEach((r) => { if (r.type === "local-candidate") candidates.set(r.id, r.candidateType); });
+    stats.forEach((r) => {
+      if (r.type === "inbound-rtp" && r.kind === "video") frames += r.framesDecoded || 0;
+      if (r.type === "inbound-rtp" && r.kind === "audio") audio += r.packetsReceived || 0;
+      if (r.type === "candidate-pair" && r.nominated && r.state === "succeeded")
+        relay = relay || candidates.get(r.localCandidateId) === "relay";
+    });
+    out.push({user, state: peer.pc.connectionState, frames, audio, relay});
+  }
+  return out;
+}
+"""
+
+DETAIL = """
+() => [...window.cordeeCall.peers.values()].map((peer) => ({
+  transceivers: peer.pc.getTransceivers().map((t) => [
+    t.mid, t.direction, t.currentDirection, t.sender.track && t.sender.track.kind, t.receiver.track.kind,
+  ]),
+  local: peer.pc.localDescription && peer.pc.localDescription.type,
+  remote: peer.pc.remoteDescription && peer.pc.remoteDescription.type,
+}))
+"""
+
+UFRAG = """(id) => {
+  const sdp = window.cordeeCall.peers.get(id).pc.localDescription.sdp;
+  return /a=ice-ufrag:(\\S+)/.exec(sdp)[1];
+}"""
+
+
+@pytest.fixture
+def call_pages(chromium_executable, cordee_server, personas, browser_issues):
+    """A Chromium with fake media devices; ``open(width)`` gives a page in a context of its own."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS + MEDIA_ARGS)
+        contexts = []
+
+        def open_page(width: int = 1280, height: int = 800):
+            context = browser.new_context(
+                base_url=cordee_server.url,
+                locale="fr-FR",
+                viewport={"width": width, "height": height},
+                permissions=["camera", "microphone"],
+            )
+            context.set_default_timeout(15_000)
+            contexts.append(context)
+            page = context.new_page()
+            page.on("console", browser_issues.on_console)
+            page.on("pageerror", browser_issues.on_page_error)
+            return page
+
+        try:
+            yield open_page
+        finally:
+            for context in contexts:
+                context.close()
+            browser.close()
+
+
+def log_in(page, user, *, second_factor: bool = True) -> None:
+    sign_in(page, user.email)
+    if second_factor:
+        enter_totp(page, fresh_totp())
+    expect(page).to_have_url(re.compile(r"/$"))
+
+
+def thread_ids() -> dict[str, int]:
+    return {c.kind: c.pk for c in Conversation.objects.all()}
+
+
+def wait_for_media(page, peers: int, *, timeout: float = 30) -> list[dict]:
+    """Until every peer connection is connected with video frames decoded and audio received."""
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = page.evaluate(INBOUND)
+        if len(seen) == peers and all(p["state"] == "connected" and p["frames"] > 0 and p["audio"] > 0 for p in seen):
+            return seen
+        if time.monotonic() > deadline:
+            detail = page.evaluate(DETAIL)
+            raise AssertionError(f"media did not flow: {seen} {detail}")
+        page.wait_for_timeout(250)
+
+
+def tiles_show_video(page, count: int) -> None:
+    """Every tile's <video> has a picture (the fake camera's pattern), its own included."""
+    page.wait_for_function(
+        """(count) => {
+          const videos = [...document.querySelectorAll('.call-tile video')];
+          return videos.length === count && videos.every((v) => v.videoWidth > 0 && v.readyState >= 2);
+        }""",
+        arg=count,
+    )
+
+
+def start_and_join(caller, callee, conversation_id: int) -> None:
+    """The caller starts a call from the conversation; the callee joins it from the ringing banner."""
+    callee.goto(f"/messagerie/{conversation_id}/")
+    expect(callee.locator("[data-conn]")).to_have_attribute("data-state", "online")
+    caller.goto(f"/messagerie/{conversation_id}/")
+    caller.locator("[data-call-start]").click()
+    expect(caller).to_have_url(re.compile(r"/visio/appels/\d+/$"))
+    banner = callee.locator("[data-call-banner]")
+    expect(banner).to_be_visible()
+    banner.locator("[data-call-join]").click()
+    expect(callee).to_have_url(re.compile(r"/visio/appels/\d+/$"))
+
+
+def test_two_people_call_each_other_and_see_the_fake_cameras(call_pages, browser_issues, alice, bob):
+    ids = orm(thread_ids)
+    alice_page, bob_page = call_pages(1280), call_pages(375, 812)
+    log_in(alice_page, alice)
+    log_in(bob_page, bob)
+    bob_page.goto(f"/messagerie/{ids['direct']}/")
+    expect(bob_page.locator("[data-conn]")).to_have_attribute("data-state", "online")
+    alice_page.goto(f"/messagerie/{ids['direct']}/")
+    alice_page.locator("[data-call-start]").click()
+    expect(alice_page).to_have_url(re.compile(r"/visio/appels/\d+/$"))
+    # Bob's conversation rings: he joins from the banner.
+    banner = bob_page.locator("[data-call-banner]")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Alice")
+    banner.locator("[data-call-join]").click()
+    expect(bob_page).to_have_url(re.compile(r"/visio/appels/\d+/$"))
+    for page in (alice_page, bob_page):
+        stats = wait_for_media(page, 1)
+        assert stats[0]["frames"] > 0 and stats[0]["audio"] > 0
+        tiles_show_video(page, 2)
+        expect(page.locator(".call-tile:not(.self) .state")).to_have_attribute("data-state", "connected")
+    alice_page.wait_for_timeout(2500)  # a quality sample and a second of duration
+    expect(alice_page.locator(".call-tile:not(.self) .quality")).to_be_visible()
+    shoot(alice_page, "video-call-1280")
+    shoot(bob_page, "video-call-375")
+    assert violations(alice_page) == [] and violations(bob_page) == []  # axe, WCAG 2.1 A/AA
+    # An ICE restart (what a failed connection triggers, e.g. the network changed): new ICE
+    # credentials negotiated by Bob (the pair's offerer, who joined last), media flowing again.
+    ufrag = bob_page.evaluate(UFRAG, alice.pk)
+    bob_page.evaluate("(id) => window.cordeeCall.restartIce(id)", alice.pk)
+    bob_page.wait_for_function(f"(id) => ({UFRAG})(id) !== {ufrag!r}", arg=alice.pk)
+    wait_for_media(bob_page, 1)
+    # Mute and camera off show on one's own tile; speaker view puts the other person first.
+    alice_page.locator("[data-mute]").click()
+    alice_page.locator("[data-camera]").click()
+    expect(alice_page.locator(".call-tile.self .flags")).to_be_visible()
+    alice_page.locator("[data-view-toggle]").click()
+    expect(alice_page.locator(".call-tile.speaker")).to_have_count(1)
+    shoot(alice_page, "video-call-1280-speaker-muted")
+    # Alice ends the call for everyone (she started it).
+    alice_page.locator("[data-end]").click()
+    expect(bob_page.locator("[data-call]")).to_have_attribute("data-over", "true")
+    browser_issues.assert_clean()
+
+
+def test_teleconsultation_the_patient_waits_is_let_in_and_reads_it_in_her_history(
+    call_pages, browser_issues, alice, paula
+):
+    ids = orm(thread_ids)
+    alice_page, paula_page = call_pages(1280), call_pages(375, 812)
+    log_in(alice_page, alice)
+    log_in(paula_page, paula, second_factor=False)
+    paula_page.goto(f"/messagerie/{ids['patient']}/")
+    expect(paula_page.locator("[data-conn]")).to_have_attribute("data-state", "online")
+    expect(paula_page.locator("[data-call-start]")).to_have_count(0)  # the professional starts it
+    alice_page.goto(f"/messagerie/{ids['patient']}/")
+    alice_page.locator("[data-call-start]").click()
+    expect(alice_page).to_have_url(re.compile(r"/visio/appels/\d+/$"))
+    banner = paula_page.locator("[data-call-banner]")
+    expect(banner).to_contain_text("téléconsultation")
+    banner.locator("[data-call-join]").click()
+    expect(paula_page.locator("[data-call]")).to_have_attribute("data-state", "waiting")
+    expect(paula_page.locator("[data-call-status]")).to_contain_text("salle d'attente")
+    assert paula_page.evaluate("window.cordeeCall.peers.size") == 0  # no media before admission
+    shoot(paula_page, "video-teleconsultation-waiting-375")
+    admit = alice_page.locator("[data-admit]")
+    expect(alice_page.locator("[data-waiting-list]")).to_contain_text("Paula")
+    shoot(alice_page, "video-teleconsultation-waiting-room-1280")
+    admit.click()
+    for page in (alice_page, paula_page):
+        wait_for_media(page, 1)
+        tiles_show_video(page, 2)
+    shoot(paula_page, "video-teleconsultation-375")
+    alice_page.locator("[data-end]").click()
+    expect(paula_page.locator("[data-call]")).to_have_attribute("data-over", "true")
+    paula_page.goto("/patients/mon-historique/")
+    expect(paula_page.locator("main")).to_contain_text("téléconsultation")
+    shoot(paula_page, "video-teleconsultation-history-375")
+    browser_issues.assert_clean()
+
+
+def make_group(alice, bob, charlie) -> int:
+    from cordee.messaging import services
+
+    return services.do_create_group(alice, "Réunion de concertation", [bob.pk, charlie.pk]).pk
+
+
+def test_three_people_in_a_mesh(call_pages, browser_issues, alice, bob, charlie):
+    group = orm(make_group, alice, bob, charlie)
+    pages = [call_pages(1280), call_pages(1280), call_pages(375, 812)]
+    for page, user in zip(pages, (alice, bob, charlie), strict=True):
+        log_in(page, user)
+    start_and_join(pages[0], pages[1], group)
+    pages[2].goto(f"/messagerie/{group}/")
+    pages[2].locator("[data-call-join]").first.click()  # the call is in progress: the page offers to join it
+    expect(pages[2]).to_have_url(re.compile(r"/visio/appels/\d+/$"))
+    for page in pages:
+        wait_for_media(page, 2, timeout=45)
+        tiles_show_video(page, 3)
+    shoot(pages[0], "video-call-three-1280")
+    shoot(pages[2], "video-call-three-375")
+    browser_issues.assert_clean()
+
+
+# --- through coturn ------------------------------------------------------------------------
+
+TURN_SECRET = "video-test-secret-not-for-production"
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def stun_answers(port: int) -> bool:
+    """Whether a STUN binding request to 127.0.0.1:port gets an answer (the server is up)."""
+    request = struct.pack("!HHI12s", 0x0001, 0, 0x2112A442, os.urandom(12))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.settimeout(0.2)
+        probe.sendto(request, ("127.0.0.1", port))
+        try:
+            return len(probe.recv(512)) >= 20
+        except OSError:
+            return False
+
+
+@pytest.fixture
+def turn_server(tmp_path, settings):
+    """Debian's coturn on loopback with a configuration of this run (use-auth-secret), and the
+    settings that send every call through it (iceTransportPolicy "relay")."""
+    turnserver = shutil.which("turnserver")
+    require("coturn", turnserver is not None, "install Debian's coturn package (make turn-server)")
+    assert turnserver is not None
+    port = free_port()
+    relay_low = free_port()
+    config = tmp_path / "turnserver.conf"
+    config.write_text(
+        "\n".join(
+            [
+                "listening-ip=127.0.0.1",
+                "relay-ip=127.0.0.1",
+                f"listening-port={port}",
+                f"min-port={relay_low}",
+                f"max-port={relay_low + 40}",
+                "use-auth-secret",
+                f"static-auth-secret={TURN_SECRET}",
+                "realm=cordee.test",
+                "fingerprint",
+                "no-tls",
+                "no-dtls",
+                "no-cli",
+                "no-multicast-peers",
+                "allow-loopback-peers",  # the browsers' relayed addresses are on loopback here
+                f"pidfile={tmp_path / 'turnserver.pid'}",
+                f"userdb={tmp_path / 'turndb'}",
+                "simple-log",
+            ]
+        )
+        + "\n"
+    )
+    log = (tmp_path / "turnserver.log").open("w")
+    process = subprocess.Popen(  # noqa: S603  (Debian's turnserver with our own configuration)
+        [turnserver, "-c", str(config), "--log-file", "stdout"], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not stun_answers(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("turnserver did not start: " + (tmp_path / "turnserver.log").read_text())
+        settings.VIDEO_STUN_URLS = []
+        settings.VIDEO_TURN_URLS = [f"turn:127.0.0.1:{port}?transport=udp"]
+        settings.VIDEO_TURN_SECRET = TURN_SECRET
+        settings.VIDEO_ICE_TRANSPORT_POLICY = "relay"
+        yield tmp_path / "turnserver.log"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+def test_a_call_through_the_turn_relay_with_temporary_credentials(turn_server, call_pages, browser_issues, alice, bob):
+    ids = orm(thread_ids)
+    alice_page, bob_page = call_pages(1280), call_pages(1280)
+    log_in(alice_page, alice)
+    log_in(bob_page, bob)
+    start_and_join(alice_page, bob_page, ids["direct"])
+    for page in (alice_page, bob_page):
+        stats = wait_for_media(page, 1, timeout=45)
+        assert stats[0]["relay"], stats  # the selected pair goes through coturn
+    tiles_show_video(alice_page, 2)
+    browser_issues.assert_clean()
+
+
+def test_expired_turn_credentials_do_not_connect(turn_server, call_pages, alice, bob, monkeypatch):
+    from cordee.video import ice
+
+    past = time.time() - 3600  # credentials issued an hour ago: expired for coturn
+    ids = orm(thread_ids)
+    alice_page, bob_page = call_pages(1280), call_pages(1280)
+    log_in(alice_page, alice)
+    log_in(bob_page, bob)
+    monkeypatch.setattr(ice, "_now", lambda: past)
+    start_and_join(alice_page, bob_page, ids["direct"])
+    alice_page.wait_for_timeout(8000)
+    for page in (alice_page, bob_page):
+        seen = page.evaluate(INBOUND)
+        assert seen and all(p["state"] != "connected" and p["frames"] == 0 for p in seen), seen
