@@ -72,7 +72,7 @@ def received(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_GET
 def lookup(request: AuthedRequest) -> HttpResponse:
-    """The directory (htmx fragment): verified professionals by name, specialty or RPPS."""
+    """The directory (htmx fragment): verified professionals by name, specialty, city, postcode or RPPS."""
     _workforce(request.user)
     found = directory.search(request.GET.get("q", ""), specialty=request.GET.get("specialite", ""))
     return render(request, "referrals/_directory.html", {"found": found, "field": request.GET.get("champ", "receiver")})

@@ -149,3 +149,21 @@ def test_the_lists_name_the_patient_and_say_so_once_her_data_are_erased(alice, c
         response = client_as(charlie).get(url, HTTP_ACCEPT_LANGUAGE="fr")
         assert response.status_code == 200 and "Paula" not in response.content.decode()
         assert "patient effacé" in response.content.decode(), url
+
+
+def test_the_directory_finds_by_city_and_postcode_and_says_where(alice, charlie):
+    from cordee.accounts.models import Membership, Structure
+
+    elsewhere = Structure.objects.create(name="Cabinet du Vieux-Port", city="Marseille", postcode="13002")
+    Membership.objects.create(user=charlie, structure=elsewhere)
+    client = client_as(alice)
+
+    def names(query: str) -> str:
+        return client.get("/adressages/annuaire/", {"q": query}).content.decode()
+
+    assert "Charlie Petit" in names("marseille") and "Alice Martin" not in names("marseille")
+    assert "Charlie Petit" in names("cardio marseille") and "Charlie Petit" not in names("cardio brest")
+    assert "Charlie Petit" in names("130") and "Charlie Petit" not in names("29200")
+    assert "Lyon, Marseille" in names("petit")  # where he works, to tell namesakes apart
+    assert "Charlie Petit" in names("10000000025")  # an RPPS still works
+    assert names("petit").count("Charlie Petit") == 1  # two structures, one line
