@@ -83,6 +83,7 @@ def test_the_pharmacist_opens_by_number_and_dispenses(client_for, phil, signed):
     assert counter.status_code == 200 and "camera=(self)" in counter["Permissions-Policy"]
     page = client.post(reverse("prescriptions:pharmacy_open"), {"number": signed.number}).content.decode()
     assert 'data-signature="valid"' in page and "DOLIPRANE" in page
+    assert "Délivré : 0 sur 2 · délivrance 1 sur 1" in page or "Dispensed: 0 of 2 · dispensing 1 of 1" in page
     line = signed.lines.get(kind="product")
     client.post(reverse("prescriptions:pharmacy_dispense"), {"number": signed.number, "line": line.pk, "quantity": "2"})
     assert Prescription.objects.get(pk=signed.pk).status == "dispensed"
