@@ -233,15 +233,3 @@ def client_for(client):
         return client
 
     return make
-
-
-def pytest_collection_modifyitems(config, items):
-    """Tests marked ``early`` (the dispensing races) run first. On SQLite they once failed after
-    other tests: the test database was in memory and the browser tests' server shared the test's
-    one connection between threads, which concurrent requests left in a broken transaction state
-    (every later test then failed on ``on_commit()``); the database is now a file with a connection
-    per thread. On PostgreSQL the races once saw no prescriptions table when run late, not
-    reproduced since: they stay first until that is understood."""
-    items[:] = [item for item in items if item.get_closest_marker("early")] + [
-        item for item in items if not item.get_closest_marker("early")
-    ]

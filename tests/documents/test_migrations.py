@@ -34,4 +34,7 @@ def test_earlier_care_team_messages_become_lines(personas):
         assert item.author_display == {"name": "Alice Martin", "role": "professional", "rpps": "10000000009"}
         assert RecordItem.objects.filter(kind="message").count() == 1
     finally:
-        _migrate([("documents", "0002_care_team_messages_in_the_timeline")])
+        # Back to every app's latest migration: going back to documents 0001 also unapplied the
+        # apps that depend on documents (prescriptions, imaging, referrals…), and re-applying
+        # documents alone left their tables missing for every later test of the run.
+        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

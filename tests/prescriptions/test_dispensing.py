@@ -126,7 +126,6 @@ def _race(signed: Prescription, phil, runner) -> list[str]:
     return outcomes
 
 
-@pytest.mark.early
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_dispensers_one_success_threads(signed, phil):
     def run(target) -> None:
@@ -143,7 +142,6 @@ def test_twenty_concurrent_dispensers_one_success_threads(signed, phil):
     assert drug.dispensed_in_round == 2 and Dispensation.objects.count() == 1
 
 
-@pytest.mark.early
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_dispensers_one_success_processes(signed, phil):
     postgres_run_only("dispensing from concurrent processes")
