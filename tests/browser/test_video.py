@@ -60,6 +60,7 @@ DETAIL = """
 }))
 """
 
+OFFERER = "(id) => window.cordeeCall.peers.get(id).offerer"
 UFRAG = """(id) => {
   const sdp = window.cordeeCall.peers.get(id).pc.localDescription.sdp;
   return /a=ice-ufrag:(\\S+)/.exec(sdp)[1];
@@ -172,11 +173,16 @@ def test_two_people_call_each_other_and_see_the_fake_cameras(call_pages, browser
     shoot(bob_page, "video-call-375")
     assert violations(alice_page) == [] and violations(bob_page) == []  # axe, WCAG 2.1 A/AA
     # An ICE restart (what a failed connection triggers, e.g. the network changed): new ICE
-    # credentials negotiated by Bob (the pair's offerer, who joined last), media flowing again.
-    ufrag = bob_page.evaluate(UFRAG, alice.pk)
-    bob_page.evaluate("(id) => window.cordeeCall.restartIce(id)", alice.pk)
-    bob_page.wait_for_function(f"(id) => ({UFRAG})(id) !== {ufrag!r}", arg=alice.pk)
-    wait_for_media(bob_page, 1)
+    # credentials negotiated by the pair's offerer — whoever joined last: usually Bob, but Alice's
+    # call page may join after Bob when Bob answers the ring quickly —, media flowing again.
+    pairs = ((bob_page, alice.pk), (alice_page, bob.pk))
+    offerers = [(page, other) for page, other in pairs if page.evaluate(OFFERER, other)]
+    assert len(offerers) == 1, "exactly one side of a pair offers"
+    ((offerer, other),) = offerers
+    ufrag = offerer.evaluate(UFRAG, other)
+    offerer.evaluate("(id) => window.cordeeCall.restartIce(id)", other)
+    offerer.wait_for_function(f"(id) => ({UFRAG})(id) !== {ufrag!r}", arg=other)
+    wait_for_media(offerer, 1)
     # Mute and camera off show on one's own tile; speaker view puts the other person first.
     alice_page.locator("[data-mute]").click()
     alice_page.locator("[data-camera]").click()
