@@ -101,6 +101,17 @@ def _session(user) -> tuple[str, str]:
     return client.cookies[settings.SESSION_COOKIE_NAME].value, client.cookies.get(settings.CSRF_COOKIE_NAME)
 
 
+def _connect(port: int, cookie: str):
+    """The messaging socket of the instance on ``port``, signed in with a session cookie."""
+    import websockets
+
+    return websockets.connect(
+        f"ws://127.0.0.1:{port}/ws/messagerie/",
+        origin=f"http://127.0.0.1:{port}",
+        additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"},
+    )
+
+
 async def _frame(ws, kind: str, timeout: float = 10) -> dict:
     while True:
         frame = json.loads(await asyncio.wait_for(ws.recv(), timeout))
@@ -129,22 +140,14 @@ def _api_send(port: int, cookie: str, conversation_id: int, body: str) -> dict:
 
 
 def test_a_message_sent_through_one_instance_arrives_on_the_other(two_instances, alice, bob, threads):
-    import websockets
 
     port_a, port_b = two_instances
     direct = threads["direct"]
     bob_cookie, _ = _session(bob)
     alice_cookie, _ = _session(alice)
 
-    def connect(port: int, cookie: str):
-        return websockets.connect(
-            f"ws://127.0.0.1:{port}/ws/messagerie/",
-            origin=f"http://127.0.0.1:{port}",
-            additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"},
-        )
-
     async def scenario() -> None:
-        async with connect(port_a, bob_cookie) as bob_ws, connect(port_b, alice_cookie) as alice_ws:
+        async with _connect(port_a, bob_cookie) as bob_ws, _connect(port_b, alice_cookie) as alice_ws:
             await _frame(bob_ws, "ready")
             await _frame(alice_ws, "ready")
             await bob_ws.send(json.dumps({"type": "open", "conversation": direct.pk, "after": None}))

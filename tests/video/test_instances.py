@@ -8,10 +8,9 @@ import asyncio
 import json
 
 import pytest
-from django.conf import settings
 
 from cordee.video.models import Call
-from tests.messaging.test_instances import _frame, _session, two_instances  # noqa: F401  (fixture)
+from tests.messaging.test_instances import _connect, _frame, _session, two_instances  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -19,22 +18,14 @@ SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 
 
 def test_signalling_between_participants_on_two_instances(two_instances, alice, bob, threads):  # noqa: F811
-    import websockets
 
     port_a, port_b = two_instances
     call = Call.objects.create(conversation=threads["direct"], started_by=alice)
     alice_cookie, _ = _session(alice)
     bob_cookie, _ = _session(bob)
 
-    def connect(port: int, cookie: str):
-        return websockets.connect(
-            f"ws://127.0.0.1:{port}/ws/messagerie/",
-            origin=f"http://127.0.0.1:{port}",
-            additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"},
-        )
-
     async def scenario() -> None:
-        async with connect(port_a, alice_cookie) as alice_ws, connect(port_b, bob_cookie) as bob_ws:
+        async with _connect(port_a, alice_cookie) as alice_ws, _connect(port_b, bob_cookie) as bob_ws:
             await _frame(alice_ws, "ready")
             await _frame(bob_ws, "ready")
             await alice_ws.send(json.dumps({"type": "call.join", "call": call.pk}))
