@@ -55,15 +55,15 @@ totp: install
 	@DEBUG=1 $(PY) manage.py demo_totp
 
 browser:
-	@bash scripts/ensure-chromium.sh
+	@bash scripts/ensure-debian-packages.sh "the browser tests" chromium:chromium
 
 ## backup-tools: restic and the PostgreSQL client that manage.py backup / restore run (Debian packages)
 backup-tools:
-	@bash scripts/ensure-backup-tools.sh
+	@bash scripts/ensure-debian-packages.sh "the backup tests" restic:restic pg_dump:postgresql-client
 
 ## turn-server: coturn, the TURN relay the video test starts on loopback (Debian package)
 turn-server:
-	@bash scripts/ensure-turn-server.sh
+	@bash scripts/ensure-debian-packages.sh "the video relay test" turnserver:coturn
 
 ## test: install everything and run the whole suite (SQLite, in-memory channel layer)
 test: install-dev browser backup-tools turn-server
