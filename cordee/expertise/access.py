@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
 from cordee.accounts.guards import verified_professional
@@ -23,6 +23,7 @@ from cordee.care.access import team_membership
 from cordee.expertise import purposes
 from cordee.expertise.models import Expertise
 from cordee.lib.ids import parse_id
+from cordee.lib.paging import MergedRows
 from cordee.lib.refusals import refuse
 from cordee.referrals.models import EXPERTISE
 from cordee.referrals.workflow import CANDIDATE, CARE_TEAM, RECEIVER, REQUESTER, SELF, record_read
@@ -86,25 +87,32 @@ def access_expertise(
     return expertise, role
 
 
-def sent_by(user: User) -> QuerySet[Expertise]:
-    return Expertise.objects.filter(requester=user)
+def sent_by(user: User) -> MergedRows:
+    return MergedRows(Expertise.objects.filter(requester=user), related=("patient",))
 
 
-def received_by(user: User) -> QuerySet[Expertise]:
-    """Named to the user, or open to their specialty in one of their structures."""
+def received_by(user: User) -> MergedRows:
+    """Named to the user, or open to their specialty in one of their structures.
+
+    Two disjoint parts, each walked in order by its own index (``lib.paging``): the requests named
+    to the user, and the untaken ones of their structures' pool for their specialty."""
+    named = Expertise.objects.filter(expert=user).exclude(state=State.DRAFT)
     professional = verified_professional(user)
-    pool = Q(pk__in=[])
-    if professional is not None and professional.specialty:
-        member = Membership.objects.filter(user=user, structure_id=OuterRef("structure_id"))
-        pool = Q(Exists(member), expert__isnull=True, state=State.SENT, specialty__iexact=professional.specialty)
-    return Expertise.objects.filter(Q(expert=user) | pool).exclude(state=State.DRAFT)
+    if professional is None or not professional.specialty:
+        return MergedRows(named, related=("patient",))
+    pool = Expertise.objects.filter(
+        expert__isnull=True,
+        state=State.SENT,
+        specialty__iexact=professional.specialty,
+        structure_id__in=Membership.objects.filter(user=user).values("structure_id"),
+    )
+    return MergedRows(named, pool, related=("patient",))
 
 
 def of_patient(patient_id: int) -> QuerySet[Expertise]:
     return Expertise.objects.filter(patient_id=patient_id).exclude(state=State.DRAFT)
 
 
-def filtered(rows: QuerySet[Expertise], *, state: str = "") -> QuerySet[Expertise]:
-    if state in State.values:
-        rows = rows.filter(state=state)
-    return rows.order_by("-updated_at", "-pk")
+def filtered(rows: MergedRows, *, state: str = "") -> MergedRows:
+    """A list narrowed to one state, newest change first."""
+    return rows.map(lambda part: part.filter(state=state)) if state in State.values else rows

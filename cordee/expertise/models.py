@@ -74,7 +74,9 @@ class Expertise(EncryptedModel):
         verbose_name = _("tele-expertise request")
         indexes = [
             models.Index(fields=["requester", "-updated_at", "-id"], name="expertise_sent_idx"),
-            models.Index(fields=["expert", "-updated_at", "-id"], name="expertise_received_idx"),
+            # The received list's keys and count from the index alone (state: drafts left out).
+            models.Index(fields=["expert", "-updated_at", "-id", "state"], name="expertise_received_idx"),
+            models.Index(fields=["expert", "state"], name="expertise_waiting_idx"),  # the navigation's count
             models.Index(fields=["structure", "specialty", "state"], name="expertise_pool_idx"),
         ]
 

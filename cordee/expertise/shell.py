@@ -15,7 +15,8 @@ from cordee.lib import modules
 
 
 def waiting(user: Any) -> int:
-    return access.received_by(user).filter(state__in=[Expertise.State.SENT, Expertise.State.ACCEPTED]).count()
+    waits = [Expertise.State.SENT, Expertise.State.ACCEPTED]
+    return access.received_by(user).map(lambda part: part.filter(state__in=waits)).count()
 
 
 def describe(n: int) -> str:

@@ -41,9 +41,7 @@ def _professional(user: User) -> None:
 def _list(request: AuthedRequest, rows: Any, *, which: str) -> HttpResponse:
     _professional(request.user)
     state = str(request.GET.get("etat") or "")
-    page = Paginator(access.filtered(rows, state=state).select_related("patient"), PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(access.filtered(rows, state=state), PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = workflow.with_patient_names(page.object_list)
     context = {"page": page, "which": which, "states": Expertise.State.choices, "state": state}
     return render(request, "expertise/list.html", context)

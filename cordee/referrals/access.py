@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -24,6 +24,7 @@ from cordee.accounts.guards import verified_professional
 from cordee.accounts.models import Membership, User
 from cordee.care.access import team_membership
 from cordee.lib.ids import parse_id
+from cordee.lib.paging import MergedRows
 from cordee.lib.refusals import refuse
 from cordee.referrals import purposes
 from cordee.referrals.models import REFERRAL, Referral
@@ -86,18 +87,26 @@ def access_referral(
 # --- lists: one query per page (no per-row query), patient names never decrypted here ------------
 
 
-def sent_by(user: User) -> QuerySet[Referral]:
-    return Referral.objects.filter(requester=user)
+def sent_by(user: User) -> MergedRows:
+    return MergedRows(Referral.objects.filter(requester=user), related=("patient",))
 
 
-def received_by(user: User) -> QuerySet[Referral]:
-    """Named to the user, or sent to the service (specialty) of one of their structures, untaken."""
+def received_by(user: User) -> MergedRows:
+    """Named to the user, or sent to the service (specialty) of one of their structures, untaken.
+
+    Two disjoint parts, each walked in order by its own index (``lib.paging``): the requests named
+    to the user, and the untaken ones of their structures' pool for their specialty."""
+    named = Referral.objects.filter(receiver=user).exclude(state=State.DRAFT)
     professional = verified_professional(user)
-    pool = Q(pk__in=[])
-    if professional is not None and professional.specialty:
-        member = Membership.objects.filter(user=user, structure_id=OuterRef("structure_id"))
-        pool = Q(Exists(member), receiver__isnull=True, state=State.SENT, specialty__iexact=professional.specialty)
-    return Referral.objects.filter(Q(receiver=user) | pool).exclude(state=State.DRAFT)
+    if professional is None or not professional.specialty:
+        return MergedRows(named, related=("patient",))
+    pool = Referral.objects.filter(
+        receiver__isnull=True,
+        state=State.SENT,
+        specialty__iexact=professional.specialty,
+        structure_id__in=Membership.objects.filter(user=user).values("structure_id"),
+    )
+    return MergedRows(named, pool, related=("patient",))
 
 
 def of_patient(patient_id: int) -> QuerySet[Referral]:
@@ -105,15 +114,18 @@ def of_patient(patient_id: int) -> QuerySet[Referral]:
     return Referral.objects.filter(patient_id=patient_id).exclude(state=State.DRAFT)
 
 
-def filtered(
-    rows: QuerySet[Referral], *, state: str = "", urgency: str = "", overdue: bool = False
-) -> QuerySet[Referral]:
-    if state in State.values:
-        rows = rows.filter(state=state)
-    if urgency in {"routine", "week", "urgent"}:
-        rows = rows.filter(urgency=urgency)
-    if overdue:
-        rows = rows.filter(
-            Q(state__in=[State.SENT, State.REDIRECTED]), answered_at__isnull=True, due_at__lt=timezone.now()
-        )
-    return rows.order_by("-updated_at", "-pk")
+def filtered(rows: MergedRows, *, state: str = "", urgency: str = "", overdue: bool = False) -> MergedRows:
+    """A list narrowed by the page's filters, newest change first."""
+
+    def narrow(part: QuerySet[Referral]) -> QuerySet[Referral]:
+        if state in State.values:
+            part = part.filter(state=state)
+        if urgency in {"routine", "week", "urgent"}:
+            part = part.filter(urgency=urgency)
+        if overdue:
+            part = part.filter(
+                Q(state__in=[State.SENT, State.REDIRECTED]), answered_at__isnull=True, due_at__lt=timezone.now()
+            )
+        return part
+
+    return rows.map(narrow)

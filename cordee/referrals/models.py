@@ -93,7 +93,9 @@ class Referral(EncryptedModel):
         verbose_name = _("referral")
         indexes = [
             models.Index(fields=["requester", "-updated_at", "-id"], name="referrals_sent_idx"),
-            models.Index(fields=["receiver", "-updated_at", "-id"], name="referrals_received_idx"),
+            # The received list's keys and count from the index alone (state: drafts left out).
+            models.Index(fields=["receiver", "-updated_at", "-id", "state"], name="referrals_received_idx"),
+            models.Index(fields=["receiver", "state"], name="referrals_waiting_idx"),  # the navigation's count
             models.Index(fields=["patient", "-created_at"], name="referrals_patient_idx"),
         ]
 

@@ -1,9 +1,9 @@
 """Pages of referrals: write, the "sent" and "received" lists, the detail with its timeline and
 the steps the reader may take, the attachments, the letter (PDF). Thin: access and services.
 
-Lists never decrypt: they show the patient's number, the counterpart, urgency, state and dates
-(one query per page); the patient's name and the clinical text are on the detail, whose read is
-audited.
+Lists show the patient's name and birth date (decrypted with the page's data keys, read in one
+query), the counterpart, urgency, state and dates, in a fixed number of queries whatever the
+page (``lib.paging``); the clinical text is on the detail, whose read is audited.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _list(request: AuthedRequest, rows: Any, *, which: str) -> HttpResponse:
     urgency = str(request.GET.get("urgence") or "")
     overdue = request.GET.get("retard") == "1"
     rows = access.filtered(rows, state=state, urgency=urgency, overdue=overdue)
-    page = Paginator(rows.select_related("patient"), PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     page.object_list = workflow.with_patient_names(page.object_list)
     context = {
         "page": page,

@@ -16,8 +16,9 @@ from tests.referrals.conftest import client_as, many_referrals
 pytestmark = pytest.mark.django_db
 
 # Whole request, middleware included (session, user, MFA, the modules' waiting counts), pinned.
-# The navigation's counts of what waits are part of every page (one query per module).
-PINNED = {"/adressages/": 12, "/adressages/envoyes/": 12, "/adressages/envoyes/?retard=1&urgence=week&etat=sent": 12}
+# The navigation's counts of what waits are part of every page (one query per module); a list is
+# its count, its page's keys, its page's rows (``lib.paging``) and the page's data keys.
+PINNED = {"/adressages/": 13, "/adressages/envoyes/": 13, "/adressages/envoyes/?retard=1&urgence=week&etat=sent": 13}
 
 
 def _count(client, url: str) -> int:
@@ -62,3 +63,48 @@ def test_expertise_lists_have_a_fixed_query_count(alice, charlie, patient):
         few = _count(client, url)
         add(60)
         assert _count(client, url) == few
+
+
+def test_the_received_list_merges_named_and_pool_requests_in_one_order(alice, charlie, patient, structure):
+    """The received list is two parts read separately (``lib.paging``): its pages must be exactly
+    those of the plain definition — named to Charlie or open to his service, drafts left out,
+    newest change first — with no row lost or repeated at a page's edge."""
+    import datetime as dt
+
+    from django.core.paginator import Paginator
+    from django.db.models import Q
+
+    from cordee.audit.services import actor_display
+    from cordee.referrals.access import filtered, received_by
+    from cordee.referrals.models import Referral
+
+    now = timezone.now()
+    common = {"patient": patient, "requester": alice, "requester_display": actor_display(alice), "reason": "Motif"}
+    rows = []
+    for n in range(40):  # interleaved in time: named, pool, draft named, someone else's
+        kind = n % 4
+        rows.append(
+            Referral(
+                **common,
+                receiver=charlie if kind in (0, 2) else (alice if kind == 3 else None),
+                structure=structure if kind == 1 else None,
+                specialty="cardiologie" if kind == 1 else "",
+                state="draft" if kind == 2 else "sent",
+                urgency=("routine", "urgent")[n % 2],
+                updated_at=now - dt.timedelta(minutes=n // 3),  # ties too: the primary key orders them
+            )
+        )
+    Referral.objects.bulk_create(rows)
+    pool = Q(receiver__isnull=True, state="sent", structure=structure, specialty__iexact="Cardiologie")
+    plain = Referral.objects.filter((Q(receiver=charlie) & ~Q(state="draft")) | pool).order_by("-updated_at", "-pk")
+    listed = received_by(charlie)
+    paginator = Paginator(listed, 7)
+    paged = [row.pk for number in paginator.page_range for row in paginator.page(number).object_list]
+    assert paginator.count == len(paged) == 20
+    assert paged == [row.pk for row in plain]
+    assert listed[0].pk == plain[0].pk and listed[19].pk == plain[19].pk
+    with pytest.raises(IndexError):
+        listed[20]
+    urgent = filtered(listed, urgency="urgent")
+    assert [row.pk for row in urgent] == [row.pk for row in plain.filter(urgency="urgent")]
+    assert all(row.patient_id == patient.pk for row in urgent)  # the patient came with the rows
