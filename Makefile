@@ -69,10 +69,12 @@ turn-server:
 test: install-dev browser backup-tools turn-server
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## test-postgres: the same suite on PostgreSQL + Redis (as CI does)
-test-postgres: install-dev browser backup-tools turn-server
+## test-postgres: the suite again on PostgreSQL + Redis (as CI does), but for the browser tests and
+## the tests that run on SQLite files of their own: they are about the pages, not the database, and
+## `make test` ran them (each cost minutes twice in CI). `make test-postgres PYTEST_ARGS=-mbrowser` runs them here.
+test-postgres: install-dev backup-tools
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
-	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(PY) -m pytest $(PYTEST_ARGS)
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
 
 ## bench: every benchmark under bench/*/run.py, or one: make bench BENCH=messaging (JSON + Markdown reports next to each; not part of the tests)
 BENCH ?= *

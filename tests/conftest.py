@@ -46,6 +46,16 @@ def postgres_run_only(what: str) -> None:
         pytest.skip(f"this run uses SQLite: {what} is tested by the PostgreSQL run (DATABASE_URL, make test-postgres)")
 
 
+def sqlite_run_only(what: str) -> None:
+    """Skip in the PostgreSQL run: ``what`` runs on SQLite files of its own whatever the run's
+    database, so the SQLite run (``make test``) has already run it; running it again there would
+    only cost CI time."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip(f"this run uses PostgreSQL: {what} runs on SQLite and is tested by the SQLite run (make test)")
+
+
 _real_connect = socket.socket.connect
 
 

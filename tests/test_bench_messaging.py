@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import postgres_run_only, require
+from tests.conftest import postgres_run_only, require, sqlite_run_only
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench" / "messaging"
@@ -44,6 +44,7 @@ def _check(entry: dict, smoke: dict) -> None:
 
 
 def test_smoke_embedded_default_and_baseline():
+    sqlite_run_only("the benchmark on the embedded default")
     bench = _bench()
     report = bench.run(bench.SMOKE, only=["baseline", "sqlite-1"], repetitions=1)
     for name in ("baseline", "sqlite-1"):

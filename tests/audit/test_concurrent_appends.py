@@ -15,6 +15,7 @@ from django.db import connection
 
 from cordee.audit.models import AuditCheckpoint, AuditEntry
 from cordee.audit.verify import verify_chain
+from tests.conftest import sqlite_run_only
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 4
@@ -101,6 +102,7 @@ def test_four_processes_append_to_one_chain_on_postgresql(tmp_path, signing_key,
 
 
 def test_four_processes_append_to_one_chain_on_a_sqlite_file(tmp_path, signing_key, mac_key):
+    sqlite_run_only("four processes appending to a SQLite file")
     environment = _environment(tmp_path, signing_key, mac_key)
     manage = [sys.executable, "manage.py"]
     migrated = subprocess.run(

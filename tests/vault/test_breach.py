@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from tests.conftest import require
+from tests.conftest import require, sqlite_run_only
 
 from . import canaries
 
@@ -41,6 +41,7 @@ def _check_planted(result: dict) -> None:
 @pytest.fixture(scope="module")
 def planted_sqlite(tmp_path_factory) -> tuple[dict, Path]:
     """A file-based SQLite database of its own, written by a fresh interpreter."""
+    sqlite_run_only("the scan of a SQLite deployment's files")
     tmp_path = tmp_path_factory.mktemp("breach")
     data = tmp_path / "data"
     environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
