@@ -27,9 +27,13 @@ def _unverified_members(user: Any) -> Any:
     )
 
 
+def _to_verify(user: Any) -> Any:
+    return _unverified_members(user).values("user_id").distinct()
+
+
 def identities_to_verify(user: Any) -> int:
     """Professionals of the structures ``user`` administers whose identity waits for a check: one query."""
-    return _unverified_members(user).values("user_id").distinct().count()
+    return _to_verify(user).count()
 
 
 def _describe(n: int) -> str:
@@ -56,7 +60,7 @@ def register() -> None:
             url_name="accounts:structures",
             icon="building",
             kinds=modules.WORKFORCE,
-            waiting=modules.Waiting(count=identities_to_verify, describe=_describe),
+            waiting=modules.Waiting(rows=_to_verify, describe=_describe),
             home=modules.HomeCard("accounts/_home.html", home_card),
             order=80,
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -14,9 +15,10 @@ from cordee.expertise.models import Expertise
 from cordee.lib import modules
 
 
-def waiting(user: Any) -> int:
+def waiting(user: Any) -> QuerySet[Expertise]:
+    """Requests for the user's opinion to take or to answer (named to them, or open to their service)."""
     waits = [Expertise.State.SENT, Expertise.State.ACCEPTED]
-    return access.received_by(user).map(lambda part: part.filter(state__in=waits)).count()
+    return access.received_by(user).map(lambda part: part.filter(state__in=waits)).keys()
 
 
 def describe(n: int) -> str:
@@ -34,7 +36,7 @@ def register() -> None:
             kinds=frozenset({modules.PROFESSIONAL}),
             chosen=True,
             default_for=frozenset({modules.PROFESSIONAL}),
-            waiting=modules.Waiting(waiting, describe),
+            waiting=modules.Waiting(rows=waiting, describe=describe),
             order=46,
             push_text=_("A request for an expert opinion changed in Cordée"),
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -18,9 +19,9 @@ from cordee.imaging.models import Study
 from cordee.lib import modules
 
 
-def _waiting(user: Any) -> int:
-    """One query: the studies waiting in the structures of the user."""
-    return Study.objects.filter(patient__isnull=True, structure__memberships__user=user).count()
+def _waiting(user: Any) -> QuerySet[Study]:
+    """The studies waiting for their patient in the structures of the user."""
+    return Study.objects.filter(patient__isnull=True, structure__memberships__user=user)
 
 
 def register() -> None:
@@ -40,7 +41,7 @@ def register() -> None:
             chosen=True,
             default_for=frozenset({modules.PROFESSIONAL}),
             waiting=modules.Waiting(
-                count=_waiting,
+                rows=_waiting,
                 describe=lambda n: ngettext("%(n)d study to reconcile", "%(n)d studies to reconcile", n) % {"n": n},
             ),
             order=60,

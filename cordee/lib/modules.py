@@ -32,7 +32,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
+from django.db import connections
+from django.db.models import QuerySet
 from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils.functional import Promise
@@ -50,11 +52,51 @@ something_waits = Signal()
 
 @dataclass(frozen=True)
 class Waiting:
-    """What waits for a user in an entry: ``count(user)`` is one query; ``describe(n)`` says it
-    in words ("3 unread conversations") for screen readers and the home page."""
+    """What waits for a user in an entry: ``rows(user)`` is the queryset whose rows are counted
+    (the shell counts every entry of the navigation in one query: ``waiting_counts``);
+    ``describe(n)`` says it in words ("3 unread conversations") for screen readers and the home page."""
 
-    count: Callable[[Any], int]
+    rows: Callable[[Any], QuerySet[Any]]
     describe: Callable[[int], str]
+
+    def count(self, user: Any) -> int:
+        return self.rows(user).count()
+
+
+def waiting_counts(user: Any, entries: Iterable[Entry]) -> dict[str, int]:
+    """How much waits for ``user`` in each of ``entries`` that counts, by key: one query, a scalar
+    ``COUNT(*)`` subquery per entry, whatever the number of modules (each used to cost a round
+    trip and its own query on every page)."""
+    counted: list[tuple[str, QuerySet[Any]]] = []
+    for entry in entries:
+        if entry.waiting is None:
+            continue
+        rows = entry.waiting.rows(user)
+        if not rows.query.combinator:
+            rows = rows.order_by()
+            if not rows.query.values_select:
+                rows = rows.values("pk")
+        counted.append((entry.key, rows))
+    found: dict[str, int] = {}
+    columns: list[tuple[str, str]] = []
+    params: list[Any] = []
+    for key, rows in counted:
+        try:
+            sql, row_params = rows.query.get_compiler(using=rows.db).as_sql()
+        except EmptyResultSet:  # a queryset that can match nothing (``none()``)
+            found[key] = 0
+            continue
+        count = f"(SELECT COUNT(*) FROM ({sql}) AS waiting_{len(columns)})"  # noqa: S608 -- SQL compiled by the ORM
+        columns.append((key, count))
+        params.extend(row_params)
+    if columns:
+        with connections[counted[0][1].db].cursor() as cursor:
+            # Only SQL compiled by the ORM from the modules' querysets, their values as parameters.
+            select = "SELECT " + ", ".join(column for _key, column in columns)  # noqa: S608 -- as said above
+            cursor.execute(select, params)
+            values = cursor.fetchone()
+        found.update((key, int(value)) for (key, _column), value in zip(columns, values, strict=True))
+    return found
 
 
 @dataclass(frozen=True)

@@ -41,13 +41,14 @@ class MergedRows:
         """The same list with ``change`` applied to every part (a filter, say)."""
         return MergedRows(*(change(part) for part in self.parts), order=self.order, related=self.related)
 
-    def _union(self, *fields: str) -> QuerySet[Any]:
-        first, *rest = (part.values_list(*fields) for part in self.parts)
+    def keys(self, *fields: str) -> QuerySet[Any]:
+        """The parts' ``fields`` (the primary key by default) as one ``UNION ALL`` queryset."""
+        first, *rest = (part.values_list(*(fields or ("pk",))) for part in self.parts)
         return first.union(*rest, all=True) if rest else first
 
     def count(self) -> int:
         if self._count is None:
-            self._count = self._union("pk").count()
+            self._count = self.keys().count()
         return self._count
 
     def __len__(self) -> int:
@@ -66,7 +67,7 @@ class MergedRows:
                 raise IndexError("MergedRows index out of range")
             return found[0]
         fields = ["pk", *(name.lstrip("-") for name in self.order if name.lstrip("-") != "pk")]
-        keys = [key[0] for key in self._union(*fields).order_by(*self.order)[index]]
+        keys = [key[0] for key in self.keys(*fields).order_by(*self.order)[index]]
         if not keys:
             return []
         found = self.model._default_manager.filter(pk__in=keys)

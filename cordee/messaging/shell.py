@@ -34,9 +34,14 @@ def _unread_messages(user: Any) -> Any:
     )
 
 
+def unread_memberships(user: Any) -> Any:
+    """The user's memberships of conversations with a message they have not read."""
+    return Member.objects.filter(user=user).filter(Exists(_unread_messages(user)))
+
+
 def unread_conversations(user: Any) -> int:
     """Conversations with a message the user has not read: one query."""
-    return Member.objects.filter(user=user).filter(Exists(_unread_messages(user))).count()
+    return unread_memberships(user).count()
 
 
 def _describe(n: int) -> str:
@@ -123,7 +128,7 @@ def register() -> None:
             icon="chat",
             chosen=True,
             default_for=modules.ALL_KINDS,
-            waiting=modules.Waiting(count=unread_conversations, describe=_describe),
+            waiting=modules.Waiting(rows=unread_memberships, describe=_describe),
             home=modules.HomeCard("messaging/_home.html", home_card),
             order=10,
             push_text=_("New secure message"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -14,9 +15,9 @@ from cordee.referrals import purposes
 from cordee.referrals.models import Referral
 
 
-def waiting(user: Any) -> int:
-    """Received referrals waiting for the receiver's answer: one query."""
-    return Referral.objects.filter(receiver=user, state__in=[Referral.State.SENT, Referral.State.REDIRECTED]).count()
+def waiting(user: Any) -> QuerySet[Referral]:
+    """Received referrals waiting for the receiver's answer."""
+    return Referral.objects.filter(receiver=user, state__in=[Referral.State.SENT, Referral.State.REDIRECTED])
 
 
 def describe(n: int) -> str:
@@ -34,7 +35,7 @@ def register() -> None:
             kinds=frozenset({modules.PROFESSIONAL}),
             chosen=True,
             default_for=frozenset({modules.PROFESSIONAL}),
-            waiting=modules.Waiting(waiting, describe),
+            waiting=modules.Waiting(rows=waiting, describe=describe),
             order=45,
             push_text=_("A referral changed in Cordée"),
         )

@@ -55,7 +55,7 @@ def register() -> None:
             icon="shield",
             kinds=modules.WORKFORCE,
             applies=is_security_officer,
-            waiting=modules.Waiting(count=alerts_to_review, describe=_describe),
+            waiting=modules.Waiting(rows=_to_review, describe=_describe),
             home=modules.HomeCard("security/_home.html", home_card),
             order=60,
             push_text=_("A security alert is waiting for review."),

@@ -127,13 +127,13 @@ def test_an_administrator_is_told_of_identities_to_verify(client_for, ada, alice
     assert "Votre identité" in client_for(alice).get("/").content.decode()
 
 
-# Exact queries of the home page, per persona: session, user, the entries that apply, one per count,
-# and the cards. A change here is a change in what every page costs: look at it, then update.
+# Exact queries of the home page, per persona: session, user, the entries that apply, one query for
+# every count of the navigation (``modules.waiting_counts``), and the cards. A change here is a
+# change in what every page costs: look at it, then update.
 # Paula's: her record's card, and whether breach notices were sent to her (security's entry for patients).
-# Alice: imaging adds the count of studies waiting in her structures (issue 16).
-# Alice's home counts what waits in each of her modules, one query each (messages, referrals,
-# tele-expertise, imaging inbox); and the session's, read from the database without Redis.
-HOME_QUERIES = {"alice": 11, "otto": 10, "paula": 9}
+# Alice's counts what waits in her modules (messages, referrals, tele-expertise, imaging inbox) in
+# that one query; and the session's, read from the database without Redis.
+HOME_QUERIES = {"alice": 7, "otto": 8, "paula": 9}
 
 
 @pytest.mark.parametrize("who", sorted(HOME_QUERIES))
@@ -158,3 +158,35 @@ def test_the_waiting_counts_for_open_tabs_do_not_keep_an_idle_session_alive(clie
     assert state["active"] and 0 < state["seconds_left"] <= 30 * 60 - 600
     client.get("/")  # a page the user opened is activity
     assert client.session[LAST_SEEN_KEY] >= int(time.time()) - 5
+
+
+def test_every_count_of_the_navigation_is_read_in_one_query(personas, alice, charlie):
+    """``waiting_counts`` gives each entry the count its own queryset gives, in one query, for
+    plain, distinct, ``UNION ALL`` (``lib.paging``) and empty querysets alike."""
+    from cordee.accounts.models import Membership, User
+    from cordee.lib.paging import MergedRows
+
+    def entry(key, rows):
+        return modules.Entry(key=key, label=key, url_name="web:home", waiting=modules.Waiting(rows, str))
+
+    entries = [
+        entry("users", lambda user: User.objects.filter(is_active=True)),
+        entry("structures", lambda user: Membership.objects.values("structure_id").distinct()),
+        entry(
+            "union", lambda user: MergedRows(User.objects.filter(pk=user.pk), User.objects.exclude(pk=user.pk)).keys()
+        ),
+        entry("none", lambda user: User.objects.none()),
+        entry("mine", lambda user: User.objects.filter(pk=user.pk)),
+    ]
+    with CaptureQueriesContext(connection) as context:
+        counts = modules.waiting_counts(alice, entries)
+    assert len(context.captured_queries) == 1
+    assert counts == {
+        "users": User.objects.filter(is_active=True).count(),
+        "structures": Membership.objects.values("structure_id").distinct().count(),
+        "union": User.objects.count(),
+        "none": 0,
+        "mine": 1,
+    }
+    assert counts["users"] > 1 and counts["structures"] >= 1
+    assert modules.waiting_counts(charlie, []) == {}
