@@ -7,7 +7,8 @@ SQLite in a temporary folder; PostgreSQL in a new database (``createdb`` on 127.
 ``postgres``, named after the run, dropped at the end; skipped when no server answers). The
 child migrates, seeds the demo personas, inserts ``--rows`` referrals (Alice → Charlie, Paula)
 and as many tele-expertise requests (bulk, encrypted as in production), then times through
-Django's test client (the whole middleware stack, session and MFA checks included):
+Django's test client (the whole middleware stack, session and MFA checks included), the pages
+interleaved (each round times one request of each):
 
 - ``baseline``: Charlie's patient list (``/patients/``, empty: he is in no care team): the request
   path of an authenticated page in the shell (session, MFA, navigation and its waiting counts,
@@ -149,24 +150,28 @@ def child(args: argparse.Namespace) -> None:
         "sent": ("alice", "/adressages/envoyes/", params),
         "expertise": ("charlie", "/avis/", lambda: {"page": chooser.randint(1, pages)}),
     }
-    results = {}
-    for name, (who, url, make) in plan.items():
-        client = clients[who]
+    # Interleaved: each round times one request of every page, so that a noisy moment of a shared
+    # machine falls on all of them alike, not on whichever page was being timed then.
+    for who, url, make in plan.values():
         for _warm in range(5):
-            client.get(url, make())
-        timings = []
-        for _request in range(args.requests):
+            clients[who].get(url, make())
+    timings: dict[str, list[float]] = {name: [] for name in plan}
+    for _round in range(args.requests):
+        for name, (who, url, make) in plan.items():
             query = make()
             start = time.perf_counter()
-            response = client.get(url, query)
-            timings.append((time.perf_counter() - start) * 1000)
+            response = clients[who].get(url, query)
+            timings[name].append((time.perf_counter() - start) * 1000)
             assert response.status_code == 200, (url, response.status_code)
-        results[name] = {
+    results = {
+        name: {
             "url": url,
-            "p50_ms": _percentile(timings, 0.5),
-            "p99_ms": _percentile(timings, 0.99),
-            "max_ms": max(timings),
+            "p50_ms": _percentile(timings[name], 0.5),
+            "p99_ms": _percentile(timings[name], 0.99),
+            "max_ms": max(timings[name]),
         }
+        for name, (_who, url, _make) in plan.items()
+    }
     base = results["baseline"]["p99_ms"]
     for row in results.values():
         row["p99_vs_baseline"] = row["p99_ms"] / base
