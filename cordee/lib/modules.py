@@ -32,12 +32,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
-from django.db import connections
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils.functional import Promise
+
+from cordee.lib.paging import count_each
 
 Text = str | Promise
 PROFESSIONAL, STAFF, PATIENT = "professional", "staff", "patient"
@@ -64,39 +65,12 @@ class Waiting:
 
 
 def waiting_counts(user: Any, entries: Iterable[Entry]) -> dict[str, int]:
-    """How much waits for ``user`` in each of ``entries`` that counts, by key: one query, a scalar
-    ``COUNT(*)`` subquery per entry, whatever the number of modules (each used to cost a round
-    trip and its own query on every page)."""
-    counted: list[tuple[str, QuerySet[Any]]] = []
-    for entry in entries:
-        if entry.waiting is None:
-            continue
-        rows = entry.waiting.rows(user)
-        if not rows.query.combinator:
-            rows = rows.order_by()
-            if not rows.query.values_select:
-                rows = rows.values("pk")
-        counted.append((entry.key, rows))
-    found: dict[str, int] = {}
-    columns: list[tuple[str, str]] = []
-    params: list[Any] = []
-    for key, rows in counted:
-        try:
-            sql, row_params = rows.query.get_compiler(using=rows.db).as_sql()
-        except EmptyResultSet:  # a queryset that can match nothing (``none()``)
-            found[key] = 0
-            continue
-        count = f"(SELECT COUNT(*) FROM ({sql}) AS waiting_{len(columns)})"  # noqa: S608 -- SQL compiled by the ORM
-        columns.append((key, count))
-        params.extend(row_params)
-    if columns:
-        with connections[counted[0][1].db].cursor() as cursor:
-            # Only SQL compiled by the ORM from the modules' querysets, their values as parameters.
-            select = "SELECT " + ", ".join(column for _key, column in columns)  # noqa: S608 -- as said above
-            cursor.execute(select, params)
-            values = cursor.fetchone()
-        found.update((key, int(value)) for (key, _column), value in zip(columns, values, strict=True))
-    return found
+    """How much waits for ``user`` in each of ``entries`` that counts, by key: one query whatever
+    the number of modules (``paging.count_each``; each used to cost its own query on every page)."""
+    counted = [(entry.key, entry.waiting.rows(user)) for entry in entries if entry.waiting is not None]
+    if not counted:
+        return {}
+    return dict(zip((key for key, _rows in counted), count_each([rows for _key, rows in counted]), strict=True))
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,14 @@ matching row and sorts them, and the last pages of 10,000 rows cost tens of mill
 each part stays a plain queryset that its own index answers in order, and a page is two queries:
 
 1. the page's keys: ``SELECT pk, <order fields> … UNION ALL SELECT …`` ordered and sliced, which
-   SQLite answers with a merge of the parts' ordered index scans and PostgreSQL with a Merge
-   Append — from the indexes alone when they cover the parts' filters;
+   SQLite answers with a merge of the parts' ordered index scans, and PostgreSQL (15) by sorting
+   the keys it read — from the indexes alone when they cover the parts' filters;
 2. the page's rows by primary key (with ``related`` selected), put back in the keys' order.
 
-The count is one ``UNION ALL`` count of the keys. The parts must be disjoint (a row in two parts
-would be listed twice), and ``order`` must end with a unique field so that pages do not overlap.
+The count is one query counting each part (``count_each``); a page then leaves out the parts
+found empty, so that the usual list (nothing open to the service) is one ordered index scan, with
+no union. The parts must be disjoint (a row in two parts would be listed twice), and ``order``
+must end with a unique field so that pages do not overlap.
 ``Paginator`` takes a ``MergedRows`` as it takes a queryset.
 """
 
@@ -20,7 +22,38 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import QuerySet
+
+
+def count_each(querysets: Sequence[QuerySet[Any]]) -> list[int]:
+    """The number of rows of each queryset, in one query: a scalar ``COUNT(*)`` subquery of one
+    ``SELECT`` per queryset (plain, ``values().distinct()`` or ``UNION ALL`` alike), rather than a
+    round trip each. All on the first queryset's database."""
+    counts = [0] * len(querysets)
+    columns: list[tuple[int, str]] = []
+    params: list[Any] = []
+    for n, rows in enumerate(querysets):
+        if not rows.query.combinator:
+            rows = rows.order_by()
+            if not rows.query.values_select:
+                rows = rows.values("pk")
+        try:
+            sql, row_params = rows.query.get_compiler(using=rows.db).as_sql()
+        except EmptyResultSet:  # a queryset that can match nothing (``none()``)
+            continue
+        columns.append((n, f"(SELECT COUNT(*) FROM ({sql}) AS counted_{n})"))  # noqa: S608 -- SQL compiled by the ORM
+        params.extend(row_params)
+    if columns:
+        with connections[querysets[0].db].cursor() as cursor:
+            # Only SQL compiled by the ORM from the querysets, their values as parameters.
+            select = "SELECT " + ", ".join(column for _n, column in columns)  # noqa: S608 -- as said above
+            cursor.execute(select, params)
+            values = cursor.fetchone()
+        for (n, _column), value in zip(columns, values, strict=True):
+            counts[n] = int(value)
+    return counts
 
 
 class MergedRows:
@@ -35,7 +68,7 @@ class MergedRows:
         self.parts = tuple(part.order_by() for part in parts)
         self.order = tuple(order)
         self.related = tuple(related)
-        self._count: int | None = None
+        self._counts: list[int] | None = None
 
     def map(self, change: Callable[[QuerySet[Any]], QuerySet[Any]]) -> MergedRows:
         """The same list with ``change`` applied to every part (a filter, say)."""
@@ -47,9 +80,9 @@ class MergedRows:
         return first.union(*rest, all=True) if rest else first
 
     def count(self) -> int:
-        if self._count is None:
-            self._count = self.keys().count()
-        return self._count
+        if self._counts is None:
+            self._counts = count_each(self.parts) if len(self.parts) > 1 else [self.parts[0].count()]
+        return sum(self._counts)
 
     def __len__(self) -> int:
         return self.count()
@@ -67,7 +100,12 @@ class MergedRows:
                 raise IndexError("MergedRows index out of range")
             return found[0]
         fields = ["pk", *(name.lstrip("-") for name in self.order if name.lstrip("-") != "pk")]
-        keys = [key[0] for key in self.keys(*fields).order_by(*self.order)[index]]
+        rows = self
+        if self._counts is not None and 0 < sum(self._counts):
+            # Parts known to be empty (counted first by the paginator) are left out: the usual list,
+            # with nothing open to the user's service, is then one ordered index scan, no union.
+            rows = MergedRows(*(part for part, n in zip(self.parts, self._counts, strict=True) if n), order=self.order)
+        keys = [key[0] for key in rows.keys(*fields).order_by(*self.order)[index]]
         if not keys:
             return []
         found = self.model._default_manager.filter(pk__in=keys)
