@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import platform
@@ -118,6 +119,7 @@ def child(args: argparse.Namespace) -> None:
     from django.test import Client
 
     from cordee import demo
+    from cordee.lib.asgi import settle_startup_objects
     from tests.conftest import login_as
 
     settings.ALLOWED_HOSTS = ["*"]
@@ -137,6 +139,7 @@ def child(args: argparse.Namespace) -> None:
         clients[name] = Client()
         login_as(clients[name], user)
     pages = max(1, args.rows // 25)
+    settle_startup_objects()  # as cordee/asgi.py does once the server has started
     chooser = random.Random(15)
 
     def params() -> dict[str, object]:
@@ -156,6 +159,17 @@ def child(args: argparse.Namespace) -> None:
         for _warm in range(5):
             clients[who].get(url, make())
     timings: dict[str, list[float]] = {name: [] for name in plan}
+    pauses: list[float] = []  # the garbage collector's full (generation 2) collections while timing
+    started: list[float] = []
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                started.append(time.perf_counter())
+            elif started:
+                pauses.append((time.perf_counter() - started.pop()) * 1000)
+
+    gc.callbacks.append(watch)
     for _round in range(args.requests):
         for name, (who, url, make) in plan.items():
             query = make()
@@ -175,7 +189,10 @@ def child(args: argparse.Namespace) -> None:
     base = results["baseline"]["p99_ms"]
     for row in results.values():
         row["p99_vs_baseline"] = row["p99_ms"] / base
-    print(json.dumps({"database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1], "pages": results}))
+    gc.callbacks.remove(watch)
+    collections = {"count": len(pauses), "max_ms": max(pauses, default=0.0), "total_ms": sum(pauses)}
+    database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    print(json.dumps({"database": database, "pages": results, "gc_full_collections": collections}))
 
 
 def _run(database: str, args: argparse.Namespace) -> dict:
