@@ -26,7 +26,7 @@ from cordee.lib.ids import parse_id
 from cordee.lib.paging import MergedRows
 from cordee.lib.refusals import refuse
 from cordee.referrals.models import EXPERTISE
-from cordee.referrals.workflow import CANDIDATE, CARE_TEAM, RECEIVER, REQUESTER, SELF, record_read
+from cordee.referrals.workflow import CANDIDATE, CARE_TEAM, RECEIVER, REQUESTER, SELF, received_rows, record_read
 
 TARGET = "expertise.expertise"
 State = Expertise.State
@@ -92,21 +92,8 @@ def sent_by(user: User) -> MergedRows:
 
 
 def received_by(user: User) -> MergedRows:
-    """Named to the user, or open to their specialty in one of their structures.
-
-    Two disjoint parts, each walked in order by its own index (``lib.paging``): the requests named
-    to the user, and the untaken ones of their structures' pool for their specialty."""
-    named = Expertise.objects.filter(expert=user).exclude(state=State.DRAFT)
-    professional = verified_professional(user)
-    if professional is None or not professional.specialty:
-        return MergedRows(named, related=("patient",))
-    pool = Expertise.objects.filter(
-        expert__isnull=True,
-        state=State.SENT,
-        specialty__iexact=professional.specialty,
-        structure_id__in=Membership.objects.filter(user=user).values("structure_id"),
-    )
-    return MergedRows(named, pool, related=("patient",))
+    """Named to the user, or open to their specialty in one of their structures (``workflow.received_rows``)."""
+    return received_rows(Expertise, user, to="expert")
 
 
 def of_patient(patient_id: int) -> QuerySet[Expertise]:

@@ -20,15 +20,23 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
-from cordee.accounts.guards import verified_professional
-from cordee.accounts.models import Membership, User
+from cordee.accounts.models import User
 from cordee.care.access import team_membership
 from cordee.lib.ids import parse_id
 from cordee.lib.paging import MergedRows
 from cordee.lib.refusals import refuse
 from cordee.referrals import purposes
 from cordee.referrals.models import REFERRAL, Referral
-from cordee.referrals.workflow import CANDIDATE, CARE_TEAM, RECEIVER, REQUESTER, SELF, is_candidate, record_read
+from cordee.referrals.workflow import (
+    CANDIDATE,
+    CARE_TEAM,
+    RECEIVER,
+    REQUESTER,
+    SELF,
+    is_candidate,
+    received_rows,
+    record_read,
+)
 
 TARGET = "referrals.referral"
 State = Referral.State
@@ -92,21 +100,9 @@ def sent_by(user: User) -> MergedRows:
 
 
 def received_by(user: User) -> MergedRows:
-    """Named to the user, or sent to the service (specialty) of one of their structures, untaken.
-
-    Two disjoint parts, each walked in order by its own index (``lib.paging``): the requests named
-    to the user, and the untaken ones of their structures' pool for their specialty."""
-    named = Referral.objects.filter(receiver=user).exclude(state=State.DRAFT)
-    professional = verified_professional(user)
-    if professional is None or not professional.specialty:
-        return MergedRows(named, related=("patient",))
-    pool = Referral.objects.filter(
-        receiver__isnull=True,
-        state=State.SENT,
-        specialty__iexact=professional.specialty,
-        structure_id__in=Membership.objects.filter(user=user).values("structure_id"),
-    )
-    return MergedRows(named, pool, related=("patient",))
+    """Named to the user, or sent to the service (specialty) of one of their structures, untaken
+    (``workflow.received_rows``)."""
+    return received_rows(Referral, user, to="receiver")
 
 
 def of_patient(patient_id: int) -> QuerySet[Referral]:

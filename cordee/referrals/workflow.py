@@ -38,6 +38,7 @@ from cordee.audit.models import AuditEntry
 from cordee.care.access import actor_structures
 from cordee.documents.services.record import do_add_to_record
 from cordee.lib import attachables, modules
+from cordee.lib.paging import MergedRows
 from cordee.referrals.models import RequestAttachment, RequestEvent
 from cordee.vault import services as vault
 from cordee.vault.errors import VaultError
@@ -73,6 +74,25 @@ def is_candidate(user: Any, structure_id: int | None, specialty: str) -> bool:
     if professional is None or professional.specialty.casefold() != specialty.casefold():
         return False
     return Membership.objects.filter(user=user, structure_id=structure_id).exists()
+
+
+def received_rows(model: Any, user: User, *, to: str) -> MergedRows:
+    """The requests of ``model`` (referrals or tele-expertise requests; ``to`` names the field of
+    their receiver) that ``user`` received: named to them, drafts left out, and the untaken ones
+    sent to the service (specialty) of one of their structures, which any verified professional of
+    that specialty there may take. Two disjoint parts, each walked in order by its own index
+    (``lib.paging``)."""
+    named = model.objects.filter(**{to: user}).exclude(state=model.State.DRAFT)
+    professional = verified_professional(user)
+    if professional is None or not professional.specialty:
+        return MergedRows(named, related=("patient",))
+    pool = model.objects.filter(
+        **{f"{to}__isnull": True},
+        state=model.State.SENT,
+        specialty__iexact=professional.specialty,
+        structure_id__in=Membership.objects.filter(user=user).values("structure_id"),
+    )
+    return MergedRows(named, pool, related=("patient",))
 
 
 def record_read(
