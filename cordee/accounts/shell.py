@@ -28,12 +28,8 @@ def _unverified_members(user: Any) -> Any:
 
 
 def _to_verify(user: Any) -> Any:
+    """Professionals of the structures ``user`` administers whose identity waits for a check."""
     return _unverified_members(user).values("user_id").distinct()
-
-
-def identities_to_verify(user: Any) -> int:
-    """Professionals of the structures ``user`` administers whose identity waits for a check: one query."""
-    return _to_verify(user).count()
 
 
 def _describe(n: int) -> str:

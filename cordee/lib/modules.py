@@ -60,9 +60,6 @@ class Waiting:
     rows: Callable[[Any], QuerySet[Any]]
     describe: Callable[[int], str]
 
-    def count(self, user: Any) -> int:
-        return self.rows(user).count()
-
 
 def waiting_counts(user: Any, entries: Iterable[Entry]) -> dict[str, int]:
     """How much waits for ``user`` in each of ``entries`` that counts, by key: one query whatever

@@ -56,6 +56,11 @@ def count_each(querysets: Sequence[QuerySet[Any]]) -> list[int]:
     return counts
 
 
+def _union(parts: Sequence[QuerySet[Any]], fields: Sequence[str]) -> QuerySet[Any]:
+    first, *rest = (part.values_list(*fields) for part in parts)
+    return first.union(*rest, all=True) if rest else first
+
+
 class MergedRows:
     ordered = True  # what Paginator checks before warning about unordered pages
 
@@ -76,12 +81,11 @@ class MergedRows:
 
     def keys(self, *fields: str) -> QuerySet[Any]:
         """The parts' ``fields`` (the primary key by default) as one ``UNION ALL`` queryset."""
-        first, *rest = (part.values_list(*(fields or ("pk",))) for part in self.parts)
-        return first.union(*rest, all=True) if rest else first
+        return _union(self.parts, fields or ("pk",))
 
     def count(self) -> int:
         if self._counts is None:
-            self._counts = count_each(self.parts) if len(self.parts) > 1 else [self.parts[0].count()]
+            self._counts = count_each(self.parts)
         return sum(self._counts)
 
     def __len__(self) -> int:
@@ -100,12 +104,12 @@ class MergedRows:
                 raise IndexError("MergedRows index out of range")
             return found[0]
         fields = ["pk", *(name.lstrip("-") for name in self.order if name.lstrip("-") != "pk")]
-        rows = self
-        if self._counts is not None and 0 < sum(self._counts):
+        parts = self.parts
+        if self._counts is not None and any(self._counts):
             # Parts known to be empty (counted first by the paginator) are left out: the usual list,
             # with nothing open to the user's service, is then one ordered index scan, no union.
-            rows = MergedRows(*(part for part, n in zip(self.parts, self._counts, strict=True) if n), order=self.order)
-        keys = [key[0] for key in rows.keys(*fields).order_by(*self.order)[index]]
+            parts = tuple(part for part, n in zip(self.parts, self._counts, strict=True) if n)
+        keys = [key[0] for key in _union(parts, fields).order_by(*self.order)[index]]
         if not keys:
             return []
         found = self.model._default_manager.filter(pk__in=keys)

@@ -39,11 +39,6 @@ def unread_memberships(user: Any) -> Any:
     return Member.objects.filter(user=user).filter(Exists(_unread_messages(user)))
 
 
-def unread_conversations(user: Any) -> int:
-    """Conversations with a message the user has not read: one query."""
-    return unread_memberships(user).count()
-
-
 def _describe(n: int) -> str:
     return ngettext("%(n)s unread conversation", "%(n)s unread conversations", n) % {"n": n}
 

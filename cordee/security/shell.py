@@ -17,15 +17,11 @@ HOME_LIMIT = 5
 NOTICE_ENTRY = "avis-securite"  # as services.notices.NOTICE_ENTRY (the push names it)
 
 
-def _to_review(user: Any) -> Any:
+def alerts_to_review(user: Any) -> Any:
+    """Alerts of the officer's structures not reviewed yet."""
     return Alert.objects.filter(
         structure_id__in=officer_memberships(user).values("structure_id"), reviewed_at__isnull=True
     )
-
-
-def alerts_to_review(user: Any) -> int:
-    """Alerts of the officer's structures not reviewed yet: one query."""
-    return _to_review(user).count()
 
 
 def _describe(n: int) -> str:
@@ -33,7 +29,7 @@ def _describe(n: int) -> str:
 
 
 def home_card(request: HttpRequest) -> dict[str, Any] | None:
-    alerts = list(_to_review(request.user).order_by("-created_at", "-pk")[:HOME_LIMIT])
+    alerts = list(alerts_to_review(request.user).order_by("-created_at", "-pk")[:HOME_LIMIT])
     return {"alerts": alerts} if alerts else None
 
 
@@ -55,7 +51,7 @@ def register() -> None:
             icon="shield",
             kinds=modules.WORKFORCE,
             applies=is_security_officer,
-            waiting=modules.Waiting(rows=_to_review, describe=_describe),
+            waiting=modules.Waiting(rows=alerts_to_review, describe=_describe),
             home=modules.HomeCard("security/_home.html", home_card),
             order=60,
             push_text=_("A security alert is waiting for review."),

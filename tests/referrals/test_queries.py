@@ -98,9 +98,14 @@ def test_the_received_list_merges_named_and_pool_requests_in_one_order(alice, ch
     pool = Q(receiver__isnull=True, state="sent", structure=structure, specialty__iexact="Cardiologie")
     plain = Referral.objects.filter((Q(receiver=charlie) & ~Q(state="draft")) | pool).order_by("-updated_at", "-pk")
     listed = received_by(charlie)
-    paginator = Paginator(listed, 7)
-    paged = [row.pk for number in paginator.page_range for row in paginator.page(number).object_list]
-    assert paginator.count == len(paged) == 20
+
+    def pages_of(rows) -> tuple[int, list[int]]:
+        """The paginator's count, and the primary keys of every page of 7, in order."""
+        paginator = Paginator(rows, 7)
+        return paginator.count, [row.pk for n in paginator.page_range for row in paginator.page(n).object_list]
+
+    count, paged = pages_of(listed)
+    assert count == len(paged) == 20
     assert paged == [row.pk for row in plain]
     assert listed[0].pk == plain[0].pk and listed[19].pk == plain[19].pk
     with pytest.raises(IndexError):
@@ -110,6 +115,5 @@ def test_the_received_list_merges_named_and_pool_requests_in_one_order(alice, ch
     assert all(row.patient_id == patient.pk for row in urgent)  # the patient came with the rows
     # A part counted empty is left out of the page's query (one ordered scan): the same pages.
     named_only = listed.map(lambda part: part.exclude(receiver__isnull=True))
-    paginator = Paginator(named_only, 7)
-    paged = [row.pk for number in paginator.page_range for row in paginator.page(number).object_list]
+    _count, paged = pages_of(named_only)
     assert paged == [row.pk for row in plain.exclude(receiver__isnull=True)] and len(paged) == 10
