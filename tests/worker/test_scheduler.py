@@ -46,6 +46,7 @@ def test_every_app_registers_its_jobs(settings):
     assert jobs["audit.purge"] == (dt.timedelta(days=1), True)
     assert jobs["accounts.purge_login_failures"] == (dt.timedelta(days=1), True)
     assert jobs["messaging.purge_unsent_attachments"] == (dt.timedelta(hours=1), True)
+    assert jobs["database.statistics"] == (dt.timedelta(hours=1), True)
 
 
 def test_a_checkpoint_seals_every_entry_within_the_period(settings, clock):
@@ -139,6 +140,7 @@ def test_the_registered_jobs_purge_and_then_seal_what_they_audited(settings, clo
         ("audit.purge", True),
         ("accounts.purge_login_failures", True),
         ("messaging.purge_unsent_attachments", True),
+        ("database.statistics", True),
     }
     audited = set(AuditEntry.objects.values_list("action", flat=True))
     assert {"audit.purged", "login.failures_purged"} <= audited
