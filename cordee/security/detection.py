@@ -329,18 +329,22 @@ class UnusualHoursRule:
         first = min(row["seq"] for row in batch)
         days, minimum = settings.DETECT_HOURS_HISTORY_DAYS, settings.DETECT_HOURS_MIN_SIGNINS
         margin = settings.DETECT_HOURS_MARGIN
-        profiles: dict[int, list[int]] = {}
+        rows.sort(key=lambda row: row["seq"])
+        # Each account's profile: its sign-ins of the ``days`` before its first one in the batch,
+        # read for all the batch's accounts in one query.
+        cutoffs: dict[int, dt.datetime] = {}
+        for row in rows:
+            cutoffs.setdefault(row["actor_id"], row["created_at"] - dt.timedelta(days=days))
+        profiles: dict[int, list[int]] = {actor: [] for actor in cutoffs}
+        past = AuditEntry.objects.filter(
+            action=LOGIN_SUCCESS, actor_id__in=list(cutoffs), seq__lt=first, created_at__gte=min(cutoffs.values())
+        ).order_by("seq")
+        for actor, at in past.values_list("actor_id", "created_at"):
+            if at >= cutoffs[actor]:
+                profiles[actor].append(_hour(at))
         findings: dict[int, Finding] = {}
-        for row in sorted(rows, key=lambda row: row["seq"]):
+        for row in rows:
             actor = row["actor_id"]
-            if actor not in profiles:
-                past = AuditEntry.objects.filter(
-                    action=LOGIN_SUCCESS,
-                    actor_id=actor,
-                    seq__lt=first,
-                    created_at__gte=row["created_at"] - dt.timedelta(days=days),
-                )
-                profiles[actor] = [_hour(at) for at in past.values_list("created_at", flat=True)]
             known, hour = profiles[actor], _hour(row["created_at"])
             if len(known) >= minimum and not any(_near(hour, seen, margin) for seen in known):
                 if actor in findings:

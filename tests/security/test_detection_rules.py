@@ -103,6 +103,25 @@ def test_no_profile_before_enough_sign_ins(personas, settings):
     assert kinds() == []
 
 
+def test_each_account_is_judged_on_its_own_period_when_read_together(personas, settings):
+    """The profiles of a batch's accounts are read in one query, from the earliest account's
+    period: each still counts only its own ``DETECT_HOURS_HISTORY_DAYS`` before its sign-in."""
+    settings.DETECT_HOURS_HISTORY_DAYS, settings.DETECT_HOURS_MIN_SIGNINS = 7, 3
+    alice, bob = personas["alice"], personas["bob"]
+    for day in range(20, 9, -1):  # Bob's nights, long ago (outside his 7 days)...
+        write("login.success", bob, at=at_hour(day, 3), ip="192.0.2.11", target=bob)
+    for day in range(6, 1, -1):  # ...and his mornings of the last days
+        write("login.success", bob, at=at_hour(day, 8), ip="192.0.2.11", target=bob)
+    do_detect()
+    assert all(alert.figures["hour"] == 8 for alert in detections(kind=Alert.Kind.UNUSUAL_HOURS))  # the change
+    # One batch: Alice's sign-in two weeks ago (her period reaches back to Bob's nights), Bob's tonight.
+    write("login.success", alice, at=at_hour(14, 8), ip="192.0.2.11", target=alice)
+    write("login.success", bob, at=at_hour(0, 3, 5), ip="192.0.2.11", target=bob)
+    do_detect()
+    (alert,) = [alert for alert in detections(kind=Alert.Kind.UNUSUAL_HOURS) if alert.figures["hour"] == 3]
+    assert alert.actor_id == bob.pk and alert.figures["usual"] == [8] and alert.figures["signins"] == 5
+
+
 # --- two places at once, and the automatic revocation -----------------------------------------
 
 
