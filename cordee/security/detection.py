@@ -340,7 +340,7 @@ class UnusualHoursRule:
             action=LOGIN_SUCCESS, actor_id__in=list(cutoffs), seq__lt=first, created_at__gte=min(cutoffs.values())
         ).order_by("seq")
         for actor, at in past.values_list("actor_id", "created_at"):
-            if at >= cutoffs[actor]:
+            if actor is not None and at >= cutoffs[actor]:  # (never None: filtered by actor_id__in)
                 profiles[actor].append(_hour(at))
         findings: dict[int, Finding] = {}
         for row in rows:
