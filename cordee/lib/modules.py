@@ -17,6 +17,9 @@ page, its global search and its notifications from what the apps registered here
   messaging (video's "call"): a template included in the page's head with the conversation and
   the user (a form, a banner), and a script the page loads (it hears the socket's frames through
   the ``cordee:socket-frame`` DOM event).
+- ``ShellTool``: something of a module on every page of the users it applies to, outside any
+  entry (video's incoming-call banner): a template included at the end of the page's body, with
+  ``user``. ``applies(user)`` must not query the database: it runs on every page.
 - ``register_purposes``: the words a patient reads in their access history for an app's audit
   purpose codes (an app above ``care`` cannot add them to ``care.purposes`` itself).
 - ``something_waits``: a signal an app sends, after its commit, when something new waits for
@@ -157,7 +160,21 @@ class ConversationTool:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class ShellTool:
+    """A module's part of every page (see the module docstring); ``module``: the key of the module
+    the user must have chosen for it ("" for none)."""
+
+    key: str
+    template: str
+    module: str = ""
+    kinds: frozenset[str] = ALL_KINDS
+    applies: Callable[[Any], bool] | None = None
+    order: int = 100
+
+
 _conversation_tools: dict[str, ConversationTool] = {}
+_shell_tools: dict[str, ShellTool] = {}
 _entries: dict[str, Entry] = {}
 _searches: dict[str, Search] = {}
 _purposes: dict[str, Text] = {}
@@ -213,6 +230,24 @@ def conversation_tools(user: Any, conversation: Any) -> list[ConversationTool]:
     """The tools ``user`` sees on ``conversation``'s page, in order."""
     tools = sorted(_conversation_tools.values(), key=lambda tool: (tool.order, tool.key))
     return [tool for tool in tools if tool.applies is None or tool.applies(user, conversation)]
+
+
+def register_shell_tool(tool: ShellTool) -> ShellTool:
+    _add(_shell_tools, tool.key, tool)
+    return tool
+
+
+def shell_tools(user: Any) -> list[ShellTool]:
+    """The tools on every page of ``user``'s, in order."""
+    chosen = set(getattr(user, "modules", None) or [])
+    tools = sorted(_shell_tools.values(), key=lambda tool: (tool.order, tool.key))
+    return [
+        tool
+        for tool in tools
+        if user.kind in tool.kinds
+        and (not tool.module or tool.module in chosen)
+        and (tool.applies is None or tool.applies(user))
+    ]
 
 
 def register_purposes(labels: Mapping[str, Text]) -> None:

@@ -64,7 +64,14 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
             await self._subscribe(conversation_id)
         await self.accept()
         self.watchdog = asyncio.create_task(self._close_when_session_times_out())
-        await self.send_json({"type": "ready", "user": user.pk, "conversations": sorted(self.conversations)})
+        extra: dict[str, Any] = {}
+        for on_ready in extensions.ready_handlers():  # e.g. the calls in progress the user may join
+            try:
+                extra.update(await on_ready(self))
+            except Exception:
+                logger.exception("messaging socket: a ready handler failed")
+        ready = {"type": "ready", "user": user.pk, "conversations": sorted(self.conversations)}
+        await self.send_json({**extra, **ready})
 
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "user"):  # refused at connect

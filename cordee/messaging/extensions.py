@@ -1,7 +1,9 @@
 """Frames of the messaging socket handled by apps above messaging (video's call signalling).
 
 Messaging cannot import those apps (docs/architecture.md): they register here, from their
-``AppConfig.ready()``, the client frame types they handle and what to do when a socket closes.
+``AppConfig.ready()``, the client frame types they handle, what the socket's first frame
+(``ready``) tells of theirs (video: the calls in progress the user may join), and what to do when a
+socket closes.
 A handler gets the socket (``Socket``: its user, its audit request, its channel name, its
 conversations) and the decoded frame; it answers on the socket itself. The session of the socket
 was checked before the handler runs, as for messaging's own frames.
@@ -35,9 +37,11 @@ class Socket(Protocol):
 
 FrameHandler = Callable[[Socket, dict[str, Any]], Awaitable[None]]
 CloseHandler = Callable[[Socket], Awaitable[None]]
+ReadyHandler = Callable[[Socket], Awaitable[dict[str, Any]]]  # fields added to the "ready" frame
 
 _frames: dict[str, FrameHandler] = {}
 _on_close: list[CloseHandler] = []
+_on_ready: list[ReadyHandler] = []
 
 
 def register_frame(kind: str, handler: FrameHandler) -> None:
@@ -50,6 +54,15 @@ def register_frame(kind: str, handler: FrameHandler) -> None:
 def register_close(handler: CloseHandler) -> None:
     if handler not in _on_close:
         _on_close.append(handler)
+
+
+def register_ready(handler: ReadyHandler) -> None:
+    if handler not in _on_ready:
+        _on_ready.append(handler)
+
+
+def ready_handlers() -> list[ReadyHandler]:
+    return list(_on_ready)
 
 
 def frame_handler(kind: str) -> FrameHandler | None:

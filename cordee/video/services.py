@@ -367,3 +367,34 @@ def leave_socket_calls(user: Any, channel: str) -> int:
         ).select_related("conversation")
     )
     return sum(do_leave(user, call, channel=channel) for call in calls)
+
+
+def ringing_for(user: Any, conversation_ids: set[int]) -> list[dict[str, Any]]:
+    """The calls in progress in ``conversation_ids`` (the conversations a socket of ``user`` follows)
+    that someone is in and ``user`` is not: the ring frames a newly opened page shows, as if it
+    had been open when they started. One query (the starter's name comes with it)."""
+    if not conversation_ids:
+        return []
+    calls = (
+        Call.objects.filter(
+            conversation_id__in=conversation_ids,
+            state=Call.State.ACTIVE,
+            participants__state=Participant.State.JOINED,
+        )
+        .exclude(participants__user_id=user.pk, participants__state__in=[Participant.State.JOINED])
+        .exclude(started_by_id=user.pk)
+        .select_related("started_by")
+        .distinct()
+        .order_by("started_at", "pk")
+    )
+    return [
+        {
+            "type": "call.ring",
+            "call": call.pk,
+            "conversation": call.conversation_id,
+            "kind": call.kind,
+            "from": _name(call.started_by) if call.started_by else "",
+            "url": events.call_url(call),
+        }
+        for call in calls
+    ]

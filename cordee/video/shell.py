@@ -1,5 +1,6 @@
 """What video shows in the shell: the call tool of a conversation's page (start or join, and the
-incoming-call banner's script), and the words of teleconsultations in a patient's history."""
+incoming-call banner's script), the incoming-call banner of every other page, and the words of
+teleconsultations in a patient's history."""
 
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ def register() -> None:
         modules.ConversationTool(
             key="video", template="video/_tool.html", script="video/ring.js", applies=_member, order=10
         )
+    )
+    # Every page of a user with messaging (the socket that carries calls): a call starting in one
+    # of their conversations rings wherever they are in Cordée, not only on its page.
+    modules.register_shell_tool(
+        modules.ShellTool(key="video-ring", template="video/_ringing.html", module="messagerie")
     )
     modules.register_purposes(purposes.LABELS)
     modules.register_purposes(purposes.ACTIONS)

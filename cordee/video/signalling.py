@@ -193,9 +193,16 @@ async def on_close(socket: extensions.Socket) -> None:
         await database_sync_to_async(services.leave_socket_calls)(socket.user, socket.channel_name)
 
 
+async def on_ready(socket: extensions.Socket) -> dict[str, Any]:
+    """The calls in progress the user may join, for a page opened after they started (its
+    incoming-call banner)."""
+    return {"calls": await database_sync_to_async(services.ringing_for)(socket.user, set(socket.conversations))}
+
+
 def register() -> None:
     for kind in ("call.offer", "call.answer", "call.ice"):
         extensions.register_frame(kind, on_signal)
     for kind in ("call.join", "call.leave", "call.end", "call.admit"):
         extensions.register_frame(kind, on_action)
     extensions.register_close(on_close)
+    extensions.register_ready(on_ready)

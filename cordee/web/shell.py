@@ -77,6 +77,11 @@ class Shell:
     def home_current(self) -> bool:
         return self.request.path == reverse("web:home")
 
+    @cached_property
+    def tools(self) -> list[modules.ShellTool]:
+        """The modules' parts of every page (an incoming call's banner…): no query."""
+        return modules.shell_tools(self.user) if self.user.is_authenticated else []
+
     @property
     def searches(self) -> list[modules.Search]:
         return modules.searches_for(self.user) if self.user.is_authenticated else []

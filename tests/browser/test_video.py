@@ -196,6 +196,51 @@ def test_two_people_call_each_other_and_see_the_fake_cameras(call_pages, browser
     browser_issues.assert_clean()
 
 
+def test_a_call_rings_on_every_page_not_only_the_conversations(call_pages, browser_issues, alice, bob):
+    """Bob is elsewhere in Cordée when Alice calls: the banner rings on his home page, follows him
+    to another page (the socket's first frame lists the call), stays closed once he closes it, and
+    takes him into the next call."""
+    ids = orm(thread_ids)
+    alice_page, bob_page = call_pages(1280), call_pages(375, 812)
+    log_in(alice_page, alice)
+    log_in(bob_page, bob)
+    ringing = bob_page.locator("[data-call-ringing]")
+    expect(bob_page.locator("html")).to_have_attribute("data-socket", "open")  # the home page's socket
+    expect(ringing).to_be_hidden()
+    alice_page.goto(f"/messagerie/{ids['direct']}/")
+    alice_page.locator("[data-call-start]").click()
+    expect(alice_page).to_have_url(re.compile(r"/visio/appels/\d+/$"))
+    expect(ringing).to_be_visible()
+    expect(ringing).to_contain_text("Alice")
+    shoot(bob_page, "video-ringing-home-375")
+    assert violations(bob_page) == []
+    bob_page.goto("/patients/")
+    expect(ringing).to_have_attribute("data-ready", "true")
+    expect(ringing).to_be_visible()  # from the ready frame: the call started before this page
+    expect(ringing.locator("[data-call-join]")).to_have_attribute("href", re.compile(r"/visio/appels/\d+/$"))
+    alice_page.locator("[data-end]").click()
+    expect(ringing).to_be_hidden()  # the call ended
+    # A second call: Bob closes its banner, and it stays closed on the next page.
+    alice_page.goto(f"/messagerie/{ids['direct']}/")
+    alice_page.locator("[data-call-start]").click()
+    expect(ringing).to_be_visible()
+    ringing.locator("[data-call-dismiss]").click()
+    expect(ringing).to_be_hidden()
+    bob_page.goto("/")
+    expect(ringing).to_have_attribute("data-ready", "true")  # the ready frame listed the call...
+    expect(ringing).to_be_hidden()  # ...and it stays closed
+    alice_page.locator("[data-end]").click()
+    # A third: Bob joins it from the banner.
+    alice_page.goto(f"/messagerie/{ids['direct']}/")
+    alice_page.locator("[data-call-start]").click()
+    expect(ringing).to_be_visible()
+    ringing.locator("[data-call-join]").click()
+    expect(bob_page).to_have_url(re.compile(r"/visio/appels/\d+/$"))
+    expect(ringing).to_be_hidden()  # in the call: nothing rings
+    wait_for_media(bob_page, 1)
+    browser_issues.assert_clean()
+
+
 def test_teleconsultation_the_patient_waits_is_let_in_and_reads_it_in_her_history(
     call_pages, browser_issues, alice, paula
 ):

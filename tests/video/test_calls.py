@@ -14,7 +14,7 @@ from cordee.messaging import services as messaging
 from cordee.video import purposes
 from cordee.video.models import Call, Participant
 from tests.conftest import login_as
-from tests.messaging.conftest import receive_type, session_cookie
+from tests.messaging.conftest import communicator, receive_type, session_cookie
 from tests.video.conftest import connected, run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("in_memory_layer")]
@@ -52,6 +52,45 @@ def test_a_member_starts_a_call_the_others_hear_it_ring(alice, bob, threads):
     # Starting again joins the call in progress: no second call.
     assert start(bob, threads["direct"])["Location"] == reverse("video:call", kwargs={"call_id": Call.objects.get().pk})
     assert Call.objects.count() == 1
+
+
+def test_a_page_opened_after_a_call_started_rings_from_the_sockets_first_frame(alice, bob, charlie, threads):
+    """The ready frame lists the calls in progress the user may join: those someone is in, in the
+    user's conversations, that the user is not in; nothing once it ended."""
+    start(alice, threads["direct"])
+    call = Call.objects.get()
+    cookies = session_cookie(alice), session_cookie(bob), session_cookie(charlie)
+
+    async def ready_calls(cookie):
+        comm = communicator(cookie)
+        assert (await comm.connect())[0]
+        calls = (await receive_type(comm, "ready"))["calls"]
+        await comm.disconnect()
+        return calls
+
+    async def scenario():
+        assert await ready_calls(cookies[1]) == []  # started, nobody in it yet: nothing rings
+        a = await connected(cookies[0])
+        await a.send_json_to({"type": "call.join", "call": call.pk})
+        await receive_type(a, "call.joined")
+        ring = {
+            "type": "call.ring",
+            "call": call.pk,
+            "conversation": threads["direct"].pk,
+            "kind": "call",
+            "from": alice.display_name,
+            "url": reverse("video:call", kwargs={"call_id": call.pk}),
+        }
+        assert await ready_calls(cookies[1]) == [ring]  # Bob, on any page he opens
+        assert await ready_calls(cookies[2]) == []  # Charlie is not in that conversation
+        assert await ready_calls(cookies[0]) == []  # Alice is in the call already
+        await a.send_json_to({"type": "call.leave", "call": call.pk})  # the last one out: it ends
+        await receive_type(a, "call.left")
+        await a.disconnect()
+        assert await ready_calls(cookies[1]) == []
+
+    run(scenario)
+    assert Call.objects.get().state == Call.State.ENDED
 
 
 def test_outsider_and_anonymous_cannot_start_nor_open_a_call(alice, charlie, threads):

@@ -24,4 +24,13 @@ def call_tool_strings() -> dict[str, str]:
         "teleconsultation": _("%(name)s started a teleconsultation."),
         "join": _("Join the call"),
         "joinTeleconsultation": _("Join the teleconsultation"),
+        "close": _("Close"),
     }
+
+
+@register.simple_tag
+def ringing_socket_path() -> str:
+    """The socket a page without one of its own opens for its incoming-call banner."""
+    from cordee.video.views import SOCKET_PATH
+
+    return SOCKET_PATH

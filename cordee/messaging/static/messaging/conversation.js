@@ -228,9 +228,7 @@ function onFrame(frame) {
       else if (frame.code === "not_found" && frame.conversation === conversation) lockOut();
       break;
     default:
-      // Frames of the modules above messaging (calls): their scripts listen for this event.
-      document.dispatchEvent(new CustomEvent("cordee:socket-frame", { detail: frame }));
-      break;
+      break; // frames of the modules above messaging (calls): their scripts hear "cordee:socket-frame"
   }
 }
 

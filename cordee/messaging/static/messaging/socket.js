@@ -1,5 +1,7 @@
 // The messaging socket: reconnects with backoff, pings to notice a dead link, reports its state.
 // The session cookie authenticates it (no token in the URL); the server checks the Origin.
+// Every frame also goes out as a "cordee:socket-frame" DOM event, for the scripts of modules above
+// messaging (calls); <html data-socket> tells them that this page has its socket open.
 
 export class ChatSocket {
   constructor(path, { onFrame, onState }) {
@@ -12,6 +14,7 @@ export class ChatSocket {
     this.pingTimer = null;
     this.pongTimer = null;
     this.stopped = false;
+    document.documentElement.dataset.socket = "open";
     window.addEventListener("online", () => this.reconnectNow());
   }
 
@@ -39,6 +42,7 @@ export class ChatSocket {
         this.startPing();
       }
       this.onFrame(frame);
+      document.dispatchEvent(new CustomEvent("cordee:socket-frame", { detail: frame }));
     });
     ws.addEventListener("close", (event) => {
       if (this.ws !== ws) return;

@@ -1,6 +1,6 @@
-// The incoming-call banner of a conversation's page: messaging's island passes on the socket
-// frames it does not know (the "cordee:socket-frame" event); a call starting in this conversation
-// shows a banner with a link to join it, and the banner goes when the call ends.
+// The incoming-call banner of a conversation's page: every messaging socket passes its frames on
+// (the "cordee:socket-frame" event); a call starting in this conversation shows a banner with a
+// link to join it, and the banner goes when the call ends (other pages: ringing.js).
 const tool = document.querySelector("[data-call-tool]");
 const banner = tool?.querySelector("[data-call-banner]");
 const strings = JSON.parse(document.getElementById("call-tool-strings")?.textContent || "{}");
