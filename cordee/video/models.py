@@ -3,6 +3,9 @@ Cordée stores who was in which call and when, nothing of what was said or shown
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -62,3 +65,36 @@ class Participant(models.Model):
 
     def __str__(self) -> str:
         return f"participant {self.user_id} of call #{self.call_id}"
+
+
+class Appointment(models.Model):
+    """A teleconsultation planned in a professional↔patient thread: when, for how long, who planned
+    it. The professional starts the call at that time (from the thread, as any teleconsultation);
+    starting it near the planned time marks the appointment held, with its call."""
+
+    class State(models.TextChoices):
+        PLANNED = "planned", _("planned")
+        CANCELLED = "cancelled", _("cancelled")
+        HELD = "held", _("held")
+
+    conversation = models.ForeignKey("messaging.Conversation", on_delete=models.CASCADE, related_name="+")
+    planned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    starts_at = models.DateTimeField()
+    minutes = models.PositiveSmallIntegerField(default=20)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PLANNED)
+    call = models.ForeignKey(Call, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["conversation", "state", "starts_at"], name="video_appointment_thread_idx"),
+            models.Index(fields=["state", "starts_at"], name="video_appointment_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"appointment #{self.pk}"
+
+    @property
+    def ends_at(self) -> Any:
+        return self.starts_at + dt.timedelta(minutes=self.minutes)

@@ -19,6 +19,8 @@ REFUSED = "video.refused"  # a call asked for that the user may not reach (missi
 SIGNAL_REFUSED = "video.signal.refused"  # a signalling frame for a call or peer the sender is not in with
 SIGNAL_MALFORMED = "video.signal.malformed"
 START_LIMITED = "video.call.rate_limited"
+PLANNED = "video.teleconsultation.planned"
+CANCELLED = "video.teleconsultation.cancelled"
 
 LABELS: dict[str, str | Promise] = {
     CARE_TEAM_CALL: _("Call of your care team about you"),
@@ -30,4 +32,6 @@ ACTIONS: dict[str, str | Promise] = {
     ADMITTED: _("Let you into a teleconsultation"),
     LEFT: _("Left your teleconsultation"),
     ENDED: _("Ended your teleconsultation"),
+    PLANNED: _("Planned a teleconsultation with you"),
+    CANCELLED: _("Cancelled a teleconsultation with you"),
 }

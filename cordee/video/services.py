@@ -152,6 +152,10 @@ def do_start_call(user: User, conversation: Conversation, kind: str, request: Ht
     with transaction.atomic():
         call = Call.objects.create(conversation=conversation, kind=kind, started_by=user)
         call.conversation = conversation
+        if call.is_teleconsultation:
+            from cordee.video.appointments import hold_on_start  # (it imports messaging's services)
+
+            hold_on_start(call)
         _audit(purposes.STARTED, call, user, request, patient_id=conversation.patient_id)
         others = [uid for uid in _member_ids(call) if uid != user.pk]
         ring = {

@@ -6,15 +6,36 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext_lazy
+
 from cordee.lib import modules
-from cordee.video import purposes
+from cordee.video import appointments, purposes
 
 
 def _member(user: Any, conversation: Any) -> bool:
     return getattr(conversation, "membership", None) is not None
 
 
+def _describe(n: int) -> str:
+    return ngettext(
+        "%(n)s teleconsultation in the next 24 hours", "%(n)s teleconsultations in the next 24 hours", n
+    ) % {"n": n}
+
+
 def register() -> None:
+    modules.register(
+        modules.Entry(
+            key="teleconsultations",
+            label=pgettext_lazy("navigation", "Video"),  # short: the side navigation is narrow
+            url_name="video:appointments",
+            description=_("Planned teleconsultations, soonest first"),
+            icon="video",
+            kinds=frozenset({modules.PROFESSIONAL, modules.PATIENT}),
+            waiting=modules.Waiting(rows=appointments.due_soon, describe=_describe),
+            order=48,
+        )
+    )
     modules.register_conversation_tool(
         modules.ConversationTool(
             key="video", template="video/_tool.html", script="video/ring.js", applies=_member, order=10

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,8 +15,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from cordee.accounts.models import User
 from cordee.lib.http import AuthedRequest
-from cordee.video import ice, services
+from cordee.lib.ids import parse_id
+from cordee.messaging.reading import patient_name
+from cordee.video import appointments, ice, purposes, services
 from cordee.video.access import access_call, access_call_conversation
 from cordee.video.models import Call, Participant
 
@@ -116,3 +122,61 @@ def ice_servers(request: AuthedRequest, call_id: str) -> JsonResponse:
     if call.state != Call.State.ACTIVE:
         raise Http404
     return JsonResponse(ice.ice_servers(request.user.pk))
+
+
+# --- planned teleconsultations --------------------------------------------------------------
+
+
+def _back_to_thread(conversation_id: Any) -> HttpResponse:
+    return redirect("messaging:conversation", conversation_id=conversation_id)
+
+
+def _say_errors(request: AuthedRequest, error: ValidationError) -> None:
+    for message in error.messages:
+        messages.error(request, message)
+
+
+@login_required
+@require_POST
+def plan(request: AuthedRequest, conversation_id: str) -> HttpResponse:
+    """Plan a teleconsultation from a patient's thread (the call tool's form)."""
+    try:
+        appointment = appointments.check_plan(
+            request.user, conversation_id, request.POST.get("when"), request.POST.get("minutes"), request=request
+        )
+    except ValidationError as error:
+        _say_errors(request, error)
+        return _back_to_thread(parse_id(conversation_id))
+    messages.success(
+        request, _("Teleconsultation planned on %(when)s.") % {"when": appointments.when_text(appointment)}
+    )
+    return _back_to_thread(appointment.conversation_id)
+
+
+@login_required
+@require_POST
+def cancel(request: AuthedRequest, appointment_id: str) -> HttpResponse:
+    appointment = appointments.access_appointment(
+        request.user, appointment_id, purpose=purposes.CANCELLED, request=request
+    )
+    try:
+        appointments.check_cancel(request.user, appointment.pk, request=request)
+    except ValidationError as error:
+        _say_errors(request, error)
+    else:
+        messages.success(request, _("The teleconsultation is cancelled."))
+    return _back_to_thread(appointment.conversation_id)
+
+
+@login_required
+def appointment_list(request: AuthedRequest) -> HttpResponse:
+    """The user's planned teleconsultations still to come, soonest first."""
+    rows = []
+    for appointment in appointments.upcoming(request.user).select_related("conversation__patient", "planned_by")[:100]:
+        conversation = appointment.conversation
+        if request.user.kind == User.Kind.PATIENT:
+            who = appointment.planned_by.display_name if appointment.planned_by else ""
+        else:
+            who = patient_name(conversation.patient) if conversation.patient else ""
+        rows.append({"appointment": appointment, "who": who, "when": appointments.when_text(appointment)})
+    return render(request, "video/appointments.html", {"rows": rows, "lengths": appointments.LENGTHS})

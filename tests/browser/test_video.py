@@ -277,6 +277,46 @@ def test_teleconsultation_the_patient_waits_is_let_in_and_reads_it_in_her_histor
     browser_issues.assert_clean()
 
 
+def test_a_teleconsultation_is_planned_from_the_thread_and_the_patient_sees_it(
+    call_pages, browser_issues, alice, paula
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    ids = orm(thread_ids)
+    alice_page, paula_page = call_pages(1280), call_pages(375, 812)
+    log_in(alice_page, alice)
+    log_in(paula_page, paula, second_factor=False)
+    soon = timezone.localtime(timezone.now() + dt.timedelta(minutes=20)).replace(second=0, microsecond=0)
+    alice_page.goto(f"/messagerie/{ids['patient']}/")
+    alice_page.locator("[data-call-plan] summary").click()
+    alice_page.get_by_label("Date et heure").fill(soon.strftime("%Y-%m-%dT%H:%M"))
+    alice_page.get_by_label("Durée").select_option("30")
+    alice_page.locator("[data-plan-submit]").click()
+    expect(alice_page.locator(".messages")).to_contain_text("Téléconsultation prévue le")
+    planned = alice_page.locator("[data-planned]")
+    expect(planned).to_contain_text(soon.strftime("%H:%M"))
+    expect(planned).to_contain_text("30 min")
+    expect(alice_page.locator("[data-messages]")).to_contain_text("Téléconsultation prévue le")  # said in the thread
+    shoot(alice_page, "video-teleconsultation-planned-1280")
+    # Paula: the navigation counts it, her list shows it with her professional's name.
+    paula_page.goto("/")
+    badge = paula_page.locator("[data-count='teleconsultations']").first
+    expect(badge).to_contain_text("1")
+    paula_page.goto("/visio/teleconsultations/")
+    expect(paula_page.locator("main")).to_contain_text("Avec Alice Martin")
+    expect(paula_page.locator("main")).to_contain_text("30 min")
+    shoot(paula_page, "video-teleconsultations-list-375")
+    assert violations(paula_page) == [] and violations(alice_page) == []
+    # Started from the thread at the time: the appointment is held, and leaves the lists.
+    alice_page.locator("[data-call-start]").click()
+    expect(alice_page).to_have_url(re.compile(r"/visio/appels/\d+/$"))
+    paula_page.reload()
+    expect(paula_page.locator("main")).to_contain_text("Aucune téléconsultation prévue.")
+    browser_issues.assert_clean()
+
+
 def make_group(alice, bob, charlie) -> int:
     from cordee.messaging import services
 

@@ -1,0 +1,222 @@
+"""Planned teleconsultations: a professional of a patient's thread plans one (a date, a length),
+or cancels it; each is said in the thread itself (a message from the professional: the patient is
+notified as for any message, by the e-mail and push notices that carry no content) and audited
+with the patient, who reads it in their access history. Starting the teleconsultation near the
+planned time marks the appointment held.
+
+Only a verified professional member of the thread plans or cancels (the same rule as starting a
+teleconsultation); a patient sees the thread's appointments, and their own in "Téléconsultations".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from cordee.accounts.guards import verified_professional
+from cordee.accounts.models import User
+from cordee.audit import services as audit
+from cordee.audit.models import AuditEntry
+from cordee.lib.ids import parse_id
+from cordee.lib.refusals import refuse
+from cordee.messaging.access import access_conversation
+from cordee.messaging.models import Conversation, Member
+from cordee.messaging.services import do_send_message
+from cordee.messaging.services.sending import SendError, SendRequest
+from cordee.video import purposes
+from cordee.video.models import Appointment, Call
+
+logger = logging.getLogger(__name__)
+
+LENGTHS = (10, 15, 20, 30, 45, 60)  # minutes a professional may choose
+FURTHEST = dt.timedelta(days=366)
+PAST_GRACE = dt.timedelta(minutes=5)  # a time just gone (typed a minute ago) is still accepted
+MAX_PLANNED = 10  # planned and still to come, per thread
+# Starting a teleconsultation this close to a planned one holds it (early, or late within its length).
+HOLD_BEFORE, HOLD_AFTER = dt.timedelta(minutes=30), dt.timedelta(minutes=30)
+SHOWN_AFTER = dt.timedelta(minutes=30)  # a planned one stays listed this long after its end
+
+
+def _parse_when(raw: Any) -> dt.datetime:
+    """A ``datetime-local`` value (``YYYY-MM-DDTHH:MM``) in the user's time zone, made aware."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValidationError({"when": _("Give the date and time of the teleconsultation.")})
+    try:
+        naive = dt.datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValidationError({"when": _("This date and time could not be read.")}) from None
+    if naive.tzinfo is not None:
+        return naive
+    return timezone.make_aware(naive.replace(second=0, microsecond=0))
+
+
+def _parse_minutes(raw: Any) -> int:
+    try:
+        minutes = int(str(raw))
+    except (TypeError, ValueError):
+        minutes = 0
+    if minutes not in LENGTHS:
+        raise ValidationError({"minutes": _("Choose one of the lengths offered.")})
+    return minutes
+
+
+def _audit(action: str, appointment: Appointment, user: User, request: HttpRequest | None, **details: Any) -> None:
+    conversation = appointment.conversation
+    audit.record(
+        action,
+        actor=user,
+        request=request,
+        target_type="video.appointment",
+        target_id=appointment.pk,
+        patient_id=conversation.patient_id,
+        purpose=action,  # the patient reads each in their history, as a teleconsultation's entries
+        category=AuditEntry.Category.ACCESS,
+        details={"conversation": conversation.pk, "minutes": appointment.minutes} | details,
+    )
+
+
+def when_text(appointment: Appointment) -> str:
+    local = timezone.localtime(appointment.starts_at)
+    return _("%(date)s at %(time)s") % {
+        "date": formats.date_format(local, "l j F Y"),
+        "time": formats.time_format(local, "TIME_FORMAT"),
+    }
+
+
+def _say(user: User, conversation: Conversation, body: str, key: str, request: HttpRequest | None) -> None:
+    """The appointment said in the thread, after its commit (a failure to post is logged: the
+    appointment stands, and shows in the thread's call tool and the lists)."""
+    try:
+        do_send_message(SendRequest(user, conversation.pk, body, key, request=request))
+    except SendError as error:
+        logger.warning("video: appointment message not posted (%s)", error.code)
+
+
+def _professional_of(user: User, conversation: Conversation) -> None:
+    if conversation.kind != Conversation.Kind.PATIENT or conversation.membership is None:
+        raise ValidationError(_("Teleconsultations are planned in a patient's thread."))
+    if verified_professional(user) is None:
+        raise ValidationError(_("Only a verified professional of the thread plans its teleconsultations."))
+    if conversation.closed_at is not None:
+        raise ValidationError(_("This conversation is closed."))
+
+
+def check_plan(
+    user: User, conversation_id: Any, when: Any, minutes: Any, *, request: HttpRequest | None = None
+) -> Appointment:
+    """Plan a teleconsultation in a patient's thread ``user`` is a professional member of."""
+    conversation = access_conversation(user, conversation_id, purpose=purposes.PLANNED, request=request, write=True)
+    _professional_of(user, conversation)
+    starts_at, length = _parse_when(when), _parse_minutes(minutes)
+    now = timezone.now()
+    if starts_at < now - PAST_GRACE:
+        raise ValidationError({"when": _("This time has passed: choose a time to come.")})
+    if starts_at > now + FURTHEST:
+        raise ValidationError({"when": _("Plan at most a year ahead.")})
+    with transaction.atomic():
+        # One writer at a time per thread (its row lock): the limit below holds under races.
+        Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
+        planned = Appointment.objects.filter(
+            conversation=conversation, state=Appointment.State.PLANNED, starts_at__gte=now - SHOWN_AFTER
+        ).count()
+        if planned >= MAX_PLANNED:
+            raise ValidationError(_("This thread already has %(n)d teleconsultations to come.") % {"n": MAX_PLANNED})
+        appointment = Appointment.objects.create(
+            conversation=conversation, planned_by=user, starts_at=starts_at, minutes=length
+        )
+        appointment.conversation = conversation
+        _audit(purposes.PLANNED, appointment, user, request, starts_at=starts_at.isoformat())
+    body = _("Teleconsultation planned on %(when)s (%(minutes)d min). Join it from this conversation then.") % {
+        "when": when_text(appointment),
+        "minutes": length,
+    }
+    _say(user, conversation, body, f"appointment-{appointment.pk}", request)
+    return appointment
+
+
+def access_appointment(
+    user: User, appointment_id: Any, *, purpose: str, request: HttpRequest | None = None
+) -> Appointment:
+    """An appointment of a thread ``user`` is a member of (``conversation`` attached), else the
+    same ``Http404`` as for one that does not exist (refusals audited)."""
+    try:
+        pk = parse_id(appointment_id)
+    except Http404:
+        refuse(user, target_type="video.appointment", raw_id=appointment_id, purpose=purpose, request=request,
+               action=purposes.REFUSED)  # fmt: skip
+    appointment = Appointment.objects.filter(pk=pk).first()
+    if appointment is None:
+        refuse(user, target_type="video.appointment", raw_id=pk, purpose=purpose, request=request,
+               action=purposes.REFUSED)  # fmt: skip
+    appointment.conversation = access_conversation(
+        user, appointment.conversation_id, purpose=purpose, request=request, write=True
+    )
+    return appointment
+
+
+def check_cancel(user: User, appointment_id: Any, *, request: HttpRequest | None = None) -> Appointment:
+    appointment = access_appointment(user, appointment_id, purpose=purposes.CANCELLED, request=request)
+    _professional_of(user, appointment.conversation)
+    with transaction.atomic():
+        current = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if current.state != Appointment.State.PLANNED:
+            raise ValidationError(_("This teleconsultation is no longer planned."))
+        current.state, current.cancelled_at = Appointment.State.CANCELLED, timezone.now()
+        current.save(update_fields=["state", "cancelled_at"])
+        current.conversation = appointment.conversation
+        _audit(purposes.CANCELLED, current, user, request, starts_at=current.starts_at.isoformat())
+    body = _("The teleconsultation of %(when)s is cancelled.") % {"when": when_text(current)}
+    _say(user, current.conversation, body, f"appointment-{current.pk}-cancelled", request)
+    return current
+
+
+def hold_on_start(call: Call) -> None:
+    """A teleconsultation just started: the planned one it meets, if any, is held (in the
+    caller's transaction)."""
+    now = timezone.now()
+    appointment = (
+        Appointment.objects.filter(
+            conversation_id=call.conversation_id,
+            state=Appointment.State.PLANNED,
+            starts_at__lte=now + HOLD_BEFORE,
+            starts_at__gte=now - HOLD_AFTER - dt.timedelta(minutes=max(LENGTHS)),
+        )
+        .order_by("starts_at")
+        .first()
+    )
+    if appointment is not None and appointment.ends_at + HOLD_AFTER >= now:
+        Appointment.objects.filter(pk=appointment.pk).update(state=Appointment.State.HELD, call=call)
+
+
+def upcoming(user: User) -> QuerySet[Appointment]:
+    """The planned teleconsultations of ``user``'s patient threads still to come (or under way)."""
+    threads = Member.objects.filter(user_id=user.pk, conversation__kind=Conversation.Kind.PATIENT).values(
+        "conversation_id"
+    )
+    return Appointment.objects.filter(
+        conversation_id__in=threads, state=Appointment.State.PLANNED, starts_at__gte=timezone.now() - SHOWN_AFTER
+    ).order_by("starts_at", "pk")
+
+
+def due_soon(user: User) -> QuerySet[Appointment]:
+    """Those of the next 24 hours: the navigation's count."""
+    return upcoming(user).filter(starts_at__lte=timezone.now() + dt.timedelta(hours=24))
+
+
+def of_thread(conversation: Conversation) -> list[Appointment]:
+    """A thread's planned teleconsultations still to come (the thread's page shows them)."""
+    return list(
+        Appointment.objects.filter(
+            conversation_id=conversation.pk,
+            state=Appointment.State.PLANNED,
+            starts_at__gte=timezone.now() - SHOWN_AFTER,
+        ).order_by("starts_at", "pk")[:MAX_PLANNED]
+    )
