@@ -183,6 +183,13 @@ def test_two_people_call_each_other_and_see_the_fake_cameras(call_pages, browser
     offerer.evaluate("(id) => window.cordeeCall.restartIce(id)", other)
     offerer.wait_for_function(f"(id) => ({UFRAG})(id) !== {ufrag!r}", arg=other)
     wait_for_media(offerer, 1)
+    # Bob's socket drops (a lost network): the server takes him out of the call, his socket comes
+    # back by itself and rejoins it, and the media flow again on both sides.
+    joins = bob_page.evaluate("window.cordeeCall.counts.joins")
+    bob_page.evaluate("window.cordeeCall.dropSocket()")
+    bob_page.wait_for_function("(joins) => window.cordeeCall.counts.joins > joins", arg=joins, timeout=20_000)
+    for page in (alice_page, bob_page):
+        wait_for_media(page, 1)
     # Mute and camera off show on one's own tile; speaker view puts the other person first.
     alice_page.locator("[data-mute]").click()
     alice_page.locator("[data-camera]").click()

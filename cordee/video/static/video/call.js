@@ -215,7 +215,7 @@ function dropPeer(id) {
   peers.delete(id);
 }
 
-const counts = { offers: 0, restarts: 0 }; // for diagnostics (bench/video reports them)
+const counts = { offers: 0, restarts: 0, joins: 0 }; // for diagnostics (bench/video reports them)
 
 async function offerTo(peer, { restart = false } = {}) {
   counts.offers += 1;
@@ -345,6 +345,7 @@ function onFrame(frame) {
       if (!over) socket.send({ type: "call.join", call: config.call });
       break;
     case "call.joined":
+      counts.joins += 1;
       root.dataset.state = frame.state;
       if (frame.state === "waiting") {
         say(S.waiting);
@@ -490,6 +491,7 @@ window.cordeeCall = {
     return over;
   },
   restartIce: (id) => restartIce(peers.get(id)), // what a failed connection does (tests)
+  dropSocket: () => socket.ws && socket.ws.close(), // what a lost network does to the socket (tests)
 };
 
 if (config.active) {
