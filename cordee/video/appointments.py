@@ -11,6 +11,7 @@ teleconsultation); a patient sees the thread's appointments, and their own in "T
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from typing import Any
 
@@ -25,6 +26,7 @@ from cordee.accounts.guards import verified_professional
 from cordee.accounts.models import User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
+from cordee.lib import modules
 from cordee.lib.ids import parse_id
 from cordee.lib.refusals import refuse
 from cordee.messaging.access import access_conversation
@@ -43,6 +45,7 @@ MAX_PLANNED = 10  # planned and still to come, per thread
 # Starting a teleconsultation this close to a planned one holds it (early, or late within its length).
 HOLD_BEFORE, HOLD_AFTER = dt.timedelta(minutes=30), dt.timedelta(minutes=30)
 SHOWN_AFTER = dt.timedelta(minutes=30)  # a planned one stays listed this long after its end
+REMINDER = dt.timedelta(minutes=15)  # the members' push notice comes this long before
 
 
 def _parse_when(raw: Any) -> dt.datetime:
@@ -220,3 +223,33 @@ def of_thread(conversation: Conversation) -> list[Appointment]:
             starts_at__gte=timezone.now() - SHOWN_AFTER,
         ).order_by("starts_at", "pk")[:MAX_PLANNED]
     )
+
+
+def _announce(user_ids: list[int]) -> None:
+    modules.something_waits.send_robust(sender=Appointment, entry="teleconsultations", user_ids=user_ids)
+
+
+def remind_due(now: dt.datetime | None = None) -> str:
+    """The worker's job (every minute): a push notice "a teleconsultation starts soon" to the
+    members of each thread whose planned teleconsultation starts within ``REMINDER`` (once each:
+    the conditional update claims it, so two workers never both remind). The notice names
+    nothing: the entry's words and a link to the list. What was done, for the worker's log."""
+    now = now or timezone.now()
+    due = list(
+        Appointment.objects.filter(
+            state=Appointment.State.PLANNED, reminded_at__isnull=True, starts_at__gt=now, starts_at__lte=now + REMINDER
+        ).values_list("pk", "conversation_id")
+    )
+    reminded = 0
+    for pk, conversation_id in due:
+        with transaction.atomic():
+            if not Appointment.objects.filter(pk=pk, reminded_at__isnull=True).update(reminded_at=now):
+                continue  # another worker took it
+            members = list(Member.objects.filter(conversation_id=conversation_id).values_list("user_id", flat=True))
+            transaction.on_commit(functools.partial(_announce, members))
+        reminded += 1
+    return f"{reminded} teleconsultation reminder(s)" if reminded else ""
+
+
+def every() -> dt.timedelta:
+    return dt.timedelta(minutes=1)

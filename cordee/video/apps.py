@@ -13,3 +13,7 @@ class VideoConfig(AppConfig):
 
         signalling.register()
         shell.register()
+        from cordee.video.appointments import every, remind_due
+        from cordee.worker.jobs import Job, register
+
+        register(Job("video.teleconsultation_reminders", every, remind_due))

@@ -85,6 +85,7 @@ class Appointment(models.Model):
     call = models.ForeignKey(Call, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)  # the members' push "starts soon"
 
     class Meta:
         indexes = [

@@ -34,6 +34,7 @@ def register() -> None:
             kinds=frozenset({modules.PROFESSIONAL, modules.PATIENT}),
             waiting=modules.Waiting(rows=appointments.due_soon, describe=_describe),
             order=48,
+            push_text=_("A teleconsultation starts soon"),
         )
     )
     modules.register_conversation_tool(

@@ -153,3 +153,41 @@ def test_starting_the_teleconsultation_near_its_time_holds_it(alice, threads):
     assert held.call == call and held.pk != later.pk
     later.refresh_from_db()
     assert later.state == Appointment.State.PLANNED  # next week's stays planned
+
+
+def test_the_members_are_reminded_once_shortly_before(alice, paula, threads, django_capture_on_commit_callbacks):
+    from cordee.lib import modules
+    from cordee.worker.jobs import registered
+
+    thread = threads["patient"]
+    now = timezone.now()
+    soon = Appointment.objects.create(conversation=thread, planned_by=alice, starts_at=now + dt.timedelta(minutes=10))
+    Appointment.objects.create(conversation=thread, planned_by=alice, starts_at=now + dt.timedelta(hours=2))
+    Appointment.objects.create(
+        conversation=thread,
+        planned_by=alice,
+        starts_at=now + dt.timedelta(minutes=5),
+        state=Appointment.State.CANCELLED,
+    )
+    sent = []
+
+    def heard(sender, entry, user_ids, **kwargs):
+        sent.append((entry, sorted(user_ids)))
+
+    modules.something_waits.connect(heard)
+    try:
+        (job,) = [job for job in registered() if job.name == "video.teleconsultation_reminders"]
+        assert job.shared and job.every() == dt.timedelta(minutes=1)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert job.run() == "1 teleconsultation reminder(s)"
+        with django_capture_on_commit_callbacks(execute=True):
+            assert job.run() == ""  # once
+    finally:
+        modules.something_waits.disconnect(heard)
+    assert sent == [("teleconsultations", sorted([alice.pk, paula.pk]))]
+    soon.refresh_from_db()
+    assert soon.reminded_at is not None
+    assert Appointment.objects.filter(reminded_at__isnull=False).count() == 1
+    # The push names nothing: the entry's words only.
+    entry = modules.entry("teleconsultations")
+    assert str(entry.push_text) in ("A teleconsultation starts soon", "Une téléconsultation commence bientôt")
