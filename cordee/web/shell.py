@@ -15,6 +15,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from cordee.accounts.middleware import MandatoryMfaMiddleware
 from cordee.lib import modules
 
 _MEMO = "_cordee_shell"
@@ -79,8 +80,13 @@ class Shell:
 
     @cached_property
     def tools(self) -> list[modules.ShellTool]:
-        """The modules' parts of every page (an incoming call's banner…): no query."""
-        return modules.shell_tools(self.user) if self.user.is_authenticated else []
+        """The modules' parts of every page (an incoming call's banner…): no query. None before
+        a mandatory second factor (the set-up pages): the socket they open would be refused."""
+        if not self.user.is_authenticated:
+            return []
+        if self.user.mfa_mandatory and not self.request.session.get(MandatoryMfaMiddleware.SESSION_KEY):
+            return []
+        return modules.shell_tools(self.user)
 
     @property
     def searches(self) -> list[modules.Search]:
