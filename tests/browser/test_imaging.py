@@ -109,6 +109,21 @@ def test_alice_uploads_a_cd_views_scrolls_windows_measures_charlie_gets_404(
     page.mouse.up()
     assert page.locator("[data-status=window]").text_content() != before
     shoot(page, "imaging-viewer-mr-1280")
+    # Cine: the ten frames play in a loop at the chosen speed, and stop.
+    page.locator("select[data-tool=fps]").select_option("25")
+    cine = page.get_by_role("button", name="Ciné")
+    cine.click()
+    expect(cine).to_have_attribute("aria-pressed", "true")
+    seen = set()
+    for _ in range(40):
+        seen.add(canvas.get_attribute("data-index"))
+        page.wait_for_timeout(50)
+    assert len(seen) >= 5, seen  # it moved through the frames by itself
+    cine.click()
+    expect(cine).to_have_attribute("aria-pressed", "false")
+    stopped = canvas.get_attribute("data-index")
+    page.wait_for_timeout(300)
+    assert canvas.get_attribute("data-index") == stopped
 
     # The CT (pixel spacing known): a length in millimetres, with the lung preset.
     page.goto(f"/imagerie/etude/{studies[_study_uid(VALID.index('CT_small.dcm'))][0]}/")
@@ -123,6 +138,17 @@ def test_alice_uploads_a_cd_views_scrolls_windows_measures_charlie_gets_404(
     page.mouse.move(cx + 60, cy, steps=5)
     page.mouse.up()
     expect(page.locator("[data-status=measure]")).to_contain_text("mm")
+    # An angle: three points, the vertex second; a right angle reads 90° (the CT's pixels are square).
+    page.get_by_role("button", name="Angle").click()
+    for x, y in ((cx + 60, cy), (cx, cy), (cx, cy - 60)):
+        page.mouse.click(x, y)
+    expect(page.locator("[data-status=measure]")).to_have_text("90.0°")
+    expect(page.locator(".viewport .overlay polyline")).to_have_count(1)
+    page.mouse.click(cx + 60, cy)  # a fourth click starts a new angle
+    expect(page.locator("[data-status=measure]")).to_have_text("")
+    for x, y in ((cx, cy), (cx + 60, cy - 60)):
+        page.mouse.click(x, y)
+    expect(page.locator("[data-status=measure]")).to_have_text("45.0°")
     shoot(page, "imaging-viewer-1280")
     page.set_viewport_size({"width": 375, "height": 800})
     page.reload()

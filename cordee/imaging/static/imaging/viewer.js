@@ -1,6 +1,8 @@
 // The study viewer: frames decoded by Cordée (WADO-RS "values", float32 or RGB), windowed here.
 // Stack scroll (wheel, arrow keys, swipe), window/level by drag and presets, zoom, pan, rotate,
-// invert, reset, length measurement (mm when the pixel spacing is known), metadata panel.
+// invert, reset, length measurement (mm when the pixel spacing is known), angle (three points, the
+// vertex second: in the patient's space when the pixel spacing differs across rows and columns),
+// cine of the stack (a multi-frame series plays at the chosen frames per second), metadata panel.
 const root = document.getElementById("viewer");
 const canvas = document.getElementById("viewer-canvas");
 const overlay = root.querySelector("svg.overlay");
@@ -8,7 +10,7 @@ const viewport = root.querySelector(".viewport");
 const ctx = canvas.getContext("2d");
 const base = root.dataset.base.replace(/metadata$/, "");
 const state = { stack: [], index: 0, frame: null, center: 0, width: 1, invert: false, scale: 1, rotate: 0,
-  dx: 0, dy: 0, mode: "window", measure: null, cache: new Map() };
+  dx: 0, dy: 0, mode: "window", measure: null, angle: [], cine: null, cache: new Map() };
 
 function show(name, text) { root.querySelector(`[data-status=${name}]`).textContent = text; }
 
@@ -81,7 +83,8 @@ function pickSeries(button) {
     const [sop, frames] = token.split(":");
     for (let n = 1; n <= +frames; n += 1) state.stack.push({ series: button.dataset.series, sop, frame: n });
   }
-  state.frame = null; state.measure = null;
+  state.frame = null; state.measure = null; state.angle = [];
+  if (state.cine) stopCine();
   canvas.dataset.ready = "";
   go(0, false);
 }
@@ -98,11 +101,52 @@ function toImage(event) {
   return [rx * factor + state.frame.cols / 2, ry * factor + state.frame.rows / 2];
 }
 
+function spacing() {
+  return state.frame.spacing.length === 2 ? [state.frame.spacing[1], state.frame.spacing[0]] : [0, 0];
+}
+
+function angleText(points) {
+  const [sx, sy] = spacing();
+  const kx = sx || 1, ky = sy || 1; // degrees are the same in pixels when the spacing is unknown
+  const [a, b, c] = points;
+  const u = [(a[0] - b[0]) * kx, (a[1] - b[1]) * ky], v = [(c[0] - b[0]) * kx, (c[1] - b[1]) * ky];
+  const cos = (u[0] * v[0] + u[1] * v[1]) / (Math.hypot(...u) * Math.hypot(...v) || 1);
+  return `${(Math.acos(Math.max(-1, Math.min(1, cos))) * 180 / Math.PI).toFixed(1)}°`;
+}
+
+function overlayPoint(point, k, ox, oy) {
+  return [ox + point[0] * k, oy + point[1] * k];
+}
+
+function drawAngle() {
+  const points = state.angle;
+  if (points.length === 3) {
+    const text = angleText(points);
+    show("measure", text);
+    root.dataset.angle = text;
+  } else {
+    show("measure", "");
+  }
+  if (!points.length || state.rotate % 360 !== 0) return;
+  const rect = canvas.getBoundingClientRect(), box = viewport.getBoundingClientRect();
+  const k = rect.width / state.frame.cols, ox = rect.left - box.left, oy = rect.top - box.top;
+  const shown = points.map((p) => overlayPoint(p, k, ox, oy));
+  const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+  line.setAttribute("points", shown.map((p) => p.join(",")).join(" "));
+  overlay.append(line);
+  for (const [x, y] of shown) {
+    const dot = document.createElementNS("http://www.w3.org/2000/svg", "circle");
+    dot.setAttribute("cx", x); dot.setAttribute("cy", y); dot.setAttribute("r", 3);
+    overlay.append(dot);
+  }
+}
+
 function drawMeasure() {
   overlay.replaceChildren();
+  if (state.frame && state.angle.length) { drawAngle(); return; }
   const m = state.measure;
   if (!m || !state.frame) { show("measure", ""); return; }
-  const [sx, sy] = state.frame.spacing.length === 2 ? [state.frame.spacing[1], state.frame.spacing[0]] : [0, 0];
+  const [sx, sy] = spacing();
   const dx = m.x2 - m.x1, dy = m.y2 - m.y1;
   const text = sx ? `${Math.hypot(dx * sx, dy * sy).toFixed(1)} mm` : `${Math.hypot(dx, dy).toFixed(1)} px`;
   show("measure", text);
@@ -121,6 +165,13 @@ function drawMeasure() {
 let drag = null;
 viewport.addEventListener("pointerdown", (event) => {
   if (!state.frame) return;
+  if (state.mode === "angle") {
+    if (state.angle.length === 3) state.angle = [];
+    state.angle.push(toImage(event));
+    state.measure = null;
+    drawMeasure();
+    return;
+  }
   viewport.setPointerCapture(event.pointerId);
   drag = { x: event.clientX, y: event.clientY, center: state.center, width: state.width, dx: state.dx, dy: state.dy,
     start: state.mode === "measure" ? toImage(event) : null, touch: event.pointerType === "touch", index: state.index };
@@ -131,6 +182,7 @@ viewport.addEventListener("pointermove", (event) => {
   if (state.mode === "measure") {
     const [x2, y2] = toImage(event);
     state.measure = { x1: drag.start[0], y1: drag.start[1], x2, y2 };
+    state.angle = [];
     drawMeasure();
   } else if (state.mode === "pan") {
     state.dx = drag.dx + mx; state.dy = drag.dy + my; paint();
@@ -151,15 +203,46 @@ viewport.addEventListener("keydown", (event) => {
   if (event.key === "End") go(state.stack.length - 1, true);
 });
 
+// --- cine: the stack plays in a loop; a frame still loading makes the next tick wait ---------
+const cineButton = root.querySelector("[data-tool=cine]");
+const fpsSelect = root.querySelector("[data-tool=fps]");
+let loading = false;
+
+function stopCine() {
+  clearInterval(state.cine);
+  state.cine = null;
+  cineButton.setAttribute("aria-pressed", "false");
+}
+
+function startCine() {
+  stopCine();
+  if (state.stack.length < 2) return;
+  cineButton.setAttribute("aria-pressed", "true");
+  state.cine = setInterval(async () => {
+    if (loading) return;
+    loading = true;
+    try {
+      await go((state.index + 1) % state.stack.length, true);
+    } finally {
+      loading = false;
+    }
+  }, 1000 / Number(fpsSelect.value || 10));
+}
+
+cineButton.addEventListener("click", () => (state.cine ? stopCine() : startCine()));
+fpsSelect.addEventListener("change", () => { if (state.cine) startCine(); });
+
 root.querySelector(".viewer-tools").addEventListener("click", (event) => {
   const button = event.target.closest("button");
   if (!button) return;
   const tool = button.dataset.tool;
+  if (tool === "cine") return;
   if (tool === "invert") state.invert = !state.invert;
   if (tool === "rotate") state.rotate = (state.rotate + 90) % 360;
   if (tool === "zoom-in") state.scale *= 1.25;
   if (tool === "zoom-out") state.scale /= 1.25;
-  if (tool === "reset") { Object.assign(state, { invert: false, scale: 1, rotate: 0, dx: 0, dy: 0, measure: null, mode: "window" });
+  if (tool === "reset") { stopCine();
+    Object.assign(state, { invert: false, scale: 1, rotate: 0, dx: 0, dy: 0, measure: null, angle: [], mode: "window" });
     if (state.frame) [state.center, state.width] = state.frame.window; }
   if (tool === "mode") {
     state.mode = state.mode === button.dataset.mode ? "window" : button.dataset.mode;
