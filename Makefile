@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo install install-dev test test-postgres lint bench totp migrate browser backup-tools turn-server clean
+.PHONY: demo install install-dev test test-postgres lint bench totp migrate browser backup-tools turn-server bench-tools clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ backup-tools:
 ## turn-server: coturn, the TURN relay the video test starts on loopback (Debian package)
 turn-server:
 	@bash scripts/ensure-debian-packages.sh "the video relay test" turnserver:coturn
+
+## bench-tools: what the benches start beside Cordée (Orthanc for bench/imaging; Debian packages)
+bench-tools:
+	@bash scripts/ensure-debian-packages.sh "the imaging bench's Orthanc" Orthanc:orthanc
 
 ## test: install everything and run the whole suite (SQLite, in-memory channel layer)
 test: install-dev browser backup-tools turn-server
