@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.http import Http404
+from django.utils import timezone
 
 from cordee.audit.models import AuditEntry
 from cordee.prescriptions import access, posology, purposes
@@ -104,7 +105,7 @@ def test_a_stupefiant_beyond_its_maximum_duration_cannot_be_signed(draft, alice)
     draft.lines.all().delete()
     drafts.do_add_line(alice, draft.pk, line(MORPHINE, duration_days=28, quantity=2))
     signed = signing.do_sign(alice, draft.pk)
-    assert signed.valid_until == signed.signed_at.date() + dt.timedelta(days=3)  # a stupéfiant: 3 days
+    assert signed.valid_until == timezone.localdate(signed.signed_at) + dt.timedelta(days=3)  # a stupéfiant: 3 days
 
 
 def test_a_stupefiant_cannot_be_renewed(draft, alice):
@@ -122,7 +123,7 @@ def test_an_empty_draft_cannot_be_signed(draft, alice):
 
 
 def test_signing_makes_it_immutable_files_it_and_tells_the_patient(signed, alice, paula):
-    assert signed.status == Prescription.Status.SIGNED and signed.valid_until > signed.signed_at.date()
+    assert signed.status == Prescription.Status.SIGNED and signed.valid_until > timezone.localdate(signed.signed_at)
     assert signed.document.visible_to_patient and signed.document.doc_type == "ordonnance"
     assert _code(lambda: drafts.do_add_line(alice, signed.pk, line())) == "not_draft"
     assert _code(lambda: signing.do_sign(alice, signed.pk)) == "not_draft"
@@ -135,7 +136,7 @@ def test_signing_makes_it_immutable_files_it_and_tells_the_patient(signed, alice
 
 def test_qr_payload_carries_only_initials_and_birth_year(signed, paula):
     lines = list(signed.lines.all())
-    payload = signing.qr_payload(signed, lines, signed.signed_at.date())
+    payload = signing.qr_payload(signed, lines, timezone.localdate(signed.signed_at))
     assert payload["pi"] == "PB" and payload["py"] == 1985 and payload["id"] == signed.number
     assert payload["l"] == [{"c": f"cis:{DOLIPRANE}", "q": 2, "r": 0}]  # the free line is not in it
     assert "Paula" not in str(payload) and "BERNARD" not in str(payload)

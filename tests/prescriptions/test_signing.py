@@ -11,6 +11,7 @@ import zxingcpp
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
+from django.utils import timezone
 from pypdf import PdfReader
 
 from cordee.prescriptions import signatures
@@ -50,7 +51,7 @@ def test_the_qr_is_read_from_the_printed_page_and_verifies(signed):
     image = page.render(scale=150 / 72).to_pil()  # 150 dpi, as printed
     (barcode,) = zxingcpp.read_barcodes(image)
     payload = signatures.verify_qr(barcode.text)
-    assert payload == qr_payload(signed, list(signed.lines.all()), signed.signed_at.date())
+    assert payload == qr_payload(signed, list(signed.lines.all()), timezone.localdate(signed.signed_at))
     assert payload["id"] == signed.number and payload["pi"] == "PB" and payload["py"] == 1985
 
 
