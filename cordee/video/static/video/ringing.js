@@ -7,7 +7,9 @@
 import { ChatSocket } from "../messaging/socket.js";
 
 const box = document.querySelector("[data-call-ringing]");
-const strings = JSON.parse(document.getElementById("call-ringing-strings")?.textContent || "{}");
+const text = box?.dataset || {}; // the banner's words, translated like the page (data-text-*)
+const strings = { call: text.textCall, teleconsultation: text.textTeleconsultation, join: text.textJoin,
+  joinTeleconsultation: text.textJoinTeleconsultation, close: text.textClose };
 const calls = new Map(); // call id → its ring frame
 const DISMISSED = "cordee.dismissedCalls"; // this tab's closed banners: they stay closed from page to page
 
