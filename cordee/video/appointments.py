@@ -253,3 +253,27 @@ def remind_due(now: dt.datetime | None = None) -> str:
 
 def every() -> dt.timedelta:
     return dt.timedelta(minutes=1)
+
+
+def listed_for(user: User, *, request: HttpRequest | None = None, limit: int = 100) -> list[Appointment]:
+    """``upcoming`` as the list page shows it (thread, patient, planner loaded); a professional's
+    view of each patient's appointment — her name, her date — is a read, audited per patient."""
+    rows = list(upcoming(user).select_related("conversation__patient", "planned_by")[:limit])
+    if user.kind != User.Kind.PATIENT and rows:
+        with transaction.atomic():
+            audit.record_many(
+                [
+                    {
+                        "action": purposes.LISTED,
+                        "actor": user,
+                        "request": request,
+                        "target_type": "video.appointment",
+                        "target_id": appointment.pk,
+                        "patient_id": appointment.conversation.patient_id,
+                        "purpose": purposes.LISTED,
+                        "category": AuditEntry.Category.ACCESS,
+                    }
+                    for appointment in rows
+                ]
+            )
+    return rows

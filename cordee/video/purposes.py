@@ -21,6 +21,7 @@ SIGNAL_MALFORMED = "video.signal.malformed"
 START_LIMITED = "video.call.rate_limited"
 PLANNED = "video.teleconsultation.planned"
 CANCELLED = "video.teleconsultation.cancelled"
+LISTED = "video.teleconsultation.listed"  # a professional's list showed the patient's planned one
 
 LABELS: dict[str, str | Promise] = {
     CARE_TEAM_CALL: _("Call of your care team about you"),
@@ -34,4 +35,5 @@ ACTIONS: dict[str, str | Promise] = {
     ENDED: _("Ended your teleconsultation"),
     PLANNED: _("Planned a teleconsultation with you"),
     CANCELLED: _("Cancelled a teleconsultation with you"),
+    LISTED: _("Saw your planned teleconsultation in their list"),
 }

@@ -172,7 +172,7 @@ def cancel(request: AuthedRequest, appointment_id: str) -> HttpResponse:
 def appointment_list(request: AuthedRequest) -> HttpResponse:
     """The user's planned teleconsultations still to come, soonest first."""
     rows = []
-    for appointment in appointments.upcoming(request.user).select_related("conversation__patient", "planned_by")[:100]:
+    for appointment in appointments.listed_for(request.user, request=request):
         conversation = appointment.conversation
         if request.user.kind == User.Kind.PATIENT:
             who = appointment.planned_by.display_name if appointment.planned_by else ""

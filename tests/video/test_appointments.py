@@ -72,7 +72,10 @@ def test_a_professional_plans_the_thread_says_it_and_the_patient_sees_it(alice, 
     # Alice's page has the form and the cancel button; her list names the patient.
     alice_html = client_of(alice).get(reverse("messaging:conversation", kwargs={"conversation_id": thread.pk}))
     assert "data-call-plan" in alice_html.content.decode() and "data-appointment-cancel" in alice_html.content.decode()
+    assert not AuditEntry.objects.filter(action=purposes.LISTED).exists()  # Paula's own list: no access to audit
     assert "BERNARD" in client_of(alice).get(reverse("video:appointments")).content.decode()
+    listed = AuditEntry.objects.get(action=purposes.LISTED)  # Alice's list showed Paula's: a read
+    assert listed.actor_id == alice.pk and listed.patient_id == thread.patient_id
 
 
 def test_bad_dates_and_lengths_are_refused_and_nothing_is_planned(alice, threads):
