@@ -84,6 +84,18 @@ def _name(user: Any) -> str:
     return str(user.display_name)
 
 
+def _ring(call: Call, starter: Any) -> dict[str, Any]:
+    """The frame that rings the members: at the start, and in a page's ready frame after it."""
+    return {
+        "type": "call.ring",
+        "call": call.pk,
+        "conversation": call.conversation_id,
+        "kind": call.kind,
+        "from": _name(starter) if starter else "",
+        "url": events.call_url(call),
+    }
+
+
 def is_host(user: Any, call: Call) -> bool:
     """Who admits and ends for everyone: the professional who started a teleconsultation, the
     starter of a call."""
@@ -158,15 +170,7 @@ def do_start_call(user: User, conversation: Conversation, kind: str, request: Ht
             hold_on_start(call)
         _audit(purposes.STARTED, call, user, request, patient_id=conversation.patient_id)
         others = [uid for uid in _member_ids(call) if uid != user.pk]
-        ring = {
-            "type": "call.ring",
-            "call": call.pk,
-            "conversation": conversation.pk,
-            "kind": kind,
-            "from": _name(user),
-            "url": events.call_url(call),
-        }
-        events.deliver_on_commit([events.to_members(call, others, ring)])
+        events.deliver_on_commit([events.to_members(call, others, _ring(call, user))])
     return call
 
 
@@ -391,14 +395,4 @@ def ringing_for(user: Any, conversation_ids: set[int]) -> list[dict[str, Any]]:
         .distinct()
         .order_by("started_at", "pk")
     )
-    return [
-        {
-            "type": "call.ring",
-            "call": call.pk,
-            "conversation": call.conversation_id,
-            "kind": call.kind,
-            "from": _name(call.started_by) if call.started_by else "",
-            "url": events.call_url(call),
-        }
-        for call in calls
-    ]
+    return [_ring(call, call.started_by) for call in calls]
