@@ -1,9 +1,10 @@
-"""The only way views and the socket load calls.
+"""The only way views and the socket load calls, and planned teleconsultations.
 
-A call belongs to a conversation; only the conversation's **members** reach it (staff reading for
-a professional do not: a call is not a thread one reads). Anyone else, and a call that does not
-exist, get the same ``Http404``, the refusal audited (``video.refused``). Leaving the conversation
-ends call access at once: every access goes through the membership.
+A call (a planned teleconsultation too) belongs to a conversation; only the conversation's
+**members** reach it (staff reading for a professional do not: a call is not a thread one
+reads). Anyone else, and one that does not exist, get the same ``Http404``, the refusal audited
+(``video.refused``). Leaving the conversation ends call access at once: every access goes through
+the membership.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from cordee.lib.users import is_active_user
 from cordee.messaging.access import access_conversation
 from cordee.messaging.models import Conversation
 from cordee.video import purposes
-from cordee.video.models import Call, Participant
+from cordee.video.models import Appointment, Call, Participant
 
 
-def _refuse(user: Any, raw_id: Any, purpose: str, request: HttpRequest | None) -> NoReturn:
-    refuse(user, target_type="video.call", raw_id=raw_id, purpose=purpose, request=request, action=purposes.REFUSED)
+def _refuse(
+    user: Any, raw_id: Any, purpose: str, request: HttpRequest | None, target_type: str = "video.call"
+) -> NoReturn:
+    refuse(user, target_type=target_type, raw_id=raw_id, purpose=purpose, request=request, action=purposes.REFUSED)
 
 
 def access_call_conversation(
@@ -49,6 +52,24 @@ def access_call(user: Any, call_id: Any, *, purpose: str = purposes.CALL, reques
     except Http404:
         raise Http404 from None  # refused and audited by messaging's getter, as for any conversation
     return call
+
+
+def access_appointment(
+    user: Any, appointment_id: Any, *, purpose: str, request: HttpRequest | None = None
+) -> Appointment:
+    """A planned teleconsultation of a thread ``user`` is a member of (``conversation`` attached),
+    else ``Http404`` exactly as for one that does not exist (refusals audited)."""
+    try:
+        pk = parse_id(appointment_id)
+    except Http404:
+        _refuse(user, appointment_id, purpose, request, "video.appointment")
+    appointment = Appointment.objects.filter(pk=pk).first() if is_active_user(user) else None
+    if appointment is None:
+        _refuse(user, pk, purpose, request, "video.appointment")
+    appointment.conversation = access_conversation(
+        user, appointment.conversation_id, purpose=purpose, request=request, write=True
+    )
+    return appointment
 
 
 def calls_of(user: Any, conversation: Conversation) -> Call | None:

@@ -18,7 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -27,13 +27,11 @@ from cordee.accounts.models import User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.lib import modules
-from cordee.lib.ids import parse_id
-from cordee.lib.refusals import refuse
-from cordee.messaging.access import access_conversation
 from cordee.messaging.models import Conversation, Member
 from cordee.messaging.services import do_send_message
 from cordee.messaging.services.sending import SendError, SendRequest
 from cordee.video import purposes
+from cordee.video.access import access_call_conversation
 from cordee.video.models import Appointment, Call
 
 logger = logging.getLogger(__name__)
@@ -116,7 +114,7 @@ def check_plan(
     user: User, conversation_id: Any, when: Any, minutes: Any, *, request: HttpRequest | None = None
 ) -> Appointment:
     """Plan a teleconsultation in a patient's thread ``user`` is a professional member of."""
-    conversation = access_conversation(user, conversation_id, purpose=purposes.PLANNED, request=request, write=True)
+    conversation = access_call_conversation(user, conversation_id, purpose=purposes.PLANNED, request=request)
     _professional_of(user, conversation)
     starts_at, length = _parse_when(when), _parse_minutes(minutes)
     now = timezone.now()
@@ -145,28 +143,8 @@ def check_plan(
     return appointment
 
 
-def access_appointment(
-    user: User, appointment_id: Any, *, purpose: str, request: HttpRequest | None = None
-) -> Appointment:
-    """An appointment of a thread ``user`` is a member of (``conversation`` attached), else the
-    same ``Http404`` as for one that does not exist (refusals audited)."""
-    try:
-        pk = parse_id(appointment_id)
-    except Http404:
-        refuse(user, target_type="video.appointment", raw_id=appointment_id, purpose=purpose, request=request,
-               action=purposes.REFUSED)  # fmt: skip
-    appointment = Appointment.objects.filter(pk=pk).first()
-    if appointment is None:
-        refuse(user, target_type="video.appointment", raw_id=pk, purpose=purpose, request=request,
-               action=purposes.REFUSED)  # fmt: skip
-    appointment.conversation = access_conversation(
-        user, appointment.conversation_id, purpose=purpose, request=request, write=True
-    )
-    return appointment
-
-
-def check_cancel(user: User, appointment_id: Any, *, request: HttpRequest | None = None) -> Appointment:
-    appointment = access_appointment(user, appointment_id, purpose=purposes.CANCELLED, request=request)
+def check_cancel(user: User, appointment: Appointment, *, request: HttpRequest | None = None) -> Appointment:
+    """Cancel a planned teleconsultation (``access.access_appointment``'s, with its conversation)."""
     _professional_of(user, appointment.conversation)
     with transaction.atomic():
         current = Appointment.objects.select_for_update().get(pk=appointment.pk)

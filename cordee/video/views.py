@@ -20,7 +20,7 @@ from cordee.lib.http import AuthedRequest
 from cordee.lib.ids import parse_id
 from cordee.messaging.reading import patient_name
 from cordee.video import appointments, ice, purposes, services
-from cordee.video.access import access_call, access_call_conversation
+from cordee.video.access import access_appointment, access_call, access_call_conversation
 from cordee.video.models import Call, Participant
 
 SOCKET_PATH = "/ws/messagerie/"  # messaging's socket carries the signalling
@@ -156,11 +156,9 @@ def plan(request: AuthedRequest, conversation_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def cancel(request: AuthedRequest, appointment_id: str) -> HttpResponse:
-    appointment = appointments.access_appointment(
-        request.user, appointment_id, purpose=purposes.CANCELLED, request=request
-    )
+    appointment = access_appointment(request.user, appointment_id, purpose=purposes.CANCELLED, request=request)
     try:
-        appointments.check_cancel(request.user, appointment.pk, request=request)
+        appointments.check_cancel(request.user, appointment, request=request)
     except ValidationError as error:
         _say_errors(request, error)
     else:
