@@ -42,7 +42,7 @@ PAST_GRACE = dt.timedelta(minutes=5)  # a time just gone (typed a minute ago) is
 MAX_PLANNED = 10  # planned and still to come, per thread
 # Starting a teleconsultation this close to a planned one holds it (early, or late within its length).
 HOLD_BEFORE, HOLD_AFTER = dt.timedelta(minutes=30), dt.timedelta(minutes=30)
-SHOWN_AFTER = dt.timedelta(minutes=30)  # a planned one stays listed this long after its end
+SHOWN_AFTER = dt.timedelta(minutes=30)  # a planned one stays listed this long after its start
 REMINDER = dt.timedelta(minutes=15)  # the members' push notice comes this long before
 
 
@@ -125,9 +125,7 @@ def check_plan(
     with transaction.atomic():
         # One writer at a time per thread (its row lock): the limit below holds under races.
         Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
-        planned = Appointment.objects.filter(
-            conversation=conversation, state=Appointment.State.PLANNED, starts_at__gte=now - SHOWN_AFTER
-        ).count()
+        planned = to_come().filter(conversation=conversation).count()
         if planned >= MAX_PLANNED:
             raise ValidationError(_("This thread already has %(n)d teleconsultations to come.") % {"n": MAX_PLANNED})
         appointment = Appointment.objects.create(
@@ -177,14 +175,20 @@ def hold_on_start(call: Call) -> None:
         Appointment.objects.filter(pk=appointment.pk).update(state=Appointment.State.HELD, call=call)
 
 
+def to_come() -> QuerySet[Appointment]:
+    """Planned teleconsultations still to come (or under way: listed until ``SHOWN_AFTER`` past
+    their start), soonest first."""
+    return Appointment.objects.filter(
+        state=Appointment.State.PLANNED, starts_at__gte=timezone.now() - SHOWN_AFTER
+    ).order_by("starts_at", "pk")
+
+
 def upcoming(user: User) -> QuerySet[Appointment]:
-    """The planned teleconsultations of ``user``'s patient threads still to come (or under way)."""
+    """Those of ``user``'s patient threads."""
     threads = Member.objects.filter(user_id=user.pk, conversation__kind=Conversation.Kind.PATIENT).values(
         "conversation_id"
     )
-    return Appointment.objects.filter(
-        conversation_id__in=threads, state=Appointment.State.PLANNED, starts_at__gte=timezone.now() - SHOWN_AFTER
-    ).order_by("starts_at", "pk")
+    return to_come().filter(conversation_id__in=threads)
 
 
 def due_soon(user: User) -> QuerySet[Appointment]:
@@ -194,13 +198,7 @@ def due_soon(user: User) -> QuerySet[Appointment]:
 
 def of_thread(conversation: Conversation) -> list[Appointment]:
     """A thread's planned teleconsultations still to come (the thread's page shows them)."""
-    return list(
-        Appointment.objects.filter(
-            conversation_id=conversation.pk,
-            state=Appointment.State.PLANNED,
-            starts_at__gte=timezone.now() - SHOWN_AFTER,
-        ).order_by("starts_at", "pk")[:MAX_PLANNED]
-    )
+    return list(to_come().filter(conversation_id=conversation.pk)[:MAX_PLANNED])
 
 
 def _announce(user_ids: list[int]) -> None:
