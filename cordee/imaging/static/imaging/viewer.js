@@ -114,8 +114,11 @@ function angleText(points) {
   return `${(Math.acos(Math.max(-1, Math.min(1, cos))) * 180 / Math.PI).toFixed(1)}°`;
 }
 
-function overlayPoint(point, k, ox, oy) {
-  return [ox + point[0] * k, oy + point[1] * k];
+// Image pixel coordinates → the overlay's (drawn only unrotated: the overlay does not turn).
+function toOverlay() {
+  const rect = canvas.getBoundingClientRect(), box = viewport.getBoundingClientRect();
+  const k = rect.width / state.frame.cols, ox = rect.left - box.left, oy = rect.top - box.top;
+  return ([x, y]) => [ox + x * k, oy + y * k];
 }
 
 function drawAngle() {
@@ -128,9 +131,7 @@ function drawAngle() {
     show("measure", "");
   }
   if (!points.length || state.rotate % 360 !== 0) return;
-  const rect = canvas.getBoundingClientRect(), box = viewport.getBoundingClientRect();
-  const k = rect.width / state.frame.cols, ox = rect.left - box.left, oy = rect.top - box.top;
-  const shown = points.map((p) => overlayPoint(p, k, ox, oy));
+  const shown = points.map(toOverlay());
   const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
   line.setAttribute("points", shown.map((p) => p.join(",")).join(" "));
   overlay.append(line);
@@ -151,13 +152,11 @@ function drawMeasure() {
   const text = sx ? `${Math.hypot(dx * sx, dy * sy).toFixed(1)} mm` : `${Math.hypot(dx, dy).toFixed(1)} px`;
   show("measure", text);
   root.dataset.measure = text;
-  const rect = canvas.getBoundingClientRect(), box = viewport.getBoundingClientRect();
-  const k = rect.width / state.frame.cols;
-  const line = document.createElementNS("http://www.w3.org/2000/svg", "line");
-  const ox = rect.left - box.left, oy = rect.top - box.top;
   if (state.rotate % 360 === 0) {
-    line.setAttribute("x1", ox + m.x1 * k); line.setAttribute("y1", oy + m.y1 * k);
-    line.setAttribute("x2", ox + m.x2 * k); line.setAttribute("y2", oy + m.y2 * k);
+    const place = toOverlay();
+    const [[x1, y1], [x2, y2]] = [place([m.x1, m.y1]), place([m.x2, m.y2])];
+    const line = document.createElementNS("http://www.w3.org/2000/svg", "line");
+    line.setAttribute("x1", x1); line.setAttribute("y1", y1); line.setAttribute("x2", x2); line.setAttribute("y2", y2);
     overlay.append(line);
   }
 }
