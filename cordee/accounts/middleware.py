@@ -114,6 +114,12 @@ class MandatoryMfaMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
+    @classmethod
+    def passed(cls, user: Any, session: Any) -> bool:
+        """Whether ``session`` may use Cordée as far as the second factor goes (it has passed one,
+        or the account needs none): what pages and sockets beyond the set-up ask."""
+        return not user.mfa_mandatory or bool(session.get(cls.SESSION_KEY))
+
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if (

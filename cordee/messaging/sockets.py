@@ -34,7 +34,7 @@ SESSION_CHECK_SECONDS = 60
 def socket_allowed(user: Any, session: SessionBase | None) -> bool:
     if not is_active_user(user) or session is None or session.session_key is None:
         return False
-    if user.mfa_mandatory and not session.get(MandatoryMfaMiddleware.SESSION_KEY):
+    if not MandatoryMfaMiddleware.passed(user, session):
         return False
     if is_expired(session):
         return False

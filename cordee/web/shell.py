@@ -84,7 +84,7 @@ class Shell:
         a mandatory second factor (the set-up pages): the socket they open would be refused."""
         if not self.user.is_authenticated:
             return []
-        if self.user.mfa_mandatory and not self.request.session.get(MandatoryMfaMiddleware.SESSION_KEY):
+        if not MandatoryMfaMiddleware.passed(self.user, self.request.session):
             return []
         return modules.shell_tools(self.user)
 
