@@ -148,6 +148,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(DATA_DIR / "cordee.sqlite3"),
+            # Kept open by the thread that opened it (the HTTP requests' threads are a fixed pool,
+            # cordee/lib/asgi.py): opening one, with the pragmas below, cost more than a light request.
+            "CONN_MAX_AGE": None,
             "OPTIONS": {
                 # IMMEDIATE: a writing transaction takes the lock at BEGIN, so two writers never
                 # deadlock on a read→write upgrade (the audit chain relies on it).
@@ -161,6 +164,10 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# HTTP requests run their middleware and view in this many threads per process (cordee/lib/asgi.py);
+# more requests at once wait for a free thread. With PostgreSQL each holds a pooled connection
+# while it runs, so DB_POOL_MAX_SIZE must leave room for them and for the sockets' queries.
+REQUEST_THREADS = env_int("REQUEST_THREADS", 10, minimum=1, maximum=200)
 
 REDIS_URL = env_str("REDIS_URL")
 # Every key Cordée writes to Redis (cache, rate limits, channel layer) starts with this prefix, so

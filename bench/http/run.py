@@ -9,6 +9,8 @@ other with the same client:
 
 - ``page``: a signed-in page (``GET /messagerie/``);
 - ``json_get``: a signed-in JSON GET (``GET /api/messaging/conversations``);
+- ``json_light``: a signed-in JSON GET whose view reads one short list (``GET /api/library/collections``,
+  the person's collections, none here): the request path with the least view work;
 - ``json_post``: a signed-in JSON POST that stores (a message sent through the API);
 - ``refused_400``: a signed-in JSON POST refused by the schema (the request path alone);
 - ``anonymous_401``: the same GET without a session;
@@ -160,6 +162,7 @@ def _targets(world: dict[str, Any], cordee: tuple[subprocess.Popen, int], bare: 
     return [
         Target("page", process, port, "GET", "/messagerie/", headers={**signed, "Accept": "text/html"}),
         Target("json_get", process, port, "GET", "/api/messaging/conversations", headers=signed),
+        Target("json_light", process, port, "GET", "/api/library/collections", headers=signed),
         Target(
             "json_post",
             process,

@@ -7,16 +7,19 @@
   before any middleware or authentication runs. A body announced (``Content-Length``) or found
   while streaming to be larger than ``REQUEST_MAX_BYTES`` is refused with 413 before that.
 - ``SyncChainHandler``: Django's ASGI handler, with the middleware chain and the view run in one
-  worker thread per request. Django's own async chain hopped between the event loop and a thread
-  at every sync middleware boundary and again around the view (three hand-offs a request, each
-  copying the context); Cordée's middleware and views read the database, which is synchronous, so
-  an async-capable stack would hop at each query instead (bench/http, issue 21).
+  hand-off to a fixed pool of request threads. Django's own async chain hopped between the event
+  loop and a thread at every sync middleware boundary and again around the view (three hand-offs a
+  request, each copying the context); Cordée's middleware and views read the database, which is
+  synchronous, so an async-capable stack would hop at each query instead. Django also started a
+  thread for every request (its ``ThreadSensitiveContext``), hence a new database connection for
+  every request; the pool's threads keep theirs (bench/http, issue 21).
 """
 
 from __future__ import annotations
 
 import gc
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +28,7 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.base import BaseHandler
+from django.db import close_old_connections
 from django.http import FileResponse, HttpRequest, HttpResponseBase
 from django.http.request import split_domain_port, validate_host
 
@@ -113,14 +117,37 @@ async def _refuse(scope: Scope, send: Any, limit: int) -> None:
 
 class SyncChainHandler(ASGIHandler):
     """The HTTP requests' handler (cordee/asgi.py): body read and response sent on the event loop,
-    everything between — middleware, view, the error log of a 4xx/5xx — in one thread hand-off."""
+    everything between — middleware, view, the error log of a 4xx/5xx — in one hand-off to one of
+    ``REQUEST_THREADS`` threads, which keep their database connection from one request to the next
+    (SQLite's, opened with its pragmas and functions, cost more than a light request itself; a
+    PostgreSQL connection goes back to psycopg's pool at the end of each request, as before)."""
 
     def __init__(self) -> None:
         BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
+        self.executor = ThreadPoolExecutor(settings.REQUEST_THREADS, thread_name_prefix="cordee-request")
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        # Django's own __call__ opens a ThreadSensitiveContext here, which starts a thread per
+        # request; the pool below replaces it. Sync work Django itself hands off around the view
+        # (the request_started/finished signals, a sync streaming body) goes to asgiref's single
+        # shared thread, and opens no connection there unless a streamed body reads the database.
+        if scope["type"] != "http":
+            raise ValueError(f"Django serves HTTP only, not {scope['type']}")
+        await self.handle(scope, receive, send)
+
+    def _respond(self, request: HttpRequest) -> HttpResponseBase:
+        # request_started and request_finished run on another thread (above): this thread's
+        # connection is checked and given back here, as those signals would (Django's
+        # close_old_connections: a broken connection, or one past CONN_MAX_AGE, is closed).
+        close_old_connections()
+        try:
+            return self.get_response(request)
+        finally:
+            close_old_connections()
 
     async def run_get_response(self, request: HttpRequest) -> HttpResponseBase:
-        response = await sync_to_async(self.get_response, thread_sensitive=True)(request)
+        response = await sync_to_async(self._respond, thread_sensitive=False, executor=self.executor)(request)
         response._handler_class = self.__class__  # type: ignore[attr-defined]  # Django's own handler sets it too
         if isinstance(response, FileResponse):
             response.block_size = self.chunk_size  # the ASGI server does the chunking
