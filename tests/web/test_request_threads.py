@@ -1,0 +1,81 @@
+"""HTTP requests run in a fixed pool of threads (cordee.lib.asgi.SyncChainHandler), which keep
+their SQLite connection from one request to the next and give a PostgreSQL one back to the pool.
+
+Django's own handler started a thread per request, so every request opened a new connection:
+on SQLite, with its pragmas and functions, that cost more than a light request itself (bench/http).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from asgiref.sync import async_to_sync
+from asgiref.testing import ApplicationCommunicator
+from django.conf import settings
+from django.db import connection, connections
+from django.db.backends.signals import connection_created
+
+from tests.conftest import login_as
+
+
+def _scope(cookie: str) -> dict:
+    path = "/api/messaging/conversations"
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"localhost"), (b"cookie", cookie.encode()), (b"accept", b"application/json")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 80),
+    }
+
+
+def _get(application, cookie: str) -> int:
+    async def scenario() -> int:
+        communicator = ApplicationCommunicator(application, _scope(cookie))
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start = await communicator.receive_output(timeout=10)
+        await communicator.receive_output(timeout=10)
+        await communicator.wait(timeout=10)
+        return start["status"]
+
+    return async_to_sync(scenario)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_reuse_their_threads_and_connections(client, alice):
+    from cordee.asgi import application
+
+    login_as(client, alice)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    handler = application.application_mapping["http"].application  # BodySizeLimit → SyncChainHandler
+    opened: list[str] = []
+
+    def note(sender, connection, **kwargs):
+        opened.append(threading.current_thread().name)
+
+    connection_created.connect(note, weak=False)
+    try:
+        statuses = [_get(application, cookie) for _ in range(8)]
+    finally:
+        connection_created.disconnect(note)
+    assert statuses == [200] * 8
+    in_requests = [name for name in opened if name.startswith("cordee-request")]
+    # no thread of its own per request: every query of the eight ran in the pool's threads
+    assert in_requests and len(opened) == len(in_requests), opened
+    still_open = handler.executor.submit(lambda: connections["default"].connection is not None).result()
+    if connection.vendor == "sqlite":
+        # one sequential client, one thread: its connection opened once and kept
+        assert len(in_requests) == 1, in_requests
+        assert still_open
+    else:
+        # a pooled PostgreSQL connection is taken for each request and given back at its end
+        assert len(in_requests) == 8
+        assert not still_open
