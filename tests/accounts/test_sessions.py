@@ -111,3 +111,32 @@ def test_a_session_ends_at_its_maximum_age_whatever_the_activity(paula, settings
     response = client.get("/")
     assert response.status_code == 302 and "expired=1" in response["Location"]
     assert not Session.objects.filter(session_key=session.session_key).exists()
+
+
+def test_a_sessions_row_is_read_as_django_reads_it(client_for, alice, settings):
+    """The session engine reads its row with one plain query (cordee.accounts.sessions): a live
+    row signs in, an expired row or an unknown key does not (and the key is dropped), and the
+    expiry read back is the row's, as an aware datetime on both databases."""
+    from datetime import timedelta
+
+    from django.core.cache import caches
+    from django.utils import timezone
+
+    from cordee.accounts.sessions import SessionStore
+
+    client = client_for(alice)
+    key = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert client.get("/api/messaging/conversations").status_code == 200
+    row = SessionStore(session_key=key)._get_session_from_db()
+    assert row is not None and row.expire_date == Session.objects.get(session_key=key).expire_date
+    assert timezone.is_aware(row.expire_date)
+
+    unknown = SessionStore(session_key="x" * 32)
+    assert unknown._get_session_from_db() is None and unknown.session_key is None
+
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    if settings.SESSIONS_CACHED:  # the shared cache holds it too, as after a read
+        caches[settings.SESSION_CACHE_ALIAS].delete(SessionStore(session_key=key).cache_key)
+    expired = SessionStore(session_key=key)
+    assert expired._get_session_from_db() is None and expired.load() == {}
+    assert client.get("/api/messaging/conversations").status_code == 401
