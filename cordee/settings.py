@@ -146,7 +146,7 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "cordee.lib.sqlite",
             "NAME": str(DATA_DIR / "cordee.sqlite3"),
             # Kept open by the thread that opened it (the HTTP requests' threads are a fixed pool,
             # cordee/lib/asgi.py): opening one, with the pragmas below, cost more than a light request.

@@ -102,7 +102,7 @@ def _sqlite_test_database_in_a_file() -> None:
 
     from django.conf import settings
 
-    sqlite = [db for db in settings.DATABASES.values() if db["ENGINE"] == "django.db.backends.sqlite3"]
+    sqlite = [db for db in settings.DATABASES.values() if db["ENGINE"] == "cordee.lib.sqlite"]
     if not sqlite:
         return
     shm = "/dev/shm"  # noqa: S108 -- only the parent: mkdtemp makes a private, unpredictable directory in it

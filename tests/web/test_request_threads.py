@@ -72,8 +72,9 @@ def test_requests_reuse_their_threads_and_connections(client, alice):
     assert in_requests and len(opened) == len(in_requests), opened
     still_open = handler.executor.submit(lambda: connections["default"].connection is not None).result()
     if connection.vendor == "sqlite":
-        # one sequential client, one thread: its connection opened once and kept
-        assert len(in_requests) == 1, in_requests
+        # each thread opened its connection once and kept it (threads of the pool that earlier
+        # tests used may take turns; before, each of the eight requests opened one)
+        assert len(in_requests) == len(set(in_requests)) <= settings.REQUEST_THREADS, in_requests
         assert still_open
     else:
         # a pooled PostgreSQL connection is taken for each request and given back at its end
