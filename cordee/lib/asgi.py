@@ -161,9 +161,18 @@ def settle_startup_objects() -> None:
     A full collection walks every tracked object: with Cordée's libraries loaded that took ~170 ms,
     every few hundred requests, and those were the slowest requests of all (bench/referrals counted
     four such pauses in 1,200 requests, each the page's "max"). Objects made later are collected as
-    usual; the frozen ones were to live as long as the process anyway."""
+    usual; the frozen ones were to live as long as the process anyway.
+
+    The caches are made here too, in the process's root context: Django keeps them in a
+    context-local (``caches``), so a cache first used inside a request was that request's own —
+    with Redis, a new connection pool and TCP connection for every request and every socket
+    (bench/http: 16 % of a signed-in GET). Made here, every request's context shares them; Django's
+    Redis, database and local-memory caches are safe to share between threads."""
+    from django.core.cache import caches
     from django.urls import get_resolver
 
     get_resolver().url_patterns  # noqa: B018 -- imports the root URLconf and, through it, the views
+    for alias in settings.CACHES:
+        caches[alias]  # noqa: B018 -- made now, in the root context (above)
     gc.collect()
     gc.freeze()

@@ -80,3 +80,66 @@ def test_requests_reuse_their_threads_and_connections(client, alice):
         # a pooled PostgreSQL connection is taken for each request and given back at its end
         assert len(in_requests) == 8
         assert not still_open
+
+
+_CACHES_PROBE = """
+import asyncio
+import cordee.asgi
+from django.core.cache import caches
+from django.http import HttpResponse
+
+handler = cordee.asgi.application.application_mapping["http"].application
+seen = []
+
+def respond(request):
+    seen.append(tuple(id(caches[alias]) for alias in caches.settings))
+    return HttpResponse("ok")
+
+handler._respond = respond
+
+async def one():
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+             "scheme": "http", "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"localhost")], "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80)}
+    sent = []
+    async def receive():
+        if not sent:
+            sent.append(1)
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()
+    async def send(message):
+        pass
+    await cordee.asgi.application(scope, receive, send)
+
+async def main():
+    for _ in range(5):
+        await asyncio.create_task(one())  # a task per request, as the ASGI server makes
+
+asyncio.run(main())
+print(len(seen), len(set(seen)))
+"""
+
+
+def test_every_request_shares_the_caches_made_at_start_up(tmp_path):
+    """Django keeps its caches in a context-local: a cache first used inside a request was that
+    request's own (with Redis, a new connection pool and connection per request). ``cordee.asgi``
+    makes them at start-up, so every request shares them. Checked in a fresh interpreter, as the
+    server starts."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    environment.update(DEBUG="1", CORDEE_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="cordee.settings")
+    result = subprocess.run(  # noqa: S603 -- this interpreter, a fixed probe
+        [sys.executable, "-c", _CACHES_PROBE],
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    requests, distinct = result.stdout.split()
+    assert (requests, distinct) == ("5", "1")  # one set of caches for the five requests
