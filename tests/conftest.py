@@ -17,6 +17,7 @@ import ipaddress
 import os
 import re
 import socket
+from typing import Any
 
 import pytest
 
@@ -44,6 +45,26 @@ def postgres_run_only(what: str) -> None:
 
     if connection.vendor != "postgresql":
         pytest.skip(f"this run uses SQLite: {what} is tested by the PostgreSQL run (DATABASE_URL, make test-postgres)")
+
+
+def run_fresh_interpreter(probe: str, data_dir: Any) -> Any:
+    """Run the Python source ``probe`` in a new interpreter, as a server process starts: SQLite in
+    ``data_dir``, DEBUG on (keys made there), the repository as working directory. Returns the
+    completed process (stdout and stderr as text)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    environment.update(DEBUG="1", CORDEE_DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="cordee.settings")
+    return subprocess.run(  # noqa: S603 -- this interpreter, a probe of the test suite's own
+        [sys.executable, "-c", probe],
+        cwd=Path(__file__).resolve().parents[1],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def sqlite_run_only(what: str) -> None:

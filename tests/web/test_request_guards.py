@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 
 from cordee.audit.models import AuditEntry
 from cordee.lib.asgi import BodySizeLimit, origin_allowed
+from tests.conftest import run_fresh_interpreter
 from tests.messaging.conftest import communicator, session_cookie
 
 
@@ -197,25 +198,11 @@ def test_the_server_freezes_its_start_up_objects_out_of_the_collectors_way(tmp_p
     """``cordee.asgi`` loads the views and freezes what is alive then (``settle_startup_objects``):
     full collections no longer walk the libraries, the slowest requests of all before. Checked in a
     fresh interpreter, as the server starts."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    environment.update(DEBUG="1", CORDEE_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="cordee.settings")
     probe = (
         "import gc, sys; import cordee.asgi; "
         "print(gc.get_freeze_count(), 'cordee.referrals.views' in sys.modules, len(gc.get_objects()))"
     )
-    result = subprocess.run(  # noqa: S603 -- this interpreter, a fixed probe
-        [sys.executable, "-c", probe],
-        cwd=Path(__file__).resolve().parents[2],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_fresh_interpreter(probe, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     frozen, views_loaded, collected = result.stdout.split()
     assert views_loaded == "True"  # the URLconf and its views were loaded before freezing

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection, connections
 from django.db.backends.signals import connection_created
 
-from tests.conftest import login_as
+from tests.conftest import login_as, run_fresh_interpreter
 
 
 def _scope(cookie: str) -> dict:
@@ -125,21 +125,7 @@ def test_every_request_shares_the_caches_made_at_start_up(tmp_path):
     request's own (with Redis, a new connection pool and connection per request). ``cordee.asgi``
     makes them at start-up, so every request shares them. Checked in a fresh interpreter, as the
     server starts."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    environment.update(DEBUG="1", CORDEE_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="cordee.settings")
-    result = subprocess.run(  # noqa: S603 -- this interpreter, a fixed probe
-        [sys.executable, "-c", _CACHES_PROBE],
-        cwd=Path(__file__).resolve().parents[2],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_fresh_interpreter(_CACHES_PROBE, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     requests, distinct = result.stdout.split()
     assert (requests, distinct) == ("5", "1")  # one set of caches for the five requests
