@@ -32,12 +32,11 @@ PUBLISH_BACKLOG = 8  # batches stored but not yet published before storing waits
 
 
 def _store(requests: list[SendRequest]) -> tuple[list[Outcome], list[events.Event]]:
-    """One batch, in the database thread. The connection is kept from batch to batch on SQLite
-    (an in-process file cannot go stale; reopening it costs its PRAGMAs at every batch); other
-    databases follow ``CONN_MAX_AGE`` as ``database_sync_to_async`` would."""
+    """One batch, in the database thread. The connection follows ``CONN_MAX_AGE`` as
+    ``database_sync_to_async`` would: kept from batch to batch on SQLite (its settings keep
+    connections open), given back to the pool with PostgreSQL."""
     conn = connections[DEFAULT_DB_ALIAS]
-    if conn.vendor != "sqlite":
-        conn.close_if_unusable_or_obsolete()
+    conn.close_if_unusable_or_obsolete()
     try:
         results = send_messages(requests)
         return results, after_send(results)
