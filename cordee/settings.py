@@ -387,6 +387,11 @@ IMAGING_ZIP_MAX_RATIO = env_int("IMAGING_ZIP_MAX_RATIO", 100, minimum=2)
 IMAGING_UPLOAD_CHUNK_BYTES = env_int(
     "IMAGING_UPLOAD_CHUNK_BYTES", 4 * 1024 * 1024, minimum=1024, maximum=64 * 1024 * 1024
 )
+# WADO-RS frames: a decrypted instance is kept in the process's memory for this many seconds, within
+# this many bytes in all, so that scrolling a series or playing a multi-frame cine decrypts each
+# instance once rather than once per frame (0 bytes: no cache; docs/decisions/0018-…).
+IMAGING_DECRYPTED_CACHE_BYTES = env_int("IMAGING_DECRYPTED_CACHE_BYTES", 256 * 1024 * 1024, minimum=0)
+IMAGING_DECRYPTED_CACHE_SECONDS = env_int("IMAGING_DECRYPTED_CACHE_SECONDS", 60, minimum=1, maximum=3600)
 # An upload that received no chunk for this long is abandoned: the worker deletes its chunks (hourly).
 IMAGING_UPLOAD_ABANDONED_HOURS = env_int("IMAGING_UPLOAD_ABANDONED_HOURS", 24, minimum=1)
 # The C-STORE receiver (manage.py dicom_receiver): its AE title and port, and the calling AE titles

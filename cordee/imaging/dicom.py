@@ -8,6 +8,8 @@ No Django here: what a file is and what its pixels are (pydicom, pylibjpeg's dec
   "no preview").
 - ``frame_values(ds, n)``: one frame as numbers a viewer windows (modality LUT applied), or RGB.
 - ``render_png(ds, n, center, width)``: the frame as an 8-bit PNG (thumbnails, ``rendered``).
+- ``raw_frame(ds, n)``: the frame's bytes as WADO-RS ``frames/{n}`` sends them, with their
+  transfer syntax: a compressed frame as stored, a native frame little endian.
 """
 
 from __future__ import annotations
@@ -176,6 +178,38 @@ def frame_array(dataset: Dataset, index: int) -> np.ndarray:
             return pixel_array(dataset, index=index if frames > 1 else None)
     except Exception as exc:  # any decoder failure: the frame is not shown, never a server error
         raise FrameError(f"cannot decode ({type(exc).__name__})") from None
+
+
+EXPLICIT_LITTLE = "1.2.840.10008.1.2.1"
+
+
+def raw_frame(dataset: Dataset, index: int) -> tuple[bytes, str]:
+    """The frame ``index`` (0-based) undecoded, for a viewer that decodes (PS3.18 RetrieveFrames):
+    a compressed frame as stored, with the file's transfer syntax; a native frame as its little-endian
+    bytes (implicit, explicit, deflated once inflated, big endian swapped) in Explicit VR Little
+    Endian."""
+    frames = number_of_frames(dataset)
+    if not 0 <= index < frames:
+        raise FrameError("no such frame")
+    syntax = UID(str(dataset.file_meta.get("TransferSyntaxUID", "")))
+    data = dataset.PixelData
+    if syntax.is_encapsulated:
+        from pydicom.encaps import get_frame  # why here: the one caller that reads fragments
+
+        try:
+            return bytes(get_frame(data, index, number_of_frames=frames)), str(syntax)
+        except Exception as exc:  # a broken offset table or fragments: not shown, never a server error
+            raise FrameError(f"cannot read the frame ({type(exc).__name__})") from None
+    bits = int(dataset.get("BitsAllocated", 0) or 0)
+    if bits not in (8, 16, 32, 64):  # 1-bit frames are packed across frame boundaries
+        raise FrameError("unsupported bits allocated")
+    size = int(dataset.Rows) * int(dataset.Columns) * int(dataset.get("SamplesPerPixel", 1) or 1) * bits // 8
+    frame = bytes(data[index * size : (index + 1) * size])
+    if len(frame) != size:
+        raise FrameError("pixel data shorter than its frames")
+    if not syntax.is_little_endian and bits > 8:
+        frame = np.frombuffer(frame, dtype=f">u{bits // 8}").astype(f"<u{bits // 8}").tobytes()
+    return frame, EXPLICIT_LITTLE
 
 
 def frame_values(dataset: Dataset, index: int) -> tuple[np.ndarray, str]:

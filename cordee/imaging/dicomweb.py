@@ -8,13 +8,18 @@
   without a CORS preflight, which Cordée never grants; the session is still required.
 - ``GET /dicomweb/studies/{study}/metadata``: the DICOM JSON of every instance (bulk data left out).
 - ``GET …/series/{series}/instances/{sop}``: the instance (multipart/related, application/dicom).
+- ``GET …/instances/{sop}/frames/{n}``: RetrieveFrames, the frame undecoded (``multipart/related;
+  type="application/octet-stream"``, its transfer syntax in the part's content type): what the
+  Cornerstone3D viewer decodes in the browser. Accept must allow that (406 otherwise).
 - ``GET …/instances/{sop}/frames/{n}/rendered``: the frame as a PNG (``window=center,width``,
   ``viewport=size`` for thumbnails).
 - ``GET …/instances/{sop}/frames/{n}/values``: Cordée's viewer extension, the frame decoded on the
   server: float32 little-endian values after the modality LUT (or RGB bytes), with its shape in
   headers, so that window/level runs in the browser without a codec there.
 
-Files are decrypted on the fly; every response is ``Cache-Control: no-store, private``; reads go
+Files are decrypted on the fly, and kept decrypted in the process's memory for a minute
+(``IMAGING_DECRYPTED_CACHE_*``) so that the frames of an instance being read decrypt it once;
+every response is ``Cache-Control: no-store, private``; reads go
 through ``access_study_frames`` (same 404 for missing and forbidden; one audit entry per study
 and session, not per frame).
 """
@@ -23,9 +28,11 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import warnings
 from typing import Any
 
+import cachetools
 import pydicom
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -121,8 +128,41 @@ def stow(request: AuthedRequest) -> HttpResponse:
     return _no_store(JsonResponse(result, status=status, content_type=DICOM_JSON))
 
 
+class DecryptedInstances:
+    """Decrypted instances of this process, for ``IMAGING_DECRYPTED_CACHE_SECONDS`` within
+    ``IMAGING_DECRYPTED_CACHE_BYTES``: scrolling a series or playing a cine asks for the frames of
+    an instance one by one, and each request would otherwise decrypt the whole file again. Keyed by
+    the blob's random UUID (a re-encrypted instance has a new blob); read only after the request
+    passed ``access_study_frames``, so the cache never answers anyone the database would not."""
+
+    def __init__(self, max_bytes: int, seconds: int) -> None:
+        self._lock = threading.Lock()
+        self._max_bytes = max_bytes
+        self._entries: cachetools.TTLCache[Any, bytes] = cachetools.TTLCache(
+            maxsize=max(max_bytes, 1), ttl=seconds, getsizeof=len
+        )
+
+    def get(self, instance: Instance) -> bytes:
+        key = instance.blob_id
+        with self._lock:
+            data = self._entries.get(key)
+        if data is None:
+            data = b"".join(iter_blob(instance.blob))
+            if 0 < len(data) <= self._max_bytes:
+                with self._lock:
+                    self._entries[key] = data
+        return data
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+decrypted = DecryptedInstances(settings.IMAGING_DECRYPTED_CACHE_BYTES, settings.IMAGING_DECRYPTED_CACHE_SECONDS)
+
+
 def _dataset(instance: Instance) -> Any:
-    data = b"".join(iter_blob(instance.blob))
+    data = decrypted.get(instance)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return pydicom.dcmread(io.BytesIO(data))
@@ -135,10 +175,13 @@ def metadata(request: AuthedRequest, study_uid: str) -> HttpResponse:
     out = []
     for instance in Instance.objects.filter(study=study).select_related("blob").order_by("series_id", "number", "pk"):
         dataset = _dataset(instance)
+        for pixels in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"):
+            if pixels in dataset:
+                delattr(dataset, pixels)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            item = dataset.to_json_dict(bulk_data_threshold=1024, bulk_data_element_handler=lambda _element: "")
-        item.pop("7FE00010", None)
+            # Inline up to 1 MiB: a viewer needs the palette colour LUTs (up to 3 × 128 KiB) in here.
+            item = dataset.to_json_dict(bulk_data_threshold=1024 * 1024, bulk_data_element_handler=lambda _e: "")
         out.append(item)
     return _no_store(JsonResponse(out, safe=False, content_type=DICOM_JSON))
 
@@ -162,6 +205,48 @@ def _frame(request: AuthedRequest, study_uid: str, series_uid: str, sop_uid: str
     if not instance.previewable or not 1 <= frame <= instance.frames:
         raise Http404
     return _dataset(instance), frame - 1
+
+
+def _accepts_octet_frames(accept: str, syntax: str) -> bool:
+    """Whether an Accept header admits ``multipart/related; type="application/octet-stream"`` in
+    ``syntax`` (PS3.18 8.7.3.5): no header, */*, multipart/*, or multipart/related whose ``type``
+    (if any) is application/octet-stream and whose ``transfer-syntax`` (if any) is * or ``syntax``."""
+    if not accept.strip():
+        return True
+    for media_range in accept.split(","):
+        main, *params = (part.strip() for part in media_range.split(";"))
+        values = {k.strip().lower(): v.strip().strip('"') for k, _eq, v in (p.partition("=") for p in params)}
+        if main in ("*/*", "multipart/*"):
+            return True
+        if main.lower() != "multipart/related":
+            continue
+        if values.get("type", "application/octet-stream").lower() not in ("application/octet-stream", "*/*"):
+            continue
+        if values.get("transfer-syntax", "*") in ("*", syntax):
+            return True
+    return False
+
+
+@login_required
+@require_GET
+def frames(request: AuthedRequest, study_uid: str, series_uid: str, sop_uid: str, frame: int) -> HttpResponse:
+    """RetrieveFrames: one frame, undecoded, as the single part of a multipart/related answer."""
+    dataset, index = _frame(request, study_uid, series_uid, sop_uid, frame)
+    try:
+        data, syntax = dicom.raw_frame(dataset, index)
+    except dicom.FrameError:
+        raise Http404 from None
+    if not _accepts_octet_frames(request.headers.get("Accept", ""), syntax):
+        offered = f'multipart/related; type="application/octet-stream"; transfer-syntax={syntax}'
+        detail = f"This frame is available as {offered}."
+        return _no_store(JsonResponse({"detail": detail, "code": "not_acceptable"}, status=406))
+    boundary = f"cordee-frame-{index + 1}-{sop_uid.replace('.', '')[-16:]}"
+    part = f"application/octet-stream; transfer-syntax={syntax}"
+    body = b"".join(
+        (f"--{boundary}\r\nContent-Type: {part}\r\n\r\n".encode(), data, f"\r\n--{boundary}--\r\n".encode())
+    )
+    content_type = f'multipart/related; type="application/octet-stream"; transfer-syntax={syntax}; boundary={boundary}'
+    return _no_store(HttpResponse(body, content_type=content_type))
 
 
 def _window(text: str) -> tuple[float | None, float | None]:

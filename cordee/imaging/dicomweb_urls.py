@@ -8,6 +8,7 @@ urlpatterns = [
     path("studies", dicomweb.stow, name="stow"),
     path("studies/<str:study_uid>/metadata", dicomweb.metadata, name="metadata"),
     path(_instance, dicomweb.instance, name="instance"),
+    path(f"{_instance}/frames/<int:frame>", dicomweb.frames, name="frames"),
     path(f"{_instance}/frames/<int:frame>/rendered", dicomweb.rendered, name="rendered"),
     path(f"{_instance}/frames/<int:frame>/values", dicomweb.values, name="values"),
 ]

@@ -160,3 +160,113 @@ def test_stow_body_larger_than_djangos_form_limit(client, alice, paula, settings
     assert len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     response = client.post("/dicomweb/studies", body, content_type=STOW_TYPE)
     assert response.status_code == 200 and len(response.json()["00081199"]["Value"]) == 70
+
+
+OCTET_FRAMES = "multipart/related; type=application/octet-stream; transfer-syntax=*"
+
+
+def _single_part(response) -> tuple[str, bytes]:
+    """The content type and body of the one part of a RetrieveFrames answer."""
+    boundary = response["Content-Type"].split("boundary=")[1]
+    body = response.content
+    assert body.startswith(f"--{boundary}\r\n".encode()) and body.endswith(f"\r\n--{boundary}--\r\n".encode())
+    head, _sep, rest = body[len(boundary) + 4 :].partition(b"\r\n\r\n")
+    return head.decode().removeprefix("Content-Type: "), rest[: -len(boundary) - 8]
+
+
+def test_frames_are_the_stored_frames_in_their_transfer_syntax(client, alice, paula):
+    """RetrieveFrames, as the Cornerstone3D viewer asks for it: a compressed frame exactly as stored
+    (pydicom's fragments of that frame) with its transfer syntax; a native frame as the
+    little-endian bytes of pydicom's decode (big endian swapped, deflated inflated)."""
+    login_as(client, alice)
+    seen = set()
+    for name in VALID:
+        data = variant(name)
+        stored = do_ingest(data, by=alice, source=Source.UPLOAD, patient=paula.patient)
+        if not stored.instance.frames:
+            continue
+        ds = pydicom.dcmread(io.BytesIO(data))
+        frames = dicom.number_of_frames(ds)
+        last = frames  # the last frame too: offsets past the first are where slicing goes wrong
+        for n in sorted({1, last}):
+            response = client.get(_urls(stored.instance).replace("/frames/1", f"/frames/{n}"), HTTP_ACCEPT=OCTET_FRAMES)
+            assert response.status_code == 200, name
+            assert response["Cache-Control"] == "no-store, private"
+            part_type, payload = _single_part(response)
+            syntax = pydicom.uid.UID(ds.file_meta.TransferSyntaxUID)
+            if syntax.is_encapsulated:
+                assert part_type == f"application/octet-stream; transfer-syntax={syntax}", name
+                assert payload == pydicom.encaps.get_frame(ds.PixelData, n - 1, number_of_frames=frames), name
+            else:
+                assert part_type == "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1", name
+                decoded = ds.pixel_array if frames == 1 else ds.pixel_array[n - 1]
+                assert payload == decoded.astype(decoded.dtype.newbyteorder("<")).tobytes(), name
+            seen.add(str(syntax))
+    assert {"1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.5"} <= seen
+
+
+def test_frames_negotiation_and_refusals(client, alice, charlie, paula):
+    stored = do_ingest(variant("MR_small_RLE.dcm"), by=alice, source=Source.UPLOAD, patient=paula.patient)
+    url = _urls(stored.instance)
+    login_as(client, alice)
+    for accept in (
+        "",
+        "*/*",
+        "multipart/related",
+        'multipart/related; type="application/octet-stream"',
+        "multipart/related; type=application/octet-stream; transfer-syntax=1.2.840.10008.1.2.5",
+        "image/jpeg, multipart/related; type=application/octet-stream",
+    ):
+        assert client.get(url, HTTP_ACCEPT=accept).status_code == 200, accept
+    for accept in (
+        "image/jpeg",
+        "multipart/related; type=image/jpeg",
+        "multipart/related; type=application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1",
+    ):
+        refused = client.get(url, HTTP_ACCEPT=accept)
+        assert refused.status_code == 406 and refused.json()["code"] == "not_acceptable", accept
+    assert client.get(url.replace("/frames/1", "/frames/2"), HTTP_ACCEPT=OCTET_FRAMES).status_code == 404
+    assert client.get(url.replace("/frames/1", "/frames/0"), HTTP_ACCEPT=OCTET_FRAMES).status_code == 404
+    login_as(client, charlie)
+    assert client.get(url, HTTP_ACCEPT=OCTET_FRAMES).status_code == 404
+    client.logout()
+    assert client.get(url, HTTP_ACCEPT=OCTET_FRAMES).status_code == 302
+
+
+def test_frames_of_an_instance_decrypt_it_once(client, alice, paula, monkeypatch):
+    """Scrolling a multi-frame instance: its ten frames read the vault once (the decrypted instance
+    is kept a minute), and still pass the access check each time (an outsider gets the 404)."""
+    from cordee.imaging import dicomweb
+
+    dicomweb.decrypted.clear()
+    stored = do_ingest(variant("emri_small.dcm"), by=alice, source=Source.UPLOAD, patient=paula.patient)
+    reads = []
+    real = dicomweb.iter_blob
+    monkeypatch.setattr(dicomweb, "iter_blob", lambda blob: reads.append(blob.pk) or real(blob))
+    login_as(client, alice)
+    for n in range(1, 11):
+        url = _urls(stored.instance).replace("/frames/1", f"/frames/{n}")
+        assert client.get(url, HTTP_ACCEPT=OCTET_FRAMES).status_code == 200
+    assert len(reads) == 1
+    dicomweb.decrypted.clear()
+    assert client.get(_urls(stored.instance), HTTP_ACCEPT=OCTET_FRAMES).status_code == 200
+    assert len(reads) == 2
+
+
+def test_metadata_carries_palette_luts_inline(client, alice, paula):
+    """A viewer that decodes in the browser colours a PALETTE COLOR frame from the metadata: the
+    LUT data are inline (InlineBinary), the pixel data are not in the metadata."""
+    ds = pydicom.dcmread(io.BytesIO(variant("chrFren.dcm")))
+    ds.PhotometricInterpretation = "PALETTE COLOR"
+    ramp = np.arange(256, dtype="<u2") * 257
+    for n, table in enumerate((ramp, ramp[::-1], np.full(256, 32768, dtype="<u2"))):
+        ds.add_new(0x00281101 + n, "US", [256, 0, 16])  # Red/Green/Blue descriptors, then their data
+        ds.add_new(0x00281201 + n, "OW", table.tobytes())
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    stored = do_ingest(out.getvalue(), by=alice, source=Source.UPLOAD, patient=paula.patient)
+    login_as(client, alice)
+    item = client.get(f"/dicomweb/studies/{stored.study.study_uid}/metadata").json()[0]
+    assert "7FE00010" not in item
+    assert item["00281201"]["InlineBinary"]  # Red Palette Color Lookup Table Data
+    assert item["00281101"]["Value"] == [256, 0, 16]
