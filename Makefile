@@ -23,9 +23,14 @@ $(VENV)/.dev: pyproject.toml | $(VENV)/bin/python
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-install: $(VENV)/.runtime node_modules/.package-lock.json
+# The imaging viewer (Cornerstone3D and Cordée's module, bundled by esbuild; not committed).
+VIEWER := cordee/imaging/static/imaging/build/viewer.js
+$(VIEWER): node_modules/.package-lock.json scripts/build-viewer.mjs $(wildcard cordee/imaging/frontend/*.js)
+	npm run --silent build
 
-install-dev: $(VENV)/.dev node_modules/.package-lock.json
+install: $(VENV)/.runtime node_modules/.package-lock.json $(VIEWER)
+
+install-dev: $(VENV)/.dev node_modules/.package-lock.json $(VIEWER)
 
 migrate: install
 	DEBUG=1 $(PY) manage.py migrate --noinput

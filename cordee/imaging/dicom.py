@@ -6,7 +6,7 @@ No Django here: what a file is and what its pixels are (pydicom, pylibjpeg's dec
   DICOM, no transfer syntax in the File Meta, truncated, an invalid value, no SOP/Study/Series UID.
 - ``can_decode(ts)``: whether Cordée decodes that transfer syntax (the others are stored, flagged
   "no preview").
-- ``frame_values(ds, n)``: one frame as numbers a viewer windows (modality LUT applied), or RGB.
+- ``frame_values(ds, n)``: one frame as numbers to window (modality LUT applied), or RGB.
 - ``render_png(ds, n, center, width)``: the frame as an 8-bit PNG (thumbnails, ``rendered``).
 - ``raw_frame(ds, n)``: the frame's bytes as WADO-RS ``frames/{n}`` sends them, with their
   transfer syntax: a compressed frame as stored, a native frame little endian.
@@ -181,17 +181,24 @@ def frame_array(dataset: Dataset, index: int) -> np.ndarray:
 
 
 EXPLICIT_LITTLE = "1.2.840.10008.1.2.1"
+# Sent decoded: Cornerstone3D 5.14 decodes JPEG Extended with a JavaScript decoder whose values are
+# off by ~15 levels on the shared 12-bit sample where pylibjpeg and dcmtk agree within 1
+# (docs/decisions/0018-…); a grey frame of these syntaxes goes out as its pylibjpeg decode.
+DECODED_FOR_THE_VIEWER = frozenset({"1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.53", "1.2.840.10008.1.2.4.55"})
 
 
 def raw_frame(dataset: Dataset, index: int) -> tuple[bytes, str]:
     """The frame ``index`` (0-based) undecoded, for a viewer that decodes (PS3.18 RetrieveFrames):
     a compressed frame as stored, with the file's transfer syntax; a native frame as its little-endian
     bytes (implicit, explicit, deflated once inflated, big endian swapped) in Explicit VR Little
-    Endian."""
+    Endian; a grey JPEG Extended frame decoded (``DECODED_FOR_THE_VIEWER``)."""
     frames = number_of_frames(dataset)
     if not 0 <= index < frames:
         raise FrameError("no such frame")
     syntax = UID(str(dataset.file_meta.get("TransferSyntaxUID", "")))
+    if syntax in DECODED_FOR_THE_VIEWER and int(dataset.get("SamplesPerPixel", 1) or 1) == 1:
+        array = frame_array(dataset, index)
+        return array.astype(array.dtype.newbyteorder("<")).tobytes(), EXPLICIT_LITTLE
     data = dataset.PixelData
     if syntax.is_encapsulated:
         from pydicom.encaps import get_frame  # why here: the one caller that reads fragments

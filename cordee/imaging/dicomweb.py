@@ -13,9 +13,6 @@
   Cornerstone3D viewer decodes in the browser. Accept must allow that (406 otherwise).
 - ``GET …/instances/{sop}/frames/{n}/rendered``: the frame as a PNG (``window=center,width``,
   ``viewport=size`` for thumbnails).
-- ``GET …/instances/{sop}/frames/{n}/values``: Cordée's viewer extension, the frame decoded on the
-  server: float32 little-endian values after the modality LUT (or RGB bytes), with its shape in
-  headers, so that window/level runs in the browser without a codec there.
 
 Files are decrypted on the fly, and kept decrypted in the process's memory for a minute
 (``IMAGING_DECRYPTED_CACHE_*``) so that the frames of an instance being read decrypt it once;
@@ -271,24 +268,3 @@ def rendered(request: AuthedRequest, study_uid: str, series_uid: str, sop_uid: s
     except dicom.FrameError:
         raise Http404 from None
     return _no_store(HttpResponse(png, content_type="image/png"))
-
-
-@login_required
-@require_GET
-def values(request: AuthedRequest, study_uid: str, series_uid: str, sop_uid: str, frame: int) -> HttpResponse:
-    dataset, index = _frame(request, study_uid, series_uid, sop_uid, frame)
-    try:
-        array, kind = dicom.frame_values(dataset, index)
-    except dicom.FrameError:
-        raise Http404 from None
-    response = HttpResponse(array.tobytes(), content_type="application/octet-stream")
-    response["X-Rows"], response["X-Columns"] = str(array.shape[0]), str(array.shape[1])
-    response["X-Kind"] = kind
-    response["X-Photometric"] = str(dataset.get("PhotometricInterpretation", ""))
-    if kind == "mono":
-        center, width = dicom.default_window(dataset, array)
-        response["X-Window"] = f"{center:g},{width:g}"
-    spacing = dicom.pixel_spacing(dataset)
-    if spacing:
-        response["X-Pixel-Spacing"] = ",".join(f"{float(v):g}" for v in list(spacing)[:2])
-    return _no_store(response)

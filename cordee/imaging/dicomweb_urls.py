@@ -10,5 +10,4 @@ urlpatterns = [
     path(_instance, dicomweb.instance, name="instance"),
     path(f"{_instance}/frames/<int:frame>", dicomweb.frames, name="frames"),
     path(f"{_instance}/frames/<int:frame>/rendered", dicomweb.rendered, name="rendered"),
-    path(f"{_instance}/frames/<int:frame>/values", dicomweb.values, name="values"),
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -110,6 +111,13 @@ def upload_chunk(request: AuthedRequest, token: str) -> JsonResponse:
     return JsonResponse({"received": upload.size, "done": True, **outcome.as_dict()})
 
 
+# The viewer's DICOM codecs are WebAssembly (Cornerstone3D, docs/decisions/0018-…): compiling them
+# needs 'wasm-unsafe-eval', on this page only; no 'unsafe-eval', no inline script. Its measurement
+# labels are SVG text with a style attribute (a style attribute runs nothing, and img-src still
+# keeps any url() to Cordée's own origin).
+@csp_update(  # type: ignore[arg-type]  # django-csp types views as taking only the request
+    {"script-src": ["'wasm-unsafe-eval'"], "style-src-attr": ["'unsafe-inline'"]}
+)
 @login_required
 @require_GET
 def study_page(request: AuthedRequest, study_id: str) -> HttpResponse:

@@ -36,7 +36,7 @@ def _files(root) -> set:
 
 
 def _frames_url(study_uid: str, series_uid: str, sop_uid: str) -> str:
-    return f"/dicomweb/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}/frames/1/values"
+    return f"/dicomweb/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}/frames/1"
 
 
 def _paulas_imaging(alice, paula, structure):

@@ -242,3 +242,19 @@ def test_the_opening_shows_in_paulas_access_history(client, alice, paula):
     login_as(client, paula)
     html = client.get("/patients/mon-historique/").content.decode()
     assert "A ouvert un de vos examens d’imagerie" in html or "Opened one of your imaging studies" in html
+
+
+def test_only_the_viewer_page_may_compile_webassembly(client, alice, paula):
+    """The viewer's codecs are WebAssembly: 'wasm-unsafe-eval' on that page, never 'unsafe-eval',
+    and no other page of imaging gets it; the page loads the bundled viewer module."""
+    study = do_ingest(variant(), by=alice, source=Source.UPLOAD, patient=paula.patient).study
+    login_as(client, alice)
+    viewer = client.get(f"/imagerie/etude/{study.pk}/")
+    policy = viewer["Content-Security-Policy"]
+    script_src = next(d for d in policy.split(";") if d.strip().startswith("script-src "))
+    assert "'wasm-unsafe-eval'" in script_src and "'unsafe-eval'" not in script_src.replace("'wasm-unsafe-eval'", "")
+    assert "'unsafe-inline'" not in script_src
+    assert 'type="module" src="/static/imaging/build/viewer.js"' in viewer.content.decode()
+    listing = client.get(f"/imagerie/patient/{paula.patient.pk}/")
+    assert "wasm-unsafe-eval" not in listing["Content-Security-Policy"]
+    assert "style-src-attr" not in listing["Content-Security-Policy"]
