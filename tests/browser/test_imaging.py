@@ -61,14 +61,36 @@ def _study_uid(n: int) -> str:
     return f"1.2.826.0.1.3680043.8.498.5{n:03d}"
 
 
+def _palette(study: str) -> bytes:
+    """chrFren's 8-bit pixels as PALETTE COLOR: a red ramp, a green ramp down, half blue."""
+    ds = pydicom.dcmread(io.BytesIO(variant("chrFren.dcm", study=study)))
+    ds.PhotometricInterpretation = "PALETTE COLOR"
+    ramp = np.arange(256, dtype="<u2") * 257
+    for n, table in enumerate((ramp, ramp[::-1], np.full(256, 32768, dtype="<u2"))):
+        ds.add_new(0x00281101 + n, "US", [256, 0, 16])  # Red/Green/Blue descriptors, then their data
+        ds.add_new(0x00281201 + n, "OW", table.tobytes())
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+# Made from the shared samples: the colour models the shared data lacks.
+MADE = {
+    "CT_small MONOCHROME1": lambda study: variant("CT_small.dcm", study=study, PhotometricInterpretation="MONOCHROME1"),
+    "chrFren PALETTE COLOR": _palette,
+}
+SAMPLES = [*VALID, *MADE]
+
+
 def _folder(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
     """A CD's folder: every valid sample as a study of its own (the MR_small variants share their
     UIDs in the shared data: renamed, so that every transfer syntax is stored and shown)."""
     cd = tmp_path / "CD_PAULA"
     (cd / "DICOM").mkdir(parents=True)
     files = {}
-    for n, name in enumerate(VALID):
-        files[_study_uid(n)] = data = variant(name, study=_study_uid(n))
+    for n, name in enumerate(SAMPLES):
+        make = MADE.get(name, lambda study, name=name: variant(name, study=study))
+        files[_study_uid(n)] = data = make(_study_uid(n))
         (cd / "DICOM" / f"IM{n:04d}").write_bytes(data)
     (cd / "DICOM" / "BROKEN").write_bytes(shared("MR_truncated.dcm"))
     return cd, files
@@ -85,7 +107,7 @@ def test_alice_uploads_a_cd_views_scrolls_windows_measures_charlie_gets_404(
     page.get_by_label("Un dossier entier (le CD d’un patient)").set_input_files(cd)
     page.get_by_role("button", name="Envoyer").click()
     rows = page.locator("#imaging-progress li")
-    expect(rows).to_have_count(len(VALID) + 1)
+    expect(rows).to_have_count(len(SAMPLES) + 1)
     expect(page.locator("#imaging-done")).to_be_visible(timeout=60_000)
     bars = page.locator("#imaging-progress progress")
     for n in range(bars.count()):  # every bar went to its end
@@ -170,8 +192,8 @@ def test_alice_uploads_a_cd_views_scrolls_windows_measures_charlie_gets_404(
     # Every valid sample: the browser's decode of frame 1 (Cornerstone's codecs, from the undecoded
     # frame) is pydicom's on the server — exactly for lossless syntaxes, nearly for lossy JPEG — and
     # something is drawn.
-    checked = {}
-    for n, name in enumerate(VALID):
+    checked, drawn_means = {}, {}  # the middle of what is drawn, per sample
+    for n, name in enumerate(SAMPLES):
         if name == "test-SR.dcm":  # a report: no pixels
             continue
         page.goto(f"/imagerie/etude/{studies[_study_uid(n)][0]}/")
@@ -182,11 +204,23 @@ def test_alice_uploads_a_cd_views_scrolls_windows_measures_charlie_gets_404(
         # Lossy: two JPEG decoders may round the inverse DCT and the chroma upsampling differently:
         # within 4 levels of an 8-bit scale, and under a quarter level on average.
         lossy = 2 ** (int(head.BitsStored) - 8) if str(head.file_meta.TransferSyntaxUID) in LOSSY else 0
-        assert largest <= 4 * lossy and mean <= lossy / 4, (name, largest, mean)
-        drawn = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("L"))
+        # A palette's 16-bit entries become 8 bits by their high byte in Cornerstone, scaled in pydicom.
+        palette = 1 if head.PhotometricInterpretation == "PALETTE COLOR" else 0
+        assert largest <= max(4 * lossy, palette) and mean <= max(lossy / 4, palette), (name, largest, mean)
+        drawn = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB")).astype(float)
         assert drawn.std() > 1, name  # the canvas is not blank
+        middle = drawn[drawn.shape[0] // 3 : 2 * drawn.shape[0] // 3, drawn.shape[1] // 3 : 2 * drawn.shape[1] // 3]
+        drawn_means[name] = middle
+        if name == "chrFren PALETTE COLOR":
+            red_green = np.abs(middle[..., 0] - middle[..., 1]).mean()
         checked[name] = largest
-    assert len(checked) == len(VALID) - 1, checked
+    assert len(checked) == len(SAMPLES) - 1, checked
+    # MONOCHROME1 is drawn inverted (the same pixels as CT_small, the file's window, white for low).
+    m1, m2 = drawn_means["CT_small MONOCHROME1"], drawn_means["CT_small.dcm"]
+    assert np.abs(m1 + m2 - 255).mean() < 3 and np.abs(m1 - m2).mean() > 20, (m1.mean(), m2.mean())
+    # The palette is applied: red and green vary across the image, blue is the LUT's half.
+    red, green, blue = drawn_means["chrFren PALETTE COLOR"].mean(axis=(0, 1))
+    assert abs(blue - 128) < 6 and abs(red + green - 255) < 12 and red_green > 3, (red, green, blue, red_green)
     browser_issues.assert_clean()
 
     # Alice shares the MR in Paula's care-team thread; Bob follows the link and sees the images.

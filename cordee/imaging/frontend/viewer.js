@@ -231,10 +231,25 @@ function onKey(event) {
   viewport.setImageIdIndex(target);
 }
 
+// DICOM JSON carries the palette colour LUTs as InlineBinary (OW, little endian); Cornerstone's
+// WADO-RS metadata reads them from "Value": the words are unpacked there once, as OHIF does.
+const PALETTE_DATA = ["00281201", "00281202", "00281203"];
+
+function unpackPalettes(item) {
+  for (const tag of PALETTE_DATA) {
+    const element = item[tag];
+    if (!element || !element.InlineBinary || element.Value) continue;
+    const bytes = Uint8Array.from(atob(element.InlineBinary), (c) => c.charCodeAt(0));
+    const view = new DataView(bytes.buffer);
+    element.Value = Array.from({ length: bytes.length >> 1 }, (_, i) => view.getUint16(i * 2, true));
+  }
+  return item;
+}
+
 async function loadMetadata() {
   const response = await fetch(metadataUrl, { credentials: "same-origin" });
   if (!response.ok) throw new Error(String(response.status));
-  const items = await response.json();
+  const items = (await response.json()).map(unpackPalettes);
   const bySop = new Map(items.map((item) => [item["00080018"]?.Value?.[0], item]));
   const first = items[0] || {};
   const names = {
