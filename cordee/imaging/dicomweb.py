@@ -5,7 +5,10 @@
   their patient when the files carry her INS, else in the inbox of the sender's structure. The
   answer is the PS3.18 JSON (Referenced / Failed SOP Sequence): 200 all stored, 202 some refused,
   409 none. CSRF: the view is exempt because a cross-site page cannot send this content type
-  without a CORS preflight, which Cordée never grants; the session is still required.
+  without a CORS preflight, which Cordée never grants; the session is still required. A system
+  (PACS, modality gateway) authenticates instead with ``Authorization: Bearer <token>`` of a
+  ``Sender`` (``manage.py dicomweb_sender``): its studies go to its structure's inbox; a token
+  unknown or revoked answers 401 and is audited. The token opens STOW-RS only, no read.
 - ``GET /dicomweb/studies/{study}/metadata``: the DICOM JSON of every instance (bulk data left out).
 - ``GET …/series/{series}/instances/{sop}``: the instance (multipart/related, application/dicom).
 - ``GET …/instances/{sop}/frames/{n}``: RetrieveFrames, the frame undecoded (``multipart/related;
@@ -41,6 +44,7 @@ from cordee.accounts.models import Membership, User
 from cordee.imaging import access, dicom
 from cordee.imaging.dicom import DicomRefused
 from cordee.imaging.models import Instance, Source
+from cordee.imaging.services import senders
 from cordee.imaging.services.ingest import do_ingest
 from cordee.lib.http import AuthedRequest
 from cordee.vault.blobs import iter_blob
@@ -88,7 +92,14 @@ def parts(body: bytes, boundary: str) -> list[bytes]:
 @csrf_exempt  # see the module: a non-simple content type, checked before anything else
 @require_POST
 def stow(request: AuthedRequest) -> HttpResponse:
-    _authed(request)
+    try:
+        sender = senders.sender_of(request)
+    except senders.SenderRefused:
+        response = JsonResponse({"detail": "Unknown or revoked token.", "code": "invalid_token"}, status=401)
+        response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return _no_store(response)
+    if sender is None:
+        _authed(request)
     boundary = boundary_of(request.headers.get("Content-Type", ""))
     if boundary is None:
         return _no_store(
@@ -97,16 +108,21 @@ def stow(request: AuthedRequest) -> HttpResponse:
                 status=415,
             )
         )
-    if request.user.kind != User.Kind.PROFESSIONAL:
-        raise Http404
-    membership = Membership.objects.filter(user=request.user).order_by("pk").first()
-    structure = membership.structure if membership else None
+    if sender is not None:  # a system: its structure's inbox, its name where an AE title would be
+        by, structure, calling = None, sender.structure, sender.name
+    else:
+        if request.user.kind != User.Kind.PROFESSIONAL:
+            raise Http404
+        membership = Membership.objects.filter(user=request.user).order_by("pk").first()
+        by, structure, calling = request.user, membership.structure if membership else None, ""
     referenced: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
     body = request.read(settings.REQUEST_MAX_BYTES + 1)  # the stream: request.body stops at 2.5 MB
     for part in parts(body, boundary):
         try:
-            stored = do_ingest(part, by=request.user, source=Source.STOW, structure=structure, request=request)
+            stored = do_ingest(
+                part, by=by, source=Source.STOW, structure=structure, calling_ae=calling, request=request
+            )
         except DicomRefused as refusal:
             failed.append({"00081197": {"vr": "US", "Value": [0xC000]}, "code": refusal.code})
             continue

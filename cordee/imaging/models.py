@@ -149,3 +149,20 @@ class UploadChunk(models.Model):
 
     def __str__(self) -> str:
         return f"chunk {self.offset} of upload #{self.upload_id}"
+
+
+class Sender(models.Model):
+    """A system that pushes studies over STOW-RS (a PACS, a modality's gateway): no person signs
+    in, so it presents a bearer token; only the token's SHA-256 is kept. What it sends lands in its
+    structure's inbox (or with the patient its INS names), like a C-STORE calling AE title; its name
+    is shown where the AE title would be. Created and revoked with ``manage.py dicomweb_sender``."""
+
+    structure = models.ForeignKey("accounts.Structure", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=16, unique=True)
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"DICOMweb sender {self.name}"

@@ -26,6 +26,9 @@ EXPORTED = "imaging.study.deidentified_export"
 REFUSED = "imaging.file.refused"
 ERASED = "imaging.study.erased"  # with the patient's erasure (services.erasure)
 UPLOAD_PURGED = "imaging.upload.purged"  # an upload left unfinished, deleted with its chunks
+SENDER_ADDED = "imaging.sender.added"  # a STOW-RS sender's token made (manage.py dicomweb_sender)
+SENDER_REVOKED = "imaging.sender.revoked"
+SENDER_REFUSED = "imaging.sender.refused"  # a STOW-RS bearer token unknown or revoked
 
 LABELS: dict[str, str | Promise] = {
     STUDIES_VIEW: _("Opened the list of your imaging studies"),

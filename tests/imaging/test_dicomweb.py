@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pydicom
 import pytest
+from django.core.management import CommandError, call_command
 
 from cordee.audit.models import AuditEntry
 from cordee.imaging import dicom
@@ -51,6 +52,72 @@ def test_stow_refuses_anything_but_multipart_related(client, alice):
         response = client.post("/dicomweb/studies", b"x", content_type=content_type)
         assert response.status_code == 415, content_type
     assert not Instance.objects.exists()
+
+
+def _add_sender(structure, name: str = "PACS-RADIO") -> str:
+    out = io.StringIO()
+    call_command("dicomweb_sender", "add", "--structure", str(structure.pk), name, stdout=out)
+    return next(line for line in out.getvalue().splitlines() if line.startswith("cdw_"))
+
+
+def test_a_system_pushes_with_its_token_into_its_structures_inbox(client, paula, structure):
+    """A PACS has no session: its bearer token (made by ``manage.py dicomweb_sender``, stored as a
+    SHA-256 only) lets it STOW studies into its structure's inbox — or with the patient its INS
+    names — shown with its name as a C-STORE's AE title would be; audited without an actor."""
+    token = _add_sender(structure)
+    from cordee.imaging.models import Sender
+
+    sender = Sender.objects.get()
+    assert token not in str(Sender.objects.values_list().get()) and sender.token_sha256 != token
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    body = _multipart([variant(ins=paula.patient.ins), variant()])
+    response = client.post("/dicomweb/studies", body, content_type=STOW_TYPE, **auth)
+    assert response.status_code == 200, response.content
+    matched, waiting = Study.objects.order_by("pk")
+    assert matched.patient_id == paula.patient.pk
+    assert waiting.patient_id is None and waiting.structure_id == structure.pk and waiting.calling_ae == "PACS-RADIO"
+    stored = AuditEntry.objects.filter(action="imaging.instance.stored")
+    assert stored.count() == 2 and {e.actor_id for e in stored} == {None}
+    assert {e.details["calling_ae"] for e in stored} == {"PACS-RADIO"}
+    assert AuditEntry.objects.filter(action="imaging.sender.added").count() == 1
+    sender.refresh_from_db()
+    assert sender.last_used_at is not None
+    # The token opens STOW-RS only: reading a study with it is an anonymous request.
+    metadata = client.get(f"/dicomweb/studies/{matched.study_uid}/metadata", **auth)
+    assert metadata.status_code == 302
+    # Revoked: refused at once, audited, nothing stored.
+    call_command("dicomweb_sender", "revoke", "PACS-RADIO", stdout=io.StringIO())
+    refused = client.post("/dicomweb/studies", _multipart([variant()]), content_type=STOW_TYPE, **auth)
+    assert refused.status_code == 401 and refused["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert Study.objects.count() == 2
+    assert AuditEntry.objects.filter(action="imaging.sender.refused", outcome="denied").count() == 1
+
+
+def test_wrong_tokens_and_sender_names(client, structure, alice):
+    _add_sender(structure)
+    for header in ("Bearer cdw_guessed", "Bearer ", "Basic YWxpY2U6eA==", "Bearer " + "x" * 50):
+        response = client.post(
+            "/dicomweb/studies", _multipart([variant()]), content_type=STOW_TYPE, HTTP_AUTHORIZATION=header
+        )
+        assert response.status_code == 401, header
+        assert "cdw_" not in response.content.decode()
+    # A signed-in professional with a wrong token is refused too: the token is what was presented.
+    login_as(client, alice)
+    response = client.post(
+        "/dicomweb/studies", _multipart([variant()]), content_type=STOW_TYPE, HTTP_AUTHORIZATION="Bearer cdw_x"
+    )
+    assert response.status_code == 401
+    assert not Instance.objects.exists()
+    for name in ("", "x" * 17, "PACS\\1", "PACS-RADIO", "PACS é"):
+        with pytest.raises(CommandError):
+            call_command("dicomweb_sender", "add", "--structure", str(structure.pk), name, stdout=io.StringIO())
+    with pytest.raises(CommandError):
+        call_command("dicomweb_sender", "add", "--structure", "987654", "OTHER", stdout=io.StringIO())
+    with pytest.raises(CommandError):
+        call_command("dicomweb_sender", "revoke", "NOBODY", stdout=io.StringIO())
+    listing = io.StringIO()
+    call_command("dicomweb_sender", "list", stdout=listing)
+    assert "PACS-RADIO" in listing.getvalue() and "never used" in listing.getvalue()
 
 
 def test_stow_anonymous_and_patients(client, paula):
