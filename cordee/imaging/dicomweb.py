@@ -40,7 +40,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from cordee.accounts.models import Membership, User
+from cordee.accounts.models import Membership, Structure, User
 from cordee.imaging import access, dicom
 from cordee.imaging.dicom import DicomRefused
 from cordee.imaging.models import Instance, Source
@@ -108,6 +108,7 @@ def stow(request: AuthedRequest) -> HttpResponse:
                 status=415,
             )
         )
+    structure: Structure | None
     if sender is not None:  # a system: its structure's inbox, its name where an AE title would be
         by, structure, calling = None, sender.structure, sender.name
     else:
