@@ -153,6 +153,7 @@ async function pickSeries(button, metadata) {
   showWindow();
   // From asking for the series to its first frame decoded and drawn (read by bench/imaging).
   element.dataset.firstFrameMs = (performance.now() - asked).toFixed(1);
+  element.dataset.readyAtMs = performance.now().toFixed(1); // since the page's navigation
   element.dataset.ready = "1";
 }
 
