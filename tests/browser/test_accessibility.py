@@ -101,12 +101,19 @@ def _pages(who: str, users) -> list[str]:
     """Every page the persona reaches, by URL."""
 
     def ids():
+        # why here: the ORM is reached through orm() only; the demo's CT of Paula, seeded once
+        from cordee.imaging.demo import seed_imaging
+        from cordee.imaging.models import Study
+
+        seed_imaging(users)
+
         structure = Structure.objects.get().pk
         patient = users["paula"].patient.pk
         threads = [c.pk for c in Conversation.objects.filter(members__user=users[who]).order_by("pk")]
-        return structure, patient, threads
+        study = Study.objects.filter(patient_id=patient).values_list("pk", flat=True).first()
+        return structure, patient, threads, study
 
-    structure, patient, threads = orm(ids)
+    structure, patient, threads, study = orm(ids)
     pages = ["/", "/modules/", "/notifications/", "/comptes/securite/", "/messagerie/", "/accounts/2fa/"]
     pages += ["/recherche/", "/recherche/?q=BERNARD+14%2F07%2F1985", "/accessibilite/", "/nulle-part/"]
     pages += [f"/messagerie/{pk}/" for pk in threads]
@@ -119,6 +126,7 @@ def _pages(who: str, users) -> list[str]:
         pages += [f"/patients/{patient}/"]
     if who in ("alice", "bob"):
         pages += [f"/patients/{patient}/historique/"]
+        pages += [f"/imagerie/patient/{patient}/", f"/imagerie/etude/{study}/", "/imagerie/a-rapprocher/"]
         pages += [f"/dossier/patient/{patient}/", f"/dossier/patient/{patient}/recherche/?q=bilan"]
     if who in ("alice", "charlie"):
         pages += ["/patients/acces-urgence/"]
@@ -133,6 +141,7 @@ def _pages(who: str, users) -> list[str]:
     if who == "paula":
         orm(_breach, users)
         pages += ["/patients/mon-historique/", f"/patients/{patient}/", "/securite/mes-avis/"]
+        pages += ["/imagerie/", f"/imagerie/etude/{study}/"]
         pages += [f"/dossier/patient/{patient}/", f"/dossier/patient/{patient}/recherche/?du=2000-01-01"]
     return pages
 
@@ -144,6 +153,8 @@ def _check(page, paths: list[str], label: str) -> dict[str, list]:
         for path in paths:
             page.goto(path)
             page.wait_for_load_state("load")
+            if path.startswith("/imagerie/etude/"):  # the viewer draws its image after the load
+                page.wait_for_selector("#viewer-canvas[data-ready='1']")
             key = f"{label} {width}px {path}"
             found[key] = violations(page)
             if width == 375:

@@ -223,6 +223,43 @@ def test_alice_uploads_a_cd_views_scrolls_windows_measures_charlie_gets_404(
     assert abs(blue - 128) < 6 and abs(red + green - 255) < 12 and red_green > 3, (red, green, blue, red_green)
     browser_issues.assert_clean()
 
+    # On a phone (touch, 375 px): one finger scrolls the stack, two pinch to zoom — real touch
+    # events through the browser's input (CDP), not mouse events.
+    phone = page.context.browser.new_context(
+        base_url=cordee_server.url,
+        locale="fr-FR",
+        has_touch=True,
+        is_mobile=True,
+        viewport={"width": 375, "height": 740},
+    )
+    touch = phone.new_page()
+    sign_in_as(touch, cordee_server.url, alice)
+    touch.goto(f"/imagerie/etude/{emri_id}/")
+    expect(touch.locator("#viewer-canvas")).to_have_attribute("data-ready", "1")
+    expect(touch.get_by_role("button", name="Défiler")).to_have_attribute("aria-pressed", "true")
+    touch.locator(".viewport").scroll_into_view_if_needed()
+    box = touch.locator(".viewport").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cdp = phone.new_cdp_session(touch)
+
+    def fingers(kind: str, *points: tuple[float, float]) -> None:
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y} for x, y in points]})
+
+    fingers("touchStart", (cx, cy - 80))
+    for step in range(1, 9):
+        fingers("touchMove", (cx, cy - 80 + step * 20))
+    fingers("touchEnd")
+    expect(touch.locator("[data-status=position]")).not_to_have_text("1 / 10")
+    zoom = touch.evaluate("() => document.getElementById('viewer').cordeeViewer.zoom()")
+    fingers("touchStart", (cx - 20, cy), (cx + 20, cy))
+    for step in range(1, 9):
+        fingers("touchMove", (cx - 20 - step * 10, cy), (cx + 20 + step * 10, cy))
+    fingers("touchEnd")
+    touch.wait_for_timeout(200)
+    assert touch.evaluate("() => document.getElementById('viewer').cordeeViewer.zoom()") > zoom * 1.2
+    shoot(touch, "imaging-viewer-phone-375")
+    phone.close()
+
     # Alice shares the MR in Paula's care-team thread; Bob follows the link and sees the images.
     page.goto(f"/imagerie/etude/{emri_id}/")
     page.get_by_role("button", name="Partager", exact=True).click()

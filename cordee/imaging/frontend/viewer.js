@@ -65,7 +65,8 @@ function applyMode(tools, mode) {
     // Length and angle stay passive when not chosen: their drawings stay on the image, movable.
     if (buttons.length) tools.setToolActive(tool, { bindings: buttons.map((mouseButton) => ({ mouseButton })) });
   }
-  tools.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
+  // Two fingers pinch to zoom (and move the image), in every mode.
+  tools.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }, { numTouchPoints: 2 }] });
   for (const button of root.querySelectorAll("[data-tool=mode]")) {
     button.setAttribute("aria-pressed", String(button.dataset.mode === mode));
   }
@@ -271,7 +272,7 @@ async function loadMetadata() {
 }
 
 // For the tests (tests/browser/test_imaging.py): the decoded pixels of the frame shown, to compare
-// with pydicom's decode of the same frame on the server.
+// with pydicom's decode of the same frame on the server; the zoom, to see a pinch work.
 function shownPixels() {
   const image = cache.getImage(viewport.getCurrentImageId());
   if (!image) return null;
@@ -312,7 +313,7 @@ async function start() {
   fpsSelect.addEventListener("change", () => { if (state.cine) startCine(); });
   viewportBox.addEventListener("keydown", onKey);
   new ResizeObserver(() => engine.resize(true, false)).observe(element);
-  root.cordeeViewer = { pixels: shownPixels };
+  root.cordeeViewer = { pixels: shownPixels, zoom: () => viewport.getZoom() };
 
   const metadata = await loadMetadata();
   for (const button of root.querySelectorAll(".series-thumb")) {
