@@ -124,6 +124,8 @@ def test_alice_uploads_a_cd_views_scrolls_windows_measures_charlie_gets_404(
     browser_issues.assert_clean()  # the viewer's module, its worker and WebAssembly under the page's CSP
     expect(canvas).to_have_attribute("data-ready", "1")
     expect(page.locator("[data-status=position]")).to_have_text("1 / 10")
+    shown = "() => document.getElementById('viewer').cordeeViewer.state()"
+    start = page.evaluate(shown)  # as the study opens: the file's window, no zoom, no rotation
     viewport = page.locator(".viewport")
     viewport.focus()
     page.keyboard.press("ArrowDown")
@@ -140,6 +142,22 @@ def test_alice_uploads_a_cd_views_scrolls_windows_measures_charlie_gets_404(
     page.mouse.up()
     assert page.locator("[data-status=window]").text_content() != before
     shoot(page, "imaging-viewer-mr-1280")
+    # Invert, rotate, zoom, then reset: the viewport's state follows the buttons and comes back.
+    assert page.evaluate(shown)["window"] != start["window"]  # the drag above
+    page.get_by_role("button", name="Inverser").click()
+    page.get_by_role("button", name="Pivoter").click()
+    page.get_by_role("button", name="Agrandir").click()
+    changed = page.evaluate(shown)
+    assert changed["invert"] is not start["invert"] and changed["rotation"] == (start["rotation"] + 90) % 360
+    assert changed["zoom"] > start["zoom"] * 1.2
+    page.get_by_role("button", name="Réinitialiser").click()
+    back = page.evaluate(shown)
+    assert back["invert"] == start["invert"] and back["rotation"] == start["rotation"]
+    assert abs(back["zoom"] - start["zoom"]) < 1e-6 and back["window"] == start["window"]
+    expect(page.locator("[data-status=position]")).to_have_text("3 / 10")  # reset keeps the frame
+    # The metadata panel: the study's attributes, read from WADO-RS metadata.
+    page.get_by_text("Métadonnées").click()
+    expect(page.locator("[data-metadata]")).to_contain_text("MR")
     # Cine: the ten frames play in a loop at the chosen speed, and stop.
     page.locator("select[data-tool=fps]").select_option("25")
     cine = page.get_by_role("button", name="Ciné")

@@ -272,7 +272,8 @@ async function loadMetadata() {
 }
 
 // For the tests (tests/browser/test_imaging.py): the decoded pixels of the frame shown, to compare
-// with pydicom's decode of the same frame on the server; the zoom, to see a pinch work.
+// with pydicom's decode of the same frame on the server; the zoom, rotation, inversion and window,
+// to see the tools work.
 function shownPixels() {
   const image = cache.getImage(viewport.getCurrentImageId());
   if (!image) return null;
@@ -283,6 +284,12 @@ function shownPixels() {
     scaled: Boolean(image.preScale && image.preScale.scaled),
     data: Array.from(data),
   };
+}
+
+function viewerState() {
+  const { invert = false, voiRange } = viewport.getProperties();
+  const { rotation = 0 } = viewport.getViewPresentation();
+  return { invert: Boolean(invert), rotation, zoom: viewport.getZoom(), window: voiRange ? [voiRange.lower, voiRange.upper] : null };
 }
 
 async function start() {
@@ -313,7 +320,7 @@ async function start() {
   fpsSelect.addEventListener("change", () => { if (state.cine) startCine(); });
   viewportBox.addEventListener("keydown", onKey);
   new ResizeObserver(() => engine.resize(true, false)).observe(element);
-  root.cordeeViewer = { pixels: shownPixels, zoom: () => viewport.getZoom() };
+  root.cordeeViewer = { pixels: shownPixels, zoom: () => viewport.getZoom(), state: viewerState };
 
   const metadata = await loadMetadata();
   for (const button of root.querySelectorAll(".series-thumb")) {
