@@ -48,8 +48,14 @@ def child(args: argparse.Namespace) -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
+
+    # Measured as production runs: DEBUG (set for the child's settings to load without secrets)
+    # makes Django's debug cursor quote every parameter of every executemany to log the query,
+    # a fifth of the import's time in a profile of 5,000 records.
+    settings.DEBUG = False
 
     call_command("migrate", verbosity=0)
     from cordee.library import search as library_search
