@@ -18,7 +18,7 @@ from cordee.imaging import dicom
 from cordee.imaging.models import Study
 from tests.browser.support import orm, shoot
 from tests.browser.test_accessibility import sign_in_as
-from tests.imaging.conftest import VALID, shared, variant
+from tests.imaging.conftest import VALID, palette, shared, variant
 
 pytestmark = [
     pytest.mark.browser,
@@ -61,23 +61,10 @@ def _study_uid(n: int) -> str:
     return f"1.2.826.0.1.3680043.8.498.5{n:03d}"
 
 
-def _palette(study: str) -> bytes:
-    """chrFren's 8-bit pixels as PALETTE COLOR: a red ramp, a green ramp down, half blue."""
-    ds = pydicom.dcmread(io.BytesIO(variant("chrFren.dcm", study=study)))
-    ds.PhotometricInterpretation = "PALETTE COLOR"
-    ramp = np.arange(256, dtype="<u2") * 257
-    for n, table in enumerate((ramp, ramp[::-1], np.full(256, 32768, dtype="<u2"))):
-        ds.add_new(0x00281101 + n, "US", [256, 0, 16])  # Red/Green/Blue descriptors, then their data
-        ds.add_new(0x00281201 + n, "OW", table.tobytes())
-    out = io.BytesIO()
-    ds.save_as(out, enforce_file_format=True)
-    return out.getvalue()
-
-
 # Made from the shared samples: the colour models the shared data lacks.
 MADE = {
     "CT_small MONOCHROME1": lambda study: variant("CT_small.dcm", study=study, PhotometricInterpretation="MONOCHROME1"),
-    "chrFren PALETTE COLOR": _palette,
+    "chrFren PALETTE COLOR": palette,
 }
 SAMPLES = [*VALID, *MADE]
 

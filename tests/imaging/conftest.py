@@ -9,6 +9,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pydicom
 import pytest
 from pydicom.uid import generate_uid
@@ -57,6 +58,20 @@ def variant(name: str = "CT_small.dcm", *, study: str | None = None, ins: str | 
         ds.IssuerOfPatientID = "1.2.250.1.213.1.4.8"
     for key, value in attrs.items():
         setattr(ds, key, value)
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def palette(study: str | None = None) -> bytes:
+    """chrFren's 8-bit pixels as PALETTE COLOR (the shared data has none): a red ramp, a green
+    ramp down, half blue, in 16-bit LUT entries."""
+    ds = pydicom.dcmread(io.BytesIO(variant("chrFren.dcm", study=study)))
+    ds.PhotometricInterpretation = "PALETTE COLOR"
+    ramp = np.arange(256, dtype="<u2") * 257
+    for n, table in enumerate((ramp, ramp[::-1], np.full(256, 32768, dtype="<u2"))):
+        ds.add_new(0x00281101 + n, "US", [256, 0, 16])  # Red/Green/Blue descriptors, then their data
+        ds.add_new(0x00281201 + n, "OW", table.tobytes())
     out = io.BytesIO()
     ds.save_as(out, enforce_file_format=True)
     return out.getvalue()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
 import pydicom
 import pytest
 from django.core.management import CommandError, call_command
@@ -14,7 +13,7 @@ from cordee.imaging import dicom
 from cordee.imaging.models import Instance, Source, Study
 from cordee.imaging.services.ingest import do_ingest
 from tests.conftest import login_as
-from tests.imaging.conftest import VALID, shared, variant
+from tests.imaging.conftest import VALID, palette, shared, variant
 
 pytestmark = pytest.mark.django_db
 
@@ -306,15 +305,7 @@ def test_frames_of_an_instance_decrypt_it_once(client, alice, paula, monkeypatch
 def test_metadata_carries_palette_luts_inline(client, alice, paula):
     """A viewer that decodes in the browser colours a PALETTE COLOR frame from the metadata: the
     LUT data are inline (InlineBinary), the pixel data are not in the metadata."""
-    ds = pydicom.dcmread(io.BytesIO(variant("chrFren.dcm")))
-    ds.PhotometricInterpretation = "PALETTE COLOR"
-    ramp = np.arange(256, dtype="<u2") * 257
-    for n, table in enumerate((ramp, ramp[::-1], np.full(256, 32768, dtype="<u2"))):
-        ds.add_new(0x00281101 + n, "US", [256, 0, 16])  # Red/Green/Blue descriptors, then their data
-        ds.add_new(0x00281201 + n, "OW", table.tobytes())
-    out = io.BytesIO()
-    ds.save_as(out, enforce_file_format=True)
-    stored = do_ingest(out.getvalue(), by=alice, source=Source.UPLOAD, patient=paula.patient)
+    stored = do_ingest(palette(), by=alice, source=Source.UPLOAD, patient=paula.patient)
     login_as(client, alice)
     item = client.get(f"/dicomweb/studies/{stored.study.study_uid}/metadata").json()[0]
     assert "7FE00010" not in item
