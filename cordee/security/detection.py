@@ -45,6 +45,8 @@ BATCH = 5000
 
 # The actions each rule reads (the real names: grep ``audit.record(`` across cordee/).
 LOGIN_FAILED = "login.failed"
+# A refused STOW-RS bearer token (cordee.imaging) is a failed authentication too: counted per address.
+FAILED_AUTHENTICATIONS = (LOGIN_FAILED, "imaging.sender.refused")
 LOGIN_SUCCESS = "login.success"
 PATIENT_READS = ("patient.read", "document.read", "conversation.read")
 LIST_PURPOSES = ("patient.list", "patient.search")  # a list shows many names: not an opening
@@ -535,7 +537,7 @@ RULES: list[Rule] = [
     WindowRule(
         "failed_logins_address",
         MEDIUM,
-        (LOGIN_FAILED,),
+        FAILED_AUTHENTICATIONS,
         "ip",
         _setting("DETECT_FAILED_LOGINS_ADDRESS"),
         _seconds("DETECT_FAILED_LOGINS_WINDOW"),

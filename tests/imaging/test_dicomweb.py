@@ -311,3 +311,25 @@ def test_metadata_carries_palette_luts_inline(client, alice, paula):
     assert "7FE00010" not in item
     assert item["00281201"]["InlineBinary"]  # Red Palette Color Lookup Table Data
     assert item["00281101"]["Value"] == [256, 0, 16]
+
+
+def test_guessed_sender_tokens_raise_a_failed_authentications_alert(client, structure, settings):
+    """Twenty refused bearer tokens from one address: the same alert as twenty failed sign-ins
+    from it, in the platform operator's queue (a guessed token names no structure)."""
+    from cordee.security.models import Alert
+    from cordee.security.services import do_detect
+
+    _add_sender(structure)
+    for n in range(settings.DETECT_FAILED_LOGINS_ADDRESS):
+        response = client.post(
+            "/dicomweb/studies",
+            _multipart([b"x"]),
+            content_type=STOW_TYPE,
+            HTTP_AUTHORIZATION=f"Bearer cdw_guess{n}",
+            REMOTE_ADDR="203.0.113.9",
+        )
+        assert response.status_code == 401
+    do_detect()
+    (alert,) = Alert.objects.filter(kind=Alert.Kind.FAILED_LOGINS_ADDRESS)
+    assert alert.subject == "ip:203.0.113.9" and alert.structure is None
+    assert len(alert.evidence) == settings.DETECT_FAILED_LOGINS_ADDRESS
