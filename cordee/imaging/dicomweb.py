@@ -98,6 +98,10 @@ def stow(request: AuthedRequest) -> HttpResponse:
         response = JsonResponse({"detail": "Unknown or revoked token.", "code": "invalid_token"}, status=401)
         response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         return _no_store(response)
+    except senders.SenderThrottled as throttled:
+        response = JsonResponse({"detail": "Too many refused tokens: wait.", "code": "throttled"}, status=429)
+        response["Retry-After"] = str(throttled.wait)
+        return _no_store(response)
     if sender is None:
         _authed(request)
     boundary = boundary_of(request.headers.get("Content-Type", ""))

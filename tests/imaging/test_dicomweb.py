@@ -333,3 +333,28 @@ def test_guessed_sender_tokens_raise_a_failed_authentications_alert(client, stru
     (alert,) = Alert.objects.filter(kind=Alert.Kind.FAILED_LOGINS_ADDRESS)
     assert alert.subject == "ip:203.0.113.9" and alert.structure is None
     assert len(alert.evidence) == settings.DETECT_FAILED_LOGINS_ADDRESS
+
+
+def test_guessing_tokens_is_throttled_without_flooding_the_audit_trail(client, structure, monkeypatch):
+    """Past REFUSED_PER_MINUTE refusals from one address, 429 with Retry-After, and no more audit
+    entries; another address with the right token still pushes."""
+    from cordee.imaging.services import senders
+
+    monkeypatch.setattr(senders, "REFUSED_PER_MINUTE", 3)
+    token = _add_sender(structure)
+
+    def post(header: str, ip: str):
+        return client.post(
+            "/dicomweb/studies",
+            _multipart([variant()]),
+            content_type=STOW_TYPE,
+            HTTP_AUTHORIZATION=header,
+            REMOTE_ADDR=ip,
+        )
+
+    statuses = [post(f"Bearer cdw_guess{n}", "198.51.100.4").status_code for n in range(6)]
+    assert statuses[:3] == [401] * 3 and statuses[3:] == [429] * 3
+    throttled = post(f"Bearer {token}", "198.51.100.4")  # even the right token, from that address, waits
+    assert throttled.status_code == 429 and 1 <= int(throttled["Retry-After"]) <= 60
+    assert AuditEntry.objects.filter(action="imaging.sender.refused").count() == 3
+    assert post(f"Bearer {token}", "192.0.2.20").status_code == 200

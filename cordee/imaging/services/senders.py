@@ -4,7 +4,9 @@
   stored); ``do_revoke_sender(name)``: the token stops working at once.
 - ``sender_of(request)``: the sender whose token the request's ``Authorization: Bearer`` carries;
   ``None`` without the header; ``SenderRefused`` for a token unknown or revoked (audited, with
-  the address, for intrusion detection: a guessed token looks like a failed sign-in).
+  the address, for intrusion detection: a guessed token looks like a failed sign-in). Past
+  ``REFUSED_PER_MINUTE`` refusals from one address in a minute, ``SenderThrottled`` answers
+  without looking the token up nor auditing it again: guessing cannot flood the audit trail.
 All three are audited; the token itself is never logged nor audited.
 """
 
@@ -12,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 
+from django.core.cache import caches
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -23,11 +27,22 @@ from cordee.audit.models import AuditEntry
 from cordee.imaging import purposes
 from cordee.imaging.models import Sender
 
+REFUSED_PER_MINUTE = 30  # refused tokens per address and minute before the answers are 429
 TOKEN_PREFIX = "cdw_"  # noqa: S105  # a prefix, not a secret: recognisable in a leaked file or by a secret scanner
 
 
 class SenderRefused(Exception):
     pass
+
+
+class SenderThrottled(Exception):
+    def __init__(self, wait: int) -> None:
+        super().__init__(wait)
+        self.wait = wait
+
+
+def _refusals_key(request: HttpRequest, now: float) -> str:
+    return f"stow-refused:{request.META.get('REMOTE_ADDR', '')}:{int(now // 60)}"
 
 
 def _digest(token: str) -> str:
@@ -67,10 +82,19 @@ def sender_of(request: HttpRequest) -> Sender | None:
     if not scheme:
         return None
     token = token.strip()
+    counters, now = caches["ratelimit"], time.time()
+    key = _refusals_key(request, now)
+    if (counters.get(key) or 0) >= REFUSED_PER_MINUTE:
+        raise SenderThrottled(60 - int(now % 60))
     sender = None
     if scheme.lower() == "bearer" and token.startswith(TOKEN_PREFIX):
         sender = Sender.objects.filter(token_sha256=_digest(token), revoked_at__isnull=True).first()
     if sender is None:
+        if not counters.add(key, 1, timeout=61):
+            try:
+                counters.incr(key)
+            except ValueError:  # the minute ended between add and incr
+                counters.add(key, 1, timeout=61)
         audit_trail.record(
             purposes.SENDER_REFUSED,
             request=request,
