@@ -317,6 +317,12 @@ BACKUP_S3_SECRET_KEY = env_secret("BACKUP_S3_SECRET_KEY")
 if BACKUP_REPOSITORY and not BACKUP_PASSWORD and not DEBUG:
     raise ImproperlyConfigured("BACKUP_REPOSITORY needs BACKUP_PASSWORD or BACKUP_PASSWORD_FILE")
 BACKUP_CACHE_DIR = env_path("BACKUP_CACHE_DIR", DATA_DIR / "restic-cache")
+# restic's compression of new data: the blob store, nearly all of a backup's volume, is ciphertext,
+# which does not compress; "off" backs it up ~15–25 % faster on two cores (bench/backup). "auto"
+# or "max" compress the database and the rest at that CPU cost.
+BACKUP_COMPRESSION = env_str("BACKUP_COMPRESSION", "off")
+if BACKUP_COMPRESSION not in ("off", "auto", "max"):
+    raise ImproperlyConfigured(f"BACKUP_COMPRESSION={BACKUP_COMPRESSION!r}: expected off, auto or max")
 BACKUP_EVERY_SECONDS = env_int("BACKUP_EVERY_SECONDS", 24 * 3600, minimum=600)
 # The hourly watch alerts the security officers when no backup succeeded for this long.
 BACKUP_MAX_AGE_SECONDS = env_int("BACKUP_MAX_AGE_SECONDS", 26 * 3600, minimum=3600)

@@ -128,7 +128,8 @@ class Repository:
         # A run killed mid-way leaves a stale lock: backups take non-exclusive locks, so the next one
         # proceeds (and restic removes stale locks of dead processes of this host by itself).
         tag_args = [arg for tag in tags for arg in ("--tag", tag)]
-        result = self.run("backup", "--json", "--quiet", *tag_args, *paths, cwd=cwd)
+        compression = ("--compression", settings.BACKUP_COMPRESSION)  # off: the blobs are ciphertext
+        result = self.run("backup", "--json", "--quiet", *compression, *tag_args, *paths, cwd=cwd)
         summary = {}
         for line in result.stdout.splitlines():
             try:

@@ -6,6 +6,7 @@ user): they skip elsewhere, and fail under CI if it is not root.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -125,3 +126,24 @@ def test_the_server_cannot_delete_past_snapshots_of_an_append_only_repository(tm
         assert len(admin.snapshots()) == 1
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_compression_follows_the_setting_off_by_default(repository, backup_settings, tmp_path):
+    """The blob store is ciphertext: restic's compression only costs CPU there, so it is off by
+    default (BACKUP_COMPRESSION); "auto" compresses what compresses."""
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "text.txt").write_text("Compte rendu de consultation. " * 200_000)  # ~6 MB, compressible
+    repository.init_if_needed()
+
+    def stored() -> int:
+        stats = json.loads(repository.run("stats", "--mode", "raw-data", "--json").stdout)
+        return int(stats["total_size"])
+
+    repository.backup(["source"], cwd=tmp_path, tags=["off"])
+    plain = stored()
+    assert plain > 5_000_000
+    (source / "text.txt").write_text("Ordonnance renouvelée pour trois mois. " * 200_000)
+    backup_settings.BACKUP_COMPRESSION = "auto"
+    repository.backup(["source"], cwd=tmp_path, tags=["auto"])
+    assert stored() - plain < 1_000_000  # ~8 MB of new text stored in far less
