@@ -151,6 +151,7 @@ def series_of(study: Study) -> list[Any]:
     for item in series:
         item.study = study
         item.ordered = by_series.get(item.pk, [])  # type: ignore[attr-defined]  # the page's list
+        item.images = sum(i.frames for i in item.ordered)  # type: ignore[attr-defined]  # frames, all instances
     return series
 
 
