@@ -11,6 +11,7 @@ import pytest
 from cordee.audit.models import AuditEntry
 from cordee.imaging import receiver
 from cordee.imaging.models import Instance, Study
+from tests.conftest import login_as
 from tests.imaging.conftest import shared, variant
 
 
@@ -40,7 +41,7 @@ def server(settings, structure):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_storescu_echo_store_and_refusals(server, tmp_path, paula, structure):
+def test_storescu_echo_store_and_refusals(server, tmp_path, client, alice, paula, structure):
     port = server
     assert _scu("echoscu", port, "-aet", "MODALITY").returncode == 0
     good = tmp_path / "good.dcm"
@@ -55,6 +56,16 @@ def test_storescu_echo_store_and_refusals(server, tmp_path, paula, structure):
     assert inbox.structure_id == structure.pk and inbox.calling_ae == "MODALITY"
     assert Study.objects.get(patient__isnull=False).patient_id == paula.patient.pk
     assert AuditEntry.objects.filter(action="imaging.instance.stored").count() == 2
+    # The study without an INS waits in the inbox; Alice is proposed Paula (name + birth date) and
+    # attaches it to her: it is hers from then on, re-encrypted with her key.
+    login_as(client, alice)
+    assert f"/imagerie/a-rapprocher/{inbox.pk}/" in client.get("/imagerie/a-rapprocher/").content.decode()
+    proposal = client.get(f"/imagerie/a-rapprocher/{inbox.pk}/").content.decode()
+    assert f'value="{paula.patient.pk}"' in proposal
+    assert client.post(f"/imagerie/a-rapprocher/{inbox.pk}/", {"patient": paula.patient.pk}).status_code == 302
+    inbox.refresh_from_db()
+    assert inbox.patient_id == paula.patient.pk and not Study.objects.filter(patient__isnull=True).exists()
+    assert Instance.objects.select_related("blob").get(study=inbox).blob.owner_type == "accounts.patient"
     # A file the ingest refuses answers a failure status, nothing stored.
     broken = tmp_path / "broken.dcm"
     broken.write_bytes(shared("MR_truncated.dcm"))
