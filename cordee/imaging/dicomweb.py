@@ -58,6 +58,15 @@ def _no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _single_part(data: bytes, media_type: str, boundary: str, *, params: str = "") -> HttpResponse:
+    """A ``multipart/related`` answer of one part (WADO-RS): ``media_type`` and its ``params`` name
+    the part, and are repeated in the answer's own content type."""
+    head = f"--{boundary}\r\nContent-Type: {media_type}{params}\r\n\r\n".encode()
+    body = b"".join((head, data, f"\r\n--{boundary}--\r\n".encode()))
+    content_type = f'multipart/related; type="{media_type}"{params}; boundary={boundary}'
+    return _no_store(HttpResponse(body, content_type=content_type))
+
+
 def _authed(request: HttpRequest) -> None:
     if not request.user.is_authenticated:
         raise Http404  # DICOMweb clients get no login page; the same 404 as a missing study
@@ -211,10 +220,7 @@ def instance(request: AuthedRequest, study_uid: str, series_uid: str, sop_uid: s
     study, _basis = access.access_study_frames(request.user, study_uid, request=request)
     found = access.instance_of(study, series_uid, sop_uid)
     boundary = "cordee-" + found.sop_instance_uid.replace(".", "")[-24:]
-    head = f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
-    body = head + b"".join(iter_blob(found.blob)) + f"\r\n--{boundary}--\r\n".encode()
-    response = HttpResponse(body, content_type=f'multipart/related; type="application/dicom"; boundary={boundary}')
-    return _no_store(response)
+    return _single_part(b"".join(iter_blob(found.blob)), "application/dicom", boundary)
 
 
 def _frame(request: AuthedRequest, study_uid: str, series_uid: str, sop_uid: str, frame: int) -> tuple[Any, int]:
@@ -259,12 +265,7 @@ def frames(request: AuthedRequest, study_uid: str, series_uid: str, sop_uid: str
         detail = f"This frame is available as {offered}."
         return _no_store(JsonResponse({"detail": detail, "code": "not_acceptable"}, status=406))
     boundary = f"cordee-frame-{index + 1}-{sop_uid.replace('.', '')[-16:]}"
-    part = f"application/octet-stream; transfer-syntax={syntax}"
-    body = b"".join(
-        (f"--{boundary}\r\nContent-Type: {part}\r\n\r\n".encode(), data, f"\r\n--{boundary}--\r\n".encode())
-    )
-    content_type = f'multipart/related; type="application/octet-stream"; transfer-syntax={syntax}; boundary={boundary}'
-    return _no_store(HttpResponse(body, content_type=content_type))
+    return _single_part(data, "application/octet-stream", boundary, params=f"; transfer-syntax={syntax}")
 
 
 def _window(text: str) -> tuple[float | None, float | None]:
