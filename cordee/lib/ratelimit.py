@@ -33,6 +33,18 @@ def parse_rates(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(rates)
 
 
+def hit(cache: BaseCache, key: str, period: int) -> int:
+    """One more in the fixed window ``key`` of ``period`` seconds: the count so far in it (``add``
+    opens the window, an atomic ``incr`` counts in it)."""
+    if cache.add(key, 1, timeout=period + 1):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # the window expired between add and incr
+        cache.add(key, 1, timeout=period + 1)
+        return 1
+
+
 class UserRateThrottle(BaseThrottle):
     def __init__(self) -> None:
         self._local = threading.local()
@@ -47,19 +59,10 @@ class UserRateThrottle(BaseThrottle):
         now = time.time()
         for limit, period in rates:
             key = f"api:{ident}:{period}:{int(now // period)}"
-            count = 1 if cache.add(key, 1, timeout=period + 1) else self._increment(cache, key, period)
-            if count > limit:
+            if hit(cache, key, period) > limit:
                 self._local.wait = period - now % period
                 return False
         return True
-
-    @staticmethod
-    def _increment(cache: BaseCache, key: str, period: int) -> int:
-        try:
-            return cache.incr(key)
-        except ValueError:  # the window expired between add and incr
-            cache.add(key, 1, timeout=period + 1)
-            return 1
 
     def wait(self) -> float | None:
         return getattr(self._local, "wait", None)

@@ -26,6 +26,7 @@ from cordee.audit import services as audit_trail
 from cordee.audit.models import AuditEntry
 from cordee.imaging import purposes
 from cordee.imaging.models import Sender
+from cordee.lib import ratelimit
 
 REFUSED_PER_MINUTE = 30  # refused tokens per address and minute before the answers are 429
 TOKEN_PREFIX = "cdw_"  # noqa: S105  # a prefix, not a secret: recognisable in a leaked file or by a secret scanner
@@ -90,11 +91,7 @@ def sender_of(request: HttpRequest) -> Sender | None:
     if scheme.lower() == "bearer" and token.startswith(TOKEN_PREFIX):
         sender = Sender.objects.filter(token_sha256=_digest(token), revoked_at__isnull=True).first()
     if sender is None:
-        if not counters.add(key, 1, timeout=61):
-            try:
-                counters.incr(key)
-            except ValueError:  # the minute ended between add and incr
-                counters.add(key, 1, timeout=61)
+        ratelimit.hit(counters, key, 60)
         audit_trail.record(
             purposes.SENDER_REFUSED,
             request=request,
