@@ -180,22 +180,28 @@ def _date_key(row: tuple) -> tuple:
     return (-(row[1] or 0), -(row[2] or 0), -row[3])
 
 
-_PG_STATS: dict[str, object] = {"at": 0.0, "freqs": {}}
+_PG_STATS: dict[tuple[str, str], tuple[float, dict[str, float]]] = {}  # (table, column): (read at, freqs)
 COMMON_SHARE = 0.05  # PostgreSQL: above this share of articles, scan the ids backwards
 
 
-def _pg_frequencies() -> dict[str, float]:
-    """PostgreSQL's own statistics of the commonest lexemes (``ANALYZE``), kept ten minutes."""
-    if time.monotonic() - float(_PG_STATS["at"]) > 600:  # type: ignore[arg-type]  # the cache dict holds a float under "at"
+def _pg_common(table: str, column: str, *, elements: bool = False) -> dict[str, float]:
+    """PostgreSQL's own statistics (``ANALYZE``) of the commonest values of ``table.column`` — of
+    its elements with ``elements`` (a tsvector's lexemes) — and their frequencies, kept ten minutes."""
+    read_at, freqs = _PG_STATS.get((table, column), (0.0, {}))
+    if time.monotonic() - read_at > 600:
+        values, shares = (
+            ("most_common_elems", "most_common_elem_freqs") if elements else ("most_common_vals", "most_common_freqs")
+        )
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
-                "WHERE tablename = 'library_article' AND attname = 'search_vector'"
+                f"SELECT {values}::text::text[], {shares} FROM pg_stats "  # noqa: S608  # fixed column names
+                "WHERE tablename = %s AND attname = %s",
+                [table, column],
             )
             row = cursor.fetchone()
-        _PG_STATS["freqs"] = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
-        _PG_STATS["at"] = time.monotonic()
-    return _PG_STATS["freqs"]  # type: ignore[return-value]  # and the frequencies under "freqs"
+        freqs = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
+        _PG_STATS[(table, column)] = (time.monotonic(), freqs)
+    return freqs
 
 
 def _pg_plan(query: Query) -> str | None:
@@ -206,7 +212,7 @@ def _pg_plan(query: Query) -> str | None:
     that common enough (≥ ``COMMON_SHARE``) is served well by it; a rarer one by the GIN bitmap."""
     if any(c.prefix or any(len(words) > 1 for words in c.alternatives) for c in query.positive):
         return None  # a prefix's or a phrase's share is unknown: the planner decides
-    freqs = _pg_frequencies()
+    freqs = _pg_common("library_article", "search_vector", elements=True)
     words = sorted({w for c in query.positive for words in c.alternatives for w in words})
     with connection.cursor() as cursor:
         cursor.execute("SELECT w, ts_lexize('english_stem', w) FROM unnest(%s::text[]) w", [words])
@@ -222,13 +228,7 @@ def _pg_plan(query: Query) -> str | None:
 
 def _rarest_term(terms: list[tuple[str, str]]) -> tuple[str, str]:
     """Of the type and MeSH filters, the one PostgreSQL's statistics say fewer articles carry."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT most_common_vals::text::text[], most_common_freqs FROM pg_stats "
-            "WHERE tablename = 'library_articleterm' AND attname = 'value'"
-        )
-        row = cursor.fetchone()
-    freqs = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
+    freqs = _pg_common("library_articleterm", "value")
     return min(terms, key=lambda term: freqs.get(term[1], 0.0))
 
 
