@@ -101,12 +101,12 @@ function measurementText(item) {
 }
 
 function onMeasurement(event) {
-  const item = event.detail.annotation;
-  if (!item) return;
-  const text = measurementText(item);
-  show("measure", text);
-  if (text.endsWith("°")) root.dataset.angle = text;
-  else if (text) root.dataset.measure = text;
+  if (event.detail.annotation) show("measure", measurementText(event.detail.annotation));
+}
+
+function clearMeasurements() {
+  annotation.state.removeAllAnnotations();
+  show("measure", "");
 }
 
 // --- the stack ------------------------------------------------------------------------------
@@ -133,8 +133,7 @@ async function pickSeries(button, metadata) {
     return;
   }
   message("");
-  annotation.state.removeAllAnnotations();
-  show("measure", "");
+  clearMeasurements();
   state.defaultVoi = null;
   const asked = performance.now();
   try {
@@ -198,8 +197,7 @@ function onTool(event, tools) {
     viewport.resetCamera();
     viewport.resetProperties();
     if (state.defaultVoi) viewport.setProperties({ voiRange: state.defaultVoi });
-    annotation.state.removeAllAnnotations();
-    show("measure", "");
+    clearMeasurements();
     root.querySelector("[data-tool=preset]").value = "";
     applyMode(tools, "window");
   }
