@@ -360,6 +360,21 @@ VIDEO_ICE_TRANSPORT_POLICY = env_choice("VIDEO_ICE_TRANSPORT_POLICY", ("all", "r
 VIDEO_MESH_MAX_PARTICIPANTS = env_int("VIDEO_MESH_MAX_PARTICIPANTS", 4, minimum=2, maximum=8)
 VIDEO_MAX_SDP_BYTES = env_int("VIDEO_MAX_SDP_BYTES", 20_000, minimum=2_000, maximum=200_000)
 VIDEO_CALL_START_RATE = env_str("VIDEO_CALL_START_RATE", "5/m,30/h")  # per user, every instance counted
+# Beyond the mesh: an SFU (docs/decisions/0020-video.md). "janus": Debian's Janus with its VideoRoom
+# plugin, which Cordée drives over its HTTP API (VIDEO_JANUS_URL, on the operator's network) and
+# browsers reach over WebSocket (VIDEO_JANUS_WS_URL, behind the TLS proxy). The token secret is
+# Janus's token_auth_secret (browsers get signed tokens that expire), the admin key its VideoRoom
+# admin_key (only Cordée creates rooms). `manage.py janus_config DIR` writes Janus's configuration.
+VIDEO_SFU = env_choice("VIDEO_SFU", ("none", "janus"), "none")
+VIDEO_JANUS_URL = env_str("VIDEO_JANUS_URL", "http://127.0.0.1:8088/janus")
+VIDEO_JANUS_WS_URL = env_str("VIDEO_JANUS_WS_URL", "")
+VIDEO_JANUS_SECRET = env_secret("VIDEO_JANUS_SECRET")
+VIDEO_JANUS_ADMIN_KEY = env_secret("VIDEO_JANUS_ADMIN_KEY")
+if VIDEO_SFU == "janus" and not (VIDEO_JANUS_WS_URL and VIDEO_JANUS_SECRET and VIDEO_JANUS_ADMIN_KEY):
+    raise ImproperlyConfigured("VIDEO_SFU=janus needs VIDEO_JANUS_WS_URL, VIDEO_JANUS_SECRET and VIDEO_JANUS_ADMIN_KEY")
+VIDEO_JANUS_TOKEN_TTL_SECONDS = env_int("VIDEO_JANUS_TOKEN_TTL_SECONDS", 600, minimum=60, maximum=24 * 3600)
+VIDEO_SFU_MAX_PARTICIPANTS = env_int("VIDEO_SFU_MAX_PARTICIPANTS", 12, minimum=3, maximum=50)
+VIDEO_SFU_BITRATE = env_int("VIDEO_SFU_BITRATE", 512_000, minimum=64_000, maximum=4_000_000)  # per sender, bit/s
 
 # --- notifications (cordee.web.push) -------------------------------------------------------
 # Web Push with VAPID: the private key signs Cordée's requests to the browsers' push services.

@@ -28,6 +28,8 @@ class Call(models.Model):
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     started_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # The Janus room of a call held through the SFU (a conversation larger than the mesh), else null.
+    sfu_room = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -3,7 +3,10 @@ transaction, the frames for the sockets sent after the commit.
 
 - A **call** is started by a member of a direct, group or care-team conversation; members join it
   (``VIDEO_MESH_MAX_PARTICIPANTS`` at most: a mesh); it ends when its starter ends it or the last
-  participant leaves.
+  participant leaves. With ``VIDEO_SFU = "janus"``, a conversation of more members than the mesh
+  holds has its call in a Janus room (``VIDEO_SFU_MAX_PARTICIPANTS`` at most): Cordée creates it,
+  puts each participant it lets in on the room's access list, takes them off it (and kicks their
+  feed) when they leave, and destroys the room when the call ends.
 - A **teleconsultation** is the call of a professional↔patient thread: only the professional
   starts it and ends it for everyone; the patient enters a waiting room until the professional
   admits them. Its entries are access entries naming the patient: they read them in their history.
@@ -13,6 +16,7 @@ Audit entries say who, which call and when: never anything of the media.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,8 +33,10 @@ from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.lib.ratelimit import parse_rates
 from cordee.messaging.models import Conversation, Member
-from cordee.video import events, purposes
+from cordee.video import events, janus, purposes
 from cordee.video.models import Call, Participant
+
+logger = logging.getLogger(__name__)
 
 
 class CallError(Exception):
@@ -160,15 +166,50 @@ def check_start_call(user: User, conversation: Conversation, request: HttpReques
         return existing
 
 
+def _wants_sfu(conversation: Conversation) -> bool:
+    """A conversation of more members than a mesh holds calls through the SFU, when there is one."""
+    if not janus.enabled():
+        return False
+    return Member.objects.filter(conversation_id=conversation.pk).count() > settings.VIDEO_MESH_MAX_PARTICIPANTS
+
+
 def do_start_call(user: User, conversation: Conversation, kind: str, request: HttpRequest | None) -> Call:
+    room = None
+    if _wants_sfu(conversation):
+        room = janus.new_room_id()
+        try:
+            janus.create_room(room, settings.VIDEO_SFU_MAX_PARTICIPANTS)
+        except janus.JanusError as error:
+            logger.warning("video: the SFU could not create a room (%s)", error)
+            raise CallError("sfu_unavailable") from error
+    try:
+        return _create_call(user, conversation, kind, request, room)
+    except BaseException:
+        if room is not None:
+            _tidy(janus.destroy_room, room)
+        raise
+
+
+def _tidy(action: Any, *args: Any) -> None:
+    """A clean-up on the SFU that may fail without stopping Cordée's side (Janus down: its rooms
+    and sessions go with it)."""
+    try:
+        action(*args)
+    except janus.JanusError as error:
+        logger.warning("video: SFU clean-up %s failed (%s)", action.__name__, error)
+
+
+def _create_call(user: User, conversation: Conversation, kind: str, request: HttpRequest | None, room: int | None) -> Call:
     with transaction.atomic():
-        call = Call.objects.create(conversation=conversation, kind=kind, started_by=user)
+        call = Call.objects.create(conversation=conversation, kind=kind, started_by=user, sfu_room=room)
         call.conversation = conversation
         if call.is_teleconsultation:
             from cordee.video.appointments import hold_on_start  # (it imports messaging's services)
 
             hold_on_start(call)
-        _audit(purposes.STARTED, call, user, request, patient_id=conversation.patient_id)
+        _audit(
+            purposes.STARTED, call, user, request, patient_id=conversation.patient_id, media="sfu" if room else "mesh"
+        )
         others = [uid for uid in _member_ids(call) if uid != user.pk]
         events.deliver_on_commit([events.to_members(call, others, _ring(call, user))])
     return call
@@ -184,7 +225,27 @@ class Joined:
 
 
 def _peer(participant: Participant) -> dict[str, Any]:
-    return {"user": participant.user_id, "name": _name(participant.user)}
+    # ``feed``: the participant's publisher id in the call's SFU room (Cordée's, not the browser's).
+    return {"user": participant.user_id, "name": _name(participant.user), "feed": participant.pk}
+
+
+def capacity(call: Call) -> int:
+    return settings.VIDEO_SFU_MAX_PARTICIPANTS if call.sfu_room else settings.VIDEO_MESH_MAX_PARTICIPANTS
+
+
+def _let_in_sfu(call: Call, participant: Participant, *, rejoin: bool) -> dict[str, Any] | None:
+    """Put the participant on the room's access list (first kicking the feed a lost page left
+    there): what their page needs to publish and subscribe. None for a mesh call."""
+    if not call.sfu_room:
+        return None
+    try:
+        if rejoin:
+            janus.revoke(call.sfu_room, participant.pk)
+        janus.allow(call.sfu_room, participant.pk)
+    except janus.JanusError as error:
+        logger.warning("video: the SFU refused a participant's access (%s)", error)
+        raise CallError("sfu_unavailable") from error
+    return janus.client_config(call.sfu_room, participant.pk)
 
 
 def _locked(call: Call) -> Call:
@@ -205,9 +266,10 @@ def do_join(user: User, call: Call, channel: str, request: HttpRequest | None = 
         participant.user = user
         joined = [p for p in _joined(call) if p.user_id != user.pk]
         waits = call.is_teleconsultation and not is_host(user, call) and participant.admitted_at is None
-        if not waits and len(joined) + 1 > settings.VIDEO_MESH_MAX_PARTICIPANTS:
+        if not waits and len(joined) + 1 > capacity(call):
             raise CallError("full")
         previous_channel = participant.channel if participant.state != Participant.State.LEFT else ""
+        sfu = None if waits else _let_in_sfu(call, participant, rejoin=not _created)
         participant.state = Participant.State.WAITING if waits else Participant.State.JOINED
         participant.channel = channel
         participant.joined_at = timezone.now()
@@ -238,6 +300,8 @@ def do_join(user: User, call: Call, channel: str, request: HttpRequest | None = 
             "peers": [] if waits else [_peer(p) for p in joined],
             "waiting": waiting,
         }
+        if sfu is not None:
+            reply["sfu"] = sfu
         return Joined(reply)
 
 
@@ -276,8 +340,9 @@ def do_admit(user: User, call: Call, target: Any, request: HttpRequest | None = 
         if waiting is None:
             raise CallError("not_found")
         joined = _joined(call)
-        if len(joined) + 1 > settings.VIDEO_MESH_MAX_PARTICIPANTS:
+        if len(joined) + 1 > capacity(call):
             raise CallError("full")
+        sfu = _let_in_sfu(call, waiting, rejoin=False)
         waiting.state = Participant.State.JOINED
         waiting.admitted_at = timezone.now()
         waiting.save(update_fields=["state", "admitted_at"])
@@ -287,6 +352,8 @@ def do_admit(user: User, call: Call, target: Any, request: HttpRequest | None = 
             "call": call.pk,
             "peers": [_peer(p) for p in joined],
         }
+        if sfu is not None:
+            admitted["sfu"] = sfu
         frame = {"type": "call.participant", "call": call.pk, "state": "joined"} | _peer(waiting)
         events.deliver_on_commit(
             [events.to_channel(waiting.channel, admitted)] + [events.to_channel(p.channel, frame) for p in joined]
@@ -310,8 +377,17 @@ def do_leave(user: Any, call: Call, request: HttpRequest | None = None, *, chann
         participant.left_at = timezone.now()
         participant.save(update_fields=["state", "left_at"])
         _audit(purposes.LEFT, call, user, request, patient_id=_patient_id(call))
+        if call.sfu_room:
+            transaction.on_commit(lambda room=call.sfu_room, feed=participant.pk: _tidy(janus.revoke, room, feed))
         remaining = _joined(call)
-        frame = {"type": "call.participant", "call": call.pk, "state": "left", "user": user.pk, "name": _name(user)}
+        frame = {
+            "type": "call.participant",
+            "call": call.pk,
+            "state": "left",
+            "user": user.pk,
+            "name": _name(user),
+            "feed": participant.pk,
+        }
         outgoing = [events.to_channel(p.channel, frame) for p in remaining]
         events.deliver_on_commit(outgoing)
         if call.state == Call.State.ACTIVE and not remaining:
@@ -347,6 +423,8 @@ def _end(call: Call, actor: Any, request: HttpRequest | None, *, reason: str) ->
     call.state = Call.State.ENDED
     call.ended_at = now
     call.save(update_fields=["state", "ended_at"])
+    if call.sfu_room:
+        transaction.on_commit(lambda room=call.sfu_room: _tidy(janus.destroy_room, room))
     everyone = list(Participant.objects.filter(call=call).values_list("user_id", flat=True))
     _audit(
         purposes.ENDED,

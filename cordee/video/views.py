@@ -19,7 +19,7 @@ from cordee.accounts.models import User
 from cordee.lib.http import AuthedRequest
 from cordee.lib.ids import parse_id
 from cordee.messaging.reading import patient_name
-from cordee.video import appointments, ice, purposes, services
+from cordee.video import appointments, ice, janus, purposes, services
 from cordee.video.access import access_appointment, access_call, access_call_conversation
 from cordee.video.models import Call, Participant
 
@@ -29,6 +29,7 @@ _REFUSALS = {
     "not_allowed": lambda: _("Your professional starts the teleconsultation; you will be invited to join it."),
     "rate_limited": lambda: _("Too many calls started in a short time: wait a moment and try again."),
     "closed": lambda: _("This conversation is closed."),
+    "sfu_unavailable": lambda: _("The video server for group calls cannot be reached: try again in a moment."),
 }
 
 
@@ -56,6 +57,7 @@ def _strings() -> dict[str, str]:
         "left": _("You left the call."),
         "moved": _("The call continues in another window."),
         "full": _("The call is full."),
+        "sfuUnavailable": _("The video server for group calls cannot be reached: try again in a moment."),
         "notFound": _("This call cannot be reached."),
         "mediaError": _("Camera or microphone unavailable: check the browser's permissions."),
         "you": _("You"),
@@ -98,7 +100,7 @@ def call_page(request: AuthedRequest, call_id: str) -> HttpResponse:
             "startedAt": call.started_at.isoformat(),
             "admitted": mine is not None and mine.admitted_at is not None,
             "socket": SOCKET_PATH,
-            "ice": ice.ice_servers(request.user.pk),
+            "ice": _ice(request.user, call),
             "iceUrl": reverse("video:ice", kwargs={"call_id": call.pk}),
             "strings": _strings(),
         },
@@ -110,7 +112,18 @@ def call_page(request: AuthedRequest, call_id: str) -> HttpResponse:
     for feature in ("camera", "microphone", "display-capture", "autoplay"):
         policy = policy.replace(f"{feature}=()", f"{feature}=(self)")
     response["Permissions-Policy"] = policy
+    if call.sfu_room and settings.VIDEO_JANUS_WS_URL:
+        # The SFU's WebSocket, for this page only (django-csp reads this per response).
+        response._csp_update = {"connect-src": [settings.VIDEO_JANUS_WS_URL]}  # type: ignore[attr-defined]  # django-csp's per-response hook
     return response
+
+
+def _ice(user: User, call: Call) -> dict[str, Any]:
+    """ICE servers, and for a call through the SFU a fresh Janus token (the page renews both)."""
+    servers = ice.ice_servers(user.pk)
+    if call.sfu_room:
+        servers["sfuToken"] = janus.signed_token()
+    return servers
 
 
 @never_cache
@@ -121,7 +134,7 @@ def ice_servers(request: AuthedRequest, call_id: str) -> JsonResponse:
     call = access_call(request.user, call_id, request=request)
     if call.state != Call.State.ACTIVE:
         raise Http404
-    return JsonResponse(ice.ice_servers(request.user.pk))
+    return JsonResponse(_ice(request.user, call))
 
 
 # --- planned teleconsultations --------------------------------------------------------------

@@ -451,3 +451,60 @@ def test_expired_turn_credentials_do_not_connect(turn_server, call_pages, alice,
     for page in (alice_page, bob_page):
         seen = page.evaluate(INBOUND)
         assert seen and all(p["state"] != "connected" and p["frames"] == 0 for p in seen), seen
+
+
+# --- beyond the mesh: through Janus ---------------------------------------------------------
+
+
+@pytest.fixture
+def janus_server(tmp_path, settings):
+    """Debian's Janus on loopback (tests/video/janus_server.py), the SFU of calls beyond four."""
+    from tests.video.janus_server import running_janus
+
+    with running_janus(tmp_path / "janus", settings) as log:
+        yield log
+
+
+def make_meeting(personas) -> int:
+    from cordee.messaging import services
+
+    others = [personas[name].pk for name in ("bob", "charlie", "sam", "ada", "otto")]
+    return services.do_create_group(personas["alice"], "Réunion de concertation", others).pk
+
+
+SFU_FEEDS = "() => [...window.cordeeCall.peers.keys()].sort((a, b) => a - b)"
+
+
+def test_five_people_through_the_sfu(janus_server, call_pages, browser_issues, personas):
+    """A meeting of five (more than the mesh's four): each page publishes once to Janus and
+    receives the four others from it; every tile shows the fake camera, named by Cordée."""
+    group = orm(make_meeting, personas)
+    users = [personas[name] for name in ("alice", "bob", "charlie", "sam", "ada")]
+    pages = [call_pages(1280, 800) for _ in range(4)] + [call_pages(375, 812)]
+    for page, user in zip(pages, users, strict=True):
+        log_in(page, user)
+    start_and_join(pages[0], pages[1], group)
+    for page in pages[2:]:
+        page.goto(f"/messagerie/{group}/")
+        page.locator("[data-call-join]").first.click()
+        expect(page).to_have_url(re.compile(r"/visio/appels/\d+/$"))
+    for page in pages:
+        wait_for_media(page, 4, timeout=90)
+        tiles_show_video(page, 5)
+        assert page.evaluate("() => window.cordeeCall.sfu.publisher.connectionState") == "connected"
+    from cordee.video.models import Call, Participant
+
+    call = orm(lambda: Call.objects.get(conversation_id=group))
+    assert call.sfu_room
+    feeds = orm(lambda: {p.user_id: p.pk for p in Participant.objects.filter(call=call)})
+    # Alice's page receives the four others' feeds, named from Cordée's list, not by the browsers.
+    assert pages[0].evaluate(SFU_FEEDS) == sorted(feeds[u.pk] for u in users[1:])
+    captions = pages[0].locator(".call-tile:not(.self) figcaption span:first-child").all_text_contents()
+    assert sorted(captions) == sorted(str(u.display_name) for u in users[1:])
+    shoot(pages[0], "video-sfu-five-1280")
+    shoot(pages[4], "video-sfu-five-375")
+    # One leaves: the others drop their tile.
+    pages[3].locator("[data-leave]").click()
+    for page in (pages[0], pages[4]):
+        page.wait_for_function("() => window.cordeeCall.peers.size === 3")
+    browser_issues.assert_clean()

@@ -6,7 +6,12 @@
 // others answer. The offerer of a pair also restarts ICE when the connection fails (the network
 // changed), with fresh TURN credentials. Camera, microphone and screen changes replace the
 // tracks of the senders: no renegotiation.
+//
+// A conversation larger than the mesh calls through the SFU (Janus's VideoRoom) when Cordée has one:
+// the page then publishes its camera once to Janus and subscribes to each other participant's
+// feed there, with the room access and the signed token Cordée gave it on joining.
 import { ChatSocket } from "../messaging/socket.js";
+import { JanusSession } from "./janus.js";
 
 const config = JSON.parse(document.getElementById("call-config").textContent);
 const S = config.strings;
@@ -134,7 +139,9 @@ async function switchDevice(kind, deviceId) {
 }
 
 function replaceOutgoing(kind, track) {
-  for (const peer of peers.values()) {
+  const connections = [...peers.values()];
+  if (sfu.publisher) connections.push(sfu.publisher);
+  for (const peer of connections) {
     for (const sender of peer.pc.getSenders()) {
       if (sender.track?.kind === kind || (!sender.track && peer.kinds?.get(sender) === kind)) sender.replaceTrack(track);
     }
@@ -203,14 +210,16 @@ function peerFor(id, name, offerer) {
 // The page's status line: connected once every peer connection is.
 function summarise() {
   if (over || !peers.size) return;
-  const states = [...peers.values()].map((p) => p.pc.connectionState);
+  const states = [...peers.values()].map((p) => p.pc?.connectionState || "new");
+  if (sfu.publisher) states.push(sfu.publisher.connectionState);
   say(S[`state.${states.every((s) => s === "connected") ? "connected" : states.includes("failed") ? "failed" : "connecting"}`]);
 }
 
 function dropPeer(id) {
   const peer = peers.get(id);
   if (!peer) return;
-  peer.pc.close();
+  peer.handle?.detach();
+  peer.pc?.close();
   peer.tile.remove();
   peers.delete(id);
 }
@@ -286,6 +295,130 @@ function nameOf(id) {
   return names.get(id) || "…";
 }
 
+// --- through the SFU (Janus VideoRoom) -------------------------------------------------------
+
+const sfu = { session: null, publisher: null, config: null, feeds: new Map() }; // feed id -> name
+
+function rtcConfig() {
+  return { iceServers: ice.iceServers, iceTransportPolicy: ice.iceTransportPolicy || "all" };
+}
+
+function leaveSfu() {
+  for (const id of [...peers.keys()]) dropPeer(id);
+  sfu.publisher?.close();
+  sfu.publisher = null;
+  sfu.session?.close();
+  sfu.session = null;
+}
+
+function trickleFrom(pc, handle) {
+  pc.addEventListener("icecandidate", (event) => handle.trickle(event.candidate ? event.candidate.toJSON() : null));
+}
+
+async function enterSfu(given, list) {
+  joined = true;
+  leaveSfu(); // a rejoin after a lost socket starts afresh (Cordée kicked the old feed)
+  sfu.config = given;
+  for (const other of list) sfu.feeds.set(other.feed, other.name);
+  say(list.length ? S["state.connecting"] : S.waitingHost);
+  const session = new JanusSession(given.url, given.token, {
+    onClose: () => {
+      if (over || sfu.session !== session) return;
+      say(S.connecting);
+      setTimeout(() => !over && socket.send({ type: "call.join", call: config.call }), 2000);
+    },
+  });
+  sfu.session = session;
+  try {
+    await session.open();
+    const handle = await session.attach((message) => onPublisherEvent(message));
+    const joinedRoom = await handle.message({ request: "join", ptype: "publisher", room: given.room, id: given.feed, token: given.access });
+    sfu.privateId = joinedRoom.plugindata.data.private_id;
+    const pc = new RTCPeerConnection(rtcConfig());
+    sfu.publisher = pc;
+    sfu.publisherHandle = handle;
+    trickleFrom(pc, handle);
+    for (const kind of ["audio", "video"]) {
+      const track = kind === "video" && screen ? screen.getVideoTracks()[0] : local.getTracks().find((t) => t.kind === kind);
+      if (track) pc.addTrack(track, local);
+    }
+    pc.addEventListener("connectionstatechange", () => {
+      if (pc.connectionState === "failed") republish(true);
+      summarise();
+    });
+    await republish(false);
+    for (const publisher of joinedRoom.plugindata.data.publishers || []) subscribe(publisher.id);
+  } catch {
+    if (!over && sfu.session === session) {
+      say(S.sfuUnavailable);
+      session.close();
+    }
+  }
+}
+
+async function republish(restart) {
+  const pc = sfu.publisher;
+  if (!pc || over) return;
+  counts.offers += 1;
+  if (restart) counts.restarts += 1;
+  const offer = await pc.createOffer({ iceRestart: restart });
+  await pc.setLocalDescription(offer);
+  const answer = await sfu.publisherHandle.message({ request: "configure", audio: true, video: true }, { type: "offer", sdp: pc.localDescription.sdp });
+  if (answer.jsep) await pc.setRemoteDescription(answer.jsep);
+}
+
+function onPublisherEvent(message) {
+  const data = message.plugindata?.data || {};
+  for (const publisher of data.publishers || []) subscribe(publisher.id);
+  const gone = data.unpublished ?? data.leaving;
+  if (gone !== undefined && gone !== "ok") dropPeer(gone);
+}
+
+async function subscribe(feed) {
+  if (peers.has(feed) || feed === sfu.config.feed || !sfu.session) return;
+  const peer = { id: feed, name: sfu.feeds.get(feed) || "…", pending: [], kinds: new Map(), tile: tile(feed, sfu.feeds.get(feed) || "…"), offerer: false };
+  peers.set(feed, peer);
+  const remote = new MediaStream();
+  peer.tile.querySelector("video").srcObject = remote;
+  peer.pc = new RTCPeerConnection(rtcConfig());
+  peer.pc.addEventListener("track", (event) => remote.addTrack(event.track));
+  peer.pc.addEventListener("connectionstatechange", () => {
+    setTileState(peer, peer.pc.connectionState);
+    summarise();
+    if (peer.pc.connectionState === "failed" && peer.handle) peer.handle.message({ request: "configure", restart: true }).then(answerSfu(peer)).catch(() => {});
+  });
+  try {
+    peer.handle = await sfu.session.attach((message) => message.jsep && answerSfu(peer)(message));
+    trickleFrom(peer.pc, peer.handle);
+    const attached = await peer.handle.message({
+      request: "join", ptype: "subscriber", room: sfu.config.room, streams: [{ feed }], private_id: sfu.privateId, token: sfu.config.access,
+    });
+    await answerSfu(peer)(attached);
+  } catch {
+    dropPeer(feed); // the feed went away meanwhile
+  }
+}
+
+// Janus offers a subscriber its streams: answer, and start receiving.
+function answerSfu(peer) {
+  return async (message) => {
+    if (!message.jsep || message.jsep.type !== "offer" || !peers.has(peer.id)) return;
+    await peer.pc.setRemoteDescription(message.jsep);
+    const answer = await peer.pc.createAnswer();
+    await peer.pc.setLocalDescription(answer);
+    await peer.handle.message({ request: "start" }, { type: "answer", sdp: peer.pc.localDescription.sdp });
+  };
+}
+
+function nameFeed(feed, name) {
+  sfu.feeds.set(feed, name);
+  const peer = peers.get(feed);
+  if (peer) {
+    peer.name = name;
+    peer.tile.querySelector("figcaption span").textContent = name;
+  }
+}
+
 function enter(list) {
   joined = true;
   say(list.length ? S["state.connecting"] : S.waitingHost);
@@ -329,6 +462,7 @@ function send(frame) {
 function finish(text) {
   over = true;
   for (const id of [...peers.keys()]) dropPeer(id);
+  leaveSfu();
   local?.getTracks().forEach((t) => t.stop());
   screen?.getTracks().forEach((t) => t.stop());
   socket.stopped = true;
@@ -351,18 +485,31 @@ function onFrame(frame) {
         say(S.waiting);
         break;
       }
-      enter(frame.peers);
+      if (frame.sfu) enterSfu(frame.sfu, frame.peers);
+      else enter(frame.peers);
       (frame.waiting || []).forEach(showWaiting);
       break;
     case "call.admitted":
       root.dataset.state = "joined";
-      enter(frame.peers);
+      if (frame.sfu) enterSfu(frame.sfu, frame.peers);
+      else enter(frame.peers);
       break;
     case "call.waiting":
       showWaiting(frame);
       break;
     case "call.participant":
       names.set(frame.user, frame.name);
+      if (sfu.config) {
+        // Through the SFU: Janus tells the page of feeds; Cordée says whose they are.
+        if (frame.state === "left") {
+          dropPeer(frame.feed);
+          say(format(S.leftPeer, { name: frame.name }));
+        } else {
+          nameFeed(frame.feed, frame.name);
+          say(format(S.joinedPeer, { name: frame.name }));
+        }
+        break;
+      }
       if (frame.state === "left") {
         dropPeer(frame.user);
         say(format(S.leftPeer, { name: frame.name }));
@@ -389,6 +536,7 @@ function onFrame(frame) {
       break;
     case "error":
       if (frame.code === "full") finish(S.full);
+      else if (frame.code === "sfu_unavailable") say(S.sfuUnavailable);
       else if (frame.code === "ended") finish(S.ended);
       else if (frame.code === "not_found" && !joined) finish(S.notFound);
       break;
@@ -457,7 +605,7 @@ function tickDuration() {
 // lost since the last sample.
 async function sampleQuality() {
   for (const peer of peers.values()) {
-    if (peer.pc.connectionState !== "connected") continue;
+    if (peer.pc?.connectionState !== "connected") continue;
     const stats = await peer.pc.getStats();
     let rtt = null;
     let lost = 0;
@@ -483,10 +631,27 @@ async function sampleQuality() {
   }
 }
 
+// Janus's signed token expires: a member renews it (with the ICE servers) well before.
+async function renewSfuToken() {
+  if (!sfu.session || over) return;
+  const ttl = sfu.config?.ttl || 600;
+  if (sfu.renewedAt && Date.now() - sfu.renewedAt < (ttl * 1000) / 3) return;
+  try {
+    const response = await fetch(config.iceUrl, { credentials: "same-origin" });
+    if (!response.ok) return;
+    ice = await response.json();
+    if (ice.sfuToken && sfu.session) sfu.session.token = ice.sfuToken;
+    sfu.renewedAt = Date.now();
+  } catch {
+    // next minute
+  }
+}
+
 // For tests and diagnostics: the peer connections (no secret in them).
 window.cordeeCall = {
   peers,
   counts,
+  sfu,
   get over() {
     return over;
   },
@@ -499,6 +664,7 @@ if (config.active) {
   setInterval(tickDuration, 1000);
   tickDuration();
   setInterval(sampleQuality, 2000);
+  setInterval(renewSfuToken, 60_000);
   await startMedia();
   socket.connect();
   window.addEventListener("pagehide", () => !over && send({ type: "call.leave" }));
