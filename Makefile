@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo install install-dev test test-postgres lint bench totp migrate browser backup-tools turn-server bench-tools clean
+.PHONY: demo install install-dev test test-postgres lint bench totp migrate browser backup-tools turn-server sfu-server bench-tools clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,18 +70,22 @@ backup-tools:
 turn-server:
 	@bash scripts/ensure-debian-packages.sh "the video relay test" turnserver:coturn
 
+## sfu-server: Janus, the SFU of calls beyond four that the video tests start on loopback (Debian package)
+sfu-server:
+	@bash scripts/ensure-debian-packages.sh "the video SFU tests" janus:janus
+
 ## bench-tools: what the benches start beside Cordée (Orthanc for bench/imaging; Debian packages)
 bench-tools:
 	@bash scripts/ensure-debian-packages.sh "the imaging bench's Orthanc" Orthanc:orthanc
 
 ## test: install everything and run the whole suite (SQLite, in-memory channel layer)
-test: install-dev browser backup-tools turn-server
+test: install-dev browser backup-tools turn-server sfu-server
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## test-postgres: the suite again on PostgreSQL + Redis (as CI does), but for the browser tests and
 ## the tests that run on SQLite files of their own: they are about the pages, not the database, and
 ## `make test` ran them (each cost minutes twice in CI). `make test-postgres PYTEST_ARGS=-mbrowser` runs them here.
-test-postgres: install-dev backup-tools
+test-postgres: install-dev backup-tools sfu-server
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
 

@@ -100,8 +100,8 @@ class Session:
         except (OSError, ValueError) as error:
             raise JanusError(f"Janus unreachable: {error.__class__.__name__}") from error
         if answer.get("janus") == "error":
-            error = answer.get("error") or {}
-            raise JanusError(str(error.get("reason", "error")), int(error.get("code", 0)))
+            refusal = answer.get("error") or {}
+            raise JanusError(str(refusal.get("reason", "error")), int(refusal.get("code", 0)))
         return dict(answer)
 
     def __enter__(self) -> Session:
@@ -148,7 +148,13 @@ def create_room(room: int, publishers: int) -> None:
 def allow(room: int, feed: int) -> None:
     with Session() as janus:
         janus.request(
-            {"request": "allowed", "room": room, "secret": room_secret(room), "action": "add", "allowed": [room_token(room, feed)]}
+            {
+                "request": "allowed",
+                "room": room,
+                "secret": room_secret(room),
+                "action": "add",
+                "allowed": [room_token(room, feed)],
+            }
         )
 
 
@@ -161,7 +167,13 @@ def revoke(room: int, feed: int) -> None:
     """Take a participant's room token away and kick their feed, if still there."""
     with Session() as janus:
         for body in (
-            {"request": "allowed", "room": room, "secret": room_secret(room), "action": "remove", "allowed": [room_token(room, feed)]},
+            {
+                "request": "allowed",
+                "room": room,
+                "secret": room_secret(room),
+                "action": "remove",
+                "allowed": [room_token(room, feed)],
+            },
             {"request": "kick", "room": room, "secret": room_secret(room), "id": feed},
         ):
             try:
@@ -263,9 +275,12 @@ def config_files(
                 '\tice_ignore_list = "vmnet"',
                 *nat,
                 "}",
-                "plugins: {", "}",
-                "transports: {", "}",
-                "events: {", "}",
+                "plugins: {",
+                "}",
+                "transports: {",
+                "}",
+                "events: {",
+                "}",
                 "",
             ]
         )

@@ -16,6 +16,7 @@ Audit entries say who, which call and when: never anything of the media.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -199,7 +200,9 @@ def _tidy(action: Any, *args: Any) -> None:
         logger.warning("video: SFU clean-up %s failed (%s)", action.__name__, error)
 
 
-def _create_call(user: User, conversation: Conversation, kind: str, request: HttpRequest | None, room: int | None) -> Call:
+def _create_call(
+    user: User, conversation: Conversation, kind: str, request: HttpRequest | None, room: int | None
+) -> Call:
     with transaction.atomic():
         call = Call.objects.create(conversation=conversation, kind=kind, started_by=user, sfu_room=room)
         call.conversation = conversation
@@ -378,7 +381,7 @@ def do_leave(user: Any, call: Call, request: HttpRequest | None = None, *, chann
         participant.save(update_fields=["state", "left_at"])
         _audit(purposes.LEFT, call, user, request, patient_id=_patient_id(call))
         if call.sfu_room:
-            transaction.on_commit(lambda room=call.sfu_room, feed=participant.pk: _tidy(janus.revoke, room, feed))
+            transaction.on_commit(functools.partial(_tidy, janus.revoke, call.sfu_room, participant.pk))
         remaining = _joined(call)
         frame = {
             "type": "call.participant",
@@ -424,7 +427,7 @@ def _end(call: Call, actor: Any, request: HttpRequest | None, *, reason: str) ->
     call.ended_at = now
     call.save(update_fields=["state", "ended_at"])
     if call.sfu_room:
-        transaction.on_commit(lambda room=call.sfu_room: _tidy(janus.destroy_room, room))
+        transaction.on_commit(functools.partial(_tidy, janus.destroy_room, call.sfu_room))
     everyone = list(Participant.objects.filter(call=call).values_list("user_id", flat=True))
     _audit(
         purposes.ENDED,

@@ -3,6 +3,7 @@ the operator's own), and a raw client of its HTTP API to check what Janus lets i
 
 from __future__ import annotations
 
+import io
 import json
 import secrets
 import shutil
@@ -14,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from django.core.management import call_command
 
 from tests.conftest import require
 
@@ -27,7 +30,8 @@ def free_tcp_port() -> int:
 @contextmanager
 def running_janus(directory: Path, settings: Any) -> Iterator[Path]:
     """Janus with signed tokens, its VideoRoom plugin only, HTTP and WebSocket APIs on loopback
-    ports of this run; the settings that send large calls through it. Yields the log's path."""
+    ports of this run (configured by ``manage.py janus_config``); the settings that send large
+    calls through it. Yields the log's path."""
     from cordee.video import janus
 
     binary = shutil.which("janus")
@@ -36,19 +40,22 @@ def running_janus(directory: Path, settings: Any) -> Iterator[Path]:
     secret, admin_key = secrets.token_hex(16), secrets.token_hex(16)
     http_port, ws_port = free_tcp_port(), free_tcp_port()
     rtp_low = 20_000 + secrets.randbelow(400) * 100  # a block of this run (Janus binds a port per stream)
-    main = janus.config_files(
-        directory,
-        secret=secret,
-        admin_key=admin_key,
-        http_port=http_port,
-        ws_port=ws_port,
-        rtp_ports=f"{rtp_low}-{rtp_low + 99}",
-    )
     settings.VIDEO_SFU = "janus"
     settings.VIDEO_JANUS_URL = f"http://127.0.0.1:{http_port}/janus"
     settings.VIDEO_JANUS_WS_URL = f"ws://127.0.0.1:{ws_port}"
     settings.VIDEO_JANUS_SECRET = secret
     settings.VIDEO_JANUS_ADMIN_KEY = admin_key
+    # The operator's command writes the configuration (its HTTP port is VIDEO_JANUS_URL's).
+    call_command(
+        "janus_config",
+        str(directory),
+        "--ws-port",
+        str(ws_port),
+        "--rtp-ports",
+        f"{rtp_low}-{rtp_low + 99}",
+        stdout=io.StringIO(),
+    )
+    main = directory / "janus.jcfg"
     log_path = directory / "janus.log"
     log = log_path.open("w")
     process = subprocess.Popen(  # noqa: S603  (Debian's janus with our own configuration)
@@ -107,7 +114,8 @@ class RawJanus:
             return {"error_code": sent["error"]["code"], "error": sent["error"]["reason"]}
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            url = f"{self.url}/{self.session}?maxev=1&rid={int(time.time() * 1000)}&token={urllib.request.quote(self.token)}"
+            token = urllib.request.quote(self.token)
+            url = f"{self.url}/{self.session}?maxev=1&rid={int(time.time() * 1000)}&token={token}"
             with urllib.request.urlopen(url, timeout=35) as response:  # noqa: S310  (long poll, loopback)
                 event = json.loads(response.read())
             if event.get("janus") == "event" and event.get("sender") == self.handle:

@@ -57,7 +57,13 @@ def publish_as(config: dict, *, token: str | None = None, access: str | None = N
     if opened["janus"] != "success":
         return {"error_code": opened["error"]["code"], "error": opened["error"]["reason"]}
     return client.message(
-        {"request": "join", "ptype": "publisher", "room": config["room"], "id": config["feed"], "token": access or config["access"]}
+        {
+            "request": "join",
+            "ptype": "publisher",
+            "room": config["room"],
+            "id": config["feed"],
+            "token": access or config["access"],
+        }
     )
 
 
@@ -187,3 +193,24 @@ def test_the_call_page_may_reach_the_sfu_and_the_ice_endpoint_renews_its_token(s
     # Other pages do not open connect-src to the SFU.
     assert settings.VIDEO_JANUS_WS_URL not in client.get("/")["Content-Security-Policy"]
     assert Member.objects.filter(conversation=meeting).count() == 6
+
+
+def test_janus_config_needs_the_secrets_and_keeps_them_to_its_owner(settings, tmp_path):
+    import io
+    import stat
+
+    from django.core.management import CommandError, call_command
+
+    settings.VIDEO_JANUS_SECRET = ""
+    with pytest.raises(CommandError, match="VIDEO_JANUS_SECRET"):
+        call_command("janus_config", str(tmp_path / "none"), stdout=io.StringIO())
+    assert not (tmp_path / "none").exists()
+    settings.VIDEO_JANUS_SECRET, settings.VIDEO_JANUS_ADMIN_KEY = "token-secret", "room-admin-key"
+    call_command("janus_config", str(tmp_path / "conf"), "--public-ip", "203.0.113.7", stdout=io.StringIO())
+    folder = tmp_path / "conf"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    main = (folder / "janus.jcfg").read_text()
+    assert 'token_auth_secret = "token-secret"' in main and 'nat_1_1_mapping = "203.0.113.7"' in main
+    assert 'admin_key = "room-admin-key"' in (folder / "janus.plugin.videoroom.jcfg").read_text()
+    assert "admin_http = false" in (folder / "janus.transport.http.jcfg").read_text()
+    assert [p.name for p in (folder / "plugins").iterdir()] == ["libjanus_videoroom.so"]
