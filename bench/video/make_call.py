@@ -1,5 +1,6 @@
 """Child process of the video benchmark: a call in progress in a direct conversation (for the
-signalling measure, which needs two participants but no browser)."""
+signalling measure, which needs two participants but no browser); with ``meeting ID…`` a group of
+those users instead (the SFU's set-up measure)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ def main() -> None:
     django.setup()
     from cordee.video.models import Call
 
+    if sys.argv[1] == "meeting":
+        from cordee.accounts.models import User
+        from cordee.messaging.services import do_create_group
+
+        first, *others = (User.objects.get(pk=int(v)) for v in sys.argv[2:])
+        meeting = do_create_group(first, "Réunion du banc d'essai", [u.pk for u in others])
+        print(json.dumps({"meeting": meeting.pk}))
+        return
     conversation, user = int(sys.argv[1]), int(sys.argv[2])
     Call.objects.filter(conversation_id=conversation, state=Call.State.ACTIVE).update(state=Call.State.ENDED)
     call = Call.objects.create(conversation_id=conversation, started_by_id=user)

@@ -15,6 +15,10 @@ seeded by messaging's ``seed.py``.
     one to the other (each checked against the database), then N messages sent in the same
     conversation (send → ack, received by the other), in alternation, 3 repetitions; CPU time
     of the uvicorn process (``/proc``) divided by N, and the ratio.
+(c) **Set-up time through the SFU**: Janus (Debian's package) started on loopback with the
+    configuration ``manage.py janus_config`` writes, Cordée with ``VIDEO_SFU=janus``; a meeting of
+    five (a group larger than the mesh): from the click until each of the 5 browsers has its
+    publisher and its 4 subscriptions ``connected``. Skipped when Janus is not installed.
 
 Report: bench/video/report.json and report.md. On this shared 2-core machine the 4-party set-up
 is dominated by four Chromium renderers each encoding three and decoding three fake video
@@ -45,8 +49,8 @@ import client as workload  # noqa: E402
 import run as messaging_bench  # noqa: E402
 
 CONFIG = {"name": "sqlite-1", "app": "cordee", "postgres": False, "processes": 1}
-FULL = {"setups": 15, "mesh_setups": 3, "frames": 1000, "repetitions": 3}
-QUICK = {"setups": 3, "mesh_setups": 1, "frames": 100, "repetitions": 1}
+FULL = {"setups": 15, "mesh_setups": 3, "sfu_setups": 3, "frames": 1000, "repetitions": 3}
+QUICK = {"setups": 3, "mesh_setups": 1, "sfu_setups": 1, "frames": 100, "repetitions": 1}
 MEDIA_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -56,7 +60,8 @@ MEDIA_ARGS = [
     "--use-fake-ui-for-media-stream",
 ]
 ALL_CONNECTED = """(peers) => window.cordeeCall && window.cordeeCall.peers.size === peers
-  && [...window.cordeeCall.peers.values()].every((p) => p.pc.connectionState === "connected")"""
+  && [...window.cordeeCall.peers.values()].every((p) => p.pc && p.pc.connectionState === "connected")
+  && (!window.cordeeCall.sfu.config || window.cordeeCall.sfu.publisher?.connectionState === "connected")"""
 CANDIDATE = {"candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host", "sdpMid": "0", "sdpMLineIndex": 0}
 
 
@@ -82,7 +87,9 @@ def _cookie(header: str, port: int) -> dict[str, Any]:
     return {"name": name, "value": value, "domain": "localhost", "path": "/", "secure": name.startswith("__")}
 
 
-def setup_times(port: int, world: dict[str, Any], *, setups: int, mesh_setups: int) -> dict[str, Any]:
+def setup_times(
+    port: int, world: dict[str, Any], *, setups: int, mesh_setups: int, sfu_setups: int, meeting: int | None
+) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium")
@@ -93,7 +100,7 @@ def setup_times(port: int, world: dict[str, Any], *, setups: int, mesh_setups: i
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=MEDIA_ARGS)
         pages = []
-        for user in users[:4]:
+        for user in users[:5]:
             context = browser.new_context(base_url=base, locale="fr-FR", permissions=["camera", "microphone"])
             context.add_cookies([_cookie(user["cookie"], port)])
             context.set_default_timeout(30_000)
@@ -104,15 +111,19 @@ def setup_times(port: int, world: dict[str, Any], *, setups: int, mesh_setups: i
         try:
             pair_loaded: list[float] = []
             mesh_loaded: list[float] = []
+            sfu_loaded: list[float] = []
             pair = _calls(pages[:2], f"/messagerie/{world['directs'][0]}/", setups, pair_loaded)
-            mesh = _calls(pages, f"/messagerie/{world['group']}/", mesh_setups, mesh_loaded)
+            mesh = _calls(pages[:4], f"/messagerie/{world['group']}/", mesh_setups, mesh_loaded)
+            sfu = _calls(pages, f"/messagerie/{meeting}/", sfu_setups, sfu_loaded) if meeting else []
         finally:
             browser.close()
-    return {
+    result = {
         "one_to_one": _ms(pair),
         "mesh_4": _ms(mesh),
-        "pages_loaded": {"one_to_one": _ms(pair_loaded), "mesh_4": _ms(mesh_loaded)},
+        "pages_loaded": {"one_to_one": _ms(pair_loaded), "mesh_4": _ms(mesh_loaded), "sfu_5": _ms(sfu_loaded)},
     }
+    result["sfu_5"] = _ms(sfu) if meeting else {"skipped": "Janus is not installed (make sfu-server)"}
+    return result
 
 
 def _calls(pages: list[Any], conversation_url: str, count: int, phases: list[float]) -> list[float]:
@@ -143,6 +154,53 @@ def _calls(pages: list[Any], conversation_url: str, count: int, phases: list[flo
         for page in pages:
             page.wait_for_selector("[data-call][data-over=true]")
     return times
+
+
+# --- (c) Janus on loopback -----------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _janus(env: dict[str, str], directory: Path) -> Any:
+    """Janus configured by ``manage.py janus_config`` on ports of this run; ``env`` gets the
+    settings that send the meeting's calls through it. Yields False when Janus is not installed."""
+    import secrets
+
+    binary = shutil.which("janus")
+    if binary is None:
+        yield False
+        return
+    http_port, ws_port = _free_port(), _free_port()
+    low = 20_000 + secrets.randbelow(400) * 100
+    env |= {
+        "VIDEO_SFU": "janus",
+        "VIDEO_JANUS_URL": f"http://127.0.0.1:{http_port}/janus",
+        "VIDEO_JANUS_WS_URL": f"ws://127.0.0.1:{ws_port}",
+        "VIDEO_JANUS_SECRET": secrets.token_hex(16),
+        "VIDEO_JANUS_ADMIN_KEY": secrets.token_hex(16),
+    }
+    command = [sys.executable, "manage.py", "janus_config", str(directory), "--ws-port", str(ws_port)]
+    subprocess.run([*command, "--rtp-ports", f"{low}-{low + 99}"], cwd=ROOT, env=env, check=True, capture_output=True)
+    log = (directory / "janus.log").open("w")
+    process = subprocess.Popen(  # noqa: S603  (Debian's janus, our configuration)
+        [binary, "-C", str(directory / "janus.jcfg"), "-F", str(directory), "-o", "-d", "3"], stdout=log, stderr=log
+    )
+    try:
+        time.sleep(1.5)  # Janus opens its ports within a second; the seed and servers start after
+        if process.poll() is not None:
+            raise RuntimeError("Janus did not start: " + (directory / "janus.log").read_text())
+        yield True
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
 
 
 # --- (b) CPU per signalling frame vs per message --------------------------------------------------
@@ -205,12 +263,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     counts = QUICK if args.quick else FULL
-    servers = messaging_bench.Servers(CONFIG, {"users": 4, "group": 4})
+    servers = messaging_bench.Servers(CONFIG, {"users": 5, "group": 4})
     servers.env["VIDEO_CALL_START_RATE"] = ""  # the bench starts calls back to back: no limit
     # WhiteNoise serves the collected files when DEBUG is off (as in production): collect them.
     collect = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"]
     subprocess.run(collect, cwd=ROOT, env=servers.env, check=True, capture_output=True)
-    with servers:
+    import tempfile
+
+    with (
+        tempfile.TemporaryDirectory(prefix="cordee-bench-janus-") as janus_dir,
+        _janus(servers.env, Path(janus_dir)) as has_janus,
+        servers,
+    ):
         port, pid = servers.ports[0], servers.processes[0].pid
         world = servers.world
         made = subprocess.run(
@@ -237,7 +301,26 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        result["setup"] = setup_times(port, world, setups=counts["setups"], mesh_setups=counts["mesh_setups"])
+        meeting = None
+        if has_janus:  # a group of the five users: more than the mesh's four, so through the SFU
+            ids = [str(u["id"]) for u in world["users"][:5]]
+            made = subprocess.run(
+                [sys.executable, str(HERE / "make_call.py"), "meeting", *ids],
+                cwd=ROOT,
+                env=servers.env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            meeting = json.loads(made.stdout.strip().splitlines()[-1])["meeting"]
+        result["setup"] = setup_times(
+            port,
+            world,
+            setups=counts["setups"],
+            mesh_setups=counts["mesh_setups"],
+            sfu_setups=counts["sfu_setups"],
+            meeting=meeting,
+        )
     report = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
@@ -266,8 +349,12 @@ def _markdown(report: dict[str, Any]) -> str:
         for key, label in (
             ("one_to_one", "call set-up 1:1 (click → both connected)"),
             ("mesh_4", "call set-up, 4-party mesh"),
+            ("sfu_5", "call set-up, 5 through Janus (click → all connected)"),
         ):
             m, loaded = setup[key], setup["pages_loaded"][key]
+            if "skipped" in m:
+                lines.append(f"| {label} | skipped: {m['skipped']} | | |")
+                continue
             lines.append(f"| {label} | {m['p50_ms']} ms | {m['p99_ms']} ms | {m['n']} |")
             lines.append(
                 f"| … of which until every call page is loaded | {loaded['p50_ms']} ms | {loaded['p99_ms']} ms | |"
