@@ -140,7 +140,7 @@ async function switchDevice(kind, deviceId) {
 
 function replaceOutgoing(kind, track) {
   const connections = [...peers.values()];
-  if (sfu.publisher) connections.push(sfu.publisher);
+  if (sfu.publisher) connections.push({ pc: sfu.publisher, kinds: new Map() });
   for (const peer of connections) {
     for (const sender of peer.pc.getSenders()) {
       if (sender.track?.kind === kind || (!sender.track && peer.kinds?.get(sender) === kind)) sender.replaceTrack(track);
@@ -346,7 +346,12 @@ async function enterSfu(given, list) {
       if (pc.connectionState === "failed") republish(true);
       summarise();
     });
-    await republish(false);
+    if (pc.getSenders().length) await republish(false);
+    else {
+      // No camera nor microphone: receive the others all the same.
+      pc.close();
+      sfu.publisher = null;
+    }
     for (const publisher of joinedRoom.plugindata.data.publishers || []) subscribe(publisher.id);
   } catch {
     if (!over && sfu.session === session) {
