@@ -8,6 +8,7 @@ browser over loopback; the server only relays the signalling.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -94,6 +95,11 @@ def call_pages(chromium_executable, cordee_server, personas, browser_issues):
             yield open_page
         finally:
             for context in contexts:
+                for page in context.pages:
+                    # Leave any call first (media and peer connections stopped by the page itself):
+                    # closing a context in a five-person call once waited out the test's timeout.
+                    with contextlib.suppress(Exception):
+                        page.goto("about:blank", timeout=5_000)
                 context.close()
             browser.close()
 
@@ -374,6 +380,12 @@ def stun_answers(port: int) -> bool:
 def turn_server(tmp_path, settings):
     """Debian's coturn on loopback with a configuration of this run (use-auth-secret), and the
     settings that send every call through it (iceTransportPolicy "relay")."""
+    with running_turn(tmp_path, settings, relay_ip="127.0.0.1") as log:
+        yield log
+
+
+@contextlib.contextmanager
+def running_turn(tmp_path, settings, *, relay_ip: str):
     turnserver = shutil.which("turnserver")
     require("coturn", turnserver is not None, "install Debian's coturn package (make turn-server)")
     assert turnserver is not None
@@ -384,7 +396,7 @@ def turn_server(tmp_path, settings):
         "\n".join(
             [
                 "listening-ip=127.0.0.1",
-                "relay-ip=127.0.0.1",
+                f"relay-ip={relay_ip}",
                 f"listening-port={port}",
                 f"min-port={relay_low}",
                 f"max-port={relay_low + 40}",
@@ -503,8 +515,54 @@ def test_five_people_through_the_sfu(janus_server, call_pages, browser_issues, p
     assert sorted(captions) == sorted(str(u.display_name) for u in users[1:])
     shoot(pages[0], "video-sfu-five-1280")
     shoot(pages[4], "video-sfu-five-375")
-    # One leaves: the others drop their tile.
+    # Bob's network drops: his page rejoins by itself (Cordée kicks the feed his lost page left in
+    # the room and lets the new one in with the same id); the others receive him again.
+    pages[1].evaluate("() => window.cordeeCall.dropSocket()")
+    pages[1].wait_for_function("() => window.cordeeCall.counts.joins >= 2", timeout=20_000)
+    wait_for_media(pages[1], 4, timeout=60)
+    pages[0].wait_for_function(
+        """(feed) => {
+          const peer = window.cordeeCall.peers.get(feed);
+          return peer && peer.pc.connectionState === "connected" && peer.tile.querySelector("video").videoWidth > 0;
+        }""",
+        arg=feeds[users[1].pk],
+        timeout=30_000,
+    )
+    wait_for_media(pages[0], 4, timeout=30)
+    # One leaves: back to the conversation, and the others drop their tile.
     pages[3].locator("[data-leave]").click()
+    expect(pages[3]).to_have_url(re.compile(rf"/messagerie/{group}/$"))
     for page in (pages[0], pages[4]):
         page.wait_for_function("() => window.cordeeCall.peers.size === 3")
+    browser_issues.assert_clean()
+
+
+def test_a_meeting_through_the_sfu_and_the_turn_relay(tmp_path, settings, call_pages, browser_issues, personas):
+    """With every call sent through coturn (``relay``), the pages reach Janus through the relay
+    with their temporary credentials: the SFU does not bypass the operator's relay policy. Janus
+    and coturn's relay on the host's address, not loopback (see ``running_janus``)."""
+    from tests.video.janus_server import host_address, running_janus
+
+    address = host_address()
+    if address is None:  # a property of the machine, not a component to install
+        pytest.skip("this machine has no non-loopback IPv4 address: coturn cannot relay to Janus off loopback")
+    with (
+        running_turn(tmp_path, settings, relay_ip=address),
+        running_janus(tmp_path / "janus", settings, ice_address=address),
+    ):
+        meeting_through_the_relay(call_pages, browser_issues, personas)
+
+
+def meeting_through_the_relay(call_pages, browser_issues, personas) -> None:
+    group = orm(make_meeting, personas)
+    users = [personas[name] for name in ("alice", "bob", "charlie")]
+    pages = [call_pages(1280, 800) for _ in users]
+    for page, user in zip(pages, users, strict=True):
+        log_in(page, user)
+    start_and_join(pages[0], pages[1], group)
+    pages[2].goto(f"/messagerie/{group}/")
+    pages[2].locator("[data-call-join]").first.click()
+    for page in pages:
+        stats = wait_for_media(page, 2, timeout=60)
+        assert all(p["relay"] for p in stats), stats  # each subscription's selected pair goes through coturn
     browser_issues.assert_clean()

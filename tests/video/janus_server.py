@@ -27,11 +27,27 @@ def free_tcp_port() -> int:
         return probe.getsockname()[1]
 
 
+def host_address() -> str | None:
+    """This machine's own non-loopback IPv4 address, if it has one (``ip``; nothing is sent: the
+    tests connect nowhere but this machine)."""
+    try:
+        shown = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"], capture_output=True, text=True)  # noqa: S607
+    except OSError:
+        return None
+    for line in shown.stdout.splitlines():
+        fields = line.split()
+        if "inet" in fields:
+            return fields[fields.index("inet") + 1].split("/")[0]
+    return None
+
+
 @contextmanager
-def running_janus(directory: Path, settings: Any) -> Iterator[Path]:
+def running_janus(directory: Path, settings: Any, *, ice_address: str = "lo") -> Iterator[Path]:
     """Janus with signed tokens, its VideoRoom plugin only, HTTP and WebSocket APIs on loopback
     ports of this run (configured by ``manage.py janus_config``); the settings that send large
-    calls through it. Yields the log's path."""
+    calls through it. Its media candidates are on ``ice_address`` (loopback by default; the relay
+    test gives the host's address: Linux does not route a loopback source to another address, so
+    coturn relaying from 127.0.0.1 could not reach it). Yields the log's path."""
     from cordee.video import janus
 
     binary = shutil.which("janus")
@@ -59,7 +75,7 @@ def running_janus(directory: Path, settings: Any) -> Iterator[Path]:
     log_path = directory / "janus.log"
     log = log_path.open("w")
     process = subprocess.Popen(  # noqa: S603  (Debian's janus with our own configuration)
-        [binary, "-C", str(main), "-F", str(directory), "-o", "-d", "3", "-X", "vmnet"],
+        [binary, "-C", str(main), "-F", str(directory), "-o", "-d", "3", "-E", ice_address],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
