@@ -134,6 +134,9 @@ def create_room(room: int, publishers: int) -> None:
                 "admin_key": settings.VIDEO_JANUS_ADMIN_KEY,
                 "secret": room_secret(room),
                 "is_private": True,
+                # Subscriptions must name their owner's publisher (private id): a feed kicked out
+                # of the room takes the subscriptions it opened with it.
+                "require_pvtid": True,
                 "publishers": publishers,
                 "allowed": [],
                 "bitrate": settings.VIDEO_SFU_BITRATE,

@@ -24,4 +24,4 @@ def member_removed(sender: Any, instance: Member, **kwargs: Any) -> None:
             services.end_call(call, user, reason="left_conversation")
             continue
         if Participant.objects.filter(call=call, user_id=user.pk).exclude(state=Participant.State.LEFT).exists():
-            services.do_leave(user, call)
+            services.do_leave(user, call, removed=True)

@@ -363,9 +363,12 @@ def do_admit(user: User, call: Call, target: Any, request: HttpRequest | None = 
         )
 
 
-def do_leave(user: Any, call: Call, request: HttpRequest | None = None, *, channel: str | None = None) -> bool:
+def do_leave(
+    user: Any, call: Call, request: HttpRequest | None = None, *, channel: str | None = None, removed: bool = False
+) -> bool:
     """Leave the call (``channel``: only if this socket is the one in it). Ends a call nobody is in
-    any more. False if the user was not in it."""
+    any more. False if the user was not in it. ``removed``: taken out of the conversation, so
+    their page is told the call is over for them."""
     with transaction.atomic():
         call = _locked(call)
         found = Participant.objects.select_for_update().filter(
@@ -392,6 +395,9 @@ def do_leave(user: Any, call: Call, request: HttpRequest | None = None, *, chann
             "feed": participant.pk,
         }
         outgoing = [events.to_channel(p.channel, frame) for p in remaining]
+        if removed and participant.channel:
+            over = {"type": "call.ended", "call": call.pk, "conversation": call.conversation_id, "reason": "removed"}
+            outgoing.append(events.to_channel(participant.channel, over))
         events.deliver_on_commit(outgoing)
         if call.state == Call.State.ACTIVE and not remaining:
             _end(call, user, request, reason="empty")

@@ -529,11 +529,25 @@ def test_five_people_through_the_sfu(janus_server, call_pages, browser_issues, p
         timeout=30_000,
     )
     wait_for_media(pages[0], 4, timeout=30)
+    # Charlie's page loses Cordée for good but keeps its connections to Janus open (a page that
+    # would go on watching): Cordée takes him out, Janus closes his feed and his subscriptions.
+    pages[2].evaluate("() => window.cordeeCall.stopSocket()")
+    for page in (pages[0], pages[4]):
+        page.wait_for_function("() => window.cordeeCall.peers.size === 3")  # he is out of the room
+    pages[2].wait_for_timeout(1000)  # what was in flight arrives
+    before = {p["user"]: p["frames"] for p in pages[2].evaluate(INBOUND)}
+    pages[2].wait_for_timeout(3000)
+    after = {p["user"]: p["frames"] for p in pages[2].evaluate(INBOUND)}
+    assert after == before, (before, after)  # Janus forwards him nothing more
+    pages[2].wait_for_function("() => window.cordeeCall.sfu.publisher.connectionState !== 'connected'")
+    moving = {p["user"]: p["frames"] for p in pages[0].evaluate(INBOUND)}
+    pages[0].wait_for_timeout(1000)
+    assert all(p["frames"] > moving[p["user"]] for p in pages[0].evaluate(INBOUND))  # the others still see
     # One leaves: back to the conversation, and the others drop their tile.
     pages[3].locator("[data-leave]").click()
     expect(pages[3]).to_have_url(re.compile(rf"/messagerie/{group}/$"))
     for page in (pages[0], pages[4]):
-        page.wait_for_function("() => window.cordeeCall.peers.size === 3")
+        page.wait_for_function("() => window.cordeeCall.peers.size === 2")
     browser_issues.assert_clean()
 
 

@@ -298,6 +298,8 @@ def test_leaving_the_conversation_ends_call_access(alice, bob, charlie):
         await sync_to_async(messaging.do_remove_member)(alice, group.pk, charlie.pk)
         gone = await receive_type(b, "call.participant")
         assert gone["user"] == charlie.pk and gone["state"] == "left"
+        over = await receive_type(c, "call.ended")  # his page stops: the call is over for him
+        assert over["call"] == call.pk and over["reason"] == "removed"
         await c.send_json_to({"type": "call.offer", "call": call.pk, "to": bob.pk, "sdp": SDP})
         assert (await receive_type(c, "error"))["code"] == "not_found"
         await c.send_json_to({"type": "call.join", "call": call.pk})

@@ -662,6 +662,12 @@ window.cordeeCall = {
   },
   restartIce: (id) => restartIce(peers.get(id)), // what a failed connection does (tests)
   dropSocket: () => socket.ws && socket.ws.close(), // what a lost network does to the socket (tests)
+  // A page that loses Cordée for good but keeps its media connections open (tests: what Janus
+  // itself cuts when Cordée takes a participant out).
+  stopSocket: () => {
+    socket.stopped = true;
+    socket.ws && socket.ws.close();
+  },
 };
 
 if (config.active) {
