@@ -258,6 +258,13 @@ async def _frames(port: int, world: dict[str, Any], call: int, frames: int, repe
     }
 
 
+def _make(env: dict[str, str], *args: str) -> dict[str, Any]:
+    """Run make_call.py (a call, or a meeting group) against the bench's database: its JSON line."""
+    command = [sys.executable, str(HERE / "make_call.py"), *args]
+    made = subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    return dict(json.loads(made.stdout.strip().splitlines()[-1]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -277,15 +284,7 @@ def main() -> None:
     ):
         port, pid = servers.ports[0], servers.processes[0].pid
         world = servers.world
-        made = subprocess.run(
-            [sys.executable, str(HERE / "make_call.py"), str(world["directs"][0]), str(world["users"][0]["id"])],
-            cwd=ROOT,
-            env=servers.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        call = json.loads(made.stdout.strip().splitlines()[-1])["call"]
+        call = _make(servers.env, str(world["directs"][0]), str(world["users"][0]["id"]))["call"]
         result: dict[str, Any] = {
             "signalling": asyncio.run(_frames(port, world, call, counts["frames"], counts["repetitions"], pid))
         }
@@ -303,16 +302,7 @@ def main() -> None:
         )
         meeting = None
         if has_janus:  # a group of the five users: more than the mesh's four, so through the SFU
-            ids = [str(u["id"]) for u in world["users"][:5]]
-            made = subprocess.run(
-                [sys.executable, str(HERE / "make_call.py"), "meeting", *ids],
-                cwd=ROOT,
-                env=servers.env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            meeting = json.loads(made.stdout.strip().splitlines()[-1])["meeting"]
+            meeting = _make(servers.env, "meeting", *[str(u["id"]) for u in world["users"][:5]])["meeting"]
         result["setup"] = setup_times(
             port,
             world,
