@@ -121,7 +121,7 @@ def call_page(request: AuthedRequest, call_id: str) -> HttpResponse:
 def _ice(user: User, call: Call) -> dict[str, Any]:
     """ICE servers, and for a call through the SFU a fresh Janus token (the page renews both)."""
     servers = ice.ice_servers(user.pk)
-    if call.sfu_room:
+    if call.sfu_room and call.state == Call.State.ACTIVE:
         servers["sfuToken"] = janus.signed_token()
     return servers
 
