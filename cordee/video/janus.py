@@ -81,9 +81,11 @@ def new_room_id() -> int:
 
 
 class Session:
-    """One short Janus session with a VideoRoom handle, for Cordée's own requests."""
+    """One short Janus session with a VideoRoom handle, for Cordée's own requests. A join waits
+    for it inside its transaction (the access list before the answer): Janus on the operator's
+    network answers in milliseconds, and an unreachable one fails the join within ``timeout``."""
 
-    def __init__(self, url: str | None = None, *, timeout: float = 5.0) -> None:
+    def __init__(self, url: str | None = None, *, timeout: float = 3.0) -> None:
         self.url = (url or settings.VIDEO_JANUS_URL).rstrip("/")
         self.timeout = timeout
         self.session: int | None = None
