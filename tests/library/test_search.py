@@ -87,6 +87,30 @@ def test_common_words_with_a_type_or_mesh_filter_walk_the_term_index(shared_arti
     assert ("type", "review") in driven and ("mesh", "humans") in driven
 
 
+def test_common_words_in_a_few_years_read_those_years_first(shared_articles, monkeypatch):
+    """PostgreSQL: common words with a range of a few years are matched within those years' articles
+    (the year index, the id scan turned off) rather than walking every id backwards; the results
+    are the golden file's all the same (the shares are forced: the shared articles are too few)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL plan (SQLite's FTS5 has one way)")
+    from cordee.library import search as library_search
+
+    statements: list[str] = []
+
+    def spy(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(library_search, "_pg_plan", lambda query: "enable_bitmapscan")
+    monkeypatch.setattr(library_search, "_years_share", lambda f: 0.01 if (f.year_from or f.year_to) else 1.0)
+    golden = json.loads(GOLDEN.read_text())
+    with connection.execute_wrapper(spy):
+        for text, options in CASES:
+            key = f"{text} {json.dumps(options, sort_keys=True)}"
+            assert _run(text, options) == golden[key], key
+    assert "SET LOCAL enable_indexscan = off" in statements  # ("cell*" from 2019)
+
+
 def test_relevance_puts_title_matches_first(demo_articles):
     results = search("heart failure")
     pmids = [a.pmid for a in results.articles]
@@ -175,3 +199,16 @@ def test_the_index_is_the_database_s_own(db):
         with connection.cursor() as cursor:
             cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'library_article_fts'")
             assert "fts5" in cursor.fetchone()[0].lower()
+
+
+def test_a_year_ranges_share_comes_from_the_statistics_of_year(monkeypatch):
+    from cordee.library import search as library_search
+
+    stats = {"2015": 0.02, "2016": 0.025, "2020": 0.5, "1999": 0.1}
+    monkeypatch.setattr(library_search, "_pg_common", lambda table, column, **kw: stats)
+    assert library_search._years_share(Filters(year_from=2015, year_to=2016)) == pytest.approx(0.045)
+    assert library_search._years_share(Filters(year_from=2016)) == pytest.approx(0.525)
+    assert library_search._years_share(Filters(year_to=2000)) == pytest.approx(0.1)
+    assert library_search._years_share(Filters()) == 1.0  # no range: nothing to drive
+    monkeypatch.setattr(library_search, "_pg_common", lambda table, column, **kw: {})
+    assert library_search._years_share(Filters(year_from=2015)) == 1.0  # no statistics: no guess
