@@ -26,6 +26,14 @@ from cordee.prescriptions.demo import seed_pharmacist
 from tests import isolation
 
 
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port nothing listens on at 127.0.0.1 now (TCP, or UDP with ``SOCK_DGRAM``), for a server
+    a test starts."""
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def require(service: str, available: bool, reason: str) -> None:
     """Skip when a real service is absent, but fail under CI, where it must be there."""
     if available:

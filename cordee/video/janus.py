@@ -27,7 +27,6 @@ import hmac
 import json
 import secrets
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -150,51 +149,54 @@ def create_room(room: int, publishers: int) -> None:
         )
 
 
-def allow(room: int, feed: int) -> None:
-    with Session() as janus:
-        janus.request(
-            {
-                "request": "allowed",
-                "room": room,
-                "secret": room_secret(room),
-                "action": "add",
-                "allowed": [room_token(room, feed)],
-            }
-        )
-
-
 # Janus's VideoRoom error codes a tidy-up may meet and ignore: the room or the feed is already gone.
 NO_SUCH_ROOM = 426
 NO_SUCH_FEED = 428
 
 
+def _access_list(room: int, feed: int, action: str) -> dict[str, Any]:
+    """The request that adds (``action="add"``) or removes a participant's room token."""
+    return {
+        "request": "allowed",
+        "room": room,
+        "secret": room_secret(room),
+        "action": action,
+        "allowed": [room_token(room, feed)],
+    }
+
+
+def _tidy_up(janus: Session, body: dict[str, Any]) -> None:
+    """A request whose target may already be gone (the room, the feed): that is not an error."""
+    try:
+        janus.request(body)
+    except JanusError as error:
+        if error.code not in (NO_SUCH_ROOM, NO_SUCH_FEED):
+            raise
+
+
+def _kick(room: int, feed: int) -> dict[str, Any]:
+    return {"request": "kick", "room": room, "secret": room_secret(room), "id": feed}
+
+
+def allow(room: int, feed: int, *, kick_first: bool = False) -> None:
+    """Put a participant's room token on the access list; ``kick_first``: a page of theirs that
+    was lost may still hold their feed id, kick it out first (one Janus session for both)."""
+    with Session() as janus:
+        if kick_first:
+            _tidy_up(janus, _kick(room, feed))
+        janus.request(_access_list(room, feed, "add"))
+
+
 def revoke(room: int, feed: int) -> None:
     """Take a participant's room token away and kick their feed, if still there."""
     with Session() as janus:
-        for body in (
-            {
-                "request": "allowed",
-                "room": room,
-                "secret": room_secret(room),
-                "action": "remove",
-                "allowed": [room_token(room, feed)],
-            },
-            {"request": "kick", "room": room, "secret": room_secret(room), "id": feed},
-        ):
-            try:
-                janus.request(body)
-            except JanusError as error:
-                if error.code not in (NO_SUCH_ROOM, NO_SUCH_FEED):
-                    raise
+        _tidy_up(janus, _access_list(room, feed, "remove"))
+        _tidy_up(janus, _kick(room, feed))
 
 
 def destroy_room(room: int) -> None:
     with Session() as janus:
-        try:
-            janus.request({"request": "destroy", "room": room, "secret": room_secret(room), "permanent": False})
-        except JanusError as error:
-            if error.code != NO_SUCH_ROOM:
-                raise
+        _tidy_up(janus, {"request": "destroy", "room": room, "secret": room_secret(room), "permanent": False})
 
 
 def client_config(room: int, feed: int) -> dict[str, Any]:

@@ -242,9 +242,7 @@ def _let_in_sfu(call: Call, participant: Participant, *, rejoin: bool) -> dict[s
     if not call.sfu_room:
         return None
     try:
-        if rejoin:
-            janus.revoke(call.sfu_room, participant.pk)
-        janus.allow(call.sfu_room, participant.pk)
+        janus.allow(call.sfu_room, participant.pk, kick_first=rejoin)
     except janus.JanusError as error:
         logger.warning("video: the SFU refused a participant's access (%s)", error)
         raise CallError("sfu_unavailable") from error
@@ -383,9 +381,9 @@ def do_leave(
         participant.left_at = timezone.now()
         participant.save(update_fields=["state", "left_at"])
         _audit(purposes.LEFT, call, user, request, patient_id=_patient_id(call))
-        if call.sfu_room:
-            transaction.on_commit(functools.partial(_tidy, janus.revoke, call.sfu_room, participant.pk))
         remaining = _joined(call)
+        if call.sfu_room and remaining:  # (nobody left: the end below destroys the room)
+            transaction.on_commit(functools.partial(_tidy, janus.revoke, call.sfu_room, participant.pk))
         frame = {
             "type": "call.participant",
             "call": call.pk,

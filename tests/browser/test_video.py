@@ -24,7 +24,7 @@ from cordee.messaging.models import Conversation
 from tests.browser.axe import violations
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.browser.support import enter_totp, fresh_totp, orm, shoot, sign_in
-from tests.conftest import require
+from tests.conftest import free_port, require
 
 pytestmark = [pytest.mark.browser]
 
@@ -358,12 +358,6 @@ def test_three_people_in_a_mesh(call_pages, browser_issues, alice, bob, charlie)
 TURN_SECRET = "video-test-secret-not-for-production"
 
 
-def free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def stun_answers(port: int) -> bool:
     """Whether a STUN binding request to 127.0.0.1:port gets an answer (the server is up)."""
     request = struct.pack("!HHI12s", 0x0001, 0, 0x2112A442, os.urandom(12))
@@ -389,8 +383,8 @@ def running_turn(tmp_path, settings, *, relay_ip: str):
     turnserver = shutil.which("turnserver")
     require("coturn", turnserver is not None, "install Debian's coturn package (make turn-server)")
     assert turnserver is not None
-    port = free_port()
-    relay_low = free_port()
+    port = free_port(socket.SOCK_DGRAM)
+    relay_low = free_port(socket.SOCK_DGRAM)
     config = tmp_path / "turnserver.conf"
     config.write_text(
         "\n".join(

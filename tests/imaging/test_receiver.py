@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 
@@ -11,14 +10,8 @@ import pytest
 from cordee.audit.models import AuditEntry
 from cordee.imaging import receiver
 from cordee.imaging.models import Instance, Study
-from tests.conftest import login_as
+from tests.conftest import free_port, login_as
 from tests.imaging.conftest import shared, variant
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _scu(tool: str, port: int, *args: str) -> subprocess.CompletedProcess:
@@ -34,7 +27,7 @@ def _scu(tool: str, port: int, *args: str) -> subprocess.CompletedProcess:
 def server(settings, structure):
     settings.DICOM_AE_TITLE = "CORDEE"
     settings.DICOM_CALLING_AE_TITLES = [f"MODALITY={structure.pk}"]
-    port = _free_port()
+    port = free_port()
     running = receiver.serve("127.0.0.1", port, block=False)
     yield port
     running.shutdown()

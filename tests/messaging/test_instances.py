@@ -23,17 +23,11 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.conftest import login_as, postgres_run_only, require
+from tests.conftest import free_port, login_as, postgres_run_only, require
 from tests.messaging.conftest import new_key
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _database_url() -> str:
@@ -73,7 +67,7 @@ def two_instances(request):
         "CORDEE_PLAIN_STATIC": "1",
         "CHANNEL_LAYER_REDIS": request.param,  # both Redis layers deliver across processes
     }
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     processes = []
     try:
         for port in ports:

@@ -7,7 +7,6 @@ import io
 import json
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -18,13 +17,7 @@ from typing import Any
 
 from django.core.management import call_command
 
-from tests.conftest import require
-
-
-def free_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.conftest import free_port, require
 
 
 def host_address() -> str | None:
@@ -54,7 +47,7 @@ def running_janus(directory: Path, settings: Any, *, ice_address: str = "lo") ->
     require("Janus", binary is not None, "install Debian's janus package (make sfu-server)")
     assert binary is not None
     secret, admin_key = secrets.token_hex(16), secrets.token_hex(16)
-    http_port, ws_port = free_tcp_port(), free_tcp_port()
+    http_port, ws_port = free_port(), free_port()
     rtp_low = 20_000 + secrets.randbelow(400) * 100  # a block of this run (Janus binds a port per stream)
     settings.VIDEO_SFU = "janus"
     settings.VIDEO_JANUS_URL = f"http://127.0.0.1:{http_port}/janus"

@@ -16,7 +16,7 @@ from cordee.messaging import services as messaging
 from cordee.messaging.models import Member
 from cordee.video import janus, purposes
 from cordee.video.models import Call, Participant
-from tests.conftest import login_as
+from tests.conftest import free_port, login_as
 from tests.messaging.conftest import receive_type, session_cookie
 from tests.video.conftest import connected, run
 from tests.video.janus_server import RawJanus, running_janus
@@ -163,10 +163,8 @@ def test_a_two_person_call_stays_a_mesh_with_the_sfu_on(sfu, alice, bob, threads
 
 
 def test_with_janus_down_a_large_call_is_refused_clearly_and_nothing_is_left(settings, personas, meeting):
-    from tests.video.janus_server import free_tcp_port
-
     settings.VIDEO_SFU = "janus"
-    settings.VIDEO_JANUS_URL = f"http://127.0.0.1:{free_tcp_port()}/janus"  # nothing listens there
+    settings.VIDEO_JANUS_URL = f"http://127.0.0.1:{free_port()}/janus"  # nothing listens there
     settings.VIDEO_JANUS_WS_URL = "ws://127.0.0.1:1"
     settings.VIDEO_JANUS_SECRET = settings.VIDEO_JANUS_ADMIN_KEY = "x"
     response = start(personas["alice"], meeting)

@@ -178,7 +178,7 @@ async function toggleShare(button) {
 function peerFor(id, name, offerer) {
   let peer = peers.get(id);
   if (peer) return peer;
-  const pc = new RTCPeerConnection({ iceServers: ice.iceServers, iceTransportPolicy: ice.iceTransportPolicy || "all" });
+  const pc = new RTCPeerConnection(rtcConfig());
   peer = { id, name, pc, offerer, pending: [], kinds: new Map(), tile: tile(id, name), restarting: false };
   peers.set(id, peer);
   // addTrack (not addTransceiver): an answerer's senders are then matched to the offer's lines.
@@ -234,13 +234,22 @@ async function offerTo(peer, { restart = false } = {}) {
   send({ type: "call.offer", to: peer.id, sdp: peer.pc.localDescription.sdp });
 }
 
+// Fresh ICE servers (TURN credentials) and, through the SFU, a fresh Janus token: members of a
+// call in progress only. False if the server said no (the ones in hand stay).
+async function refreshIce() {
+  const response = await fetch(config.iceUrl, { credentials: "same-origin" });
+  if (!response.ok) return false;
+  ice = await response.json();
+  if (ice.sfuToken && sfu.session) sfu.session.token = ice.sfuToken;
+  return true;
+}
+
 async function restartIce(peer) {
   if (!peer.offerer || peer.restarting || over) return;
   peer.restarting = true;
   try {
-    const response = await fetch(config.iceUrl, { credentials: "same-origin" });
-    if (response.ok) ice = await response.json(); // fresh TURN credentials
-    peer.pc.setConfiguration({ iceServers: ice.iceServers, iceTransportPolicy: ice.iceTransportPolicy || "all" });
+    await refreshIce(); // fresh TURN credentials
+    peer.pc.setConfiguration(rtcConfig());
     await offerTo(peer, { restart: true });
   } catch {
     // the socket's reconnection rejoins the call if this fails
@@ -303,6 +312,7 @@ function rtcConfig() {
   return { iceServers: ice.iceServers, iceTransportPolicy: ice.iceTransportPolicy || "all" };
 }
 
+// Drops every peer connection (a mesh's too), then the SFU's publisher and session.
 function leaveSfu() {
   for (const id of [...peers.keys()]) dropPeer(id);
   sfu.publisher?.close();
@@ -381,7 +391,8 @@ function onPublisherEvent(message) {
 
 async function subscribe(feed) {
   if (peers.has(feed) || feed === sfu.config.feed || !sfu.session) return;
-  const peer = { id: feed, name: sfu.feeds.get(feed) || "…", pending: [], kinds: new Map(), tile: tile(feed, sfu.feeds.get(feed) || "…"), offerer: false };
+  const name = sfu.feeds.get(feed) || "…";
+  const peer = { id: feed, name, pending: [], kinds: new Map(), tile: tile(feed, name), offerer: false };
   peers.set(feed, peer);
   const remote = new MediaStream();
   peer.tile.querySelector("video").srcObject = remote;
@@ -466,8 +477,7 @@ function send(frame) {
 
 function finish(text) {
   over = true;
-  for (const id of [...peers.keys()]) dropPeer(id);
-  leaveSfu();
+  leaveSfu(); // every peer connection, and the SFU's session if any
   local?.getTracks().forEach((t) => t.stop());
   screen?.getTracks().forEach((t) => t.stop());
   socket.stopped = true;
@@ -642,11 +652,7 @@ async function renewSfuToken() {
   const ttl = sfu.config?.ttl || 600;
   if (sfu.renewedAt && Date.now() - sfu.renewedAt < (ttl * 1000) / 3) return;
   try {
-    const response = await fetch(config.iceUrl, { credentials: "same-origin" });
-    if (!response.ok) return;
-    ice = await response.json();
-    if (ice.sfuToken && sfu.session) sfu.session.token = ice.sfuToken;
-    sfu.renewedAt = Date.now();
+    if (await refreshIce()) sfu.renewedAt = Date.now();
   } catch {
     // next minute
   }
