@@ -32,6 +32,7 @@ from cordee.accounts.guards import verified_professional
 from cordee.accounts.models import User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
+from cordee.lib import ratelimit
 from cordee.lib.ratelimit import parse_rates
 from cordee.messaging.models import Conversation, Member
 from cordee.video import events, janus, purposes
@@ -117,16 +118,7 @@ def _rate_limited(user: User) -> bool:
     cache = caches["ratelimit"]
     now = time.time()
     for limit, period in parse_rates(settings.VIDEO_CALL_START_RATE):
-        key = f"video-start:{user.pk}:{period}:{int(now // period)}"
-        if cache.add(key, 1, timeout=period + 1):
-            count = 1
-        else:
-            try:
-                count = cache.incr(key)
-            except ValueError:
-                cache.add(key, 1, timeout=period + 1)
-                count = 1
-        if count > limit:
+        if ratelimit.hit(cache, f"video-start:{user.pk}:{period}:{int(now // period)}", period) > limit:
             return True
     return False
 

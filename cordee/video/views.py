@@ -57,7 +57,7 @@ def _strings() -> dict[str, str]:
         "left": _("You left the call."),
         "moved": _("The call continues in another window."),
         "full": _("The call is full."),
-        "sfuUnavailable": _("The video server for group calls cannot be reached: try again in a moment."),
+        "sfuUnavailable": _REFUSALS["sfu_unavailable"](),
         "notFound": _("This call cannot be reached."),
         "mediaError": _("Camera or microphone unavailable: check the browser's permissions."),
         "you": _("You"),
