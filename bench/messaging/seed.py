@@ -3,7 +3,8 @@
 Run by ``run.py`` with ``CORDEE_DATA_DIR`` (and ``DATABASE_URL`` for PostgreSQL) in its
 environment; prints one JSON object: the users (id and session cookie) and the conversations.
 
-Users are created like the demo personas (one structure, professionals with a membership);
+Users are created like the demo's doctors (one structure, verified professionals with a
+membership and the modules a professional has from their sign-up);
 conversations through Cordée's own services (``do_start_direct``, ``do_create_group``), so they
 are audited like any other. Sessions are created server-side through Django's session engine,
 with the flags of a full sign-in (password and second factor), as ``tests/conftest.py`` does.
@@ -33,6 +34,7 @@ def _setup() -> None:
 
 def _users(count: int) -> list:
     from cordee.accounts.models import Membership, Professional, Structure, User
+    from cordee.lib.modules import default_modules
 
     structure = Structure.objects.create(
         name="Maison de santé du banc d'essai", kind=Structure.Kind.MAISON_SANTE, finess="010002129"
@@ -45,8 +47,14 @@ def _users(count: int) -> list:
             first_name="Bench",
             last_name=f"User{number:03d}",
             kind=User.Kind.PROFESSIONAL,
+            modules=default_modules(User.Kind.PROFESSIONAL),  # as after a sign-up
         )
-        Professional.objects.create(user=user, rpps=f"1{number:010d}", profession_code="10")
+        Professional.objects.create(
+            user=user,
+            rpps=f"1{number:010d}",
+            profession_code="10",
+            verification=Professional.Verification.VERIFIED,  # a checked identity, as the demo's doctors
+        )
         Membership.objects.create(user=user, structure=structure)
         users.append(user)
     return users
