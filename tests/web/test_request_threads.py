@@ -8,6 +8,7 @@ on SQLite, with its pragmas and functions, that cost more than a light request i
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -56,6 +57,10 @@ def test_requests_reuse_their_threads_and_connections(client, alice):
     login_as(client, alice)
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     handler = application.application_mapping["http"].application  # BodySizeLimit → SyncChainHandler
+    # A pool as at a server's start: threads that earlier tests' requests left with a connection
+    # would open none here (the executor reuses an idle thread before starting another).
+    handler.executor.shutdown(wait=True)
+    handler.executor = ThreadPoolExecutor(settings.REQUEST_THREADS, thread_name_prefix="cordee-request")
     opened: list[str] = []
 
     def note(sender, connection, **kwargs):
