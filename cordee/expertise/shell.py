@@ -36,7 +36,7 @@ def register() -> None:
             kinds=frozenset({modules.PROFESSIONAL}),
             chosen=True,
             default_for=frozenset({modules.PROFESSIONAL}),
-            waiting=modules.Waiting(rows=waiting, describe=describe),
+            waiting=modules.Waiting(rows=waiting, describe=describe, reads=("professional",)),
             order=46,
             push_text=_("A request for an expert opinion changed in Cordée"),
         )

@@ -22,31 +22,43 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
-from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
+
+from cordee.lib.prepared import Compiled, compile_queryset
+
+
+def countable(rows: QuerySet[Any]) -> QuerySet[Any]:
+    """``rows`` as the cheapest ``SELECT`` to count: no order, only the key (plain querysets;
+    ``values().distinct()`` and ``UNION ALL`` ones as they are)."""
+    if rows.query.combinator:
+        return rows
+    rows = rows.order_by()
+    return rows if rows.query.values_select else rows.values("pk")
 
 
 def count_each(querysets: Sequence[QuerySet[Any]]) -> list[int]:
     """The number of rows of each queryset, in one query: a scalar ``COUNT(*)`` subquery of one
-    ``SELECT`` per queryset (plain, ``values().distinct()`` or ``UNION ALL`` alike), rather than a
-    round trip each. All on the first queryset's database."""
-    counts = [0] * len(querysets)
+    ``SELECT`` per queryset, rather than a round trip each. All on the first queryset's database."""
+    if not querysets:
+        return []
+    return count_compiled([compile_queryset(countable(rows)) for rows in querysets], using=querysets[0].db)
+
+
+def count_compiled(selects: Sequence[Compiled | None], *, using: str) -> list[int]:
+    """``count_each`` of compiled ``SELECT``s (``countable``'s, from the ORM: ``prepared.Prepared``
+    keeps them); a None is a queryset that can match nothing, counted 0 without asking."""
+    counts = [0] * len(selects)
     columns: list[tuple[int, str]] = []
     params: list[Any] = []
-    for n, rows in enumerate(querysets):
-        if not rows.query.combinator:
-            rows = rows.order_by()
-            if not rows.query.values_select:
-                rows = rows.values("pk")
-        try:
-            sql, row_params = rows.query.get_compiler(using=rows.db).as_sql()
-        except EmptyResultSet:  # a queryset that can match nothing (``none()``)
+    for n, compiled in enumerate(selects):
+        if compiled is None:
             continue
+        sql, row_params = compiled
         columns.append((n, f"(SELECT COUNT(*) FROM ({sql}) AS counted_{n})"))  # noqa: S608 -- SQL compiled by the ORM
         params.extend(row_params)
     if columns:
-        with connections[querysets[0].db].cursor() as cursor:
+        with connections[using].cursor() as cursor:
             # Only SQL compiled by the ORM from the querysets, their values as parameters.
             select = "SELECT " + ", ".join(column for _n, column in columns)  # noqa: S608 -- as said above
             cursor.execute(select, params)

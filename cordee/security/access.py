@@ -15,6 +15,7 @@ from cordee.accounts.models import Membership, User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.lib.ids import parse_id
+from cordee.lib.prepared import Prepared
 from cordee.lib.refusals import refuse
 from cordee.security.models import Alert, BreachNotice, Incident
 
@@ -24,6 +25,7 @@ def officer_memberships(user: Any) -> QuerySet[Membership]:
 
 
 _OFFICER_CACHE = "_cordee_security_officer"
+_OFFICER = Prepared(officer_memberships)  # asked on every page (the shell's entries): SQL kept per user
 
 
 def is_security_officer(user: Any) -> bool:
@@ -33,7 +35,7 @@ def is_security_officer(user: Any) -> bool:
         return False
     cached = user.__dict__.get(_OFFICER_CACHE)
     if cached is None:
-        cached = user.__dict__[_OFFICER_CACHE] = officer_memberships(user).exists()
+        cached = user.__dict__[_OFFICER_CACHE] = _OFFICER.exists(user)
     return bool(cached)
 
 

@@ -183,17 +183,34 @@ def to_come() -> QuerySet[Appointment]:
     ).order_by("starts_at", "pk")
 
 
+def _patient_threads(user: User) -> QuerySet[Member, Any]:
+    threads = Member.objects.filter(user_id=user.pk, conversation__kind=Conversation.Kind.PATIENT)
+    return threads.values("conversation_id")
+
+
 def upcoming(user: User) -> QuerySet[Appointment]:
     """Those of ``user``'s patient threads."""
-    threads = Member.objects.filter(user_id=user.pk, conversation__kind=Conversation.Kind.PATIENT).values(
-        "conversation_id"
-    )
-    return to_come().filter(conversation_id__in=threads)
+    return to_come().filter(conversation_id__in=_patient_threads(user))
+
+
+def due_window(now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """The starts that ``due_soon`` counts: from ``SHOWN_AFTER`` ago to 24 hours ahead, at the
+    minute — the window moves once a minute, so the navigation's count compiles to the same SQL
+    for a minute and the shell keeps it (``cordee.lib.prepared``; read to the microsecond, the
+    count's SQL was compiled anew on every page)."""
+    minute = (now or timezone.now()).replace(second=0, microsecond=0)
+    return minute - SHOWN_AFTER, minute + dt.timedelta(hours=24, minutes=1)
 
 
 def due_soon(user: User) -> QuerySet[Appointment]:
-    """Those of the next 24 hours: the navigation's count."""
-    return upcoming(user).filter(starts_at__lte=timezone.now() + dt.timedelta(hours=24))
+    """Those of the next 24 hours (``due_window``): the navigation's count."""
+    since, until = due_window()
+    return Appointment.objects.filter(
+        state=Appointment.State.PLANNED,
+        conversation_id__in=_patient_threads(user),
+        starts_at__gte=since,
+        starts_at__lte=until,
+    ).order_by("starts_at", "pk")
 
 
 def of_thread(conversation: Conversation) -> list[Appointment]:
