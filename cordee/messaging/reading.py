@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from cordee.accounts.models import User
+from cordee.lib.prepared import Prepared
 from cordee.messaging import events
 from cordee.messaging.access import visible_conversations
 from cordee.messaging.keys import key_owner
@@ -101,13 +102,8 @@ def conversation_label(conversation: Conversation, others: list[str], viewer: Us
     return ", ".join(others) or str(_("(no one else)"))
 
 
-def conversation_list(user: User, *, only: int | None = None) -> list[Row]:
-    """The conversations ``user`` may read (or just ``only``), latest activity first, with unread counts.
-
-    Five queries whatever the number of conversations: the conversations, their other members,
-    and the data keys of the names shown (patients' and groups' names, ``vault.preload_keys``) in
-    one query per kind of owner.
-    """
+def _listed(user: User) -> QuerySet[Conversation]:
+    """The conversations ``user`` may read, latest activity first, with unread counts and role."""
     mine = Member.objects.filter(conversation=OuterRef("pk"), user=user)
     read_mark = Member.objects.filter(conversation=OuterRef("conversation"), user=user)  # inside the message query
     unread = (
@@ -119,18 +115,53 @@ def conversation_list(user: User, *, only: int | None = None) -> list[Row]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    visible = visible_conversations(user)
-    if only is not None:
-        visible = visible.filter(pk=only)
-    conversations = list(
-        visible.select_related("patient")
+    return (
+        visible_conversations(user)
         .annotate(
             unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
             my_role=Subquery(mine.values("role")[:1]),
         )
         .order_by(F("last_message_at").desc(nulls_last=True), "-created_at", "-pk")
     )
-    others = _other_names([c.pk for c in conversations], user)
+
+
+def _others_listed(user: User) -> QuerySet[User]:
+    """The other members of every conversation ``user`` may read, each with ``listed_in`` (the
+    conversation), in the order of the labels."""
+    return (
+        User.objects.filter(conversation_members__conversation__in=visible_conversations(user))
+        .exclude(pk=user.pk)
+        .annotate(listed_in=F("conversation_members__conversation_id"))
+        .order_by("last_name", "first_name", "conversation_members__pk")
+    )
+
+
+# The whole list's two queries, compiled once per user and kept (``cordee.lib.prepared``): the
+# ORM's building and compiling of them cost more than half of the messaging page's own work.
+# A staff member's list reads whom they act for while it is built: compiled each time.
+_LIST = Prepared(_listed)
+_OTHERS = Prepared(_others_listed)
+
+
+def _kept_rows(prepared: Prepared, model: type[Any], user: User) -> list[Any]:
+    compiled = prepared.sql(user)
+    return [] if compiled is None else list(model.objects.raw(compiled[0], compiled[1]))
+
+
+def conversation_list(user: User, *, only: int | None = None) -> list[Row]:
+    """The conversations ``user`` may read (or just ``only``), latest activity first, with unread counts.
+
+    Four queries whatever the number of conversations — the conversations, their other members,
+    and the data keys of the names shown (patients' and groups' names, ``vault.preload_keys``) in
+    one query per kind of owner — and one for the patients of the threads listed, if any.
+    """
+    if only is None:
+        conversations = _kept_rows(_LIST, Conversation, user)
+        others = _names(_kept_rows(_OTHERS, User, user))
+    else:
+        conversations = list(_listed(user).filter(pk=only))
+        others = _other_names([c.pk for c in conversations], user)
+    prefetch_related_objects([c for c in conversations if c.patient_id], "patient")
     # the keys of the names shown (patients', groups'), in one query rather than one per row
     vault.preload_keys(
         c.patient if c.patient_id else c for c in conversations if c.patient_id or c.kind == Conversation.Kind.GROUP
@@ -142,6 +173,18 @@ def conversation_list(user: User, *, only: int | None = None) -> list[Row]:
         unread_count = getattr(c, "unread", 0) if role is not None else None
         rows.append(Row(c, conversation_label(c, names, user), unread_count, role, names))
     return rows
+
+
+def _names(users: list[User]) -> dict[int, list[str]]:
+    """Display names by conversation, from users annotated with ``listed_in`` (patients' names
+    read from their encrypted identity, their keys in one query)."""
+    patients = [u for u in users if u.kind == User.Kind.PATIENT]
+    prefetch_related_objects(patients, "patient")
+    vault.preload_keys(getattr(u, "patient", None) for u in patients)
+    names: dict[int, list[str]] = {}
+    for other in users:
+        names.setdefault(other.listed_in, []).append(other.display_name)  # type: ignore[attr-defined]  # annotated
+    return names
 
 
 def _other_names(conversation_ids: list[int], user: User) -> dict[int, list[str]]:
