@@ -124,6 +124,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "cordee.web.context_processors.shell",
             ],
+            # the shell's {% url %} (constant names reversed once) and {% icon %}, in every template
+            "builtins": ["cordee.web.templatetags.everywhere"],
         },
     }
 ]

@@ -9,16 +9,15 @@ error page, a JSON answer) pays nothing. Each entry's ``applies`` and ``count`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any
 
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, get_script_prefix, reverse
+from django.urls import NoReverseMatch, get_script_prefix
 
 from cordee.accounts.middleware import MandatoryMfaMiddleware
 from cordee.lib import modules
+from cordee.web.templatetags.everywhere import kept_reverse
 
 _MEMO = "_cordee_shell"
 
@@ -34,20 +33,12 @@ class NavItem:
     current: bool
 
 
-@cache
-def _entry_url(url_name: str, prefix: str) -> str | None:
-    """An entry's URL (None when its app's URLs are not installed): the same for every request
-    under one script prefix, and reversing each entry on every page cost ~8 % of a page."""
+def _entry_url(url_name: str) -> str | None:
+    """An entry's URL, reversed once (``kept_reverse``); None when its app's URLs are not installed."""
     try:
-        return reverse(url_name)
+        return kept_reverse(url_name, get_script_prefix(), None)
     except NoReverseMatch:
         return None
-
-
-@receiver(setting_changed)
-def _urls_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting == "ROOT_URLCONF":  # a test's own URLs
-        _entry_url.cache_clear()
 
 
 class Shell:
@@ -56,7 +47,7 @@ class Shell:
         self.user: Any = request.user
 
     def _item(self, entry: modules.Entry) -> NavItem | None:
-        url = _entry_url(entry.url_name, get_script_prefix())
+        url = _entry_url(entry.url_name)
         if url is None:
             return None
         current = self.request.path.startswith(url) and not entry.fragment
@@ -93,7 +84,7 @@ class Shell:
 
     @property
     def home_current(self) -> bool:
-        return self.request.path == _entry_url("web:home", get_script_prefix())
+        return self.request.path == _entry_url("web:home")
 
     @cached_property
     def tools(self) -> list[modules.ShellTool]:
