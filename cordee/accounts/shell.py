@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 
 from cordee.accounts.models import Membership, Professional
 from cordee.lib import modules
+from cordee.lib.prepared import Prepared
 
 
 def _administered(user: Any) -> Any:
@@ -36,13 +37,20 @@ def _describe(n: int) -> str:
     return ngettext("%(n)s identity to verify", "%(n)s identities to verify", n) % {"n": n}
 
 
+def _to_verify_by_structure(user: Any) -> Any:
+    fields = ("structure_id", "structure__name")
+    return _unverified_members(user).values(*fields).annotate(n=Count("user_id", distinct=True)).order_by(*fields)
+
+
+_TO_VERIFY = Prepared(_to_verify_by_structure)  # on the home page: compiled once per user (cordee.lib.prepared)
+
+
 def home_card(request: HttpRequest) -> dict[str, Any] | None:
     user: Any = request.user
     professional = getattr(user, "professional", None) if user.kind == "professional" else None
     own = professional if professional is not None and not professional.is_verified else None
-    to_verify = list(
-        _unverified_members(user).values("structure_id", "structure__name").annotate(n=Count("user_id", distinct=True))
-    )
+    columns = ("structure_id", "structure__name", "n")
+    to_verify = [dict(zip(columns, row, strict=True)) for row in _TO_VERIFY.rows(user)]
     if own is None and not to_verify:
         return None
     return {"own": own, "to_verify": to_verify}

@@ -136,6 +136,17 @@ class Prepared:
                 self._kept.popitem(last=False)
         return kept[0]
 
+    def rows(self, user: Model, *, using: str = DEFAULT_DB_ALIAS) -> list[tuple[Any, ...]]:
+        """The rows of ``build(user)`` as the database gives them, no field's conversion applied:
+        for ``values_list()``-like selects of ids, text and counts (``Model.objects.raw`` of the
+        kept SQL gives model instances, converted)."""
+        compiled = self.sql(user, using=using)
+        if compiled is None:
+            return []
+        with connections[using].cursor() as cursor:
+            cursor.execute(*compiled)
+            return list(cursor.fetchall())
+
     def exists(self, user: Model, *, using: str = DEFAULT_DB_ALIAS) -> bool:
         """Whether ``build(user)`` has a row (a ``SELECT EXISTS`` of the kept SQL)."""
         compiled = self.sql(user, using=using)

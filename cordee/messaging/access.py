@@ -41,15 +41,18 @@ MANAGE = "messaging.manage"  # members, name, closing replies
 READS = frozenset({READ, DOWNLOAD})
 
 
+def _principals(user: User) -> QuerySet:
+    """The user ids of the verified, active professionals ``user`` acts for (a subquery)."""
+    return Professional.objects.filter(
+        assistants__user=user, verification=Professional.Verification.VERIFIED, user__is_active=True
+    ).values("user_id")
+
+
 def principal_user_ids(user: User) -> list[int]:
     """Users of the verified, active professionals a staff member acts for (none for others)."""
     if user.kind != User.Kind.STAFF:
         return []
-    return list(
-        Professional.objects.filter(
-            assistants__user=user, verification=Professional.Verification.VERIFIED, user__is_active=True
-        ).values_list("user_id", flat=True)
-    )
+    return [row["user_id"] for row in _principals(user)]
 
 
 def _care_patient_ids(user: User) -> QuerySet:
@@ -62,10 +65,11 @@ def visible_conversations(user: User) -> QuerySet[Conversation]:
     if not is_active_user(user):
         return Conversation.objects.none()
     own = Exists(Member.objects.filter(conversation=OuterRef("pk"), user=user))
-    principals = principal_user_ids(user)
-    if not principals:
+    if user.kind != User.Kind.STAFF:
         return Conversation.objects.filter(own)
-    delegated = Exists(Member.objects.filter(conversation=OuterRef("pk"), user_id__in=principals)) & (
+    # whom she acts for as a subquery, not a list read first: the SQL depends on the user's fields
+    # alone, so the pages keep it compiled (cordee.lib.prepared; messaging.reading)
+    delegated = Exists(Member.objects.filter(conversation=OuterRef("pk"), user_id__in=_principals(user))) & (
         Q(patient__isnull=True) | Q(patient_id__in=_care_patient_ids(user))
     )
     return Conversation.objects.filter(own | delegated)

@@ -138,7 +138,6 @@ def _others_listed(user: User) -> QuerySet[User]:
 
 # The whole list's two queries, compiled once per user and kept (``cordee.lib.prepared``): the
 # ORM's building and compiling of them cost more than half of the messaging page's own work.
-# A staff member's list reads whom they act for while it is built: compiled each time.
 _LIST = Prepared(_listed)
 _OTHERS = Prepared(_others_listed)
 
