@@ -23,10 +23,12 @@ used dropped first. The keys hold the users' fields in this process's memory, as
 
 from __future__ import annotations
 
+import operator
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
@@ -45,8 +47,15 @@ def _refuse_queries(execute: Any, sql: str, params: Any, many: bool, context: An
     raise BuildQueried(sql)
 
 
+@cache
+def _reader(model: type[Model]) -> Callable[[Model], tuple[Any, ...]]:
+    """A function reading the fields of a ``model`` instance, in order, as one tuple."""
+    read = operator.attrgetter(*(field.attname for field in model._meta.concrete_fields))
+    return read if len(model._meta.concrete_fields) > 1 else lambda instance: (read(instance),)
+
+
 def _fields(user: Model) -> tuple[Any, ...]:
-    return tuple(getattr(user, field.attname) for field in user._meta.concrete_fields)
+    return _reader(user.__class__)(user)
 
 
 def _hashable(value: Any) -> Any:
