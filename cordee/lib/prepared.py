@@ -43,8 +43,15 @@ class BuildQueried(Exception):
     """A build ran a database query (what the guard refuses)."""
 
 
-def _refuse_queries(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-    raise BuildQueried(sql)
+class _Guard:
+    """Refuses every query, and remembers it did (a build that swallows the exception is caught)."""
+
+    def __init__(self) -> None:
+        self.refused = False
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.refused = True
+        raise BuildQueried(sql)
 
 
 @cache
@@ -167,13 +174,14 @@ class Prepared:
 
     def _checked(self, user: Model, using: str) -> tuple[Compiled | None] | None:
         """``(compiled,)`` if two builds from fresh copies of ``user`` agree without a query."""
+        guard = _Guard()
         try:
-            with connections[using].execute_wrapper(_refuse_queries):
+            with connections[using].execute_wrapper(guard):
                 first = self._compile(self._fresh(user))
                 second = self._compile(self._fresh(user))
         except BuildQueried:
             return None
-        return (first,) if first == second else None
+        return (first,) if first == second and not guard.refused else None
 
     def clear(self) -> None:
         with self._lock:

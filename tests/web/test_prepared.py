@@ -86,6 +86,18 @@ def test_a_build_that_reads_the_database_is_compiled_at_each_call_and_stays_righ
     assert _count(prepared, fresh) == 0 and prepared.unkept == 2
 
 
+def test_a_build_that_swallows_the_refusal_of_its_query_is_not_kept(alice):
+    def careless(user: User) -> QuerySet:
+        try:
+            verified = user.professional.is_verified
+        except Exception:  # noqa: BLE001 -- what a careless build might do
+            verified = False
+        return Membership.objects.filter(user=user) if verified else Membership.objects.none()
+
+    prepared = Prepared(careless, shape=countable)
+    assert _count(prepared, alice) >= 1 and prepared.unkept == 1  # not the none() its guarded builds saw
+
+
 def test_a_related_object_named_in_reads_joins_the_key(alice):
     def through_profile(user: User) -> QuerySet:
         verified = user.professional.is_verified
