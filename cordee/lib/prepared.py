@@ -152,10 +152,17 @@ class Prepared:
                 self._kept.popitem(last=False)
         return kept[0]
 
+    def instances(self, user: Model, model: type[Model], *, using: str = DEFAULT_DB_ALIAS) -> list[Any]:
+        """The ``model`` instances of ``build(user)``, fields converted, annotations as attributes
+        (``Model.objects.raw`` of the kept SQL; no ``select_related``: load relations after)."""
+        compiled = self.sql(user, using=using)
+        if compiled is None:
+            return []
+        return list(model._default_manager.db_manager(using).raw(compiled[0], compiled[1]))
+
     def rows(self, user: Model, *, using: str = DEFAULT_DB_ALIAS) -> list[tuple[Any, ...]]:
         """The rows of ``build(user)`` as the database gives them, no field's conversion applied:
-        for ``values_list()``-like selects of ids, text and counts (``Model.objects.raw`` of the
-        kept SQL gives model instances, converted)."""
+        for ``values()``-like selects of ids, text and counts (``instances`` for models)."""
         compiled = self.sql(user, using=using)
         if compiled is None:
             return []

@@ -125,26 +125,26 @@ def _listed(user: User) -> QuerySet[Conversation]:
     )
 
 
-def _others_listed(user: User) -> QuerySet[User]:
-    """The other members of every conversation ``user`` may read, each with ``listed_in`` (the
-    conversation), in the order of the labels."""
+def _others(conversations: Any, user: User) -> QuerySet[User]:
+    """The members other than ``user`` of ``conversations`` (a queryset or ids), each with
+    ``listed_in`` (the conversation), in the order of the labels."""
     return (
-        User.objects.filter(conversation_members__conversation__in=visible_conversations(user))
+        User.objects.filter(conversation_members__conversation__in=conversations)
         .exclude(pk=user.pk)
         .annotate(listed_in=F("conversation_members__conversation_id"))
         .order_by("last_name", "first_name", "conversation_members__pk")
     )
 
 
+def _others_listed(user: User) -> QuerySet[User]:
+    """The other members of every conversation ``user`` may read."""
+    return _others(visible_conversations(user), user)
+
+
 # The whole list's two queries, compiled once per user and kept (``cordee.lib.prepared``): the
 # ORM's building and compiling of them cost more than half of the messaging page's own work.
 _LIST = Prepared(_listed)
 _OTHERS = Prepared(_others_listed)
-
-
-def _kept_rows(prepared: Prepared, model: type[Any], user: User) -> list[Any]:
-    compiled = prepared.sql(user)
-    return [] if compiled is None else list(model.objects.raw(compiled[0], compiled[1]))
 
 
 def conversation_list(user: User, *, only: int | None = None) -> list[Row]:
@@ -155,12 +155,12 @@ def conversation_list(user: User, *, only: int | None = None) -> list[Row]:
     one query per kind of owner — and one for the patients of the threads listed, if any.
     """
     if only is None:
-        conversations = _kept_rows(_LIST, Conversation, user)
-        others = _names(_kept_rows(_OTHERS, User, user))
+        conversations = _LIST.instances(user, Conversation)
+        others = _names(_OTHERS.instances(user, User))
     else:
-        conversations = list(_listed(user).filter(pk=only))
+        conversations = list(_listed(user).filter(pk=only).select_related("patient"))
         others = _other_names([c.pk for c in conversations], user)
-    prefetch_related_objects([c for c in conversations if c.patient_id], "patient")
+    prefetch_related_objects([c for c in conversations if c.patient_id], "patient")  # those not selected
     # the keys of the names shown (patients', groups'), in one query rather than one per row
     vault.preload_keys(
         c.patient if c.patient_id else c for c in conversations if c.patient_id or c.kind == Conversation.Kind.GROUP
@@ -178,7 +178,7 @@ def _names(users: list[User]) -> dict[int, list[str]]:
     """Display names by conversation, from users annotated with ``listed_in`` (patients' names
     read from their encrypted identity, their keys in one query)."""
     patients = [u for u in users if u.kind == User.Kind.PATIENT]
-    prefetch_related_objects(patients, "patient")
+    prefetch_related_objects(patients, "patient")  # those not selected with the users
     vault.preload_keys(getattr(u, "patient", None) for u in patients)
     names: dict[int, list[str]] = {}
     for other in users:
@@ -188,17 +188,7 @@ def _names(users: list[User]) -> dict[int, list[str]]:
 
 def _other_names(conversation_ids: list[int], user: User) -> dict[int, list[str]]:
     """The members other than ``user``, by conversation (labels of direct and patient threads)."""
-    names: dict[int, list[str]] = {}
-    members = list(
-        Member.objects.filter(conversation_id__in=conversation_ids)
-        .exclude(user=user)
-        .select_related("user__patient")
-        .order_by("user__last_name", "user__first_name", "pk")
-    )
-    vault.preload_keys(getattr(m.user, "patient", None) for m in members if m.user.kind == User.Kind.PATIENT)
-    for member in members:
-        names.setdefault(member.conversation_id, []).append(member.user.display_name)
-    return names
+    return _names(list(_others(conversation_ids, user).select_related("patient")))
 
 
 def unread_total(user: User) -> int:

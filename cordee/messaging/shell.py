@@ -65,8 +65,7 @@ def waiting_conversations(user: Any) -> list[dict[str, Any]]:
     """The user's unread conversations, urgent ones first, then the latest: a query for them, one
     for their conversations, one for the other members' names, and the keys of the names shown
     (group names, patients)."""
-    compiled = _WAITING.sql(user)
-    members = [] if compiled is None else list(Member.objects.raw(compiled[0], compiled[1]))
+    members = _WAITING.instances(user, Member)
     conversations = Conversation.objects.select_related("patient").in_bulk([m.conversation_id for m in members])
     members = [m for m in members if m.conversation_id in conversations]  # one deleted meanwhile: left out
     for member in members:

@@ -175,12 +175,14 @@ def hold_on_start(call: Call) -> None:
         Appointment.objects.filter(pk=appointment.pk).update(state=Appointment.State.HELD, call=call)
 
 
+def _planned() -> QuerySet[Appointment]:
+    return Appointment.objects.filter(state=Appointment.State.PLANNED).order_by("starts_at", "pk")
+
+
 def to_come() -> QuerySet[Appointment]:
     """Planned teleconsultations still to come (or under way: listed until ``SHOWN_AFTER`` past
     their start), soonest first."""
-    return Appointment.objects.filter(
-        state=Appointment.State.PLANNED, starts_at__gte=timezone.now() - SHOWN_AFTER
-    ).order_by("starts_at", "pk")
+    return _planned().filter(starts_at__gte=timezone.now() - SHOWN_AFTER)
 
 
 def _patient_threads(user: User) -> QuerySet[Member, Any]:
@@ -204,13 +206,7 @@ def due_window(now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime
 
 def due_soon(user: User) -> QuerySet[Appointment]:
     """Those of the next 24 hours (``due_window``): the navigation's count."""
-    since, until = due_window()
-    return Appointment.objects.filter(
-        state=Appointment.State.PLANNED,
-        conversation_id__in=_patient_threads(user),
-        starts_at__gte=since,
-        starts_at__lte=until,
-    ).order_by("starts_at", "pk")
+    return _planned().filter(conversation_id__in=_patient_threads(user), starts_at__range=due_window())
 
 
 def of_thread(conversation: Conversation) -> list[Appointment]:
