@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 PROFESSION_CHOICES = [
@@ -27,5 +28,14 @@ PRESCRIBING_PROFESSIONS = frozenset({"10", "40", "50"})
 _LABELS = dict(PROFESSION_CHOICES)
 
 
+_TRANSLATED: dict[tuple[str, str | None], str] = {}  # (code, language) → label: every audit entry names one
+
+
 def profession_label(code: str) -> str:
-    return str(_LABELS.get(code, code))
+    key = (code, get_language())
+    label = _TRANSLATED.get(key)
+    if label is None:
+        label = str(_LABELS.get(code, code))
+        if code in _LABELS:  # bounded: the codes above times the languages
+            _TRANSLATED[key] = label
+    return label

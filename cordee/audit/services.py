@@ -13,7 +13,7 @@ import ipaddress
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models.signals import post_save
 from django.http import HttpRequest
 from django.utils import timezone
@@ -21,6 +21,7 @@ from django.utils import timezone
 from cordee.audit import locks, mac
 from cordee.audit.chain import GENESIS_HASH, content_hash, header_hash
 from cordee.audit.models import AuditEntry
+from cordee.db.inserts import inserts
 
 PATIENT_KIND = "patient"
 
@@ -182,30 +183,15 @@ def _append(rows: list[dict[str, Any]]) -> list[int | None]:
 
 
 class _Statements:
-    """The statements of an append, built once per database vendor from the model's fields."""
+    """The statements of an append, built once per database vendor (the INSERT by ``cordee.db.inserts``)."""
 
-    # Fields whose Python value already is what the driver takes (the values are built above):
-    # no per-value conversion through the field on the hot path.
-    _AS_IS = (models.CharField, models.BigIntegerField)
-
-    def __init__(self, model: type[models.Model] = AuditEntry) -> None:
-        quote = connection.ops.quote_name
-        table = quote(model._meta.db_table)
-        self.fields = [field for field in model._meta.local_concrete_fields if not field.primary_key]
-        self._convert = [None if type(field) in self._AS_IS else field.get_db_prep_save for field in self.fields]
-        columns = ", ".join(quote(field.column or field.name) for field in self.fields)
-        placeholders = ", ".join(["%s"] * len(self.fields))
+    def __init__(self) -> None:
+        self.rows = inserts(AuditEntry)
+        self.params = self.rows.params
+        self.insert_many = self.rows.one
         self.returning = connection.features.can_return_columns_from_insert
-        # Only the model's own table and column names are interpolated, never a value.
-        self.insert_many = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
-        self.insert = self.insert_many + (f" RETURNING {quote('id')}" if self.returning else "")
-        self.head = f"SELECT seq, entry_hash FROM {table} ORDER BY seq DESC LIMIT 1"  # noqa: S608
-
-    def params(self, values: dict[str, Any]) -> list[Any]:
-        return [
-            values[field.name] if convert is None else convert(values[field.name], connection)
-            for field, convert in zip(self.fields, self._convert, strict=True)
-        ]
+        self.insert = self.insert_many + (f" RETURNING {self.rows.pk_column}" if self.returning else "")
+        self.head = f"SELECT seq, entry_hash FROM {self.rows.table} ORDER BY seq DESC LIMIT 1"  # noqa: S608
 
 
 _statements: dict[str, _Statements] = {}

@@ -39,6 +39,7 @@ from django.utils.translation import gettext_lazy as _
 from cordee.accounts.models import User
 from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
+from cordee.db.inserts import inserts
 from cordee.lib.api import is_unicode
 from cordee.messaging import events, notifications, shell, signals, statements
 from cordee.messaging.access import SEND, NotAllMembers, access_conversations_to_write
@@ -263,7 +264,7 @@ def _write(accepted: list[_Accepted], *, alone: bool) -> list[tuple[int, SendRes
                 created_at=now,
             )
         )
-    Message.objects.bulk_create(messages)
+    inserts(Message).create(messages)  # the statement built once: see cordee/db/inserts.py
     for a, message in zip(accepted, messages, strict=True):
         if a.attachments:
             pks = [attachment.pk for attachment in a.attachments]

@@ -1,0 +1,108 @@
+"""The socket's store path (``batcher._store``) driven inside this process, without a server.
+
+    .venv/bin/python bench/messaging/inprocess.py [--postgres] [--batch 25] [-n 40] [--rounds 7] [--profile]
+
+The world of ``run.py`` (its seed and production environment, 100 users); each round stores
+``n`` batches of ``batch`` sends, user *i* to user *i+1* as in (c), through the function the
+socket's batcher runs in its database thread: checks, the transaction, encryption, audit entries
+and the events' frames (not their publishing). Prints the CPU per message (this process's, best
+and median of 7 rounds); ``--profile`` adds cProfile's top functions. A tool for finding where a
+send's time goes; the figures to report are ``run.py``'s. On a noisy machine, count instructions
+instead of CPU time: ``valgrind --tool=callgrind`` with ``--rounds 1 -n 40`` and ``--rounds 0``,
+the difference being what 40 batches cost (deterministic, comparable across code versions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+import run as messaging_run  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL + Redis (default: SQLite)")
+    parser.add_argument("--batch", type=int, default=25)
+    parser.add_argument("-n", type=int, default=40, help="batches per round")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    name = "postgres-redis" if args.postgres else "sqlite"
+    servers = messaging_run.Servers({"name": f"{name}-inproc", "postgres": args.postgres, "app": "cordee"}, {})
+    try:
+        command = [sys.executable, str(HERE / "seed.py"), "100", "20"]
+        seeded = subprocess.run(command, cwd=ROOT, env=servers.env, check=True, capture_output=True, text=True)  # noqa: S603
+        world = json.loads(seeded.stdout.strip().splitlines()[-1])
+        os.environ.clear()
+        os.environ.update(servers.env)
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cordee.settings")
+        import django
+
+        django.setup()
+        from cordee.accounts.models import User
+        from cordee.messaging import batcher
+        from cordee.messaging.services.sending import SendError, SendRequest
+
+        users = list(User.objects.filter(pk__in=[u["id"] for u in world["users"]]).order_by("pk"))
+        directs = world["directs"]
+        counter = iter(range(10**9))
+
+        def one_batch() -> None:
+            requests = []
+            for slot in range(args.batch):
+                i = (next(counter) + slot) % len(directs)
+                key = f"inproc-{next(counter):012d}"
+                requests.append(
+                    SendRequest(user=users[i], conversation_id=directs[i], body="Bonjour " * 8, client_key=key)
+                )
+            results, _events = batcher._store(requests)
+            refused = [r for r in results if isinstance(r, SendError)]
+            if refused:
+                raise SystemExit(f"refused: {refused[0].code}")
+
+        for _ in range(10):
+            one_batch()
+        cpu = []
+        for _ in range(args.rounds):
+            start = time.process_time()
+            for _ in range(args.n):
+                one_batch()
+            cpu.append((time.process_time() - start) * 1000 / (args.n * args.batch))
+        if cpu:
+            print(f"{name} batch {args.batch}: CPU ms/message best {min(cpu):.3f} median {statistics.median(cpu):.3f}")
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(args.n):
+                one_batch()
+            profiler.disable()
+            out = io.StringIO()
+            stats = pstats.Stats(profiler, stream=out)
+            stats.sort_stats("cumulative").print_stats(70)
+            stats.sort_stats("tottime").print_stats(35)
+            print(out.getvalue())
+    finally:
+        if "django.db" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        servers.__exit__()
+
+
+if __name__ == "__main__":
+    main()
