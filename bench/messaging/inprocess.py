@@ -6,7 +6,8 @@ The world of ``run.py`` (its seed and production environment, 100 users); each r
 ``n`` batches of ``batch`` sends, user *i* to user *i+1* as in (c), through the function the
 socket's batcher runs in its database thread: checks, the transaction, encryption, audit entries
 and the events' frames (not their publishing). Prints the CPU per message (this process's, best
-and median of 7 rounds); ``--profile`` adds cProfile's top functions. A tool for finding where a
+and median of 7 rounds), and the whole machine's (``/proc/stat``: with PostgreSQL, its server's
+work too); ``--profile`` adds cProfile's top functions. A tool for finding where a
 send's time goes; the figures to report are ``run.py``'s. On a noisy machine, count instructions
 instead of CPU time: ``valgrind --tool=callgrind`` with ``--rounds 1 -n 40`` and ``--rounds 0``,
 the difference being what 40 batches cost (deterministic, comparable across code versions).
@@ -32,6 +33,13 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import run as messaging_run  # noqa: E402
+
+
+def _busy_seconds() -> float:
+    """CPU time of the whole machine (every process: PostgreSQL's too), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, *_ = (int(f) for f in fields)
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -77,14 +85,18 @@ def main() -> None:
 
         for _ in range(10):
             one_batch()
-        cpu = []
+        cpu, machine = [], []
         for _ in range(args.rounds):
-            start = time.process_time()
+            start, busy = time.process_time(), _busy_seconds()
             for _ in range(args.n):
                 one_batch()
             cpu.append((time.process_time() - start) * 1000 / (args.n * args.batch))
+            machine.append((_busy_seconds() - busy) * 1000 / (args.n * args.batch))
         if cpu:
-            print(f"{name} batch {args.batch}: CPU ms/message best {min(cpu):.3f} median {statistics.median(cpu):.3f}")
+            print(
+                f"{name} batch {args.batch}: CPU ms/message best {min(cpu):.3f} median {statistics.median(cpu):.3f}; "
+                f"the whole machine's (database server included) best {min(machine):.3f} median {statistics.median(machine):.3f}"
+            )
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()

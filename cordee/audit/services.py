@@ -176,7 +176,7 @@ def _append(rows: list[dict[str, Any]]) -> list[int | None]:
         if len(rows) == 1:
             ids: list[int | None] = [_insert(cursor, rows[0], statements)]
         else:
-            cursor.executemany(statements.insert_many, [statements.params(values) for values in rows])
+            statements.rows.many([statements.params(values) for values in rows], cursor)
             ids = [None] * len(rows)
         _schedule_checkpoint(first, seq)
     return ids
@@ -188,9 +188,8 @@ class _Statements:
     def __init__(self) -> None:
         self.rows = inserts(AuditEntry)
         self.params = self.rows.params
-        self.insert_many = self.rows.one
         self.returning = connection.features.can_return_columns_from_insert
-        self.insert = self.insert_many + (f" RETURNING {self.rows.pk_column}" if self.returning else "")
+        self.insert = self.rows.one + (f" RETURNING {self.rows.pk_column}" if self.returning else "")
         self.head = f"SELECT seq, entry_hash FROM {self.rows.table} ORDER BY seq DESC LIMIT 1"  # noqa: S608
 
 

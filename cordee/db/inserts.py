@@ -92,10 +92,24 @@ class Inserts:
             out.append(value if value is None or type(value) is plain else convert(value, conn))
         return out
 
-    def many(self, rows: Iterable[list[Any]]) -> None:
-        """Insert rows of parameters with one ``executemany`` (no ids read back)."""
-        with connection.cursor() as cursor:
-            cursor.executemany(self.one, list(rows))
+    def many(self, rows: Iterable[list[Any]], cursor: Any = None) -> None:
+        """Insert rows of parameters with one ``executemany`` (no ids read back): SQLite steps one
+        prepared statement per row; psycopg pipelines the rows, the statement prepared once per
+        connection with server-side binding (measured against one multi-row INSERT on PostgreSQL:
+        half the server's CPU per row, but more of the client's, for the same total)."""
+        rows = list(rows)
+        if not rows:
+            return
+        if cursor is None:
+            with connection.cursor() as own:
+                own.executemany(self.one, rows)
+            return
+        cursor.executemany(self.one, rows)
+
+    def _chunks(self, rows: list[list[Any]]) -> Iterable[list[list[Any]]]:
+        size = max(1, connection.ops.bulk_batch_size(self.fields, rows))
+        for start in range(0, len(rows), size):
+            yield rows[start : start + size]
 
     def create(self, objs: Sequence[models.Model]) -> None:
         """Insert unsaved instances in one statement per batch and give them their ids, as
@@ -106,14 +120,13 @@ class Inserts:
         rows = [self.instance_params(obj, conn) for obj in objs]
         with connection.cursor() as cursor:
             if self.returning:
-                size = max(1, connection.ops.bulk_batch_size(self.fields, objs))
-                for start in range(0, len(rows), size):
-                    chunk = rows[start : start + size]
+                pending = iter(objs)
+                for chunk in self._chunks(rows):
                     values = ", ".join([self.row] * len(chunk))
                     sql = f"INSERT INTO {self.table} ({self.columns}) VALUES {values} RETURNING {self.pk_column}"  # noqa: S608
                     cursor.execute(sql, [value for row in chunk for value in row])
-                    for obj, (pk,) in zip(objs[start : start + size], cursor.fetchall(), strict=True):
-                        obj.pk = pk
+                    for (pk,) in cursor.fetchall():
+                        next(pending).pk = pk
             else:  # pragma: no cover - both supported databases return rows
                 for obj, row in zip(objs, rows, strict=True):
                     cursor.execute(self.one, row)

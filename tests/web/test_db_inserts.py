@@ -89,9 +89,15 @@ def test_values_that_are_not_plain_go_through_the_field():
     by_name = dict(zip([f.name for f in statements.fields], params, strict=True))
     assert by_name["action"] == "Messages" and type(by_name["action"]) is str
     assert by_name["seq"] == 10**9 and by_name["purged_at"] is None
-    statements.many([params])
-    entry = AuditEntry.objects.get(seq=10**9)
-    assert entry.action == "Messages" and entry.details == {"n": 1} and entry.actor_display == {"name": "Alice"}
+    more = [
+        statements.params({**values, "seq": 10**9 + n, "entry_hash": f"{n + 4}" * 64, "details": {"n": n + 1}})
+        for n in (1, 2)
+    ]
+    statements.many([params, *more])
+    entries = list(AuditEntry.objects.filter(seq__gte=10**9).order_by("seq"))
+    assert [(e.seq, e.details) for e in entries] == [(10**9 + n, {"n": n + 1}) for n in range(3)]
+    assert entries[0].action == "Messages" and entries[0].actor_display == {"name": "Alice"}
+    statements.many([])  # nothing to insert: no statement
 
 
 def test_profession_labels_kept_per_language_follow_the_active_language():
