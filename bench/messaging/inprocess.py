@@ -93,9 +93,10 @@ def main() -> None:
             cpu.append((time.process_time() - start) * 1000 / (args.n * args.batch))
             machine.append((_busy_seconds() - busy) * 1000 / (args.n * args.batch))
         if cpu:
+            own, whole = (min(cpu), statistics.median(cpu)), (min(machine), statistics.median(machine))
             print(
-                f"{name} batch {args.batch}: CPU ms/message best {min(cpu):.3f} median {statistics.median(cpu):.3f}; "
-                f"the whole machine's (database server included) best {min(machine):.3f} median {statistics.median(machine):.3f}"
+                f"{name} batch {args.batch}: CPU ms/message best {own[0]:.3f} median {own[1]:.3f}; "
+                f"the whole machine's (database server included) best {whole[0]:.3f} median {whole[1]:.3f}"
             )
         if args.profile:
             profiler = cProfile.Profile()
