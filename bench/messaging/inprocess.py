@@ -110,10 +110,15 @@ def main() -> None:
             stats.sort_stats("tottime").print_stats(35)
             print(out.getvalue())
     finally:
-        if "django.db" in sys.modules:
+        if "django.db" in sys.modules:  # connections and psycopg's pools closed: the run's database can be dropped
             from django.db import connections
 
             connections.close_all()
+            if "django.db.backends.postgresql.base" in sys.modules:
+                from django.db.backends.postgresql.base import DatabaseWrapper
+
+                for pool in list(DatabaseWrapper._connection_pools.values()):
+                    pool.close()
         servers.__exit__()
 
 
