@@ -61,8 +61,6 @@ class Inserts:
     def __init__(self, model: type[models.Model]) -> None:
         meta = model._meta
         quote = connection.ops.quote_name
-        self.model = model
-        self.vendor = connection.vendor
         self.fields = [field for field in meta.local_concrete_fields if not field.primary_key]
         self._convert: list[Callable[..., Any]] = [field.get_db_prep_save for field in self.fields]
         self._plain = [_plain_type(field) for field in self.fields]
