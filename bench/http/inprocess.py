@@ -16,11 +16,8 @@ import argparse
 import asyncio
 import cProfile
 import io
-import json
-import os
 import pstats
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -86,11 +83,7 @@ def main() -> None:
     name = "postgres-redis" if args.postgres else "sqlite"
     servers = messaging_run.Servers({"name": f"{name}-inproc", "postgres": args.postgres, "app": "cordee"}, {})
     try:
-        command = [sys.executable, str(ROOT / "bench" / "messaging" / "seed.py"), "4", "3"]
-        seeded = subprocess.run(command, cwd=ROOT, env=servers.env, check=True, capture_output=True, text=True)  # noqa: S603
-        world = json.loads(seeded.stdout.strip().splitlines()[-1])
-        os.environ.clear()
-        os.environ.update(servers.env)
+        world = servers.seed_here(4, 3)
         from cordee.asgi import application
 
         method, path, accept, expected = TARGETS[args.target]
@@ -141,23 +134,7 @@ def main() -> None:
             print(out.getvalue())
         loop.close()
     finally:
-        _close_connections()
         servers.__exit__()
-
-
-def _close_connections() -> None:
-    """Close this process's connections and psycopg's pools, so that the run's PostgreSQL
-    database can be dropped (the request threads' connections went back to the pool)."""
-    if "django.db" not in sys.modules:
-        return
-    from django.db import connections
-
-    connections.close_all()
-    if "django.db.backends.postgresql.base" in sys.modules:
-        from django.db.backends.postgresql.base import DatabaseWrapper
-
-        for pool in list(DatabaseWrapper._connection_pools.values()):
-            pool.close()
 
 
 if __name__ == "__main__":

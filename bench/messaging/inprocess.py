@@ -18,11 +18,9 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
 import os
 import pstats
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -53,11 +51,7 @@ def main() -> None:
     name = "postgres-redis" if args.postgres else "sqlite"
     servers = messaging_run.Servers({"name": f"{name}-inproc", "postgres": args.postgres, "app": "cordee"}, {})
     try:
-        command = [sys.executable, str(HERE / "seed.py"), "100", "20"]
-        seeded = subprocess.run(command, cwd=ROOT, env=servers.env, check=True, capture_output=True, text=True)  # noqa: S603
-        world = json.loads(seeded.stdout.strip().splitlines()[-1])
-        os.environ.clear()
-        os.environ.update(servers.env)
+        world = servers.seed_here(100, 20)
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cordee.settings")
         import django
 
@@ -110,15 +104,6 @@ def main() -> None:
             stats.sort_stats("tottime").print_stats(35)
             print(out.getvalue())
     finally:
-        if "django.db" in sys.modules:  # connections and psycopg's pools closed: the run's database can be dropped
-            from django.db import connections
-
-            connections.close_all()
-            if "django.db.backends.postgresql.base" in sys.modules:
-                from django.db.backends.postgresql.base import DatabaseWrapper
-
-                for pool in list(DatabaseWrapper._connection_pools.values()):
-                    pool.close()
         servers.__exit__()
 
 

@@ -87,6 +87,21 @@ def _drop_postgres_db(name: str) -> None:
     subprocess.run(["dropdb", "-h", PG[0], "-U", "postgres", "--if-exists", name], check=False, capture_output=True)
 
 
+def _close_django_connections() -> None:
+    """Close the connections and psycopg's pools of an in-process tool (``seed_here``), so that
+    the run's PostgreSQL database can be dropped."""
+    if "django.db" not in sys.modules:
+        return
+    from django.db import connections
+
+    connections.close_all()
+    if "django.db.backends.postgresql.base" in sys.modules:
+        from django.db.backends.postgresql.base import DatabaseWrapper
+
+        for pool in list(DatabaseWrapper._connection_pools.values()):
+            pool.close()
+
+
 def _delete_redis_keys(prefix: str) -> None:
     """The keys this configuration wrote (cache, rate limits, channel layer), and only them."""
     import redis
@@ -141,6 +156,7 @@ class Servers:
         # Background tasks (notices) stay queued in the database, as with a worker: not run inline.
         self.env.pop("TASKS_BACKEND", None)
         self.db_name = self.redis_prefix = ""
+        self.here = False  # Cordée run inside this process (seed_here)
         if config["postgres"]:
             self.db_name = f"{RUN_NAME}_{config['name'].replace('-', '_')}"
             self.redis_prefix = f"{RUN_NAME}_{config['name']}"
@@ -162,9 +178,7 @@ class Servers:
             self.world["group_size"] = self.counts["group"]
             app = "bench.messaging.baseline:app"
         else:
-            command = [sys.executable, str(HERE / "seed.py"), str(self.counts["users"]), str(self.counts["group"])]
-            seeded = subprocess.run(command, cwd=ROOT, env=self.env, check=True, capture_output=True, text=True)
-            self.world = json.loads(seeded.stdout.strip().splitlines()[-1])
+            self.world = self._seed(self.counts["users"], self.counts["group"])
             app = "cordee.asgi:application"
         self.ports = [_free_port() for _ in range(self.config["processes"])]
         for port in self.ports:
@@ -177,11 +191,27 @@ class Servers:
             _wait_for(port, process)
         return self
 
+    def _seed(self, users: int, group: int) -> dict[str, Any]:
+        command = [sys.executable, str(HERE / "seed.py"), str(users), str(group)]
+        seeded = subprocess.run(command, cwd=ROOT, env=self.env, check=True, capture_output=True, text=True)
+        return json.loads(seeded.stdout.strip().splitlines()[-1])
+
+    def seed_here(self, users: int, group: int) -> dict[str, Any]:
+        """For the in-process tools (Cordée run inside this process, no server): the world seeded,
+        and this process's environment made the servers' (data directory, database, keys)."""
+        world = self._seed(users, group)
+        self.here = True
+        os.environ.clear()
+        os.environ.update(self.env)
+        return world
+
     def log_tail(self) -> str:
         logs = sorted(self.data_dir.glob("uvicorn-*.log"))
         return "\n".join(log.read_text(errors="replace")[-3000:] for log in logs)
 
     def __exit__(self, *exc: object) -> None:
+        if self.here:  # only then: the tests run this class inside their own Django process
+            _close_django_connections()
         for process in self.processes:
             process.terminate()
         for process in self.processes:
