@@ -109,6 +109,8 @@ def test_common_words_in_a_few_years_read_those_years_first(shared_articles, mon
             key = f"{text} {json.dumps(options, sort_keys=True)}"
             assert _run(text, options) == golden[key], key
     assert "SET LOCAL enable_indexscan = off" in statements  # ("cell*" from 2019)
+    # and the bitmaps kept exact (a lossy one rechecks each article of those years from TOAST)
+    assert f"SET LOCAL work_mem = '{library_search.SEARCH_WORK_MEM}'" in statements
 
 
 def test_relevance_puts_title_matches_first(demo_articles):
