@@ -150,8 +150,8 @@ def migrate(url: str) -> dict[str, Any]:
                 )
             }
             # SQLite's full-text indexes (FTS5 virtual tables and their shadow tables, e.g. the
-            # library's) have no PostgreSQL counterpart to copy into: PostgreSQL indexes the same text
-            # itself (a generated tsvector column), so they are rebuilt there, not moved.
+            # library's) have no PostgreSQL counterpart to copy into: PostgreSQL's own index is
+            # written from the copied articles after the copy (``library_reindex``), not moved.
             fts = {
                 row[0]
                 for row in source.execute(
@@ -188,6 +188,10 @@ def migrate(url: str) -> dict[str, Any]:
     report.update(tables=len(counts), rows=sum(counts.values()), differ=differ)
     report["skipped_tables"] = sorted(source_tables - target_tables)
     report["sqlite_search_indexes"] = sorted(search_indexes)
+    reindex = _manage(url, "library_reindex")
+    if reindex.returncode != 0:
+        raise MigrationFailed(f"library_reindex on the target failed: {reindex.stderr.strip()[-800:]}")
+    report["search_reindexed"] = reindex.stdout.strip()
     verify = _manage(url, "audit", "verify")
     report["audit_verify"] = {"ok": verify.returncode == 0, "output": verify.stdout.strip().splitlines()[-3:]}
     report["ok"] = not differ and verify.returncode == 0

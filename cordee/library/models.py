@@ -21,6 +21,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -103,6 +104,25 @@ class ArticleTerm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
+
+
+class SearchRow(models.Model):
+    """PostgreSQL's search index of a live article: its date, PMID and ``tsvector`` (words, then one
+    lexeme per filter value), in a narrow table of its own under a GIN index (migration ``0003``,
+    ``cordee.library.search``). Written by the store with SQL (``search.index``); a model so that
+    deleting an article or flushing the database takes its row along. Empty on SQLite (FTS5)."""
+
+    article = models.OneToOneField(Article, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    year = models.SmallIntegerField(null=True)  # year, month and PMID: the date order without
+    month = models.SmallIntegerField(null=True)  # reading library_article
+    pmid = models.BigIntegerField()
+    search_vector = SearchVectorField()
+
+    class Meta:
+        db_table = "library_search"
+
+    def __str__(self) -> str:
+        return f"search row of article {self.pk}"
 
 
 class ImportRun(models.Model):

@@ -7,14 +7,17 @@ compiles it for the database in use:
   ``abstract_text`` and ``terms`` (tokenizer ``porter unicode61 remove_diacritics 2``), kept in step
   with ``library_article`` by triggers (migration ``0002``); ranked by ``bm25`` with the title
   weighing 10, the terms 3, the abstract 1.
-- **PostgreSQL**: a stored generated ``tsvector`` column ``search_vector`` (``english``
-  configuration; title weight A, abstract B, terms C) with a GIN index; ranked by ``ts_rank``.
+- **PostgreSQL**: a narrow table ``library_search`` (migration ``0003``), one row per live article
+  with a ``tsvector`` (``english`` configuration; title weight A, abstract B, terms C, plus one
+  lexeme per filter value such as ``type:review`` or ``year:2019``) under a GIN index, written by
+  the store (``index`` / ``unindex``); ranked by ``ts_rank``. Words and filters are one GIN query.
 
 The same words reach both (clean words only: see ``query.py``), both stem with Porter's
 English stemmer (FTS5's ``porter``, PostgreSQL's snowball ``english``, which agree on common
 words) and drop the same stop words, so they find the same articles (``tests/library`` checks it
 on a shared set); the order of equal-relevance hits is the PMID, newest first. Filters (years,
-publication type, journal, language, MeSH heading) are plain indexed SQL shared by both.
+publication type, journal, language, MeSH heading) are indexed SQL on SQLite and lexemes of the
+index on PostgreSQL; the articles they find are the same.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cordee.library.models import Article, ArticleTerm
@@ -86,16 +90,20 @@ def compile_fts5(query: Query) -> str:
     return expression
 
 
-def _pg_phrase(words: list[str], prefix: bool) -> str:
-    text = " <-> ".join(words)
+def _pg_phrase(words: list[str], prefix: bool, *, phrases: bool = True) -> str:
+    text = (" <-> " if phrases else " & ").join(words)
     return text + (":*" if prefix else "")
 
 
-def compile_tsquery(query: Query) -> str:
-    """A ``to_tsquery('english', …)`` text built from clean words only."""
+def compile_tsquery(query: Query, *, phrases: bool = True, negations: bool = True) -> str:
+    """A ``to_tsquery('english', …)`` text built from clean words only. ``phrases=False`` and
+    ``negations=False`` give a looser query matching at least the same articles (a phrase's words
+    anywhere, no exclusion): the cheap first pass of a phrase search."""
     parts = []
     for clause in query.clauses:
-        options = [_pg_phrase(words, clause.prefix) for words in clause.alternatives if words]
+        if clause.negated and not negations:
+            continue
+        options = [_pg_phrase(words, clause.prefix, phrases=phrases) for words in clause.alternatives if words]
         joined = options[0] if len(options) == 1 else "(" + " | ".join(f"({o})" for o in options) + ")"
         parts.append(("!" if clause.negated else "") + (f"({joined})" if clause.negated else joined))
     return " & ".join(parts)
@@ -107,9 +115,8 @@ def _term_filters(filters: Filters) -> list[tuple[str, str]]:
     return [(str(kind), fold(value)) for kind, value in asked if value]
 
 
-def _filter_sql(filters: Filters, *, driving: tuple[str, str] | None = None) -> tuple[list[str], list[object]]:
-    """The WHERE conditions of ``filters`` on ``a``; ``driving``, a term filter the query already
-    joins on, is left out."""
+def _filter_sql(filters: Filters) -> tuple[list[str], list[object]]:
+    """The WHERE conditions of ``filters`` on ``a``."""
     where: list[str] = ["a.deleted_at IS NULL"]
     params: list[object] = []
     if filters.year_from:
@@ -125,49 +132,90 @@ def _filter_sql(filters: Filters, *, driving: tuple[str, str] | None = None) -> 
         where.append("a.language = %s")
         params.append(filters.language)
     for term in _term_filters(filters):
-        if term != driving:
-            where.append(  # per article, by the (kind, value, article) index: no list of every "Humans" built
-                "EXISTS (SELECT 1 FROM library_articleterm t "
-                "WHERE t.kind = %s AND t.value = %s AND t.article_id = a.id)"
-            )
-            params += list(term)
+        where.append(  # per article, by the (kind, value, article) index: no list of every "Humans" built
+            "EXISTS (SELECT 1 FROM library_articleterm t WHERE t.kind = %s AND t.value = %s AND t.article_id = a.id)"
+        )
+        params += list(term)
     return where, params
 
 
 _DATE_ORDER = "COALESCE(a.year, 0) DESC, COALESCE(a.month, 0) DESC, a.pmid DESC"  # NULLs last on both
 CANDIDATES = 1200  # ≥ MAX_OFFSET + MAX_LIMIT + 1: every page that can be asked for lies inside the set
 _COLUMNS = "a.id, a.year, a.month, a.pmid"
+_ROW = "s.article_id, s.year, s.month, s.pmid, s.search_vector"
+YEAR_LEXEMES = 12  # PostgreSQL: a year range up to this many years is matched in the index, one lexeme a year
 
 
-def _candidate_sql(query: Query, filters: Filters, *, driving: tuple[str, str] | None = None) -> tuple[str, list]:
+def _lexeme(text: str) -> str:
+    """``text`` as one quoted lexeme of a ``tsquery`` literal (taken as it is: no parsing, no stemming)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _year_range(filters: Filters) -> tuple[int, int] | None:
+    """The years of a range short enough to be matched as lexemes (``year:2015 | year:2016``)."""
+    if not filters.year_from:
+        return None
+    high = filters.year_to or timezone.now().year + 1
+    return (filters.year_from, high) if 0 <= high - filters.year_from < YEAR_LEXEMES else None
+
+
+def _facets(filters: Filters) -> tuple[str, list[str], list[int]]:
+    """PostgreSQL: the filters as a ``tsquery`` over the filter lexemes of ``library_search``
+    (migration 0003), and the SQL conditions (with their values) left for a long year range."""
+    parts = [_lexeme(f"{kind}:{value}") for kind, value in _term_filters(filters)]
+    if filters.language:
+        parts.append(_lexeme(f"lang:{filters.language}"))
+    if filters.journal:
+        parts.append(_lexeme(f"journal:{filters.journal}"))
+    where: list[str] = []
+    values: list[int] = []
+    years = _year_range(filters)
+    if years:
+        parts.append("(" + " | ".join(_lexeme(f"year:{y}") for y in range(years[0], years[1] + 1)) + ")")
+    else:
+        if filters.year_from:
+            where.append("s.year >= %s")
+            values.append(filters.year_from)
+        if filters.year_to:
+            where.append("s.year <= %s")
+            values.append(filters.year_to)
+    return " & ".join(parts), where, values
+
+
+def _candidate_sql(query: Query, filters: Filters) -> tuple[str, list]:
     """At most ``CANDIDATES`` matches, the last imported first, each with its score (lower is better).
 
     The bound is what keeps a very common word cheap: both engines stream the matches in id order
-    (FTS5 walks its doclists backwards, PostgreSQL the primary key backwards or the GIN bitmap for a
-    rare word) and stop after ``CANDIDATES``; only those are scored and sorted. A query with fewer
+    (FTS5 walks its doclists backwards, PostgreSQL the narrow table's key backwards or the GIN
+    bitmap) and stop after ``CANDIDATES``; only those are scored and sorted. A query with fewer
     matches than that (most of them) is ranked exactly."""
-    where, params = _filter_sql(filters, driving=driving)
     if connection.vendor == "postgresql":
-        if driving:  # the term's articles, newest first from its index, each matched against the words
-            source = (
-                "library_articleterm d JOIN library_article a ON a.id = d.article_id "
-                "WHERE d.kind = %s AND d.value = %s AND "
-            )
-            order = "d.article_id DESC"
-        else:
-            source, order = "library_article a WHERE ", "a.id DESC"
-        inner = (
-            f"SELECT {_COLUMNS}, a.search_vector FROM {source}"  # noqa: S608  # fixed fragments, values bound
-            f"a.search_vector @@ to_tsquery('english', %s) AND {' AND '.join(where)} ORDER BY {order} LIMIT %s"
-        )
-        sql = (
-            "SELECT c.id, c.year, c.month, c.pmid, -ts_rank(c.search_vector, to_tsquery('english', %s)) "  # noqa: S608
-            f"FROM ({inner}) c"
-        )
+        facets, where, values = _facets(filters)
+        condition = "s.search_vector @@ (to_tsquery('english', %s)" + (" && %s::tsquery)" if facets else ")")
+        tail = "".join(f" AND {w}" for w in where)
         tsquery = compile_tsquery(query)
-        if driving:
-            return sql, [tsquery, *driving, tsquery, *params, CANDIDATES]
-        return sql, [tsquery, tsquery, *params, CANDIDATES]
+        loose = compile_tsquery(query, phrases=False, negations=False)
+        if loose != tsquery:
+            # A phrase (or an exclusion): its words' articles first, the newest first, from the
+            # index alone; the phrase is then checked on those in order until enough are found —
+            # not on every article holding the words.
+            inner = (
+                f"SELECT w.* FROM (SELECT {_ROW} FROM library_search s WHERE {condition}{tail} "  # noqa: S608
+                "ORDER BY s.article_id DESC OFFSET 0) w WHERE w.search_vector @@ to_tsquery('english', %s) LIMIT %s"
+            )
+            params = [loose, *([facets] if facets else []), *values, tsquery, CANDIDATES]
+        else:
+            inner = (
+                f"SELECT {_ROW} FROM library_search s "  # noqa: S608  # fixed fragments
+                f"WHERE {condition}{tail} ORDER BY s.article_id DESC LIMIT %s"
+            )
+            params = [tsquery, *([facets] if facets else []), *values, CANDIDATES]
+        sql = (  # the narrow table has what the order needs: library_article is not read
+            "SELECT c.article_id, c.year, c.month, c.pmid, "  # noqa: S608  # fixed fragments
+            f"-ts_rank(c.search_vector, to_tsquery('english', %s)) FROM ({inner}) c"
+        )
+        return sql, [tsquery, *params]
+    where, params = _filter_sql(filters)
     sql = (
         f"SELECT {_COLUMNS}, bm25(library_article_fts, 10.0, 1.0, 3.0) FROM library_article_fts f "  # noqa: S608
         f"JOIN library_article a ON a.id = f.rowid WHERE library_article_fts MATCH %s AND {' AND '.join(where)} "
@@ -181,7 +229,12 @@ def _date_key(row: tuple) -> tuple:
 
 
 _PG_STATS: dict[tuple[str, str], tuple[float, dict[str, float]]] = {}  # (table, column): (read at, freqs)
-COMMON_SHARE = 0.05  # PostgreSQL: above this share of articles, scan the ids backwards
+# PostgreSQL: a search whose words and filters match at least this share of the articles reads the
+# narrow table's key backwards, checking each row, and stops after CANDIDATES (about
+# CANDIDATES / share rows, each one's tsvector read from TOAST); a rarer one takes the GIN bitmap
+# (every match's narrow row: cheap, but as many as there are matches). Measured at a million
+# articles, the two cost the same near a fifth.
+COMMON_SHARE = 0.2
 
 
 def _pg_common(table: str, column: str, *, elements: bool = False) -> dict[str, float]:
@@ -204,76 +257,65 @@ def _pg_common(table: str, column: str, *, elements: bool = False) -> dict[str, 
     return freqs
 
 
-def _pg_plan(query: Query) -> str | None:
-    """The scan to force on PostgreSQL, from the estimated share of articles the words match.
-
-    Its planner prices the backward id scan without the cost of reading each row's ``tsvector``:
-    for a word in 0.5–10 % of the articles it picks that scan and reads ~100,000 rows. A word
-    that common enough (≥ ``COMMON_SHARE``) is served well by it; a rarer one by the GIN bitmap."""
-    if any(c.prefix or any(len(words) > 1 for words in c.alternatives) for c in query.positive):
-        return None  # a prefix's or a phrase's share is unknown: the planner decides
-    freqs = _pg_common("library_article", "search_vector", elements=True)
+def _share(query: Query, filters: Filters) -> float:
+    """The share of articles the words and filters match, from the statistics of ``library_search``'s
+    lexemes (words independent of each other and of the filters; a phrase counted as its words, a
+    prefix as the common lexemes it starts; a lexeme too rare for the statistics as 0)."""
+    freqs = _pg_common("library_search", "search_vector", elements=True)
     words = sorted({w for c in query.positive for words in c.alternatives for w in words})
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT w, ts_lexize('english_stem', w) FROM unnest(%s::text[]) w", [words])
-        stems = {w: (lexemes[0] if lexemes else None) for w, lexemes in cursor.fetchall()}
+    stems: dict[str, str | None] = {}
+    if words:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT w, ts_lexize('english_stem', w) FROM unnest(%s::text[]) w", [words])
+            stems = {w: (lexemes[0] if lexemes else None) for w, lexemes in cursor.fetchall()}
+
+    def word_share(word: str, prefix: bool) -> float:
+        stem = stems.get(word) or ""
+        if prefix:
+            return min(1.0, sum(f for lexeme, f in freqs.items() if stem and lexeme.startswith(stem)))
+        return freqs.get(stem, 0.0)
+
     share = 1.0
     for clause in query.positive:
-        alternatives = [
-            min((freqs.get(stems.get(w) or "", 0.0) for w in words), default=0.0) for words in clause.alternatives
-        ]
+        alternatives = []
+        for option in clause.alternatives:
+            option_share = 1.0
+            for index, word in enumerate(option):
+                option_share *= word_share(word, clause.prefix and index == len(option) - 1)
+            alternatives.append(option_share)
         share *= min(1.0, sum(alternatives))
-    return "enable_bitmapscan" if share >= COMMON_SHARE else "enable_indexscan"
+    for kind, value in _term_filters(filters):
+        share *= freqs.get(f"{kind}:{value}", 0.0)
+    if filters.language:
+        share *= freqs.get(f"lang:{filters.language}", 0.0)
+    if filters.journal:
+        share *= freqs.get(f"journal:{filters.journal}", 0.0)
+    years = _year_range(filters)
+    if years:
+        share *= min(1.0, sum(freqs.get(f"year:{y}", 0.0) for y in range(years[0], years[1] + 1)))
+    return share
 
 
 # PostgreSQL: the memory a search's bitmaps may take. With the default 4 MB, a common word's GIN
-# bitmap (320,000 articles of a million for "humans") turns lossy, and ANDing it with a year range
-# rechecks every article of those years — each one's tsvector read from TOAST: 273 → 86 ms.
+# bitmap (320,000 articles of a million for "humans") turns lossy, and the rows of its lossy pages
+# are all checked again, each one's tsvector read from TOAST.
 SEARCH_WORK_MEM = "32MB"
-YEARS_SHARE = 0.10  # PostgreSQL: a year range holding less than this drives common words' search
-
-
-def _years_share(filters: Filters) -> float:
-    """The share of articles a year range holds, from PostgreSQL's statistics of ``year`` (1.0
-    without a range or without statistics)."""
-    if not (filters.year_from or filters.year_to):
-        return 1.0
-    freqs = _pg_common("library_article", "year")
-    if not freqs:
-        return 1.0
-    low, high = filters.year_from or -(10**6), filters.year_to or 10**6
-    return sum(share for year, share in freqs.items() if year.isdigit() and low <= int(year) <= high)
-
-
-def _rarest_term(terms: list[tuple[str, str]]) -> tuple[str, str]:
-    """Of the type and MeSH filters, the one PostgreSQL's statistics say fewer articles carry."""
-    freqs = _pg_common("library_articleterm", "value")
-    return min(terms, key=lambda term: freqs.get(term[1], 0.0))
 
 
 def _candidates(query: Query, filters: Filters, sort: str) -> list[tuple]:
     """The bounded candidates (id, year, month, pmid, score), in the order asked for.
 
-    On PostgreSQL, words common enough to be read in id order, with a publication type or MeSH
-    filter: the filter's articles are walked newest first from the term index instead (a
-    "children" + "Review" search read ~240,000 articles to find 1,200 otherwise); with a range of
-    a few years, those years' articles are read from the year index."""
-    plan = _pg_plan(query) if connection.vendor == "postgresql" else None
-    terms = _term_filters(filters)
-    driving = _rarest_term(terms) if plan == "enable_bitmapscan" and terms else None
-    if plan == "enable_bitmapscan" and not driving and _years_share(filters) < YEARS_SHARE:
-        # Common words in a few years: those years' articles from the year index, each matched
-        # ("humans" in 2015–2016 read ~100,000 articles backwards by id otherwise).
-        plan = "enable_indexscan"
-    sql, params = _candidate_sql(query, filters, driving=driving)
+    On PostgreSQL the scan is chosen here, not left to the planner, which prices reading a row's
+    ``tsvector`` from TOAST at nothing: a backward scan of the narrow table's key for words and
+    filters common enough (``COMMON_SHARE``), the GIN bitmap otherwise."""
+    sql, params = _candidate_sql(query, filters)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"SET LOCAL work_mem = '{SEARCH_WORK_MEM}'")
-        if plan:
-            cursor.execute(f"SET LOCAL {plan} = off")
-        if driving:  # the term index's order, row by row: no join that reads every article of the term
-            cursor.execute("SET LOCAL enable_hashjoin = off")
-            cursor.execute("SET LOCAL enable_mergejoin = off")
+            # one process: under load, parallel workers only add their start to a search's time
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            common = _share(query, filters) >= COMMON_SHARE
+            cursor.execute(f"SET LOCAL {'enable_bitmapscan' if common else 'enable_indexscan'} = off")
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if sort == "date":
@@ -281,6 +323,30 @@ def _candidates(query: Query, filters: Filters, sort: str) -> list[tuple]:
     else:
         rows.sort(key=lambda row: (row[4], -row[3]))
     return rows
+
+
+def index(article_ids: list[int]) -> None:
+    """PostgreSQL: (re)write the search rows of these articles, after their terms (a withdrawn one
+    gets none). SQLite's FTS5 table follows by triggers: nothing to do."""
+    if connection.vendor != "postgresql" or not article_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO library_search (article_id, year, month, pmid, search_vector) "
+            "SELECT a.id, a.year, a.month, a.pmid, library_search_vector(a.id) FROM library_article a "
+            "WHERE a.id = ANY(%s) AND a.deleted_at IS NULL ON CONFLICT (article_id) DO UPDATE SET "
+            "year = EXCLUDED.year, month = EXCLUDED.month, pmid = EXCLUDED.pmid, "
+            "search_vector = EXCLUDED.search_vector",
+            [list(article_ids)],
+        )
+
+
+def unindex(article_ids: list[int]) -> None:
+    """PostgreSQL: these articles leave the search (a ``DeleteCitation``)."""
+    if connection.vendor != "postgresql" or not article_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM library_search WHERE article_id = ANY(%s)", [list(article_ids)])
 
 
 def _filtered_sql(filters: Filters) -> tuple[str, list]:

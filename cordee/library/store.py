@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import JSONField
 from django.utils import timezone
 
+from cordee.library import search
 from cordee.library.models import Article, ArticleTerm
 from cordee.library.pubmed import markup
 from cordee.library.pubmed.records import Record
@@ -202,6 +203,7 @@ def store_batch(records: list[Record], source: str) -> Counter:
                 "INSERT INTO library_articleterm (article_id, kind, value) VALUES (%s, %s, %s)",
                 "library_articleterm", ("article_id", "kind", "value"), rows,
             )  # fmt: skip
+        search.index([a["id"] for a, _ in [*new, *changed]])  # PostgreSQL: after the terms, which it holds
     counts["created"] += len(new)
     counts["updated"] += len(changed)
     return counts
@@ -211,4 +213,7 @@ def withdraw(pmids: list[int]) -> int:
     """A ``DeleteCitation``: the articles leave the search; rows stay for readers' collections."""
     if not pmids:
         return 0
-    return Article.objects.filter(pmid__in=pmids, deleted_at__isnull=True).update(deleted_at=timezone.now())
+    with transaction.atomic():
+        ids = list(Article.objects.filter(pmid__in=pmids, deleted_at__isnull=True).values_list("id", flat=True))
+        search.unindex(ids)
+        return Article.objects.filter(id__in=ids).update(deleted_at=timezone.now())

@@ -14,6 +14,7 @@ from cordee.audit import services as audit
 from cordee.audit.models import AuditEntry
 from cordee.backups import migration
 from cordee.backups.restore import RestoreError
+from cordee.library.models import Article
 from cordee.vault.models import Blob
 from tests.conftest import require
 
@@ -59,6 +60,9 @@ def test_everything_moves_with_the_audit_chain_verified_and_sequences_reset(demo
     with psycopg.connect(empty_postgres) as pg:
         assert pg.execute("SELECT count(*) FROM audit_auditentry").fetchone()[0] == AuditEntry.objects.count()
         assert pg.execute("SELECT count(*) FROM vault_blob").fetchone()[0] == len(blob_files)
+        # The library's search rows written on PostgreSQL from the copied articles (SQLite's are FTS5's).
+        live = Article.objects.filter(deleted_at__isnull=True).count()
+        assert live > 0 and pg.execute("SELECT count(*) FROM library_search").fetchone()[0] == live
         # The sequences are past the copied ids: a new row gets a fresh id.
         new_id = pg.execute(
             "INSERT INTO django_content_type (app_label, model) VALUES ('backups', 'probe') RETURNING id"
