@@ -245,6 +245,7 @@ def _synthetic(real: list, count: int) -> None:
     with connection.cursor() as cursor:
         if postgres:
             cursor.execute("SET maintenance_work_mem = '512MB'")
+            cursor.execute("ANALYZE library_articleterm")  # else the fill looks terms up without statistics
             cursor.execute(  # what search.index() writes, for every article in one statement
                 "INSERT INTO library_search (article_id, year, month, pmid, search_vector) "
                 "SELECT a.id, a.year, a.month, a.pmid, library_search_vector(a.id) FROM library_article a"

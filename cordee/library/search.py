@@ -22,6 +22,7 @@ index on PostgreSQL; the articles they find are the same.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -229,12 +230,33 @@ def _date_key(row: tuple) -> tuple:
 
 
 _PG_STATS: dict[tuple[str, str], tuple[float, dict[str, float]]] = {}  # (table, column): (read at, freqs)
-# PostgreSQL: a search whose words and filters match at least this share of the articles reads the
-# narrow table's key backwards, checking each row, and stops after CANDIDATES (about
-# CANDIDATES / share rows, each one's tsvector read from TOAST); a rarer one takes the GIN bitmap
-# (every match's narrow row: cheap, but as many as there are matches). Measured at a million
-# articles, the two cost the same near a fifth.
-COMMON_SHARE = 0.2
+# PostgreSQL: the backward scan of the narrow table's key reads about CANDIDATES / share rows and
+# checks each (its tsvector read from TOAST: ~3.2 µs a row at a million articles); the GIN bitmap
+# fetches every match's narrow row and sorts them (~0.7 µs a match, articles × share matches).
+# They cost the same where share² = CANDIDATES × 3.2 / (0.7 × articles): 7 % at a million
+# articles, 23 % at 100,000 (bench/library). At ~55 ms either way there, the slowest searches left.
+_ROW_COST_RATIO = 3.2 / 0.7
+
+
+def _common_share() -> float:
+    """The share of articles above which the backward scan is the cheaper, for this many articles."""
+    articles = max(_pg_rows("library_search"), 1.0)
+    return min(1.0, math.sqrt(CANDIDATES * _ROW_COST_RATIO / articles))
+
+
+_PG_ROWS: dict[str, tuple[float, float]] = {}  # table: (read at, rows)
+
+
+def _pg_rows(table: str) -> float:
+    """PostgreSQL's estimate of the rows of ``table`` (``pg_class.reltuples``), kept ten minutes."""
+    read_at, rows = _PG_ROWS.get(table, (0.0, 0.0))
+    if time.monotonic() - read_at > 600:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+            row = cursor.fetchone()
+        rows = max(float(row[0]), 0.0) if row else 0.0
+        _PG_ROWS[table] = (time.monotonic(), rows)
+    return rows
 
 
 def _pg_common(table: str, column: str, *, elements: bool = False) -> dict[str, float]:
@@ -307,14 +329,14 @@ def _candidates(query: Query, filters: Filters, sort: str) -> list[tuple]:
 
     On PostgreSQL the scan is chosen here, not left to the planner, which prices reading a row's
     ``tsvector`` from TOAST at nothing: a backward scan of the narrow table's key for words and
-    filters common enough (``COMMON_SHARE``), the GIN bitmap otherwise."""
+    filters common enough (``_common_share``), the GIN bitmap otherwise."""
     sql, params = _candidate_sql(query, filters)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"SET LOCAL work_mem = '{SEARCH_WORK_MEM}'")
             # one process: under load, parallel workers only add their start to a search's time
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-            common = _share(query, filters) >= COMMON_SHARE
+            common = _share(query, filters) >= _common_share()
             cursor.execute(f"SET LOCAL {'enable_bitmapscan' if common else 'enable_indexscan'} = off")
         cursor.execute(sql, params)
         rows = cursor.fetchall()

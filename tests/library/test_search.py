@@ -199,6 +199,16 @@ def test_the_share_of_words_and_filters_comes_from_the_statistics(monkeypatch, d
     assert share(parse("metformin"), Filters()) == 0.0  # too rare for the statistics
 
 
+@pytest.mark.parametrize("articles, share", [(1_000_000, 0.074), (100_000, 0.234), (0, 1.0), (-1, 1.0)])
+def test_the_backward_scan_starts_where_it_reads_fewer_rows(monkeypatch, articles, share):
+    """Where the backward scan's ~CANDIDATES / share checked rows cost what the bitmap's matches
+    cost: lower as the library grows; a table never analysed (-1) or empty takes the bitmap."""
+    from cordee.library import search as library_search
+
+    monkeypatch.setattr(library_search, "_pg_rows", lambda table: float(articles))
+    assert library_search._common_share() == pytest.approx(share, abs=0.001)
+
+
 def test_filter_values_are_lexemes_of_their_own(demo_articles):
     """PostgreSQL: a filter value with a quote or a backslash is one lexeme (quoted, not parsed), and
     the store keeps the search rows in step: a withdrawn article leaves, a re-imported one returns."""

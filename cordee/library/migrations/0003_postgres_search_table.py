@@ -51,6 +51,7 @@ POSTGRESQL = [
             || array_to_tsvector(ARRAY[repeat('~', 2000)])
         FROM library_article a WHERE a.id = article
     $$""",
+    "ANALYZE library_articleterm",  # the fill looks each article's terms up: not without statistics
     FILL,
     "CREATE INDEX library_search_idx ON library_search USING gin (search_vector)",
     "ANALYZE library_search",
