@@ -160,19 +160,27 @@ def _year_range(filters: Filters) -> tuple[int, int] | None:
     return (filters.year_from, high) if 0 <= high - filters.year_from < YEAR_LEXEMES else None
 
 
-def _facets(filters: Filters) -> tuple[str, list[str], list[int]]:
-    """PostgreSQL: the filters as a ``tsquery`` over the filter lexemes of ``library_search``
-    (migration 0003), and the SQL conditions (with their values) left for a long year range."""
-    parts = [_lexeme(f"{kind}:{value}") for kind, value in _term_filters(filters)]
+def _filter_lexemes(filters: Filters) -> tuple[list[str], list[str]]:
+    """PostgreSQL: the lexemes of ``library_search`` (migration 0003) a match must hold, one per
+    filter value, and the year lexemes it must hold one of (a short range; none otherwise)."""
+    required = [f"{kind}:{value}" for kind, value in _term_filters(filters)]
     if filters.language:
-        parts.append(_lexeme(f"lang:{filters.language}"))
+        required.append(f"lang:{filters.language}")
     if filters.journal:
-        parts.append(_lexeme(f"journal:{filters.journal}"))
+        required.append(f"journal:{filters.journal}")
+    years = _year_range(filters)
+    return required, ([f"year:{y}" for y in range(years[0], years[1] + 1)] if years else [])
+
+
+def _facets(filters: Filters) -> tuple[str, list[str], list[int]]:
+    """PostgreSQL: the filters as a ``tsquery`` over the filter lexemes, and the SQL conditions
+    (with their values) left for a year range too long to be lexemes."""
+    required, years = _filter_lexemes(filters)
+    parts = [_lexeme(lexeme) for lexeme in required]
     where: list[str] = []
     values: list[int] = []
-    years = _year_range(filters)
     if years:
-        parts.append("(" + " | ".join(_lexeme(f"year:{y}") for y in range(years[0], years[1] + 1)) + ")")
+        parts.append("(" + " | ".join(_lexeme(year) for year in years) + ")")
     else:
         if filters.year_from:
             where.append("s.year >= %s")
@@ -306,15 +314,11 @@ def _share(query: Query, filters: Filters) -> float:
                 option_share *= word_share(word, clause.prefix and index == len(option) - 1)
             alternatives.append(option_share)
         share *= min(1.0, sum(alternatives))
-    for kind, value in _term_filters(filters):
-        share *= freqs.get(f"{kind}:{value}", 0.0)
-    if filters.language:
-        share *= freqs.get(f"lang:{filters.language}", 0.0)
-    if filters.journal:
-        share *= freqs.get(f"journal:{filters.journal}", 0.0)
-    years = _year_range(filters)
+    required, years = _filter_lexemes(filters)
+    for lexeme in required:
+        share *= freqs.get(lexeme, 0.0)
     if years:
-        share *= min(1.0, sum(freqs.get(f"year:{y}", 0.0) for y in range(years[0], years[1] + 1)))
+        share *= min(1.0, sum(freqs.get(year, 0.0) for year in years))
     return share
 
 
