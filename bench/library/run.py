@@ -178,6 +178,8 @@ def _write_xml(path: Path, real: list, count: int) -> None:
 
 
 def _synthetic(real: list, count: int) -> None:
+    from cordee.library import search as library_search
+
     """Rewritten real records: new PMIDs, shuffled words of the real vocabulary, real metadata.
 
     Written by direct batched SQL (``executemany`` on SQLite, ``COPY`` on PostgreSQL), not through
@@ -245,11 +247,7 @@ def _synthetic(real: list, count: int) -> None:
     with connection.cursor() as cursor:
         if postgres:
             cursor.execute("SET maintenance_work_mem = '512MB'")
-            cursor.execute("ANALYZE library_articleterm")  # else the fill looks terms up without statistics
-            cursor.execute(  # what search.index() writes, for every article in one statement
-                "INSERT INTO library_search (article_id, year, month, pmid, search_vector) "
-                "SELECT a.id, a.year, a.month, a.pmid, library_search_vector(a.id) FROM library_article a"
-            )
+            library_search.index_all()  # what the store writes per batch, for every article at once
             cursor.execute("CREATE INDEX library_search_idx ON library_search USING gin (search_vector)")
             cursor.execute("SELECT setval(pg_get_serial_sequence('library_article', 'id'), %s)", [count])
     assert ArticleTerm.objects.exists()

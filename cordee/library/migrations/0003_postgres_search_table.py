@@ -19,9 +19,21 @@ import django.contrib.postgres.search
 import django.db.models.deletion
 from django.db import migrations, models
 
+# The rows of every live article (a frozen copy of ``search._SEARCH_ROWS``, which writes them
+# since): the words, weights A/B/C; one lexeme per filter value; one padding lexeme (below).
 FILL = """
     INSERT INTO library_search (article_id, year, month, pmid, search_vector)
-    SELECT a.id, a.year, a.month, a.pmid, library_search_vector(a.id) FROM library_article a
+    SELECT a.id, a.year, a.month, a.pmid,
+        setweight(to_tsvector('english'::regconfig, coalesce(a.title, '')), 'A')
+        || setweight(to_tsvector('english'::regconfig, coalesce(a.abstract_text, '')), 'B')
+        || setweight(to_tsvector('english'::regconfig, coalesce(a.terms, '')), 'C')
+        || array_to_tsvector(array_remove(coalesce(t.facets, '{}') || ARRAY[
+            'lang:' || a.language, 'journal:' || a.journal_abbrev, 'year:' || a.year::text, repeat('~', 2000)
+        ], NULL))
+    FROM library_article a LEFT JOIN (
+        SELECT article_id, array_agg(kind || ':' || value) AS facets FROM library_articleterm
+        WHERE kind IN ('type', 'mesh') GROUP BY article_id
+    ) t ON t.article_id = a.id
     WHERE a.deleted_at IS NULL
 """
 
@@ -29,7 +41,7 @@ POSTGRESQL = [
     "SET CONSTRAINTS ALL IMMEDIATE",  # the fill's key checks done with it, not pending at CREATE INDEX
     # Every vector out of line, compressed: PostgreSQL moves a value to TOAST only when its row is
     # over ~2 kB (a constant of its build; toast_tuple_target is the size it then aims for), and a
-    # short article's vector is under that. The vector function pads each vector past it with one
+    # short article's vector is under that. The fill pads each vector past it with one
     # lexeme of 2,000 "~" (never a word: queries hold letters and digits only), which compresses
     # to a few bytes; the row left in the table is then ~60 bytes.
     "ALTER TABLE library_search SET (toast_tuple_target = 128)",
@@ -37,21 +49,7 @@ POSTGRESQL = [
         EXECUTE 'ALTER TABLE library_search ALTER COLUMN search_vector SET COMPRESSION lz4';
     EXCEPTION WHEN OTHERS THEN NULL;  -- a server built without lz4 keeps pglz
     END $$""",
-    # The vector of one article: its words, then its filter values as lexemes of their own.
-    """CREATE FUNCTION library_search_vector(article bigint) RETURNS tsvector LANGUAGE sql STABLE AS $$
-        SELECT setweight(to_tsvector('english'::regconfig, coalesce(a.title, '')), 'A')
-            || setweight(to_tsvector('english'::regconfig, coalesce(a.abstract_text, '')), 'B')
-            || setweight(to_tsvector('english'::regconfig, coalesce(a.terms, '')), 'C')
-            || array_to_tsvector(ARRAY(
-                SELECT DISTINCT f FROM unnest(
-                    ARRAY(SELECT t.kind || ':' || t.value FROM library_articleterm t
-                          WHERE t.article_id = a.id AND t.kind IN ('type', 'mesh'))
-                    || ARRAY['lang:' || a.language, 'journal:' || a.journal_abbrev, 'year:' || a.year::text]
-                ) f WHERE f IS NOT NULL))
-            || array_to_tsvector(ARRAY[repeat('~', 2000)])
-        FROM library_article a WHERE a.id = article
-    $$""",
-    "ANALYZE library_articleterm",  # the fill looks each article's terms up: not without statistics
+    "ANALYZE library_articleterm",  # the fill joins every article to its terms: planned from statistics
     FILL,
     "CREATE INDEX library_search_idx ON library_search USING gin (search_vector)",
     "ANALYZE library_search",
@@ -65,7 +63,6 @@ POSTGRESQL_REVERSE = [
         || setweight(to_tsvector('english'::regconfig, coalesce(terms, '')), 'C')) STORED""",
     "CREATE INDEX library_article_search_idx ON library_article USING gin (search_vector)",
     "DELETE FROM library_search",
-    "DROP FUNCTION IF EXISTS library_search_vector(bigint)",
 ]
 
 

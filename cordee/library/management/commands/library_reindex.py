@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.db import connection, transaction
+from django.db import connection
 
 from cordee.library import search
 from cordee.library.models import Article
-
-BATCH = 5000
 
 
 class Command(BaseCommand):
@@ -25,10 +23,6 @@ class Command(BaseCommand):
         if connection.vendor != "postgresql":
             self.stdout.write("SQLite: the FTS5 index follows the articles by itself.")
             return
-        ids = list(Article.objects.filter(deleted_at__isnull=True).order_by("pk").values_list("pk", flat=True))
-        for start in range(0, len(ids), BATCH):
-            with transaction.atomic():
-                search.index(ids[start : start + BATCH])
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE library_search")  # the shares the search's plan choice reads
-        self.stdout.write(f"{len(ids)} articles indexed.")
+        search.index_all()
+        count = Article.objects.filter(deleted_at__isnull=True).count()
+        self.stdout.write(f"{count} articles indexed.")
