@@ -178,17 +178,17 @@ def _write_xml(path: Path, real: list, count: int) -> None:
 
 
 def _synthetic(real: list, count: int) -> None:
-    from cordee.library import search as library_search
-
     """Rewritten real records: new PMIDs, shuffled words of the real vocabulary, real metadata.
 
     Written by direct batched SQL (``executemany`` on SQLite, ``COPY`` on PostgreSQL), not through
     the importer: ids are given, the metadata of each real record is encoded once. The full-text
-    index follows as in production (FTS5 triggers; PostgreSQL's generated ``tsvector``, whose GIN
-    index is dropped during the build and created once at the end, as a bulk load would)."""
+    index follows as in production (FTS5 triggers; on PostgreSQL the store's search rows, written
+    for every article at once by ``search.index_all`` at the end, their GIN index after them, as
+    a bulk load would)."""
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from cordee.library import search as library_search
     from cordee.library.models import ArticleTerm
     from cordee.library.pubmed.markup import escape, to_text
     from cordee.library.store import _JSON_FIELDS, UPDATED_FIELDS, _terms, article_values
