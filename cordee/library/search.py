@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -237,7 +239,18 @@ def _date_key(row: tuple) -> tuple:
     return (-(row[1] or 0), -(row[2] or 0), -row[3])
 
 
-_PG_STATS: dict[tuple[str, str], tuple[float, dict[str, float]]] = {}  # (table, column): (read at, freqs)
+_KEPT: dict[str, tuple[float, Any]] = {}  # what PostgreSQL's statistics said, and when
+
+
+def _kept(key: str, read: Callable[[], Any]) -> Any:
+    """``read()``, kept ten minutes: statistics change with ``ANALYZE``, not from one search to the next."""
+    read_at, value = _KEPT.get(key, (0.0, None))
+    if time.monotonic() - read_at > 600:
+        value = read()
+        _KEPT[key] = (time.monotonic(), value)
+    return value
+
+
 # PostgreSQL: the backward scan of the narrow table's key reads about CANDIDATES / share rows and
 # checks each (its tsvector read from TOAST: ~3.2 µs a row at a million articles); the GIN bitmap
 # fetches every match's narrow row and sorts them (~0.7 µs a match, articles × share matches).
@@ -248,50 +261,43 @@ _ROW_COST_RATIO = 3.2 / 0.7
 
 def _common_share() -> float:
     """The share of articles above which the backward scan is the cheaper, for this many articles."""
-    articles = max(_pg_rows("library_search"), 1.0)
+    articles = max(_search_rows(), 1.0)
     return min(1.0, math.sqrt(CANDIDATES * _ROW_COST_RATIO / articles))
 
 
-_PG_ROWS: dict[str, tuple[float, float]] = {}  # table: (read at, rows)
+def _search_rows() -> float:
+    """PostgreSQL's estimate of the rows of ``library_search`` (``reltuples``; -1 never analysed)."""
 
-
-def _pg_rows(table: str) -> float:
-    """PostgreSQL's estimate of the rows of ``table`` (``pg_class.reltuples``), kept ten minutes."""
-    read_at, rows = _PG_ROWS.get(table, (0.0, 0.0))
-    if time.monotonic() - read_at > 600:
+    def read() -> float:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'library_search'")
             row = cursor.fetchone()
-        rows = max(float(row[0]), 0.0) if row else 0.0
-        _PG_ROWS[table] = (time.monotonic(), rows)
-    return rows
+        return max(float(row[0]), 0.0) if row else 0.0
+
+    return float(_kept("rows", read))
 
 
-def _pg_common(table: str, column: str, *, elements: bool = False) -> dict[str, float]:
-    """PostgreSQL's own statistics (``ANALYZE``) of the commonest values of ``table.column`` — of
-    its elements with ``elements`` (a tsvector's lexemes) — and their frequencies, kept ten minutes."""
-    read_at, freqs = _PG_STATS.get((table, column), (0.0, {}))
-    if time.monotonic() - read_at > 600:
-        values, shares = (
-            ("most_common_elems", "most_common_elem_freqs") if elements else ("most_common_vals", "most_common_freqs")
-        )
+def _lexeme_shares() -> dict[str, float]:
+    """PostgreSQL's own statistics (``ANALYZE``) of the commonest lexemes of ``library_search``
+    (words and filter values) and the share of articles holding each."""
+
+    def read() -> dict[str, float]:
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT {values}::text::text[], {shares} FROM pg_stats "  # noqa: S608  # fixed column names
-                "WHERE tablename = %s AND attname = %s",
-                [table, column],
+                "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+                "WHERE tablename = 'library_search' AND attname = 'search_vector'"
             )
             row = cursor.fetchone()
-        freqs = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
-        _PG_STATS[(table, column)] = (time.monotonic(), freqs)
-    return freqs
+        return dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
+
+    return dict(_kept("lexemes", read))
 
 
 def _share(query: Query, filters: Filters) -> float:
     """The share of articles the words and filters match, from the statistics of ``library_search``'s
     lexemes (words independent of each other and of the filters; a phrase counted as its words, a
     prefix as the common lexemes it starts; a lexeme too rare for the statistics as 0)."""
-    freqs = _pg_common("library_search", "search_vector", elements=True)
+    freqs = _lexeme_shares()
     words = sorted({w for c in query.positive for words in c.alternatives for w in words})
     stems: dict[str, str | None] = {}
     if words:

@@ -187,7 +187,7 @@ def test_the_share_of_words_and_filters_comes_from_the_statistics(monkeypatch, d
 
     stats = {"patient": 0.6, "cancer": 0.1, "cell": 0.2, "cellular": 0.05, "type:review": 0.1, "year:2015": 0.02,
              "year:2016": 0.03, "lang:eng": 0.9}  # fmt: skip
-    monkeypatch.setattr(library_search, "_pg_common", lambda table, column, **kw: stats)
+    monkeypatch.setattr(library_search, "_lexeme_shares", lambda: stats)
     share = library_search._share
     assert share(parse("patients"), Filters()) == pytest.approx(0.6)
     assert share(parse("patients cancer"), Filters()) == pytest.approx(0.06)
@@ -205,7 +205,7 @@ def test_the_backward_scan_starts_where_it_reads_fewer_rows(monkeypatch, article
     cost: lower as the library grows; a table never analysed (-1) or empty takes the bitmap."""
     from cordee.library import search as library_search
 
-    monkeypatch.setattr(library_search, "_pg_rows", lambda table: float(articles))
+    monkeypatch.setattr(library_search, "_search_rows", lambda: float(articles))
     assert library_search._common_share() == pytest.approx(share, abs=0.001)
 
 
