@@ -229,7 +229,9 @@ def _candidate_sql(query: Query, filters: Filters) -> tuple[str, list]:
     where, params = _filter_sql(filters)
     sql = (
         f"SELECT {_COLUMNS}, bm25(library_article_fts, 10.0, 1.0, 3.0) FROM library_article_fts f "  # noqa: S608
-        f"JOIN library_article a ON a.id = f.rowid WHERE library_article_fts MATCH %s AND {' AND '.join(where)} "
+        # the article's key and filter columns from their narrow index (migration 0004), not its wide row
+        "JOIN library_article a INDEXED BY library_article_search_key ON a.id = f.rowid "
+        f"WHERE library_article_fts MATCH %s AND {' AND '.join(where)} "
         "ORDER BY f.rowid DESC LIMIT %s"
     )
     return sql, [compile_fts5(query), *params, CANDIDATES]

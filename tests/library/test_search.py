@@ -248,3 +248,19 @@ def test_the_postgresql_search_rows_stay_narrow(shared_articles):
         rows, pages = cursor.fetchone()
     assert rows > 700
     assert rows / pages > 40, (rows, pages)  # ~60 bytes a row; a vector kept in line is 0.5–2 kB
+
+
+def test_sqlite_joins_its_matches_to_the_narrow_key_index(shared_articles):
+    """SQLite: each FTS5 match is joined to the article's key index (migration 0004), which holds
+    every column the filters and the date order read, never to the wide row (overflow pages)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's join (PostgreSQL reads its narrow library_search)")
+    from cordee.library import search as library_search
+
+    filters = Filters(year_from=2015, year_to=2020, journal="N Engl J Med", language="eng", publication_type="Review")
+    sql, params = library_search._candidate_sql(parse("heart failure"), filters)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = " / ".join(row[-1] for row in cursor.fetchall())
+    assert "COVERING INDEX library_article_search_key" in plan, plan
+    assert "INTEGER PRIMARY KEY" not in plan, plan
