@@ -22,7 +22,6 @@ index on PostgreSQL; the articles they find are the same.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -193,15 +192,18 @@ def _facets(filters: Filters) -> tuple[str, list[str], list[int]]:
     return " & ".join(parts), where, values
 
 
-def _candidate_sql(query: Query, filters: Filters) -> tuple[str, list]:
+def _candidate_sql(query: Query, filters: Filters, *, since: int | None = None) -> tuple[str, list]:
     """At most ``CANDIDATES`` matches, the last imported first, each with its score (lower is better).
 
     The bound is what keeps a very common word cheap: both engines stream the matches in id order
     (FTS5 walks its doclists backwards, PostgreSQL the narrow table's key backwards or the GIN
     bitmap) and stop after ``CANDIDATES``; only those are scored and sorted. A query with fewer
-    matches than that (most of them) is ranked exactly."""
+    matches than that (most of them) is ranked exactly. PostgreSQL: ``since`` keeps to the
+    articles after that id (``_window_start``)."""
     if connection.vendor == "postgresql":
         facets, where, values = _facets(filters)
+        if since is not None:
+            where, values = [*where, "s.article_id > %s"], [*values, since]
         condition = "s.search_vector @@ (to_tsquery('english', %s)" + (" && %s::tsquery)" if facets else ")")
         tail = "".join(f" AND {w}" for w in where)
         tsquery = compile_tsquery(query)
@@ -253,18 +255,51 @@ def _kept(key: str, read: Callable[[], Any]) -> Any:
     return value
 
 
-# PostgreSQL: the backward scan of the narrow table's key reads about CANDIDATES / share rows and
-# checks each (its tsvector read from TOAST: ~3.2 µs a row at a million articles); the GIN bitmap
-# fetches every match's narrow row and sorts them (~0.7 µs a match, articles × share matches).
-# They cost the same where share² = CANDIDATES × 3.2 / (0.7 × articles): 7 % at a million
-# articles, 23 % at 100,000 (bench/library). At ~55 ms either way there, the slowest searches left.
-_ROW_COST_RATIO = 3.2 / 0.7
+# PostgreSQL: what each scan costs (bench/library, EXPLAIN ANALYZE at a million articles). The
+# backward scan of the narrow table's key checks about CANDIDATES / share rows, each one's
+# tsvector read from TOAST: ~3.5 µs a row. The GIN bitmap merges the posting lists of the words and
+# filter values asked for: ~0.056 µs an entry (15 ms for the 267,000 articles holding "cancer");
+# what it then fetches is bounded by the window (``_window_start``), so it is not counted.
+_ROW_US = 3.5
+_POSTING_US = 0.056
+_FETCH_US = 0.7  # the GIN bitmap without a window (a phrase, an exclusion): each match's row fetched
+# The window of newest articles a bitmap search fetches from: this many times the rows expected
+# to hold CANDIDATES matches (the statistics' share is an estimate; a window that holds too few
+# matches is searched again without it).
+WINDOW_MARGIN = 2
 
 
-def _common_share() -> float:
-    """The share of articles above which the backward scan is the cheaper, for this many articles."""
-    articles = max(_search_rows(), 1.0)
-    return min(1.0, math.sqrt(CANDIDATES * _ROW_COST_RATIO / articles))
+def _backward_is_cheaper(share: float, entries: float, *, windowed: bool = True) -> bool:
+    """Whether the backward scan reads less than the GIN bitmap, for words and filters matching
+    ``share`` of the articles whose posting lists hold ``entries`` × the articles in all; a bitmap
+    without a window (``windowed=False``) also fetches every match."""
+    if share <= 0:
+        return False
+    articles = _search_rows()
+    bitmap = _POSTING_US * articles * entries + (0.0 if windowed else _FETCH_US * articles * share)
+    return CANDIDATES * _ROW_US / share < bitmap
+
+
+def _window_start(cursor: Any, share: float) -> int | None:
+    """PostgreSQL, the GIN bitmap: the id after which the newest ``CANDIDATES × WINDOW_MARGIN /
+    share`` articles lie, or None where that is most of the table (or the share is unknown).
+
+    The bitmap holds every match; fetching each one's row to keep the newest CANDIDATES was half
+    of a common word's search (72,730 rows for "treatment outcome", 55 of 74 ms). ANDed with the
+    key's range, it fetches ~2 × CANDIDATES (26 ms). The newest CANDIDATES matches are the same
+    either way when the window holds that many; ``_candidates`` searches again without it
+    otherwise."""
+    articles = _search_rows()
+    if share <= 0 or articles <= 0:
+        return None
+    span = CANDIDATES * WINDOW_MARGIN / share
+    if span >= articles / 2:
+        return None
+    cursor.execute("SELECT min(article_id), max(article_id) FROM library_search")  # both from the key
+    low, high = cursor.fetchone()
+    if high is None:
+        return None
+    return int(high - span * (high - low + 1) / articles)  # ids with gaps (withdrawn articles) included
 
 
 def _search_rows() -> float:
@@ -295,10 +330,12 @@ def _lexeme_shares() -> dict[str, float]:
     return dict(_kept("lexemes", read))
 
 
-def _share(query: Query, filters: Filters) -> float:
-    """The share of articles the words and filters match, from the statistics of ``library_search``'s
-    lexemes (words independent of each other and of the filters; a phrase counted as its words, a
-    prefix as the common lexemes it starts; a lexeme too rare for the statistics as 0)."""
+def _shares(query: Query, filters: Filters) -> tuple[float, float]:
+    """The share of articles the words and filters match, and the sum of the shares of every lexeme
+    they name (the length of the posting lists the GIN index merges, in articles), from the
+    statistics of ``library_search``'s lexemes (words independent of each other and of the
+    filters; a phrase counted as its words, a prefix as the common lexemes it starts; a lexeme
+    too rare for the statistics as 0)."""
     freqs = _lexeme_shares()
     words = sorted({w for c in query.positive for words in c.alternatives for w in words})
     stems: dict[str, str | None] = {}
@@ -313,21 +350,40 @@ def _share(query: Query, filters: Filters) -> float:
             return min(1.0, sum(f for lexeme, f in freqs.items() if stem and lexeme.startswith(stem)))
         return freqs.get(stem, 0.0)
 
-    share = 1.0
+    share, entries = 1.0, 0.0
     for clause in query.positive:
         alternatives = []
         for option in clause.alternatives:
             option_share = 1.0
             for index, word in enumerate(option):
-                option_share *= word_share(word, clause.prefix and index == len(option) - 1)
+                one = word_share(word, clause.prefix and index == len(option) - 1)
+                option_share *= one
+                entries += one
             alternatives.append(option_share)
         share *= min(1.0, sum(alternatives))
     required, years = _filter_lexemes(filters)
     for lexeme in required:
         share *= freqs.get(lexeme, 0.0)
+        entries += freqs.get(lexeme, 0.0)
     if years:
-        share *= min(1.0, sum(freqs.get(year, 0.0) for year in years))
-    return share
+        year_share = sum(freqs.get(year, 0.0) for year in years)
+        share *= min(1.0, year_share)
+        entries += year_share
+    return share, entries
+
+
+def _windowed(query: Query) -> bool:
+    """Whether a bitmap search of ``query`` takes a window (``_window_start``): not a phrase or an
+    exclusion, whose matches are a part of their words' that the statistics do not tell."""
+    return compile_tsquery(query, phrases=False, negations=False) == compile_tsquery(query)
+
+
+def _plan(query: Query, filters: Filters) -> tuple[bool, float]:
+    """PostgreSQL: whether the backward scan is the cheaper for this search, and the share of
+    articles a window is sized by (0 for none)."""
+    share, entries = _shares(query, filters)
+    windowed = _windowed(query)
+    return _backward_is_cheaper(share, entries, windowed=windowed), share if windowed else 0.0
 
 
 # PostgreSQL: the memory a search's bitmaps may take. With the default 4 MB, a common word's GIN
@@ -341,17 +397,26 @@ def _candidates(query: Query, filters: Filters, sort: str) -> list[tuple]:
 
     On PostgreSQL the scan is chosen here, not left to the planner, which prices reading a row's
     ``tsvector`` from TOAST at nothing: a backward scan of the narrow table's key for words and
-    filters common enough (``_common_share``), the GIN bitmap otherwise."""
-    sql, params = _candidate_sql(query, filters)
+    filters common enough (``_backward_is_cheaper``), the GIN bitmap over a window of the newest
+    articles otherwise (``_window_start``)."""
     with transaction.atomic(), connection.cursor() as cursor:
+        since = None
         if connection.vendor == "postgresql":
             cursor.execute(f"SET LOCAL work_mem = '{SEARCH_WORK_MEM}'")
             # one process: under load, parallel workers only add their start to a search's time
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-            common = _share(query, filters) >= _common_share()
-            cursor.execute(f"SET LOCAL {'enable_bitmapscan' if common else 'enable_indexscan'} = off")
-        cursor.execute(sql, params)
+            # planned at each run, for its words and with the scan set below: a generic plan (which a
+            # statement prepared on the server may switch to) knows neither, and keeps the scan it was
+            # planned with whatever the settings say later
+            cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            backward, share = _plan(query, filters)
+            since = None if backward else _window_start(cursor, share)  # read from the key: before the next line
+            cursor.execute(f"SET LOCAL {'enable_bitmapscan' if backward else 'enable_indexscan'} = off")
+        cursor.execute(*_candidate_sql(query, filters, since=since))
         rows = cursor.fetchall()
+        if since is not None and len(rows) < CANDIDATES:  # the window held too few: all the articles
+            cursor.execute(*_candidate_sql(query, filters))
+            rows = cursor.fetchall()
     if sort == "date":
         rows.sort(key=_date_key)
     else:

@@ -64,8 +64,8 @@ def test_the_same_results_on_both_databases(shared_articles):
     assert sum(1 for v in found.values() if v.get("pmids")) >= 12  # the cases do find something
 
 
-@pytest.mark.parametrize("share, plan", [(1.0, "enable_bitmapscan"), (0.0, "enable_indexscan")])
-def test_both_postgresql_scans_give_the_golden_results(shared_articles, monkeypatch, share, plan):
+@pytest.mark.parametrize("chosen, plan", [((True, 1.0), "enable_bitmapscan"), ((False, 0.0), "enable_indexscan")])
+def test_both_postgresql_scans_give_the_golden_results(shared_articles, monkeypatch, chosen, plan):
     """PostgreSQL: the backward scan of the narrow table's key (words and filters common) and the
     GIN bitmap (rare) find the golden file's articles, phrases and exclusions included (the share
     is forced: the shared articles are too few for the statistics to tell)."""
@@ -79,15 +79,18 @@ def test_both_postgresql_scans_give_the_golden_results(shared_articles, monkeypa
         statements.append(sql)
         return execute(sql, params, many, context)
 
-    monkeypatch.setattr(library_search, "_share", lambda query, filters: share)
+    monkeypatch.setattr(library_search, "_plan", lambda query, filters: chosen)
     golden = json.loads(GOLDEN.read_text())
     with connection.execute_wrapper(spy):
         for text, options in CASES:
             key = f"{text} {json.dumps(options, sort_keys=True)}"
             assert _run(text, options) == golden[key], key
     assert f"SET LOCAL {plan} = off" in statements
+    assert not any("s.article_id > %s" in s for s in statements)  # no window: the share is 0 or backward
     # the bitmaps kept exact (a lossy one checks every row of its pages again, from TOAST)
     assert f"SET LOCAL work_mem = '{library_search.SEARCH_WORK_MEM}'" in statements
+    # planned for its words and scan at each run, never a generic plan kept from another search
+    assert "SET LOCAL plan_cache_mode = force_custom_plan" in statements
 
 
 def test_relevance_puts_title_matches_first(demo_articles):
@@ -188,7 +191,10 @@ def test_the_share_of_words_and_filters_comes_from_the_statistics(monkeypatch, d
     stats = {"patient": 0.6, "cancer": 0.1, "cell": 0.2, "cellular": 0.05, "type:review": 0.1, "year:2015": 0.02,
              "year:2016": 0.03, "lang:eng": 0.9}  # fmt: skip
     monkeypatch.setattr(library_search, "_lexeme_shares", lambda: stats)
-    share = library_search._share
+
+    def share(query, filters):
+        return library_search._shares(query, filters)[0]
+
     assert share(parse("patients"), Filters()) == pytest.approx(0.6)
     assert share(parse("patients cancer"), Filters()) == pytest.approx(0.06)
     assert share(parse("cell*"), Filters()) == pytest.approx(0.25)  # the lexemes it starts
@@ -197,16 +203,104 @@ def test_the_share_of_words_and_filters_comes_from_the_statistics(monkeypatch, d
     assert share(parse("patients"), Filters(year_from=2015, year_to=2016)) == pytest.approx(0.03)
     assert share(parse("patients"), Filters(year_from=1990, year_to=2016)) == pytest.approx(0.6)  # long: not lexemes
     assert share(parse("metformin"), Filters()) == 0.0  # too rare for the statistics
+    # the posting lists the GIN index merges: every word's and filter value's, in articles
+    assert library_search._shares(parse("patients cancer"), Filters())[1] == pytest.approx(0.7)
+    assert library_search._shares(parse("cell*"), Filters(language="eng"))[1] == pytest.approx(1.15)
+    assert library_search._shares(parse("patients"), Filters(year_from=2015, year_to=2016))[1] == pytest.approx(0.65)
 
 
-@pytest.mark.parametrize("articles, share", [(1_000_000, 0.074), (100_000, 0.234), (0, 1.0), (-1, 1.0)])
-def test_the_backward_scan_starts_where_it_reads_fewer_rows(monkeypatch, articles, share):
-    """Where the backward scan's ~CANDIDATES / share checked rows cost what the bitmap's matches
-    cost: lower as the library grows; a table never analysed (-1) or empty takes the bitmap."""
+@pytest.mark.parametrize(
+    "articles, share, entries, backward",
+    [
+        (1_000_000, 0.69, 0.69, True),  # "patients": 1,740 rows read backwards, or 690,000 entries merged
+        (1_000_000, 0.068, 0.52, False),  # "treatment outcome": 17,600 rows, or 520,000 entries
+        (1_000_000, 0.53, 0.53, True),  # "cell*"
+        (1_000_000, 0.27, 0.27, False),  # "cancer"
+        (1_000_000, 0.18, 0.96, True),  # "patients cancer": two long lists
+        (100_000, 0.69, 0.69, False),  # a smaller library: the lists are shorter
+        (1_000_000, 0.0, 0.3, False),  # unknown (too rare for the statistics): the bitmap
+        (-1, 0.5, 0.5, False),  # never analysed
+    ],
+)
+def test_the_backward_scan_is_taken_where_it_reads_less(monkeypatch, articles, share, entries, backward):
     from cordee.library import search as library_search
 
-    monkeypatch.setattr(library_search, "_search_rows", lambda: float(articles))
-    assert library_search._common_share() == pytest.approx(share, abs=0.001)
+    monkeypatch.setattr(library_search, "_search_rows", lambda: float(max(articles, 0)))
+    assert library_search._backward_is_cheaper(share, entries) is backward
+
+
+def test_a_phrase_or_an_exclusion_takes_no_window(monkeypatch, db):
+    """Their matches are a part of their words' the statistics cannot tell: no window, so the
+    bitmap fetches every match of the words, which the choice of scan counts ("cancer -mice":
+    267,000 rows fetched, or 4,500 read backwards)."""
+    from cordee.library import search as library_search
+
+    monkeypatch.setattr(library_search, "_search_rows", lambda: 1_000_000.0)
+    monkeypatch.setattr(library_search, "_shares", lambda query, filters: (0.268, 0.268))
+    assert library_search._plan(parse("cancer"), Filters()) == (False, 0.268)  # the bitmap, a window
+    assert library_search._plan(parse("cancer -mice"), Filters()) == (True, 0.0)
+    assert library_search._plan(parse('"heart failure"'), Filters()) == (True, 0.0)
+    monkeypatch.setattr(library_search, "_shares", lambda query, filters: (0.0068, 0.3))
+    assert library_search._plan(parse('"heart failure"'), Filters()) == (False, 0.0)  # rare: the bitmap
+
+
+def test_the_window_of_newest_articles(monkeypatch, shared_articles):
+    """PostgreSQL: the GIN bitmap fetches the newest CANDIDATES × WINDOW_MARGIN / share articles'
+    rows (ids with gaps counted), none where that is half the table or the share is unknown."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's window (FTS5 streams its doclists backwards)")
+    from cordee.library import search as library_search
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), min(article_id), max(article_id) FROM library_search")
+        rows, low, high = cursor.fetchone()
+        monkeypatch.setattr(library_search, "_search_rows", lambda: float(rows))
+        monkeypatch.setattr(library_search, "CANDIDATES", 10)
+        start = library_search._window_start(cursor, 0.5)  # the newest 40 rows' worth of ids
+        assert start == int(high - 40 * (high - low + 1) / rows)
+        cursor.execute("SELECT count(*) FROM library_search WHERE article_id > %s", [start])
+        assert 30 <= cursor.fetchone()[0] <= 50
+        assert library_search._window_start(cursor, 0.0) is None
+        assert library_search._window_start(cursor, 40 / rows) is None  # half the table: none
+
+
+def test_a_window_finds_the_newest_matches_or_is_left(monkeypatch, shared_articles):
+    """PostgreSQL: with a bound small enough for windows to be tried (10 candidates), the bitmap
+    over the window finds what the bitmap over every article finds (the newest 10 matches), and
+    searches again without it where the window held fewer (a share estimated too high)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's window (FTS5 streams its doclists backwards)")
+    from cordee.library import search as library_search
+
+    statements: list[str] = []
+
+    def spy(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(library_search, "CANDIDATES", 10)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM library_search")
+        rows = cursor.fetchone()[0]
+    monkeypatch.setattr(library_search, "_search_rows", lambda: float(rows))  # not analysed in the tests
+    cases = [(text, options) for text, options in CASES if "sort" not in options]
+
+    def found(chosen) -> list:
+        monkeypatch.setattr(library_search, "_plan", lambda query, filters: chosen)
+        return [_run(text, dict(options, sort="relevance")) for text, options in cases]
+
+    everywhere = found((False, 0.0))  # no share known: no window
+    assert not any("s.article_id > %s" in s for s in statements)
+    with connection.execute_wrapper(spy):
+        assert found((False, 0.06)) == everywhere  # windows of 333 rows' ids (the table: ~790)
+        windowed = [s for s in statements if "s.article_id > %s" in s]
+        searches = [s for s in statements if "FROM library_search s" in s]
+        assert windowed
+        statements.clear()
+        assert found((False, 0.4)) == everywhere  # windows of 50 rows: most hold too few matches
+        again = [s for s in statements if "FROM library_search s" in s]
+        assert len(again) > len([s for s in statements if "s.article_id > %s" in s])  # searched again
+    assert len(windowed) <= len(searches)
 
 
 def test_filter_values_are_lexemes_of_their_own(demo_articles):
