@@ -58,6 +58,9 @@ def child(args: argparse.Namespace) -> None:
     settings.DEBUG = False
 
     call_command("migrate", verbosity=0)
+    from cordee.lib.asgi import settle_startup_objects
+
+    settle_startup_objects()  # as the worker that runs imports (and the web process) do at start
     from cordee.library import search as library_search
     from cordee.library.importer import Import
     from cordee.library.models import Article, ArticleTerm, ImportRun

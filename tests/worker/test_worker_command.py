@@ -99,3 +99,18 @@ def test_the_worker_seals_new_entries_within_the_period_and_stops_cleanly(tmp_pa
         _, errors = worker.communicate(timeout=30)
     assert worker.returncode == 0, errors.decode()
     assert b"Traceback" not in errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_freezes_what_it_loaded_before_its_tasks(settings, monkeypatch):
+    """Full collections skip what every task would load anyway (Django, the apps): the worker
+    settles it before running anything, as the web process does."""
+    import gc
+
+    settings.TASKS = DATABASE_TASKS
+    before = gc.get_freeze_count()
+    try:
+        call_command("worker", "--batch", "--no-startup-delay", "--no-reload", "--no-schedule", verbosity=0)
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()  # the test process's objects back to the collector

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from cordee.lib.asgi import settle_startup_objects
 from cordee.library import services
 from cordee.library.models import ImportRun
 
@@ -40,6 +41,7 @@ class Command(BaseCommand):
             run_import.enqueue(run.pk)
             self.stdout.write(f"import #{run.pk} queued; follow it on the import page")
             return
+        settle_startup_objects()  # as the worker does before its tasks (full collections skip Django's objects)
         run = services.do_run_import(run.pk)
         seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at and run.started_at else 0
         self.stdout.write(f"import #{run.pk}: {run.status} in {seconds:.1f} s")
