@@ -14,7 +14,7 @@ import gzip
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from queue import Full, Queue
 from typing import Any
@@ -55,12 +55,16 @@ def read_records(path: Path, kind: str) -> Any:
 _DONE = object()
 
 
-def read_ahead(items: Iterator[Any], chunk: int = 100, depth: int = 20) -> Iterator[Any]:
-    """``items``, read by a thread of their own while the caller stores the previous ones.
+def read_ahead(
+    items: Iterator[Any], chunk: int = 100, depth: int = 20, *, transform: Callable[[Any], Any] | None = None
+) -> Iterator[Any]:
+    """``items`` (each passed through ``transform``), read by a thread of their own while the
+    caller stores the previous ones.
 
-    Parsing is Python; storing mostly waits on the database (SQLite indexes in C without the GIL,
-    PostgreSQL in its own process): reading ahead overlaps the two. The thread never touches the
-    database. An exception of the reader is raised here, at the point the caller reached."""
+    Parsing and preparing the rows are Python; storing mostly waits on the database (SQLite
+    indexes in C without the GIL, PostgreSQL in its own process): reading ahead overlaps the two.
+    The thread never touches the database. An exception of the reader is raised here, at the
+    point the caller reached."""
     queue: Queue = Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -77,7 +81,7 @@ def read_ahead(items: Iterator[Any], chunk: int = 100, depth: int = 20) -> Itera
         buffer: list[Any] = []
         try:
             for item in items:
-                buffer.append(item)
+                buffer.append(transform(item) if transform is not None else item)
                 if len(buffer) >= chunk:
                     if not put(buffer):
                         return
@@ -129,17 +133,21 @@ class Import:
         self._save("current_file")
         entry: dict[str, Any] = {"name": path.name, "records": 0, "skipped": [], "stopped": None}
         counts: Counter = Counter()
-        batch: list[Record] = []
+        batch: list[store.Prepared] = []
+
+        def prepared(item: Any) -> Any:  # in the reader thread: JSON, fingerprint, text of each record
+            return store.prepare(item, path.name) if isinstance(item, Record) else item
+
         try:
             entry["format"] = kind = file_format(path)
-            for item in read_ahead(read_records(path, kind)):
-                if isinstance(item, Record):
+            for item in read_ahead(read_records(path, kind), transform=prepared):
+                if isinstance(item, store.Prepared):
                     batch.append(item)
                     entry["records"] += 1
                     if len(batch) >= BATCH:
-                        counts += self._flush(batch, path.name)
+                        counts += self._flush(batch)
                 elif isinstance(item, Deleted):
-                    counts += self._flush(batch, path.name)
+                    counts += self._flush(batch)
                     counts["deleted"] += store.withdraw(item.pmids)
                     counts["delete_listed"] += len(item.pmids)
                 elif isinstance(item, Skipped):
@@ -148,12 +156,12 @@ class Import:
                         entry["skipped"].append([item.line, item.reason[:300]])
                 elif isinstance(item, Stopped):
                     entry["stopped"] = {"reason": item.reason[:500], "line": item.line, "column": item.column}
-            counts += self._flush(batch, path.name)
+            counts += self._flush(batch)
         except Refused as exc:
-            counts += self._flush(batch, path.name)
+            counts += self._flush(batch)
             entry["error"] = str(exc)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            counts += self._flush(batch, path.name)
+            counts += self._flush(batch)
             entry["error"] = _("Cannot read the file: %(e)s") % {"e": getattr(exc, "strerror", None) or exc}
         entry.update({k: counts[k] for k in ("created", "updated", "unchanged", "older", "duplicate", "deleted")})
         entry["seconds"] = round(time.monotonic() - started, 2)
@@ -161,10 +169,10 @@ class Import:
         self.totals["files_stopped"] += 1 if entry["stopped"] or entry.get("error") else 0
         return entry
 
-    def _flush(self, batch: list[Record], source: str) -> Counter:
+    def _flush(self, batch: list[store.Prepared]) -> Counter:
         if not batch:
             return Counter()
-        counts = store.store_batch(batch, source)
+        counts = store.store_prepared(batch)
         self.run.records_read += len(batch)
         batch.clear()
         self._save("records_read")

@@ -5,7 +5,11 @@ For each PMID of a batch: a new one is inserted; a stored one whose record is id
 *older* (lower PMID version, or an earlier ``DateRevised``) is kept and counted ``older``;
 otherwise the incoming record replaces it (and revives it if a ``DeleteCitation`` had withdrawn
 it). Within a batch the same rule picks one record per PMID. The FTS5 index follows by triggers
-(SQLite), PostgreSQL's ``tsvector`` is a generated column: nothing else to write.
+(SQLite); PostgreSQL's search rows are written after the terms (``search.index``).
+
+Storing is two halves: ``prepare`` (Python only: the columns, JSON, fingerprint and term values of
+a record), which the importer runs in its reader thread, and ``store_prepared`` (the database),
+which it runs on the batch before, so the two overlap (``store_batch`` does both in turn).
 
 A batch is one transaction and a few statements: the PMIDs already stored (one ``SELECT``), the
 new articles and their MeSH/type rows by ``executemany`` (SQLite) or ``COPY`` (PostgreSQL), the
@@ -18,6 +22,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import Counter
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import JSONField
@@ -107,18 +112,29 @@ def _placeholder(name: str) -> str:
     return "%s::jsonb" if name in _JSON_FIELDS and connection.vendor == "postgresql" else "%s"
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A record made ready to store without the database (``prepare``): what a batch then writes."""
+
+    record: Record
+    values: dict  # the article's columns, its JSON fields encoded as Django's JSONField does
+    terms: list[tuple[str, str]]  # (kind, folded value) of its publication types and MeSH headings
+
+
+def prepare(record: Record, source: str) -> Prepared:
+    """The columns and term rows of ``record``: the Python half of storing it (JSON, fingerprint,
+    text), which the importer's reader thread does while the database writes the previous batch."""
+    data = record.as_dict()
+    values = article_values(record, source, data, record.fingerprint(data))
+    for name in _JSON_FIELDS:
+        values[name] = json.dumps(values[name])
+    return Prepared(record, values, [(kind, value) for _, kind, value in _terms(0, record)])
+
+
 def _row(article: dict, names: tuple[str, ...]) -> list:
-    """The values of ``names`` as the driver takes them (JSON encoded as Django's ``JSONField`` does)."""
+    """The values of ``names`` as the driver takes them (JSON already encoded by ``prepare``)."""
     adapt = connection.ops.adapt_datetimefield_value
-    values = []
-    for name in names:
-        value = article[name]
-        if name in _JSON_FIELDS:
-            value = json.dumps(value)
-        elif name in ("imported_at", "deleted_at"):
-            value = adapt(value)
-        values.append(value)
-    return values
+    return [adapt(article[n]) if n in ("imported_at", "deleted_at") else article[n] for n in names]
 
 
 def _many(sql: str, table: str, names: tuple[str, ...], rows: list) -> None:
@@ -158,46 +174,47 @@ def _update(articles: list[dict]) -> None:
 
 def store_batch(records: list[Record], source: str) -> Counter:
     """Store a batch; the counts of ``created``, ``updated``, ``unchanged`` and ``older``."""
+    return store_prepared([prepare(record, source) for record in records])
+
+
+def store_prepared(items: list[Prepared]) -> Counter:
+    """Store a batch of prepared records (``prepare``): the database's half, in one transaction."""
     counts: Counter = Counter()
-    chosen: dict[int, Record] = {}
-    for record in records:
-        kept = chosen.get(record.pmid)
+    chosen: dict[int, Prepared] = {}
+    for item in items:
+        kept = chosen.get(item.record.pmid)
         if kept is not None:
             counts["duplicate"] += 1
-            if _rank(record) < _rank(kept):
+            if _rank(item.record) < _rank(kept.record):
                 continue
-        chosen[record.pmid] = record
+        chosen[item.record.pmid] = item
     existing = {
         row[0]: row[1:]
         for row in Article.objects.filter(pmid__in=list(chosen)).values_list(
             "pmid", "id", "version", "revised", "fingerprint", "deleted_at"
         )
     }
-    new: list[tuple[dict, Record]] = []  # the columns of each article (no model instances: they cost)
-    changed: list[tuple[dict, Record]] = []
-    for pmid, record in chosen.items():
-        data = record.as_dict()
-        fingerprint = record.fingerprint(data)
+    new: list[tuple[dict, Prepared]] = []  # the columns of each article (no model instances: they cost)
+    changed: list[tuple[dict, Prepared]] = []
+    for pmid, item in chosen.items():
         stored = existing.get(pmid)
         if stored is None:
-            new.append(({"pmid": pmid, **article_values(record, source, data, fingerprint)}, record))
+            new.append(({"pmid": pmid, **item.values}, item))
             continue
         article_id, version, revised, stored_fingerprint, deleted_at = stored
-        if stored_fingerprint == fingerprint and deleted_at is None:
+        if stored_fingerprint == item.values["fingerprint"] and deleted_at is None:
             counts["unchanged"] += 1
-        elif _rank(record) < (version, revised):
+        elif _rank(item.record) < (version, revised):
             counts["older"] += 1
         else:
-            changed.append(
-                ({"id": article_id, "pmid": pmid, **article_values(record, source, data, fingerprint)}, record)
-            )
+            changed.append(({"id": article_id, "pmid": pmid, **item.values}, item))
     with transaction.atomic():
         if new:
             _insert([a for a, _ in new])
         if changed:
             _update([a for a, _ in changed])
             ArticleTerm.objects.filter(article_id__in=[a["id"] for a, _ in changed]).delete()
-        rows = [row for article, record in [*new, *changed] for row in _terms(article["id"], record)]
+        rows = [(article["id"], kind, value) for article, item in [*new, *changed] for kind, value in item.terms]
         if rows:  # plain SQL: model instances cost more than the INSERT itself here
             _many(
                 "INSERT INTO library_articleterm (article_id, kind, value) VALUES (%s, %s, %s)",

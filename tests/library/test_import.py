@@ -7,7 +7,7 @@ import gzip
 import pytest
 
 from cordee.audit.models import AuditEntry
-from cordee.library.models import Article, ArticleTerm
+from cordee.library.models import Article, ArticleTerm, ImportRun
 from cordee.library.pubmed.markup import render
 from tests.library.conftest import ARTICLES, DATA, import_files
 
@@ -218,3 +218,26 @@ def test_the_command_prints_the_report(write, capsys, db):
     assert "1 created" in out and "stopped at line" in out
     requested = AuditEntry.objects.get(action="library.import.requested")
     assert requested.details["via"] == "command"
+
+
+def test_records_are_prepared_in_the_reader_thread(write, db, monkeypatch):
+    """The Python half of storing (columns, JSON, fingerprint: ``store.prepare``) runs in the
+    reader thread, beside the parsing, while the caller writes the batch before; the rows are
+    the same as storing a record at once."""
+    import threading
+
+    from cordee.library import store
+
+    threads: set[str] = set()
+    prepare = store.prepare
+
+    def spy(record, source):
+        threads.add(threading.current_thread().name)
+        return prepare(record, source)
+
+    monkeypatch.setattr(store, "prepare", spy)
+    run = import_files(ARTICLES)
+    assert threads == {"library-import-reader"}
+    assert run.status == ImportRun.Status.DONE and Article.objects.exists()
+    article = Article.objects.order_by("pmid").first()
+    assert isinstance(article.authors, list) and isinstance(article.abstract, list)  # JSON decoded back
