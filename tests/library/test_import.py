@@ -241,3 +241,38 @@ def test_records_are_prepared_in_the_reader_thread(write, db, monkeypatch):
     assert run.status == ImportRun.Status.DONE and Article.objects.exists()
     article = Article.objects.order_by("pmid").first()
     assert isinstance(article.authors, list) and isinstance(article.abstract, list)  # JSON decoded back
+
+
+def test_sqlite_writes_a_batch_in_one_statement_and_every_value_comes_back(db):
+    """SQLite: a batch's articles (and their terms) are one INSERT reading a JSON array, run by
+    SQLite without the GIL; texts with quotes and accents, integers and NULLs come back as they were."""
+    from django.db import connection
+
+    from cordee.library import store
+    from cordee.library.pubmed.records import Author, Record
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's path (PostgreSQL writes by COPY)")
+    records = [
+        Record(pmid=990_000 + i, title_markup=f'L\u2019\u00e9tude "n\u00b0{i}" \\ <i>x</i>',
+               year=None if i % 2 else 2020, publication_types=["Review"], languages=["fre"],
+               authors=[Author(name="", last="M\u00fcller", fore="J\u00fcrgen", initials="J")])
+        for i in range(3)
+    ]  # fmt: skip
+    statements: list[str] = []
+
+    def spy(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        counts = store.store_batch(records, "t.xml")
+    assert counts["created"] == 3
+    inserts = [s for s in statements if s.startswith("INSERT INTO library_article ")]
+    assert len(inserts) == 1 and "json_each" in inserts[0]
+    assert any(s.startswith("INSERT INTO library_articleterm") and "json_each" in s for s in statements)
+    for i, article in enumerate(Article.objects.filter(pmid__gte=990_000).order_by("pmid")):
+        assert article.title == f'L\u2019\u00e9tude "n\u00b0{i}" \\ x'
+        assert article.year == (None if i % 2 else 2020)
+        assert article.authors[0]["last"] == "M\u00fcller" and article.language == "fre"
+        assert ArticleTerm.objects.filter(article=article, kind="type", value="review").exists()
