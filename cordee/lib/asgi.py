@@ -161,9 +161,9 @@ def settle_startup_objects() -> None:
     A full collection walks every tracked object: with Cordée's libraries loaded that took ~170 ms,
     every few hundred requests, and those were the slowest requests of all (bench/referrals counted
     four such pauses in 1,200 requests, each the page's "max"). Objects made later are collected as
-    usual; the frozen ones were to live as long as the process anyway. The worker (``manage.py
-    worker``) and ``import_pubmed`` call it too: a PubMed import's full collections were ~13 % of
-    its time.
+    usual; the frozen ones were to live as long as the process anyway. ``import_pubmed`` calls it
+    too, and the worker (``manage.py worker``, a layer below this one) freezes what it has loaded
+    by itself: a PubMed import's full collections were ~13 % of its time.
 
     The caches are made here too, in the process's root context: Django keeps them in a
     context-local (``caches``), so a cache first used inside a request was that request's own —

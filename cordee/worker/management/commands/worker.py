@@ -10,6 +10,7 @@ exits; ``--no-schedule`` runs tasks only.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from argparse import ArgumentParser
@@ -18,7 +19,6 @@ from typing import Any
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
-from cordee.lib.asgi import settle_startup_objects
 from cordee.worker.jobs import Scheduler, SchedulerThread, registered
 
 logger = logging.getLogger("cordee.worker")
@@ -43,10 +43,11 @@ class Command(DbWorkerCommand):
         if watching:
             super().handle(**options)
             return
-        # What every task would load is loaded now and frozen out of the collector's full passes
-        # (as the web process does): a PubMed import spent ~13 % of its time walking Django's
-        # objects in full collections (bench/library).
-        settle_startup_objects()
+        # What is loaded by now (Django, the apps and their models) is frozen out of the collector's
+        # full passes, as the web process does (lib.asgi.settle_startup_objects, a layer above this
+        # app): a PubMed import spent ~13 % of its time walking those objects (bench/library).
+        gc.collect()
+        gc.freeze()
         if no_schedule:
             super().handle(**options)
             return
