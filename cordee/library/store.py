@@ -92,7 +92,8 @@ def article_values(record: Record, source: str, data: dict, fingerprint: str) ->
 _fold = functools.lru_cache(maxsize=20_000)(fold)  # MeSH headings and types repeat across records
 
 
-def _terms(article_id: int, record: Record) -> list[tuple[int, str, str]]:
+def _terms(record: Record) -> list[tuple[str, str]]:
+    """The (kind, folded value) rows of ``record``'s publication types, MeSH headings and major topics."""
     rows: dict[tuple[str, str], None] = {}
     for kind, values in (
         (ArticleTerm.Kind.TYPE, record.publication_types),
@@ -102,7 +103,7 @@ def _terms(article_id: int, record: Record) -> list[tuple[int, str, str]]:
         for value in values:
             if value:
                 rows[(str(kind), _fold(value)[:200])] = None
-    return [(article_id, kind, value) for kind, value in rows]
+    return list(rows)
 
 
 _JSON_FIELDS = frozenset(f.name for f in Article._meta.concrete_fields if isinstance(f, JSONField))
@@ -128,7 +129,7 @@ def prepare(record: Record, source: str) -> Prepared:
     values = article_values(record, source, data, record.fingerprint(data))
     for name in _JSON_FIELDS:
         values[name] = json.dumps(values[name])
-    return Prepared(record, values, [(kind, value) for _, kind, value in _terms(0, record)])
+    return Prepared(record, values, _terms(record))
 
 
 def _row(article: dict, names: tuple[str, ...]) -> list:
