@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from cordee.library import services
 from cordee.library.demo import ARTICLES
@@ -19,6 +22,21 @@ if not SHARED.is_dir():  # a worktree sits one level deeper than the main checko
 def import_files(*paths: Path) -> ImportRun:
     run = services.create_command_run(list(paths))
     return services.do_run_import(run.pk)
+
+
+@contextmanager
+def recorded_sql() -> Iterator[list[str]]:
+    """The text of every statement run on the connection inside the block, as written (with its
+    placeholders: Django's ``CaptureQueriesContext`` keeps the query as the driver sent it, values
+    in or ``$n`` with server-side binding)."""
+    statements: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield statements
 
 
 def shared_files() -> list[Path]:

@@ -9,7 +9,7 @@ import pytest
 from cordee.audit.models import AuditEntry
 from cordee.library.models import Article, ArticleTerm, ImportRun
 from cordee.library.pubmed.markup import render
-from tests.library.conftest import ARTICLES, DATA, import_files
+from tests.library.conftest import ARTICLES, DATA, import_files, recorded_sql
 
 HEAD = '<?xml version="1.0"?>\n<PubmedArticleSet>\n'
 
@@ -259,13 +259,7 @@ def test_sqlite_writes_a_batch_in_one_statement_and_every_value_comes_back(db):
                authors=[Author(name="", last="M\u00fcller", fore="J\u00fcrgen", initials="J")])
         for i in range(3)
     ]  # fmt: skip
-    statements: list[str] = []
-
-    def spy(execute, sql, params, many, context):
-        statements.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(spy):
+    with recorded_sql() as statements:
         counts = store.store_batch(records, "t.xml")
     assert counts["created"] == 3
     inserts = [s for s in statements if s.startswith("INSERT INTO library_article ")]

@@ -14,6 +14,7 @@ from django.db import connection
 
 from cordee.library.query import QueryError, parse
 from cordee.library.search import Filters, compile_fts5, compile_tsquery, search
+from tests.library.conftest import recorded_sql
 
 GOLDEN = Path(__file__).parent / "search_golden.json"
 CASES = [
@@ -73,15 +74,9 @@ def test_both_postgresql_scans_give_the_golden_results(shared_articles, monkeypa
         pytest.skip("a PostgreSQL plan (SQLite's FTS5 has one way)")
     from cordee.library import search as library_search
 
-    statements: list[str] = []
-
-    def spy(execute, sql, params, many, context):
-        statements.append(sql)
-        return execute(sql, params, many, context)
-
     monkeypatch.setattr(library_search, "_plan", lambda query, filters: chosen)
     golden = json.loads(GOLDEN.read_text())
-    with connection.execute_wrapper(spy):
+    with recorded_sql() as statements:
         for text, options in CASES:
             key = f"{text} {json.dumps(options, sort_keys=True)}"
             assert _run(text, options) == golden[key], key
@@ -272,12 +267,6 @@ def test_a_window_finds_the_newest_matches_or_is_left(monkeypatch, shared_articl
         pytest.skip("PostgreSQL's window (FTS5 streams its doclists backwards)")
     from cordee.library import search as library_search
 
-    statements: list[str] = []
-
-    def spy(execute, sql, params, many, context):
-        statements.append(sql)
-        return execute(sql, params, many, context)
-
     monkeypatch.setattr(library_search, "CANDIDATES", 10)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM library_search")
@@ -289,9 +278,10 @@ def test_a_window_finds_the_newest_matches_or_is_left(monkeypatch, shared_articl
         monkeypatch.setattr(library_search, "_plan", lambda query, filters: chosen)
         return [_run(text, dict(options, sort="relevance")) for text, options in cases]
 
-    everywhere = found((False, 0.0))  # no share known: no window
+    with recorded_sql() as statements:
+        everywhere = found((False, 0.0))  # no share known: no window
     assert not any("s.article_id > %s" in s for s in statements)
-    with connection.execute_wrapper(spy):
+    with recorded_sql() as statements:
         assert found((False, 0.06)) == everywhere  # windows of 333 rows' ids (the table: ~790)
         windowed = [s for s in statements if "s.article_id > %s" in s]
         searches = [s for s in statements if "FROM library_search s" in s]
