@@ -189,11 +189,13 @@ def _synthetic(real: list, count: int) -> None:
     for every article at once by ``search.index_all`` at the end, their GIN index after them, as
     a bulk load would)."""
     from django.db import connection, transaction
+    from django.utils import timezone
 
     from cordee.library import search as library_search
     from cordee.library.models import ArticleTerm
     from cordee.library.pubmed.markup import escape, to_text
-    from cordee.library.store import UPDATED_FIELDS, prepare
+    from cordee.library.pubmed.rows import prepare
+    from cordee.library.store import UPDATED_FIELDS
 
     rng = random.Random(20)
     vocabulary = [
@@ -203,10 +205,10 @@ def _synthetic(real: list, count: int) -> None:
     ]
     names = ("id", "pmid", *UPDATED_FIELDS)
     models = []
+    imported_at = connection.ops.adapt_datetimefield_value(timezone.now())
     for record in real:  # the store's own preparation: columns, JSON encoded, term rows
         prepared = prepare(record, "synthetic")
-        imported_at = connection.ops.adapt_datetimefield_value(prepared.values["imported_at"])
-        models.append((dict(prepared.values, imported_at=imported_at), prepared.terms))
+        models.append((dict(prepared.values, imported_at=imported_at, deleted_at=None), prepared.terms))
     postgres = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         if postgres:  # the search rows are written once at the end, their GIN index after them

@@ -6,6 +6,10 @@ entity declaration) is reported and the next one is read. A damaged file (trunca
 keeps every complete record before the damage, and its report says where it stopped (line and
 column). Records without a usable PMID are listed with their number in the file. Nothing is
 dropped without a line in the report.
+
+A file of ``PROCESS_FROM_BYTES`` or more is parsed and prepared by a process of its own
+(``pubmed.reader.read_prepared``) while this one writes; a smaller one by a thread
+(``read_ahead``), which costs nothing to start.
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ from django.utils.translation import gettext as _
 
 from cordee.library import store
 from cordee.library.models import ImportRun
-from cordee.library.pubmed.medline import read_medline
+from cordee.library.pubmed.reader import read_prepared, read_records
 from cordee.library.pubmed.records import Record
-from cordee.library.pubmed.xml import Deleted, Refused, Skipped, Stopped, open_source, read_xml
+from cordee.library.pubmed.rows import Prepared, prepare
+from cordee.library.pubmed.xml import Deleted, Refused, Skipped, Stopped, open_source
 
 BATCH = 500
+PROCESS_FROM_BYTES = 2 * 1024 * 1024  # a smaller file is read by a thread (a process costs ~0.1 s to start)
 MAX_SKIPPED_LISTED = 200
 SUFFIXES = (".xml", ".xml.gz", ".gz", ".nbib", ".txt")
 
@@ -41,15 +47,6 @@ def file_format(path: Path) -> str:
     with open_source(path) as handle:
         head = handle.read(512).lstrip(b"\xef\xbb\xbf \r\n\t")
     return "medline" if head.startswith(b"PMID") else "xml"
-
-
-def read_records(path: Path, kind: str) -> Any:
-    """The items of a file (records, deletions, skips, a stop) as a generator; ``Refused`` early."""
-    handle = open_source(path)
-    try:
-        yield from (read_xml(handle) if kind == "xml" else read_medline(handle))
-    finally:
-        handle.close()
 
 
 _DONE = object()
@@ -133,15 +130,19 @@ class Import:
         self._save("current_file")
         entry: dict[str, Any] = {"name": path.name, "records": 0, "skipped": [], "stopped": None}
         counts: Counter = Counter()
-        batch: list[store.Prepared] = []
+        batch: list[Prepared] = []
 
         def prepared(item: Any) -> Any:  # in the reader thread: JSON, fingerprint, text of each record
-            return store.prepare(item, path.name) if isinstance(item, Record) else item
+            return prepare(item, path.name) if isinstance(item, Record) else item
 
         try:
             entry["format"] = kind = file_format(path)
-            for item in read_ahead(read_records(path, kind), transform=prepared):
-                if isinstance(item, store.Prepared):
+            if path.stat().st_size >= PROCESS_FROM_BYTES:
+                items = read_ahead(read_prepared(path, kind, path.name))  # the pipe drained while writing
+            else:
+                items = read_ahead(read_records(path, kind), transform=prepared)
+            for item in items:
+                if isinstance(item, Prepared):
                     batch.append(item)
                     entry["records"] += 1
                     if len(batch) >= BATCH:
@@ -169,7 +170,7 @@ class Import:
         self.totals["files_stopped"] += 1 if entry["stopped"] or entry.get("error") else 0
         return entry
 
-    def _flush(self, batch: list[store.Prepared]) -> Counter:
+    def _flush(self, batch: list[Prepared]) -> Counter:
         if not batch:
             return Counter()
         counts = store.store_prepared(batch)

@@ -7,9 +7,10 @@ otherwise the incoming record replaces it (and revives it if a ``DeleteCitation`
 it). Within a batch the same rule picks one record per PMID. The FTS5 index follows by triggers
 (SQLite); PostgreSQL's search rows are written after the terms (``search.index``).
 
-Storing is two halves: ``prepare`` (Python only: the columns, JSON, fingerprint and term values of
-a record), which the importer runs in its reader thread, and ``store_prepared`` (the database),
-which it runs on the batch before, so the two overlap (``store_batch`` does both in turn).
+Storing is two halves: ``pubmed.rows.prepare`` (Python only, no Django: the columns, JSON,
+fingerprint and term values of a record), which the importer runs in its reader (a thread, or a
+process of its own for a large file), and ``store_prepared`` (the database), which it runs on the
+batch before, so the two overlap (``store_batch`` does both in turn).
 
 A batch is one transaction and a few statements: the PMIDs already stored (one ``SELECT``), the
 new articles and their MeSH/type rows by ``executemany`` (SQLite) or ``COPY`` (PostgreSQL), the
@@ -19,10 +20,8 @@ Django's statement for 28 columns cost more than running it (``bench/library``).
 
 from __future__ import annotations
 
-import functools
 import json
 from collections import Counter
-from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import JSONField
@@ -30,9 +29,8 @@ from django.utils import timezone
 
 from cordee.library import search
 from cordee.library.models import Article, ArticleTerm
-from cordee.library.pubmed import markup
 from cordee.library.pubmed.records import Record
-from cordee.library.query import fold
+from cordee.library.pubmed.rows import Prepared, prepare
 
 UPDATED_FIELDS = (
     "version", "revised", "fingerprint", "doi", "pmc", "title", "title_markup", "abstract", "abstract_text",
@@ -42,94 +40,11 @@ UPDATED_FIELDS = (
 )  # fmt: skip
 
 
-def _rank(record: Record) -> tuple[int, str]:
-    return (record.version, record.revised)
-
-
-def article_values(record: Record, source: str, data: dict, fingerprint: str) -> dict:
-    """The columns of an article from its record (``data``: ``record.as_dict()``)."""
-    abstract_text = " ".join(
-        (f"{s.label}: " if s.label else "") + markup.to_text(s.markup) for s in record.abstract
-    ).strip()
-    terms = [*record.publication_types]
-    for heading in record.mesh:
-        terms.append(heading.descriptor)
-    terms += record.chemicals + record.keywords
-    if record.year:
-        terms.append(str(record.year))
-    return {
-        "version": record.version,
-        "revised": record.revised,
-        "fingerprint": fingerprint,
-        "doi": record.doi[:200],
-        "pmc": record.pmc[:20],
-        "title": markup.to_text(record.title_markup),
-        "title_markup": record.title_markup,
-        "abstract": data["abstract"],
-        "abstract_text": abstract_text,
-        "terms": " ; ".join(t for t in terms if t),
-        "authors": data["authors"],
-        "journal": record.journal[:300],
-        "journal_abbrev": record.journal_abbrev[:200],
-        "volume": record.volume[:50],
-        "issue": record.issue[:50],
-        "pages": record.pages[:100],
-        "year": record.year if record.year and 1000 < record.year < 3000 else None,
-        "month": record.month,
-        "date_text": record.date_text[:100],
-        "publication_types": record.publication_types,
-        "mesh": data["mesh"],
-        "chemicals": record.chemicals,
-        "keywords": record.keywords,
-        "language": (record.languages[0] if record.languages else "")[:8],
-        "languages": record.languages,
-        "source_file": source[:255],
-        "imported_at": timezone.now(),
-        "deleted_at": None,
-    }
-
-
-_fold = functools.lru_cache(maxsize=20_000)(fold)  # MeSH headings and types repeat across records
-
-
-def _terms(record: Record) -> list[tuple[str, str]]:
-    """The (kind, folded value) rows of ``record``'s publication types, MeSH headings and major topics."""
-    rows: dict[tuple[str, str], None] = {}
-    for kind, values in (
-        (ArticleTerm.Kind.TYPE, record.publication_types),
-        (ArticleTerm.Kind.MESH, [m.descriptor for m in record.mesh]),
-        (ArticleTerm.Kind.MAJOR, [m.descriptor for m in record.mesh if m.major]),
-    ):
-        for value in values:
-            if value:
-                rows[(str(kind), _fold(value)[:200])] = None
-    return list(rows)
-
-
 _JSON_FIELDS = frozenset(f.name for f in Article._meta.concrete_fields if isinstance(f, JSONField))
 
 
 def _placeholder(name: str) -> str:
     return "%s::jsonb" if name in _JSON_FIELDS and connection.vendor == "postgresql" else "%s"
-
-
-@dataclass(slots=True)
-class Prepared:
-    """A record made ready to store without the database (``prepare``): what a batch then writes."""
-
-    record: Record
-    values: dict  # the article's columns, its JSON fields encoded as Django's JSONField does
-    terms: list[tuple[str, str]]  # (kind, folded value) of its publication types and MeSH headings
-
-
-def prepare(record: Record, source: str) -> Prepared:
-    """The columns and term rows of ``record``: the Python half of storing it (JSON, fingerprint,
-    text), which the importer's reader thread does while the database writes the previous batch."""
-    data = record.as_dict()
-    values = article_values(record, source, data, record.fingerprint(data))
-    for name in _JSON_FIELDS:
-        values[name] = json.dumps(values[name])
-    return Prepared(record, values, _terms(record))
 
 
 def _row(article: dict, names: tuple[str, ...]) -> list:
@@ -193,12 +108,12 @@ def store_prepared(items: list[Prepared]) -> Counter:
     counts: Counter = Counter()
     chosen: dict[int, Prepared] = {}
     for item in items:
-        kept = chosen.get(item.record.pmid)
+        kept = chosen.get(item.pmid)
         if kept is not None:
             counts["duplicate"] += 1
-            if _rank(item.record) < _rank(kept.record):
+            if item.rank < kept.rank:
                 continue
-        chosen[item.record.pmid] = item
+        chosen[item.pmid] = item
     existing = {
         row[0]: row[1:]
         for row in Article.objects.filter(pmid__in=list(chosen)).values_list(
@@ -207,18 +122,19 @@ def store_prepared(items: list[Prepared]) -> Counter:
     }
     new: list[tuple[dict, Prepared]] = []  # the columns of each article (no model instances: they cost)
     changed: list[tuple[dict, Prepared]] = []
+    times = {"imported_at": timezone.now(), "deleted_at": None}
     for pmid, item in chosen.items():
         stored = existing.get(pmid)
         if stored is None:
-            new.append(({"pmid": pmid, **item.values}, item))
+            new.append(({"pmid": pmid, **item.values, **times}, item))
             continue
         article_id, version, revised, stored_fingerprint, deleted_at = stored
         if stored_fingerprint == item.values["fingerprint"] and deleted_at is None:
             counts["unchanged"] += 1
-        elif _rank(item.record) < (version, revised):
+        elif item.rank < (version, revised):
             counts["older"] += 1
         else:
-            changed.append(({"id": article_id, "pmid": pmid, **item.values}, item))
+            changed.append(({"id": article_id, "pmid": pmid, **item.values, **times}, item))
     with transaction.atomic():
         if new:
             _insert([a for a, _ in new])

@@ -55,6 +55,16 @@ def shared_articles(db) -> ImportRun:
     return import_files(*shared_files())
 
 
+@pytest.fixture(params=["thread", "process"])
+def reader(request, monkeypatch) -> str:
+    """The test runs twice: files read by a thread of the importer, then by a process of their own
+    (``pubmed.reader``, which the importer uses from ``PROCESS_FROM_BYTES``)."""
+    from cordee.library import importer
+
+    monkeypatch.setattr(importer, "PROCESS_FROM_BYTES", 1 << 40 if request.param == "thread" else 0)
+    return request.param
+
+
 @pytest.fixture
 def write(tmp_path):
     def make(name: str, content: str | bytes) -> Path:

@@ -71,7 +71,7 @@ def test_medline_text_with_crlf(demo_articles):
     assert article.chemicals == ["Metformin"] and article.journal_abbrev == "BMJ Open"
 
 
-def test_medline_text_with_lf_reads_the_same(write, db):
+def test_medline_text_with_lf_reads_the_same(write, db, reader):
     lf = (DATA / "sample.nbib").read_bytes().replace(b"\r\n", b"\n")
     run = import_files(write("lf.txt", lf))
     assert run.report["files"][0]["created"] == 2
@@ -100,7 +100,7 @@ def test_markup_from_the_file_cannot_inject_html(write, db):
     assert "<script" not in stored and "&lt;script&gt;" in stored and "<i>in vivo</i>" in stored and "x" in stored
 
 
-def test_a_truncated_file_keeps_every_complete_record_and_says_where_it_stopped(write, db):
+def test_a_truncated_file_keeps_every_complete_record_and_says_where_it_stopped(write, db, reader):
     content = HEAD + article_xml(1) + article_xml(2) + article_xml(3)[:90]
     run = import_files(write("cut.xml.gz", gzip.compress(content.encode())))
     entry = run.report["files"][0]
@@ -109,14 +109,14 @@ def test_a_truncated_file_keeps_every_complete_record_and_says_where_it_stopped(
     assert AuditEntry.objects.filter(action="library.import.finished").exists()
 
 
-def test_a_truncated_gzip_stream(write, db):
+def test_a_truncated_gzip_stream(write, db, reader):
     packed = gzip.compress((HEAD + article_xml(1) + article_xml(2) * 1 + "</PubmedArticleSet>").encode())
     run = import_files(write("cut.gz", packed[: len(packed) - 30]))
     entry = run.report["files"][0]
     assert entry.get("stopped") or entry.get("error")
 
 
-def test_a_malformed_file(write, db):
+def test_a_malformed_file(write, db, reader):
     run = import_files(
         write("bad.xml", HEAD + article_xml(1) + "<PubmedArticle><oops></PubmedArticle>" + article_xml(2))
     )
@@ -124,7 +124,7 @@ def test_a_malformed_file(write, db):
     assert "mismatched tag" in run.report["files"][0]["stopped"]["reason"]
 
 
-def test_external_entities_are_refused_never_fetched(write, db):
+def test_external_entities_are_refused_never_fetched(write, db, reader):
     xxe = (
         '<?xml version="1.0"?>\n<!DOCTYPE PubmedArticleSet [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
         "<PubmedArticleSet>" + article_xml(1, title="&xxe;") + "</PubmedArticleSet>"
@@ -133,7 +133,7 @@ def test_external_entities_are_refused_never_fetched(write, db):
     assert "entities" in run.report["files"][0]["error"] and not Article.objects.exists()
 
 
-def test_billion_laughs_is_refused(write, db):
+def test_billion_laughs_is_refused(write, db, reader):
     lol = '<!ENTITY lol "lol">' + "".join(
         f'<!ENTITY lol{i} "{("&lol%s;" % ("" if i == 1 else i - 1)) * 10}">' for i in range(1, 10)
     )
@@ -156,19 +156,19 @@ def test_a_doctype_naming_the_nlm_dtd_is_read_without_fetching_it(demo_articles)
         ("empty.xml", "", "not an XML file"),
     ],
 )
-def test_files_that_are_not_pubmed_are_refused_and_the_next_is_read(write, db, name, content, error):
+def test_files_that_are_not_pubmed_are_refused_and_the_next_is_read(write, db, name, content, error, reader):
     run = import_files(write(name, content), ARTICLES)
     assert error in run.report["files"][0]["error"]
     assert run.report["files"][1]["created"] == 5 and run.status == "done"
 
 
-def test_records_without_a_pmid_are_listed(write, db):
+def test_records_without_a_pmid_are_listed(write, db, reader):
     content = HEAD + article_xml(1) + "<PubmedArticle><MedlineCitation><PMID></PMID></MedlineCitation></PubmedArticle>"
     run = import_files(write("nopmid.xml", content + "</PubmedArticleSet>"))
     assert run.report["files"][0]["skipped"] == [[2, "invalid PMID ''"]]
 
 
-def test_delete_citation_withdraws_and_a_newer_version_replaces(write, db):
+def test_delete_citation_withdraws_and_a_newer_version_replaces(write, db, reader):
     first = write("base.xml", HEAD + article_xml(1, "Old title.") + article_xml(2) + "</PubmedArticleSet>")
     update = write(
         "update.xml",
@@ -221,21 +221,21 @@ def test_the_command_prints_the_report(write, capsys, db):
 
 
 def test_records_are_prepared_in_the_reader_thread(write, db, monkeypatch):
-    """The Python half of storing (columns, JSON, fingerprint: ``store.prepare``) runs in the
-    reader thread, beside the parsing, while the caller writes the batch before; the rows are
-    the same as storing a record at once."""
+    """A small file: the Python half of storing (columns, JSON, fingerprint: ``rows.prepare``)
+    runs in the reader thread, beside the parsing, while the caller writes the batch before; the
+    rows are the same as storing a record at once."""
     import threading
 
-    from cordee.library import store
+    from cordee.library import importer
 
     threads: set[str] = set()
-    prepare = store.prepare
+    prepare = importer.prepare
 
     def spy(record, source):
         threads.add(threading.current_thread().name)
         return prepare(record, source)
 
-    monkeypatch.setattr(store, "prepare", spy)
+    monkeypatch.setattr(importer, "prepare", spy)
     run = import_files(ARTICLES)
     assert threads == {"library-import-reader"}
     assert run.status == ImportRun.Status.DONE and Article.objects.exists()

@@ -6,8 +6,6 @@ HTML, with only ``<i> <b> <u> <sup> <sub>`` left as tags (``markup.py``). Everyt
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,10 +74,6 @@ class Record:
         data["authors"] = [dict(vars(a)) for a in self.authors]
         data["mesh"] = [dict(vars(m)) for m in self.mesh]
         return data
-
-    def fingerprint(self, data: dict[str, Any] | None = None) -> str:
-        encoded = json.dumps(data or self.as_dict(), sort_keys=True, ensure_ascii=False).encode()
-        return hashlib.sha256(encoded).hexdigest()[:32]
 
 
 def parse_date_text(text: str) -> tuple[int | None, int | None]:
