@@ -103,3 +103,20 @@ def test_alice_finds_saves_and_shares_an_article_bob_opens_it(articles, page, bo
     expect(bob_page.locator("h1")).to_contain_text("Sodium-glucose cotransporter 2 inhibitors")
     expect(bob_page.locator("#note-text")).to_have_value("")
     browser_issues.assert_clean()
+
+
+def test_text_typed_before_htmx_is_ready_is_searched(articles, page, browser_issues, alice):
+    """A quick user (or a slow phone) types before htmx has bound the as-you-type search: the
+    page searches what was typed once htmx is ready (web/shell/typed.js), not only at the next
+    keystroke."""
+    log_in(page, alice)
+    held = []
+    page.route("**/htmx*.js", lambda route: held.append(route))  # htmx's script held back: no DOMContentLoaded yet
+    page.goto("/bibliotheque/", wait_until="commit")
+    box = page.get_by_label("Rechercher des articles")
+    box.press_sequentially("metformine", delay=10)
+    assert held and page.evaluate("window.htmx === undefined")
+    held[0].continue_()
+    expect(page.locator("#lib-results .lib-results > li").first).to_contain_text("Metformin and lactic acidosis")
+    expect(box).to_have_value("metformine")
+    browser_issues.assert_clean()

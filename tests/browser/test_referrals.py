@@ -46,10 +46,8 @@ def _other(page, cordee_server, browser_issues):
 
 
 def _pick_in_directory(page, search: str, name: str) -> None:
-    # htmx (a deferred script) binds the as-you-type lookup at DOMContentLoaded: text typed before
-    # that sends no request (a CI run on a loaded machine filled the box first and waited in vain)
-    page.wait_for_load_state("domcontentloaded")
-    page.wait_for_function("() => window.htmx !== undefined")
+    # Typed at once, htmx maybe not ready yet: the page searches it when htmx is (web/shell/typed.js;
+    # a CI run on a loaded machine once filled the box first and waited in vain)
     page.get_by_label(re.compile("cherchez dans l'annuaire|Chercher dans l'annuaire")).fill(search)
     choice = page.get_by_role("radio", name=re.compile(name))
     expect(choice).to_be_visible()

@@ -6,6 +6,7 @@ import { watchIdle } from "./shell/idle.js";
 import { announceSwaps } from "./shell/live.js";
 import { watchWaiting } from "./shell/waiting.js";
 import { enhancePushSettings } from "./shell/push.js";
+import { catchUpTyping } from "./shell/typed.js";
 
 document.documentElement.classList.add("js");
 enhanceMenus();
@@ -15,3 +16,4 @@ watchIdle();
 announceSwaps();
 watchWaiting();
 enhancePushSettings();
+catchUpTyping();
