@@ -136,3 +136,19 @@ def test_the_fingerprint_follows_every_stored_column_but_the_source_file():
         Record(pmid=1, title_markup="T", year=2020, authors=[Author(name="A", last="A")], revised="2020-01-02"),
     ]
     assert len({rows.prepare(r, "a.xml").values["fingerprint"] for r in changed} | {fingerprint}) == 5
+
+
+def test_the_shared_files_read_by_a_process_store_what_a_thread_stores(db, monkeypatch):
+    """Every shared PubMed file (XML, gzip, MEDLINE text, the HTML one refused) through the child."""
+    from tests.library.conftest import shared_files
+
+    paths = shared_files()
+    monkeypatch.setattr(importer, "PROCESS_FROM_BYTES", 1 << 40)
+    by_thread = import_files(*paths)
+    stored = _stored()
+    Article.objects.all().delete()
+    monkeypatch.setattr(importer, "PROCESS_FROM_BYTES", 0)
+    by_process = import_files(*paths)
+    assert len(stored[0]) > 700 and _stored() == stored
+    assert _report(by_process) == _report(by_thread)
+    assert any("error" in f for f in _report(by_process))  # the HTML file, refused by the child too
