@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from cordee.library import store
 from cordee.library.models import ImportRun
-from cordee.library.pubmed.reader import read_prepared, read_records
+from cordee.library.pubmed.reader import can_start, read_prepared, read_records
 from cordee.library.pubmed.records import Record
 from cordee.library.pubmed.rows import Prepared, prepare
 from cordee.library.pubmed.xml import Deleted, Refused, Skipped, Stopped, open_source
@@ -137,7 +137,7 @@ class Import:
 
         try:
             entry["format"] = kind = file_format(path)
-            if path.stat().st_size >= PROCESS_FROM_BYTES:
+            if path.stat().st_size >= PROCESS_FROM_BYTES and can_start():
                 items = read_ahead(read_prepared(path, kind, path.name))  # the pipe drained while writing
             else:
                 items = read_ahead(read_records(path, kind), transform=prepared)

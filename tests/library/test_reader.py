@@ -152,3 +152,11 @@ def test_the_shared_files_read_by_a_process_store_what_a_thread_stores(db, monke
     assert len(stored[0]) > 700 and _stored() == stored
     assert _report(by_process) == _report(by_thread)
     assert any("error" in f for f in _report(by_process))  # the HTML file, refused by the child too
+
+
+def test_without_an_interpreter_to_start_a_large_file_is_read_by_a_thread(write, db, monkeypatch):
+    """An embedded Python may have no ``sys.executable``: the import still runs, in a thread."""
+    monkeypatch.setattr(importer, "PROCESS_FROM_BYTES", 0)
+    monkeypatch.setattr(sys, "executable", "")
+    run = import_files(write("a.xml", HEAD + article_xml(1) + article_xml(2) + "</PubmedArticleSet>"))
+    assert run.report["files"][0]["created"] == 2 and "error" not in run.report["files"][0]

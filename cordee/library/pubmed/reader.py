@@ -129,6 +129,12 @@ def _raise(kind: str, message: str, errno: int) -> None:
     raise RuntimeError(f"library reader process: {message}")
 
 
+def can_start() -> bool:
+    """Whether this interpreter can start the reader process (an embedded Python may have no
+    ``sys.executable``): the importer reads in a thread otherwise."""
+    return bool(sys.executable) and os.access(sys.executable, os.X_OK)
+
+
 def read_prepared(path: Path, kind: str, source: str) -> Iterator[Prepared | Deleted | Skipped | Stopped]:
     """The items of ``path``, records ``prepare``d, read by a child process while the caller works.
 
