@@ -24,13 +24,12 @@ import json
 from collections import Counter
 
 from django.db import connection, transaction
-from django.db.models import JSONField
 from django.utils import timezone
 
 from cordee.library import search
 from cordee.library.models import Article, ArticleTerm
 from cordee.library.pubmed.records import Record
-from cordee.library.pubmed.rows import Prepared, prepare
+from cordee.library.pubmed.rows import JSON_FIELDS, Prepared, prepare
 
 UPDATED_FIELDS = (
     "version", "revised", "fingerprint", "doi", "pmc", "title", "title_markup", "abstract", "abstract_text",
@@ -40,11 +39,8 @@ UPDATED_FIELDS = (
 )  # fmt: skip
 
 
-_JSON_FIELDS = frozenset(f.name for f in Article._meta.concrete_fields if isinstance(f, JSONField))
-
-
 def _placeholder(name: str) -> str:
-    return "%s::jsonb" if name in _JSON_FIELDS and connection.vendor == "postgresql" else "%s"
+    return "%s::jsonb" if name in JSON_FIELDS and connection.vendor == "postgresql" else "%s"
 
 
 def _row(article: dict, names: tuple[str, ...]) -> list:

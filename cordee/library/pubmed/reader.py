@@ -105,9 +105,8 @@ def child(path: Path, kind: str, source: str) -> None:
 
 def _decode(frame: tuple) -> Any:
     tag = frame[0]
-    if tag == "p":
-        version, revised = frame[2]
-        return Prepared(frame[1], (version, revised), frame[3], [(kind, value) for kind, value in frame[4]])
+    if tag == "p":  # marshal gives the tuples back as tuples: (version, revised), (kind, value)
+        return Prepared(frame[1], frame[2], frame[3], frame[4])
     if tag == "d":
         return Deleted(frame[1], frame[2])
     if tag == "s":

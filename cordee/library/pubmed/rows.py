@@ -17,7 +17,8 @@ from cordee.library.pubmed import markup
 from cordee.library.pubmed.records import Record
 from cordee.library.query import fold
 
-# Article's JSONField columns (checked against the model by tests/library/test_import.py)
+# Article's JSONField columns, which store also casts by (checked against the model by
+# tests/library/test_reader.py)
 JSON_FIELDS = ("abstract", "authors", "publication_types", "mesh", "chemicals", "keywords", "languages")
 # ArticleTerm.Kind's values (same test)
 TYPE, MESH, MAJOR = "type", "mesh", "major"
