@@ -487,8 +487,8 @@ else:
 # --- authentication ----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "cordee.accounts.backends.ModelBackend",  # Django's and allauth's, the user read by kept SQL
+    "cordee.accounts.backends.AuthenticationBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",  # Argon2id

@@ -43,7 +43,7 @@ def signed_in() -> str:
     Professional.objects.create(user=user, rpps="10000000008", profession_code="21")
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[BACKEND_SESSION_KEY] = "cordee.accounts.backends.ModelBackend"
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store["cordee_mfa_ok"] = True
     store["account_authentication_methods_user"] = str(user.pk)

@@ -24,6 +24,7 @@ from datetime import UTC
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDatabaseSessionStore
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.contrib.sessions.base_session import AbstractBaseSession
@@ -36,6 +37,12 @@ session_ended = Signal()  # kwargs: session_key
 sessions_invalidated = Signal()  # kwargs: user_id, reason
 
 LAST_SEEN_KEY = "cordee_last_seen"
+# Sessions signed in before Cordée's backends (``cordee.accounts.backends``) name the classes they
+# extend; such a session is read as naming Cordée's, which Django's ``get_user`` then accepts.
+RENAMED_BACKENDS = {
+    "django.contrib.auth.backends.ModelBackend": "cordee.accounts.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend": "cordee.accounts.backends.AuthenticationBackend",
+}
 LOGIN_AT_KEY = "cordee_login_at"
 
 
@@ -65,6 +72,13 @@ class SessionStore(_Store):  # type: ignore[valid-type,misc]  # a base chosen by
         if expire_date is not None and timezone.is_naive(expire_date):
             expire_date = timezone.make_aware(expire_date, UTC)
         return model(session_key=self.session_key, session_data=data, expire_date=expire_date)
+
+    def load(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().load()
+        renamed = RENAMED_BACKENDS.get(data.get(BACKEND_SESSION_KEY, ""))
+        if renamed is not None:
+            data[BACKEND_SESSION_KEY] = renamed
+        return data
 
     def delete(self, session_key: str | None = None) -> None:
         key = session_key or self.session_key

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest
 
 from cordee.lib.ids import parse_id
+from cordee.lib.prepared import Prepared
 from cordee.lib.refusals import refuse
 from cordee.library.models import Article, Collection, ImportRun
 from cordee.library.services import can_import
@@ -54,10 +56,18 @@ def access_collection(user: Any, collection_id: Any, *, purpose: str, request: H
     return collection
 
 
+def _mine(user: Any) -> QuerySet[Collection]:
+    return Collection.objects.filter(owner=user).annotate(size=Count("items")).order_by("name", "pk")
+
+
+_MINE = Prepared(_mine)  # the reader's collections, each with its ``size``: SQL kept per reader
+
+
 def my_collections(user: Any) -> list[Collection]:
+    """The reader's collections by name, each with ``size``, its number of references."""
     if not can_read(user):
         return []
-    return list(Collection.objects.filter(owner=user).order_by("name", "pk"))
+    return _MINE.instances(user, Collection)
 
 
 def access_import_run(user: Any, run_id: Any, *, purpose: str, request: HttpRequest | None = None) -> ImportRun:

@@ -201,7 +201,10 @@ def _author(author: dict[str, Any]) -> LibraryAuthorOut:
 
 
 def _collection(collection: Collection) -> LibraryCollectionOut:
-    return LibraryCollectionOut(id=collection.pk, name=collection.name, size=collection.items.count())
+    size = getattr(collection, "size", None)  # counted with the list (``my_collections``)
+    return LibraryCollectionOut(
+        id=collection.pk, name=collection.name, size=collection.items.count() if size is None else size
+    )
 
 
 @router.get("/collections", response={200: list[LibraryCollectionOut], **ERRORS}, summary="My collections")

@@ -84,11 +84,18 @@ def test_collections(alice, charlie, demo_articles):
     assert added.status_code == 201 and added.json()["size"] == 1
     assert _post(client, f"/api/library/collections/{pk}/items", {"pmid": 5}).status_code == 404
     assert [c["name"] for c in client.get("/api/library/collections").json()] == ["Cardio"]
-    assert client.get(f"/api/library/collections/{pk}").json()["articles"][0]["pmid"] == 990000001
+    _post(client, f"/api/library/collections/{pk}/items", {"pmid": 990000003})
+    empty = _post(client, "/api/library/collections", {"name": "Asthme"}).json()["id"]
+    listed = client.get("/api/library/collections").json()  # sizes counted with the list
+    assert [(c["id"], c["name"], c["size"]) for c in listed] == [(empty, "Asthme", 0), (pk, "Cardio", 2)]
+    assert [a["pmid"] for a in client.get(f"/api/library/collections/{pk}").json()["articles"]] == [
+        990000003,
+        990000001,
+    ]
     outsider = _client(charlie)
     assert outsider.get(f"/api/library/collections/{pk}").status_code == 404
     assert _post(outsider, f"/api/library/collections/{pk}/items", {"pmid": 990000003}).status_code == 404
-    assert Collection.objects.get(pk=pk).items.count() == 1
+    assert Collection.objects.get(pk=pk).items.count() == 2
     assert AuditEntry.objects.filter(actor_id=charlie.pk, target_type="library.collection").count() == 2
-    assert AuditEntry.objects.filter(actor_id=alice.pk, action="library.collection.created").count() == 1
+    assert AuditEntry.objects.filter(actor_id=alice.pk, action="library.collection.created").count() == 2
     assert _post(client, "/api/library/collections", {"name": "x", "extra": 1}).status_code == 400

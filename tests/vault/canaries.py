@@ -78,7 +78,7 @@ def _act_as_the_patient(users: dict, patient) -> str:
     request = RequestFactory().get("/")
     request.session = SessionStore()
     request.user = account
-    login(request, account, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, account, backend="cordee.accounts.backends.ModelBackend")
     opposition = do_record_opposition(patient, by=account, member=users["bob"])
     do_withdraw_opposition(opposition, by=account)
     return account.display_name

@@ -1,0 +1,83 @@
+"""The signed-in user is read by SQL kept per database (``cordee.accounts.backends``,
+``cordee.lib.prepared.KeyRead``): same user as the ORM's ``get``, the same refusals, and sessions
+signed in under the classes these backends extend still read as signed in."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import BACKEND_SESSION_KEY
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from cordee.accounts.backends import _USERS, AuthenticationBackend, ModelBackend
+from cordee.accounts.models import User
+from cordee.lib.prepared import KeyRead
+from tests.conftest import login_as
+
+
+def _fields(user: User) -> list[object]:
+    return [getattr(user, field.attname) for field in User._meta.concrete_fields]
+
+
+def test_the_kept_read_gives_what_the_orm_gives(alice):
+    alice.last_login = alice.date_joined
+    alice.modules = ["messaging", "library"]
+    alice.save()
+    read = KeyRead(User)
+    found = read.get(alice.pk)
+    assert found is not None and found._state.adding is False and found._state.db == "default"
+    assert _fields(found) == _fields(User.objects.get(pk=alice.pk))
+    assert found.last_login is not None and found.last_login.tzinfo is not None  # converted as the ORM does
+    assert found.is_active is True and found.modules == ["messaging", "library"]
+    assert read.get(str(alice.pk)) is not None  # the session's string form of the key
+
+
+def test_a_missing_key_is_none_and_the_sql_is_compiled_once(alice):
+    read = KeyRead(User)
+    assert read.get(10**9) is None
+    with CaptureQueriesContext(connection) as queries:
+        read.get(alice.pk)
+        read.get(alice.pk)
+    assert len(queries) == 2 and queries[0]["sql"] == queries[1]["sql"]
+    assert list(read._kept) == ["default"]
+
+
+def test_a_key_that_is_not_a_number_is_refused_as_by_the_orm():
+    with pytest.raises((ValueError, TypeError)):
+        KeyRead(User).get("1 OR 1=1")
+
+
+@pytest.mark.parametrize("backend", [ModelBackend, AuthenticationBackend])
+def test_an_inactive_user_is_no_one(backend, alice):
+    assert backend().get_user(alice.pk).pk == alice.pk
+    User.objects.filter(pk=alice.pk).update(is_active=False)
+    assert backend().get_user(alice.pk) is None
+    assert _USERS.get(alice.pk) is not None  # the row is there: the backend refuses it
+
+
+@pytest.mark.parametrize(
+    "legacy", ["django.contrib.auth.backends.ModelBackend", "allauth.account.auth_backends.AuthenticationBackend"]
+)
+def test_a_session_naming_the_extended_class_stays_signed_in(client, alice, legacy):
+    login_as(client, alice)
+    session = client.session
+    session[BACKEND_SESSION_KEY] = legacy
+    session.save()
+    response = client.get("/api/library/collections")
+    assert response.status_code == 200
+
+
+def test_a_session_naming_an_unknown_backend_is_signed_out(client, alice):
+    login_as(client, alice)
+    session = client.session
+    session[BACKEND_SESSION_KEY] = "somewhere.else.Backend"
+    session.save()
+    assert client.get("/api/library/collections").status_code == 401
+
+
+def test_a_password_change_still_ends_the_other_sessions(client, alice):
+    login_as(client, alice)
+    assert client.get("/api/library/collections").status_code == 200
+    alice.set_password("another-long-password-2026")
+    alice.save()
+    assert client.get("/api/library/collections").status_code == 401
