@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -26,11 +27,14 @@ from urllib.parse import urlsplit
 from asgiref.sync import sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.base import BaseHandler
 from django.db import close_old_connections
 from django.http import FileResponse, HttpRequest, HttpResponseBase
 from django.http.request import split_domain_port, validate_host
+from django.urls import set_script_prefix
 
 Scope = dict[str, Any]
 
@@ -129,29 +133,97 @@ class SyncChainHandler(ASGIHandler):
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         # Django's own __call__ opens a ThreadSensitiveContext here, which starts a thread per
-        # request; the pool below replaces it. Sync work Django itself hands off around the view
-        # (the request_started/finished signals, a sync streaming body) goes to asgiref's single
-        # shared thread, and opens no connection there unless a streamed body reads the database.
+        # request; the pool below replaces it.
         if scope["type"] != "http":
             raise ValueError(f"Django serves HTTP only, not {scope['type']}")
         await self.handle(scope, receive, send)
 
-    def _respond(self, request: HttpRequest) -> HttpResponseBase:
-        # request_started and request_finished run on another thread (above): this thread's
-        # connection is checked and given back here, as those signals would (Django's
-        # close_old_connections: a broken connection, or one past CONN_MAX_AGE, is closed).
-        close_old_connections()
+    async def handle(self, scope: Scope, receive: Any, send: Any) -> None:
+        """Django's ``handle`` with one hand-off a request instead of three: its ``request_started``
+        signal, ``get_response`` and, for a response held in memory, ``response.close()`` (which
+        sends ``request_finished``) run together in a request thread. Django sent each signal
+        through asgiref's shared thread, two more hand-offs (with their copies of the context) that
+        cost as much CPU as a light request's middleware (bench/http). A streaming response is
+        closed after its body is sent, as Django does. A client that disconnects first cancels the
+        sending, as in Django; the request thread finishes its work."""
         try:
-            return self.get_response(request)
-        finally:
-            close_old_connections()
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        set_script_prefix(get_script_prefix(scope))
+        request, error_response = self.create_request(scope, body_file)
+        if request is None or error_response is not None:
+            body_file.close()
+            if error_response is None:  # Django gives one with every missing request
+                raise RuntimeError("create_request gave neither a request nor an error response")
+            await self.send_response(error_response, send)
+            await sync_to_async(error_response.close, thread_sensitive=False, executor=self.executor)()
+            return
 
-    async def run_get_response(self, request: HttpRequest) -> HttpResponseBase:
-        response = await sync_to_async(self._respond, thread_sensitive=False, executor=self.executor)(request)
+        async def process_request() -> HttpResponseBase:
+            response = await sync_to_async(self._serve, thread_sensitive=False, executor=self.executor)(request, scope)
+            try:
+                await self.send_response(response, send)
+            except asyncio.CancelledError:
+                pass  # the client disconnected during the sending
+            return response
+
+        listening = asyncio.create_task(self.listen_for_disconnect(receive))
+        processing = asyncio.create_task(process_request())
+        tasks: list[asyncio.Task[Any]] = [listening, processing]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:  # as Django: the listener first, since it raises nothing unexpected
+            if task.done():
+                try:
+                    task.result()
+                except RequestAborted:
+                    pass
+                except AssertionError:
+                    body_file.close()
+                    raise
+            else:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        try:
+            response = processing.result()
+        except asyncio.CancelledError:
+            await signals.request_finished.asend(sender=self.__class__)
+        else:
+            if response.streaming:
+                await sync_to_async(self._close, thread_sensitive=False, executor=self.executor)(response)
+        body_file.close()
+
+    def _serve(self, request: HttpRequest, scope: Scope) -> HttpResponseBase:
+        """In a request thread: ``request_started``, middleware and view, and the close of a
+        response held in memory (its body is bytes by now; ``request_finished`` then gives this
+        thread's database connection back, as Django's ``close_old_connections`` does: a broken
+        one, or one past ``CONN_MAX_AGE``, is closed)."""
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        try:
+            response = self._respond(request)
+        except BaseException:
+            close_old_connections()
+            raise
         response._handler_class = self.__class__  # type: ignore[attr-defined]  # Django's own handler sets it too
         if isinstance(response, FileResponse):
             response.block_size = self.chunk_size  # the ASGI server does the chunking
+        if not response.streaming:
+            response.close()
         return response
+
+    def _close(self, response: HttpResponseBase) -> None:
+        """A streamed response, closed in a request thread once sent (``request_finished``)."""
+        try:
+            response.close()
+        finally:
+            close_old_connections()
+
+    def _respond(self, request: HttpRequest) -> HttpResponseBase:
+        """The middleware and the view."""
+        return self.get_response(request)
 
 
 def settle_startup_objects() -> None:

@@ -7,6 +7,7 @@ on SQLite, with its pragmas and functions, that cost more than a light request i
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -134,3 +135,131 @@ def test_every_request_shares_the_caches_made_at_start_up(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     requests, distinct = result.stdout.split()
     assert (requests, distinct) == ("5", "1")  # one set of caches for the five requests
+
+
+def _drive(application) -> list[dict]:
+    """One GET through ``application``; the messages it sent."""
+
+    async def scenario() -> list[dict]:
+        communicator = ApplicationCommunicator(application, _scope(""))
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        messages = []
+        while True:
+            try:
+                messages.append(await communicator.receive_output(timeout=5))
+            except Exception:  # noqa: BLE001 -- the application ended (timeout or completion)
+                break
+        await communicator.wait(timeout=5)
+        return messages
+
+    return async_to_sync(scenario)()
+
+
+class _Signals:
+    """Which thread sent request_started / request_finished, in order."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def started(self, sender, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.seen.append(("started", threading.current_thread().name))
+
+    def finished(self, sender, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.seen.append(("finished", threading.current_thread().name))
+
+
+@pytest.fixture
+def handler_signals():
+    from django.core import signals
+
+    from cordee.asgi import application
+
+    handler = application.application_mapping["http"].application
+    noted = _Signals()
+    signals.request_started.connect(noted.started, weak=False)
+    signals.request_finished.connect(noted.finished, weak=False)
+    try:
+        yield application, handler, noted
+    finally:
+        signals.request_started.disconnect(noted.started)
+        signals.request_finished.disconnect(noted.finished)
+        handler.__dict__.pop("_respond", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_response_in_memory_is_served_and_closed_in_one_request_thread(handler_signals):
+    from django.http import HttpResponse
+
+    application, handler, noted = handler_signals
+    responded: list[str] = []
+
+    def respond(request):  # type: ignore[no-untyped-def]
+        responded.append(threading.current_thread().name)
+        return HttpResponse(b"x" * 200_000)  # more than one chunk of the handler's
+
+    handler._respond = respond
+    messages = _drive(application)
+    assert messages[0]["status"] == 200
+    assert b"".join(m.get("body", b"") for m in messages[1:]) == b"x" * 200_000
+    thread = responded[0]
+    assert thread.startswith("cordee-request")
+    # both signals once, in the thread that ran the view: no hand-off of their own
+    assert noted.seen == [("started", thread), ("finished", thread)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_streamed_response_is_closed_after_its_body_is_sent(handler_signals):
+    from django.http import StreamingHttpResponse
+
+    application, handler, noted = handler_signals
+    sent_parts: list[int] = []
+
+    async def parts():  # type: ignore[no-untyped-def]  # an async iterator, as ASGI streams best
+        for index in range(3):
+            sent_parts.append(index)
+            assert not any(event == "finished" for event, _ in noted.seen)  # not closed mid-stream
+            yield f"part{index};".encode()
+
+    handler._respond = lambda request: StreamingHttpResponse(parts())
+    messages = _drive(application)
+    assert messages[0]["status"] == 200
+    assert b"".join(m.get("body", b"") for m in messages[1:]) == b"part0;part1;part2;"
+    assert sent_parts == [0, 1, 2]
+    assert [event for event, _ in noted.seen] == ["started", "finished"]
+    assert all(thread.startswith("cordee-request") for _, thread in noted.seen)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_that_leaves_during_the_view_still_ends_the_request(handler_signals):
+    from django.http import HttpResponse
+
+    application, handler, noted = handler_signals
+    started, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def respond(request):  # type: ignore[no-untyped-def]
+        started.set()
+        release.wait(5)  # the client disconnects while the view works
+        done.set()
+        return HttpResponse(b"late")
+
+    handler._respond = respond
+
+    async def scenario() -> list[dict]:
+        communicator = ApplicationCommunicator(application, _scope(""))
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+        await communicator.send_input({"type": "http.disconnect"})
+        await communicator.wait(timeout=5)  # the handler ends without waiting for the view
+        return [message async for message in _drained(communicator)]
+
+    messages = async_to_sync(scenario)()
+    release.set()
+    assert done.wait(5)
+    assert messages == []  # nothing sent to a client that left
+    events = [event for event, _ in noted.seen]
+    assert events[0] == "started" and "finished" in events  # as Django: request_finished for a client gone
+
+
+async def _drained(communicator):  # type: ignore[no-untyped-def]
+    while not communicator.output_queue.empty():
+        yield communicator.output_queue.get_nowait()
