@@ -226,6 +226,21 @@ class SyncChainHandler(ASGIHandler):
         return self.get_response(request)
 
 
+def drop_needless_cache_closing() -> bool:
+    """Disconnect Django's ``close_caches`` from ``request_finished`` when no configured cache has
+    anything to close: their classes keep ``BaseCache.close``, a no-op (the local-memory, database,
+    file and Redis caches; only memcached's close something). Looking each cache up in its
+    context-local to call that no-op cost ~4 % of a light signed-in request's instructions
+    (callgrind, bench/http). Returns whether it was disconnected."""
+    from django.core import signals
+    from django.core.cache import caches, close_caches
+    from django.core.cache.backends.base import BaseCache
+
+    if any(type(caches[alias]).close is not BaseCache.close for alias in settings.CACHES):
+        return False
+    return signals.request_finished.disconnect(close_caches)
+
+
 def settle_startup_objects() -> None:
     """Load what the first request would (the URLconf, hence every view and the libraries they
     import), then move every object alive to the collector's permanent generation (``gc.freeze``).
@@ -248,5 +263,6 @@ def settle_startup_objects() -> None:
     get_resolver().url_patterns  # noqa: B018 -- imports the root URLconf and, through it, the views
     for alias in settings.CACHES:
         caches[alias]  # noqa: B018 -- made now, in the root context (above)
+    drop_needless_cache_closing()
     gc.collect()
     gc.freeze()

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, ObjectDoesNotExist
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.fields.mixins import FieldCacheMixin
@@ -96,6 +96,62 @@ def compile_queryset(rows: QuerySet[Any]) -> Compiled | None:
     return sql, tuple(params)
 
 
+class _Layout:
+    """Where a model's fields and the annotations lie in the rows of one SQL (what
+    ``RawQuerySet`` resolves from the cursor's description), kept per model, database and SQL."""
+
+    _kept: OrderedDict[tuple[Any, ...], _Layout] = OrderedDict()
+    _lock = threading.Lock()
+    SIZE = 512
+
+    def __init__(self, model: type[Model], using: str, description: Any) -> None:
+        identifier = connections[using].introspection.identifier_converter
+        columns = [identifier(column[0]) for column in description]
+        named = [(identifier(field.column or ""), field) for field in model._meta.fields]  # concrete: a column each
+        by_column = dict(named)
+        if identifier(model._meta.pk.column or "") not in columns:
+            raise FieldDoesNotExist("Raw query must include the primary key")
+        self.model, self.using = model, using
+        fields = [(column, field) for column, field in named if column in columns]
+        self.names = [field.attname for _, field in fields]
+        self.positions = [columns.index(column) for column, _ in fields]
+        self.annotations = [(column, place) for place, column in enumerate(columns) if column not in by_column]
+        found = [by_column.get(column) for column in columns]
+        self.expressions = [field.get_col(field.model._meta.db_table) if field else None for field in found]
+
+    @classmethod
+    def of(cls, model: type[Model], using: str, sql: str, description: Any) -> _Layout:
+        key = (model, using, sql)
+        with cls._lock:
+            layout = cls._kept.get(key)
+            if layout is not None:
+                cls._kept.move_to_end(key)
+                return layout
+        layout = cls(model, using, description)
+        with cls._lock:
+            cls._kept[key] = layout
+            while len(cls._kept) > cls.SIZE:
+                cls._kept.popitem(last=False)
+        return layout
+
+    def instances(self, rows: list[tuple[Any, ...]]) -> list[Any]:
+        rows = _converted(self.model, self.using, self.expressions, rows)
+        found = []
+        for values in rows:
+            instance = self.model.from_db(self.using, self.names, [values[place] for place in self.positions])
+            for column, place in self.annotations:
+                setattr(instance, column, values[place])
+            found.append(instance)
+        return found
+
+
+def _converted(model: type[Model], using: str, expressions: list[Any], rows: list[Any]) -> list[Any]:
+    """``rows`` with each column converted as the ORM converts it on the current connection."""
+    compiler = model._default_manager.none().query.get_compiler(using=using)
+    converters = compiler.get_converters(expressions)
+    return list(compiler.apply_converters(rows, converters)) if converters else rows
+
+
 class Prepared:
     def __init__(
         self,
@@ -153,12 +209,18 @@ class Prepared:
         return kept[0]
 
     def instances(self, user: Model, model: type[Model], *, using: str = DEFAULT_DB_ALIAS) -> list[Any]:
-        """The ``model`` instances of ``build(user)``, fields converted, annotations as attributes
-        (``Model.objects.raw`` of the kept SQL; no ``select_related``: load relations after)."""
+        """The ``model`` instances of ``build(user)``, fields converted, annotations as attributes,
+        as ``Model.objects.raw`` of the kept SQL gives them (no ``select_related``: load relations
+        after). Which column is which field is worked out once per SQL (``_Layout``): ``raw``
+        did it again at every call, from the cursor's description."""
         compiled = self.sql(user, using=using)
         if compiled is None:
             return []
-        return list(model._default_manager.db_manager(using).raw(compiled[0], compiled[1]))
+        with connections[using].cursor() as cursor:
+            cursor.execute(*compiled)
+            layout = _Layout.of(model, using, compiled[0], cursor.description)
+            rows = cursor.fetchall()
+        return layout.instances(rows)
 
     def rows(self, user: Model, *, using: str = DEFAULT_DB_ALIAS) -> list[tuple[Any, ...]]:
         """The rows of ``build(user)`` as the database gives them, no field's conversion applied:
@@ -236,10 +298,7 @@ class KeyRead:
             rows = cursor.fetchmany(2)
         if len(rows) != 1:
             return None
-        compiler = self.model._default_manager.none().query.get_compiler(using=using)
-        converters = compiler.get_converters(expressions)
-        row = next(iter(compiler.apply_converters(rows, converters))) if converters else rows[0]
-        return self.model.from_db(using, names, row)
+        return self.model.from_db(using, names, _converted(self.model, using, expressions, rows)[0])
 
     def clear(self) -> None:
         with self._lock:

@@ -175,3 +175,23 @@ def test_each_persona_s_navigation_counts_are_kept_and_their_own(client_for, per
     bob_counts = modules.waiting_counts(bob, modules.shown_to(bob))
     assert alice_counts["messagerie"] == unread_memberships(alice).count() >= 1
     assert bob_counts["messagerie"] == unread_memberships(bob).count() != alice_counts["messagerie"]
+
+
+def test_instances_are_what_raw_gives_fields_converted_and_annotations_set(alice, bob):
+    from django.db.models import Count
+
+    from cordee.accounts.models import User as Users
+
+    def build(user: User) -> QuerySet:
+        return Users.objects.filter(is_active=True).annotate(n=Count("memberships")).order_by("pk")
+
+    prepared = Prepared(build)
+    compiled = prepared.sql(alice)
+    assert compiled is not None
+    expected = list(Users.objects.raw(*compiled))
+    for _ in range(2):  # the layout worked out, then kept
+        found = prepared.instances(alice, Users)
+        assert [(u.pk, u.date_joined, u.is_active, u.modules, u.n) for u in found] == [
+            (u.pk, u.date_joined, u.is_active, u.modules, u.n) for u in expected
+        ]
+        assert all(u.date_joined.tzinfo is not None and u._state.db == "default" for u in found)

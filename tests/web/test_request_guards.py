@@ -207,3 +207,38 @@ def test_the_server_freezes_its_start_up_objects_out_of_the_collectors_way(tmp_p
     frozen, views_loaded, collected = result.stdout.split()
     assert views_loaded == "True"  # the URLconf and its views were loaded before freezing
     assert int(frozen) > 100_000 and int(collected) < int(frozen) // 10, result.stdout
+
+
+def test_caches_with_nothing_to_close_are_not_closed_after_every_request(tmp_path, monkeypatch):
+    """Django's ``close_caches`` calls each cache's ``close`` after every request; Cordée's caches
+    (local memory, database, Redis) have nothing to close, so the server disconnects it at start-up
+    (``drop_needless_cache_closing``); a cache that closes something keeps it."""
+    probe = (
+        "import cordee.asgi; from django.core import signals; from django.core.cache import close_caches; "
+        "print(any(r[1]() is close_caches for r in signals.request_finished.receivers))"
+    )
+    result = run_fresh_interpreter(probe, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["False"]
+
+    from django.core import signals
+    from django.core.cache import caches, close_caches
+    from django.core.cache.backends.base import BaseCache
+
+    from cordee.lib.asgi import drop_needless_cache_closing
+
+    def connected() -> bool:
+        return any(receiver[1]() is close_caches for receiver in signals.request_finished.receivers)
+
+    was_connected = connected()
+    signals.request_finished.connect(close_caches)
+    try:
+        monkeypatch.setattr(type(caches["default"]), "close", lambda self, **kwargs: None)  # closes something
+        assert drop_needless_cache_closing() is False and connected()
+        monkeypatch.setattr(type(caches["default"]), "close", BaseCache.close)
+        assert drop_needless_cache_closing() is True and not connected()
+    finally:
+        if was_connected:
+            signals.request_finished.connect(close_caches)
+        else:
+            signals.request_finished.disconnect(close_caches)
