@@ -97,7 +97,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "cordee.lib.bodies.MalformedBodyMiddleware",  # before the CSRF check, which reads form bodies
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cordee.accounts.middleware.AuthenticationMiddleware",  # Django's, the user read at once
     "cordee.accounts.middleware.AtomicAccountPostsMiddleware",
     "cordee.accounts.middleware.IdleSessionTimeoutMiddleware",
     "allauth.account.middleware.AccountMiddleware",

@@ -12,6 +12,8 @@ from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
+from django.contrib.auth.middleware import get_user as get_request_user
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
@@ -42,6 +44,17 @@ def _back_to(request: HttpRequest) -> str:
         parts = urlsplit(referer)
         return parts.path + (f"?{parts.query}" if parts.query else "")
     return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
+    """Django's, with ``request.user`` read at once instead of behind a lazy object. Every dynamic
+    request asks for the user (the idle-session check below does, first), so the laziness saved
+    nothing, and each of the ~130 reads of ``request.user``'s attributes in a light signed-in
+    request went through the proxy: 8 % of its instructions (callgrind, bench/http)."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)
+        request.user = get_request_user(request)  # Django's, which the lazy object would have called
 
 
 class IdleSessionTimeoutMiddleware:

@@ -81,3 +81,31 @@ def test_a_password_change_still_ends_the_other_sessions(client, alice):
     alice.set_password("another-long-password-2026")
     alice.save()
     assert client.get("/api/library/collections").status_code == 401
+
+
+def test_the_request_user_is_read_at_once_not_behind_a_lazy_object(rf, alice):
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.utils.functional import LazyObject
+
+    from cordee.accounts.middleware import AuthenticationMiddleware
+
+    def through(request):  # type: ignore[no-untyped-def]
+        SessionMiddleware(lambda r: None).process_request(request)
+        return request
+
+    anonymous = through(rf.get("/"))
+    AuthenticationMiddleware(lambda r: None).process_request(anonymous)
+    assert type(anonymous.user) is AnonymousUser  # noqa: E721 -- the class itself, no proxy
+
+    signed_in = through(rf.get("/"))
+    signed_in.session.update(
+        {
+            "_auth_user_id": str(alice.pk),
+            BACKEND_SESSION_KEY: "cordee.accounts.backends.ModelBackend",
+            "_auth_user_hash": alice.get_session_auth_hash(),
+        }
+    )
+    AuthenticationMiddleware(lambda r: None).process_request(signed_in)
+    assert type(signed_in.user) is User and not isinstance(signed_in.user, LazyObject)  # noqa: E721
+    assert signed_in.user.pk == alice.pk
