@@ -200,7 +200,8 @@ class SyncChainHandler(ASGIHandler):
         """In a request thread: ``request_started``, middleware and view, and the close of a
         response held in memory (its body is bytes by now; ``request_finished`` then gives this
         thread's database connection back, as Django's ``close_old_connections`` does: a broken
-        one, or one past ``CONN_MAX_AGE``, is closed)."""
+        one, or one past ``CONN_MAX_AGE``, is closed). After a streamed response's view, or an
+        error, the connection is given back the same way."""
         signals.request_started.send(sender=self.__class__, scope=scope)
         try:
             response = self._respond(request)
@@ -210,7 +211,9 @@ class SyncChainHandler(ASGIHandler):
         response._handler_class = self.__class__  # type: ignore[attr-defined]  # Django's own handler sets it too
         if isinstance(response, FileResponse):
             response.block_size = self.chunk_size  # the ASGI server does the chunking
-        if not response.streaming:
+        if response.streaming:
+            close_old_connections()  # the view is done: its connection goes back now, the body is sent later
+        else:
             response.close()
         return response
 

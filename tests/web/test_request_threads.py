@@ -230,6 +230,32 @@ def test_a_streamed_response_is_closed_after_its_body_is_sent(handler_signals):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_view_of_a_streamed_response_gives_its_connection_back(handler_signals):
+    from django.http import StreamingHttpResponse
+
+    from cordee.accounts.models import User
+
+    application, handler, noted = handler_signals
+    used: list = []
+
+    async def parts():  # type: ignore[no-untyped-def]
+        yield b"streamed"
+
+    def respond(request):  # type: ignore[no-untyped-def]
+        User.objects.exists()  # the view reads the database
+        used.append(connections["default"])  # this thread's connection handler
+        return StreamingHttpResponse(parts())
+
+    handler._respond = respond
+    messages = _drive(application)
+    assert b"".join(m.get("body", b"") for m in messages[1:]) == b"streamed"
+    if connection.vendor == "sqlite":
+        assert used[0].connection is not None  # a request thread keeps its SQLite connection
+    else:
+        assert used[0].connection is None  # a pooled PostgreSQL connection went back at the view's end
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_client_that_leaves_during_the_view_still_ends_the_request(handler_signals):
     from django.http import HttpResponse
 
