@@ -37,13 +37,13 @@ session_ended = Signal()  # kwargs: session_key
 sessions_invalidated = Signal()  # kwargs: user_id, reason
 
 LAST_SEEN_KEY = "cordee_last_seen"
+LOGIN_AT_KEY = "cordee_login_at"
 # Sessions signed in before Cordée's backends (``cordee.accounts.backends``) name the classes they
 # extend; such a session is read as naming Cordée's, which Django's ``get_user`` then accepts.
 RENAMED_BACKENDS = {
     "django.contrib.auth.backends.ModelBackend": "cordee.accounts.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend": "cordee.accounts.backends.AuthenticationBackend",
 }
-LOGIN_AT_KEY = "cordee_login_at"
 
 
 # Chosen once, with the settings: a cache that every process shares, or none.
