@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,7 +33,7 @@ from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.base import BaseHandler
 from django.db import close_old_connections
-from django.http import FileResponse, HttpRequest, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponseBase, StreamingHttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.urls import set_script_prefix
 
@@ -211,15 +212,30 @@ class SyncChainHandler(ASGIHandler):
         response._handler_class = self.__class__  # type: ignore[attr-defined]  # Django's own handler sets it too
         if isinstance(response, FileResponse):
             response.block_size = self.chunk_size  # the ASGI server does the chunking
+        if isinstance(response, StreamingHttpResponse) and isinstance(body := response.streaming_content, Iterator):
+            response.streaming_content = self._pulled(body)  # a synchronous body (is_async false)
         if response.streaming:
             close_old_connections()  # the view is done: its connection goes back now, the body is sent later
         else:
             response.close()
         return response
 
+    async def _pulled(self, chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+        """A synchronous body (a ``FileResponse``'s file, a generator) read one chunk at a time in a
+        request thread while the chunks before it are sent. Django's ``StreamingHttpResponse``
+        reads such a body whole into memory before sending any of it under ASGI (with a warning):
+        a large download would sit in the server's memory."""
+        pull = sync_to_async(_next_chunk, thread_sensitive=False, executor=self.executor)
+        while (chunk := await pull(chunks)) is not None:
+            yield chunk
+
     def _respond(self, request: HttpRequest) -> HttpResponseBase:
         """The middleware and the view."""
         return self.get_response(request)
+
+
+def _next_chunk(chunks: Iterator[bytes]) -> bytes | None:
+    return next(chunks, None)
 
 
 def drop_needless_cache_closing() -> bool:

@@ -289,3 +289,67 @@ def test_a_client_that_leaves_during_the_view_still_ends_the_request(handler_sig
 async def _drained(communicator):  # type: ignore[no-untyped-def]
     while not communicator.output_queue.empty():
         yield communicator.output_queue.get_nowait()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_synchronous_stream_is_sent_while_it_is_read(handler_signals):
+    """Django reads a synchronous iterator whole before sending any of it under ASGI: a large
+    download would sit in memory. Here its first chunk reaches the client while the view's
+    generator still waits to make its second."""
+    import warnings
+
+    from django.http import StreamingHttpResponse
+
+    application, handler, noted = handler_signals
+    first_sent = threading.Event()
+    made: list[int] = []
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for index in range(5):
+            if index == 1:
+                first_sent.wait(5)  # only once the client holds the first chunk
+            made.append(index)
+            yield b"%d" % index * 70_000  # more than one chunk of the handler's each
+
+    handler._respond = lambda request: StreamingHttpResponse(chunks())
+
+    async def scenario() -> tuple[list[dict], list[int]]:
+        communicator = ApplicationCommunicator(application, _scope(""))
+        await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        messages = [await communicator.receive_output(timeout=3), await communicator.receive_output(timeout=3)]
+        made_then = list(made)
+        first_sent.set()
+        while messages[-1].get("more_body"):
+            messages.append(await communicator.receive_output(timeout=5))
+        await communicator.wait(timeout=5)
+        return messages, made_then
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        messages, made_then = async_to_sync(scenario)()
+    assert messages[0]["status"] == 200
+    assert made_then == [0]  # the second chunk was not made before the first was sent
+    assert b"".join(m.get("body", b"") for m in messages[1:]) == b"".join(b"%d" % i * 70_000 for i in range(5))
+    assert not [w for w in caught if "synchronous iterators" in str(w.message)]
+    assert [event for event, _ in noted.seen] == ["started", "finished"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_response_is_sent_in_chunks_and_its_file_closed(handler_signals, tmp_path):
+    from django.http import FileResponse
+
+    application, handler, noted = handler_signals
+    path = tmp_path / "big.bin"
+    path.write_bytes(bytes(range(256)) * 1024)  # 256 KiB: four chunks of the handler's
+    opened: list = []
+
+    def respond(request):  # type: ignore[no-untyped-def]
+        opened.append(path.open("rb"))
+        return FileResponse(opened[0], content_type="application/octet-stream")
+
+    handler._respond = respond
+    messages = _drive(application)
+    bodies = [m["body"] for m in messages[1:] if m.get("body")]
+    assert b"".join(bodies) == path.read_bytes()
+    assert len(bodies) == 4 and max(len(b) for b in bodies) == handler.chunk_size
+    assert opened[0].closed
