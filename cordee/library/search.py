@@ -4,9 +4,9 @@
 compiles it for the database in use:
 
 - **SQLite** (the embedded default): an FTS5 table ``library_article_fts`` over ``title``,
-  ``abstract_text`` and ``terms`` (tokenizer ``porter unicode61 remove_diacritics 2``), kept in step
-  with ``library_article`` by triggers (migration ``0002``); ranked by ``bm25`` with the title
-  weighing 10, the terms 3, the abstract 1.
+  ``abstract_text`` and ``terms`` (tokenizer ``porter unicode61 remove_diacritics 2``, a prefix
+  index of four letters: migration ``0006``), kept in step with ``library_article`` by triggers;
+  ranked by ``bm25`` with the title weighing 10, the terms 3, the abstract 1.
 - **PostgreSQL**: a narrow table ``library_search`` (migration ``0003``), one row per live article
   with a ``tsvector`` (``english`` configuration; title weight A, abstract B, terms C, plus one
   lexeme per filter value such as ``type:review`` or ``year:2019``) under a GIN index, written by

@@ -348,3 +348,56 @@ def test_sqlite_joins_its_matches_to_the_narrow_key_index(shared_articles):
         plan = " / ".join(row[-1] for row in cursor.fetchall())
     assert "COVERING INDEX library_article_search_key" in plan, plan
     assert "INTEGER PRIMARY KEY" not in plan, plan
+
+
+def test_sqlite_prefix_index_finds_what_the_plain_index_finds(shared_articles):
+    """Migration 0006: a four-letter prefix index (``cell*`` read ready-merged, not merged per
+    query) and automerge 8. Prefixes of four letters and of other lengths find exactly what a
+    table without the prefix index finds, before and after the migration rebuilds the table."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's FTS5 options (PostgreSQL answers prefixes from its GIN index)")
+    import importlib
+
+    migration = importlib.import_module("cordee.library.migrations.0006_sqlite_fts_prefix_index")
+    prefixes = ["hear", "card", "pati", "diab", "cel", "ca", "cardi", "failu", "xqzw"]
+
+    def matches(table: str) -> dict[str, set[int]]:
+        with connection.cursor() as cursor:
+            found = {}
+            for prefix in prefixes:
+                cursor.execute(f"SELECT rowid FROM {table} WHERE {table} MATCH %s", [f'"{prefix}"*'])  # noqa: S608
+                found[prefix] = {row[0] for row in cursor.fetchall()}
+            return found
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'library_article_fts'")
+        assert "prefix='4'" in cursor.fetchone()[0]
+        cursor.execute("SELECT v FROM library_article_fts_config WHERE k = 'automerge'")
+        assert cursor.fetchone()[0] == 8
+        cursor.execute(
+            "CREATE VIRTUAL TABLE temp.plain_fts USING fts5(title, abstract_text, terms, content='', "
+            f"{migration.TOKENIZE})"
+        )
+        cursor.execute(
+            "INSERT INTO temp.plain_fts(rowid, title, abstract_text, terms) "
+            "SELECT id, title, abstract_text, terms FROM library_article"
+        )
+    try:
+        expected = matches("plain_fts")
+        assert len(expected["hear"]) > 20 and len(expected["ca"]) > 100 and not expected["xqzw"]
+        assert matches("library_article_fts") == expected
+
+        class Editor:  # what the migration's function uses of a schema editor
+            def __init__(self) -> None:
+                self.connection = connection
+
+            def execute(self, sql: str) -> None:
+                with connection.cursor() as cursor:
+                    cursor.execute(sql)
+
+        migration.forwards(None, Editor())  # made again and rebuilt from library_article
+        assert matches("library_article_fts") == expected
+        assert {a.pmid for a in search("card*").articles}  # the search's own SQL reads it
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE temp.plain_fts")
