@@ -1,6 +1,7 @@
 """One request of bench/http driven through ``cordee.asgi`` inside this process, without a server.
 
-    .venv/bin/python bench/http/inprocess.py [--postgres] [--target page] [-n 300] [--profile]
+    .venv/bin/python bench/http/inprocess.py [--postgres] [--target page|json_get|json_light|json_post|home]
+        [-n 300] [--profile]
 
 The same world as ``run.py`` (bench/messaging's seed and production environment); each request
 is an ASGI call on the application, so what is measured is the request path and the view, not
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import cProfile
 import io
+import json
 import pstats
 import statistics
 import sys
@@ -35,7 +37,17 @@ TARGETS = {
     "json_get": ("GET", "/api/messaging/conversations", "application/json", 200),
     "json_light": ("GET", "/api/library/collections", "application/json", 200),
     "home": ("GET", "/", "text/html", 200),
+    "json_post": ("POST", "/api/messaging/conversations/{direct}/messages", "application/json", 201),
 }
+_sends = iter(range(10**9))
+
+
+def _body(method: str) -> bytes:
+    """A message to send (POST: a new client key each time, as run.py's json_post), else nothing."""
+    if method != "POST":
+        return b""
+    n = next(_sends)
+    return json.dumps({"body": f"message {n}", "key": f"bench-inproc-{n:012d}"}).encode()
 
 
 async def _call(app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]]) -> int:
@@ -60,7 +72,7 @@ async def _call(app: Any, method: str, path: str, headers: list[tuple[bytes, byt
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": _body(method), "more_body": False}
         await asyncio.sleep(3600)
         return {"type": "http.disconnect"}
 
@@ -87,8 +99,11 @@ def main() -> None:
         from cordee.asgi import application
 
         method, path, accept, expected = TARGETS[args.target]
+        path = path.format(direct=world["directs"][0])
         cookie = f"{world['users'][0]['cookie']}; cordee_csrf={CSRF}"
         headers = [(b"host", b"127.0.0.1:8000"), (b"cookie", cookie.encode()), (b"accept", accept.encode())]
+        if method == "POST":
+            headers += [(b"content-type", b"application/json"), (b"origin", b"http://127.0.0.1:8000")]
         headers.append((b"x-csrftoken", CSRF.encode()))
 
         async def rounds() -> list[float]:
@@ -97,7 +112,7 @@ def main() -> None:
                 if status != expected:
                     raise SystemExit(f"{path}: {status}, expected {expected}")
             found = []
-            for _ in range(7):
+            for _ in range(7 if args.n else 0):  # -n 0: the warm-up alone (a baseline for callgrind)
                 start = time.process_time()
                 for _ in range(args.n):
                     await _call(application, method, path, headers)
@@ -106,7 +121,8 @@ def main() -> None:
 
         loop = asyncio.new_event_loop()
         cpu = loop.run_until_complete(rounds())
-        print(f"{name} {args.target}: CPU ms/request best {min(cpu):.2f} median {statistics.median(cpu):.2f}")
+        if cpu:
+            print(f"{name} {args.target}: CPU ms/request best {min(cpu):.2f} median {statistics.median(cpu):.2f}")
         if args.profile:
             from cordee.lib.asgi import SyncChainHandler
 

@@ -1,5 +1,5 @@
 """Authentication backends: Django's and allauth's, with the signed-in user read by SQL kept once
-per database (``cordee.lib.prepared.KeyRead``) instead of a queryset compiled on every request.
+per database (``cordee.db.reads.KeyRead``) instead of a queryset compiled on every request.
 
 Sessions signed in before these classes carry the path of the class they extend; the session
 engine reads those paths as these (``cordee.accounts.sessions.RENAMED_BACKENDS``), so no one is signed out.
@@ -13,7 +13,7 @@ from allauth.account.auth_backends import AuthenticationBackend as AllauthBacken
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 
-from cordee.lib.prepared import KeyRead
+from cordee.db.reads import KeyRead
 
 _USERS = KeyRead(get_user_model())
 

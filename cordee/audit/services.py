@@ -22,6 +22,7 @@ from cordee.audit import locks, mac
 from cordee.audit.chain import GENESIS_HASH, content_hash, header_hash
 from cordee.audit.models import AuditEntry
 from cordee.db.inserts import inserts
+from cordee.db.reads import reverse_one
 
 PATIENT_KIND = "patient"
 
@@ -37,7 +38,7 @@ def actor_display(user: Any) -> dict[str, str]:
     if user.kind == PATIENT_KIND:
         return {"role": PATIENT_KIND}
     display = {"name": user.display_name, "role": user.kind}
-    professional = getattr(user, "professional", None) if user.kind == "professional" else None
+    professional = reverse_one(user, "professional") if user.kind == "professional" else None
     if professional is not None:
         display["rpps"] = professional.rpps
         display["role"] = professional.profession_label

@@ -36,6 +36,8 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.fields.mixins import FieldCacheMixin
 
+from cordee.db.reads import converted
+
 Compiled = tuple[str, tuple[Any, ...]]
 
 
@@ -135,7 +137,7 @@ class _Layout:
         return layout
 
     def instances(self, rows: list[tuple[Any, ...]]) -> list[Any]:
-        rows = _converted(self.model, self.using, self.expressions, rows)
+        rows = converted(self.model, self.using, self.expressions, rows)
         found = []
         for values in rows:
             instance = self.model.from_db(self.using, self.names, [values[place] for place in self.positions])
@@ -143,13 +145,6 @@ class _Layout:
                 setattr(instance, column, values[place])
             found.append(instance)
         return found
-
-
-def _converted(model: type[Model], using: str, expressions: list[Any], rows: list[Any]) -> list[Any]:
-    """``rows`` with each column converted as the ORM converts it on the current connection."""
-    compiler = model._default_manager.none().query.get_compiler(using=using)
-    converters = compiler.get_converters(expressions)
-    return list(compiler.apply_converters(rows, converters)) if converters else rows
 
 
 class Prepared:
@@ -251,54 +246,6 @@ class Prepared:
         except BuildQueried:
             return None
         return (first,) if first == second and not guard.refused else None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
-
-
-class KeyRead:
-    """A ``model`` instance by its primary key — what ``model._default_manager.get(pk=…)`` answers —
-    with the SQL compiled once per database and kept. ``get`` built and compiled its query at every
-    call, about three times the cost of running it; the signed-in user is read so on every request
-    (bench/http, issue 21). The values are converted by the current connection's converters, as the
-    ORM does; the manager's own filters, if any, are part of the kept SQL."""
-
-    _SENTINEL = -7_919_000_013  # a key no row has: its place among the compiled parameters is the key's
-
-    def __init__(self, model: type[Model]) -> None:
-        self.model = model
-        self._kept: dict[str, tuple[str, tuple[Any, ...], int, list[Any], list[str]]] = {}
-        self._lock = threading.Lock()
-
-    def _compiled(self, using: str) -> tuple[str, tuple[Any, ...], int, list[Any], list[str]]:
-        kept = self._kept.get(using)
-        if kept is not None:
-            return kept
-        rows = self.model._default_manager.db_manager(using).filter(pk=self._SENTINEL)
-        compiler = rows.query.get_compiler(using=using)
-        sql, params = compiler.as_sql()
-        places = [index for index, value in enumerate(params) if value == self._SENTINEL]
-        if len(places) != 1:
-            raise RuntimeError(f"KeyRead({self.model.__name__}): the key is not one parameter of {sql!r}")
-        expressions = [selected[0] for selected in compiler.select[: compiler.col_count]]
-        names = [expression.target.attname for expression in expressions]
-        kept = (sql, tuple(params), places[0], expressions, names)
-        with self._lock:
-            self._kept[using] = kept
-        return kept
-
-    def get(self, pk: Any, *, using: str = DEFAULT_DB_ALIAS) -> Any | None:
-        """The instance whose key is ``pk``, or None."""
-        sql, params, place, expressions, names = self._compiled(using)
-        connection = connections[using]
-        value = self.model._meta.pk.get_db_prep_value(pk, connection, prepared=False)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, (*params[:place], value, *params[place + 1 :]))
-            rows = cursor.fetchmany(2)
-        if len(rows) != 1:
-            return None
-        return self.model.from_db(using, names, _converted(self.model, using, expressions, rows)[0])
 
     def clear(self) -> None:
         with self._lock:

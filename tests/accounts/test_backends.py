@@ -1,5 +1,5 @@
 """The signed-in user is read by SQL kept per database (``cordee.accounts.backends``,
-``cordee.lib.prepared.KeyRead``): same user as the ORM's ``get``, the same refusals, and sessions
+``cordee.db.reads.KeyRead``): same user as the ORM's ``get``, the same refusals, and sessions
 signed in under the classes these backends extend still read as signed in."""
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.functional import SimpleLazyObject
 
 from cordee.accounts.backends import _USERS, AuthenticationBackend, ModelBackend
-from cordee.accounts.models import User
-from cordee.lib.prepared import KeyRead
+from cordee.accounts.models import Professional, User
+from cordee.db.reads import KeyRead, reverse_one
 from tests.conftest import login_as
 
 
@@ -40,6 +41,30 @@ def test_a_missing_key_is_none_and_the_sql_is_compiled_once(alice):
         read.get(alice.pk)
     assert len(queries) == 2 and queries[0]["sql"] == queries[1]["sql"]
     assert list(read._kept) == ["default"]
+
+
+def test_a_professional_profile_is_read_by_kept_sql_and_cached_as_the_orm_caches_it(alice, paula):
+    """``reverse_one(user, "professional")``: what ``user.professional`` gives, one query on a fresh
+    user, none after (the descriptor reads the same cache), and None for someone without one."""
+    fresh = User.objects.get(pk=alice.pk)
+    with CaptureQueriesContext(connection) as queries:
+        found = reverse_one(fresh, "professional")
+        again = reverse_one(fresh, "professional")
+        through_orm = fresh.professional
+        back = found.user
+    assert len(queries) == 1
+    assert found is again is through_orm and back is fresh
+    assert [getattr(found, f.attname) for f in Professional._meta.concrete_fields] == [
+        getattr(alice.professional, f.attname) for f in Professional._meta.concrete_fields
+    ]
+    patient = User.objects.get(pk=paula.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert reverse_one(patient, "professional") is None
+        with pytest.raises(Professional.DoesNotExist):
+            patient.professional  # noqa: B018  # the ORM's cached answer: none
+    assert len(queries) == 1
+    lazy = SimpleLazyObject(lambda: User.objects.get(pk=alice.pk))  # as Channels' scope user
+    assert reverse_one(lazy, "professional").rpps == alice.professional.rpps
 
 
 def test_a_key_that_is_not_a_number_is_refused_as_by_the_orm():
