@@ -18,23 +18,15 @@ triggers of migration 0002, rebuilt from ``library_article`` and merged into one
 minutes a million articles). PostgreSQL answers prefixes from its GIN index: nothing to do there.
 """
 
+import importlib
+
 from django.db import migrations
 
+# Migration 0002's statements: its triggers (after the table) and the drops of both. Its file never
+# changes once applied, so the table made again here keeps exactly the triggers it had.
+FIRST = importlib.import_module("cordee.library.migrations.0002_full_text_indexes")
 COLUMNS = "title, abstract_text, terms, content='library_article', content_rowid='id'"
 TOKENIZE = "tokenize='porter unicode61 remove_diacritics 2'"
-TRIGGERS = [
-    """CREATE TRIGGER library_article_fts_ai AFTER INSERT ON library_article BEGIN
-        INSERT INTO library_article_fts(rowid, title, abstract_text, terms)
-        VALUES (new.id, new.title, new.abstract_text, new.terms); END""",
-    """CREATE TRIGGER library_article_fts_ad AFTER DELETE ON library_article BEGIN
-        INSERT INTO library_article_fts(library_article_fts, rowid, title, abstract_text, terms)
-        VALUES ('delete', old.id, old.title, old.abstract_text, old.terms); END""",
-    """CREATE TRIGGER library_article_fts_au AFTER UPDATE OF title, abstract_text, terms ON library_article BEGIN
-        INSERT INTO library_article_fts(library_article_fts, rowid, title, abstract_text, terms)
-        VALUES ('delete', old.id, old.title, old.abstract_text, old.terms);
-        INSERT INTO library_article_fts(rowid, title, abstract_text, terms)
-        VALUES (new.id, new.title, new.abstract_text, new.terms); END""",
-]
 
 
 def _remake(options: str, automerge: int):
@@ -42,13 +34,10 @@ def _remake(options: str, automerge: int):
         if schema_editor.connection.vendor != "sqlite":
             return
         for statement in (
-            "DROP TRIGGER IF EXISTS library_article_fts_au",
-            "DROP TRIGGER IF EXISTS library_article_fts_ad",
-            "DROP TRIGGER IF EXISTS library_article_fts_ai",
-            "DROP TABLE IF EXISTS library_article_fts",
+            *FIRST.SQLITE_REVERSE,  # the triggers, then the table
             f"CREATE VIRTUAL TABLE library_article_fts USING fts5({COLUMNS}, {TOKENIZE}{options})",
             f"INSERT INTO library_article_fts(library_article_fts, rank) VALUES ('automerge', {automerge:d})",  # noqa: S608  # constants
-            *TRIGGERS,
+            *FIRST.SQLITE[1:],  # the triggers
             "INSERT INTO library_article_fts(library_article_fts) VALUES ('rebuild')",
             "INSERT INTO library_article_fts(library_article_fts) VALUES ('optimize')",  # one segment
         ):
