@@ -192,26 +192,28 @@ def _facets(filters: Filters) -> tuple[str, list[str], list[int]]:
     return " & ".join(parts), where, values
 
 
-def _candidate_sql(query: Query, filters: Filters, *, since: int | None = None) -> tuple[str, list]:
+def _candidate_sql(query: Query, filters: Filters, *, window: tuple[int, int] | None = None) -> tuple[str, list]:
     """At most ``CANDIDATES`` matches, the last imported first, each with its score (lower is better).
 
     The bound is what keeps a very common word cheap: both engines stream the matches in id order
     (FTS5 walks its doclists backwards, PostgreSQL the narrow table's key backwards or the GIN
     bitmap) and stop after ``CANDIDATES``; only those are scored and sorted. A query with fewer
-    matches than that (most of them) is ranked exactly. PostgreSQL: ``since`` keeps to the
-    articles after that id (``_window_start``)."""
+    matches than that (most of them) is ranked exactly. PostgreSQL: ``window`` keeps to the
+    articles of those blocks of ids (``_window``), one GIN query with the words and filters."""
     if connection.vendor == "postgresql":
         facets, where, values = _facets(filters)
-        if since is not None:
-            where, values = [*where, "s.article_id > %s"], [*values, since]
+        if window is not None:
+            blocks = "(" + " | ".join(_lexeme(f"block:{b}") for b in range(window[0], window[1] + 1)) + ")"
+            facets = f"{facets} & {blocks}" if facets else blocks
         condition = "s.search_vector @@ (to_tsquery('english', %s)" + (" && %s::tsquery)" if facets else ")")
         tail = "".join(f" AND {w}" for w in where)
         tsquery = compile_tsquery(query)
         loose = compile_tsquery(query, phrases=False, negations=False)
-        if loose != tsquery:
-            # A phrase (or an exclusion): its words' articles first, the newest first, from the
-            # index alone; the phrase is then checked on those in order until enough are found —
-            # not on every article holding the words.
+        if _has_phrase(query):
+            # A phrase: its words' articles first (the words of an excluded phrase left out), the
+            # newest first, from the index alone; the phrase is then checked on those in order
+            # until enough are found — not on every article holding the words. An exclusion of
+            # words is one GIN query with the rest: the index answers it exactly, no row read.
             inner = (
                 f"SELECT w.* FROM (SELECT {_ROW} FROM library_search s WHERE {condition}{tail} "  # noqa: S608
                 "ORDER BY s.article_id DESC OFFSET 0) w WHERE w.search_vector @@ to_tsquery('english', %s) LIMIT %s"
@@ -259,7 +261,7 @@ def _kept(key: str, read: Callable[[], Any]) -> Any:
 # backward scan of the narrow table's key checks about CANDIDATES / share rows, each one's
 # tsvector read from TOAST: ~3.5 µs a row. The GIN bitmap merges the posting lists of the words and
 # filter values asked for: ~0.056 µs an entry (15 ms for the 267,000 articles holding "cancer");
-# what it then fetches is bounded by the window (``_window_start``), so it is not counted.
+# what it then fetches is bounded by the window (``_window``), so it is not counted.
 _ROW_US = 3.5
 _POSTING_US = 0.056
 _FETCH_US = 0.7  # the GIN bitmap without a window (a phrase, an exclusion): each match's row fetched
@@ -267,6 +269,12 @@ _FETCH_US = 0.7  # the GIN bitmap without a window (a phrase, an exclusion): eac
 # to hold CANDIDATES matches (the statistics' share is an estimate; a window that holds too few
 # matches is searched again without it).
 WINDOW_MARGIN = 2
+# Each search row holds the lexeme of its block of 2 ** BLOCK_BITS ids (``block:122`` for ids
+# 999,424–1,007,615; migration 0007 wrote them with the same size, so changing it means rewriting
+# every row: ``library_reindex``). A window of more blocks than MAX_BLOCKS is not taken: ORing that
+# many posting lists would cost what the window saves.
+BLOCK_BITS = 13
+MAX_BLOCKS = 64
 
 
 def _backward_is_cheaper(share: float, entries: float, *, windowed: bool = True) -> bool:
@@ -280,15 +288,18 @@ def _backward_is_cheaper(share: float, entries: float, *, windowed: bool = True)
     return CANDIDATES * _ROW_US / share < bitmap
 
 
-def _window_start(cursor: Any, share: float) -> int | None:
-    """PostgreSQL, the GIN bitmap: the id after which the newest ``CANDIDATES × WINDOW_MARGIN /
-    share`` articles lie, or None where that is most of the table (or the share is unknown).
+def _window(cursor: Any, share: float) -> tuple[int, int] | None:
+    """PostgreSQL, the GIN bitmap: the first and last blocks of ids (``BLOCK_BITS``) holding the
+    newest ``CANDIDATES × WINDOW_MARGIN / share`` articles, or None where that is most of the
+    table, more than ``MAX_BLOCKS`` blocks, or the share is unknown.
 
     The bitmap holds every match; fetching each one's row to keep the newest CANDIDATES was half
-    of a common word's search (72,730 rows for "treatment outcome", 55 of 74 ms). ANDed with the
-    key's range, it fetches ~2 × CANDIDATES (26 ms). The newest CANDIDATES matches are the same
-    either way when the window holds that many; ``_candidates`` searches again without it
-    otherwise."""
+    of a common word's search (72,730 rows for "treatment outcome", 55 of 74 ms), and ANDing the
+    bitmap with the key's range still merged the words' whole posting lists (28 ms of "risk
+    factors"' 34 at a million articles). The window is now a set of block lexemes ANDed inside
+    the GIN query: GIN's fast scan walks the blocks' short posting lists and skips the words'
+    along them (5 ms). The newest CANDIDATES matches are the same either way when the window holds
+    that many; ``_candidates`` searches again without it otherwise."""
     articles = _search_rows()
     if share <= 0 or articles <= 0:
         return None
@@ -299,7 +310,9 @@ def _window_start(cursor: Any, share: float) -> int | None:
     low, high = cursor.fetchone()
     if high is None:
         return None
-    return int(high - span * (high - low + 1) / articles)  # ids with gaps (withdrawn articles) included
+    since = int(high - span * (high - low + 1) / articles)  # ids with gaps (withdrawn articles) included
+    first, last = max(since, 0) >> BLOCK_BITS, high >> BLOCK_BITS
+    return (first, last) if last - first < MAX_BLOCKS else None
 
 
 def _search_rows() -> float:
@@ -334,10 +347,10 @@ def _shares(query: Query, filters: Filters) -> tuple[float, float]:
     """The share of articles the words and filters match, and the sum of the shares of every lexeme
     they name (the length of the posting lists the GIN index merges, in articles), from the
     statistics of ``library_search``'s lexemes (words independent of each other and of the
-    filters; a phrase counted as its words, a prefix as the common lexemes it starts; a lexeme
-    too rare for the statistics as 0)."""
+    filters; a phrase counted as its words, a prefix as the common lexemes it starts, an
+    exclusion as the share of articles without it; a lexeme too rare for the statistics as 0)."""
     freqs = _lexeme_shares()
-    words = sorted({w for c in query.positive for words in c.alternatives for w in words})
+    words = sorted({w for c in query.clauses for words in c.alternatives for w in words})
     stems: dict[str, str | None] = {}
     if words:
         with connection.cursor() as cursor:
@@ -351,7 +364,7 @@ def _shares(query: Query, filters: Filters) -> tuple[float, float]:
         return freqs.get(stem, 0.0)
 
     share, entries = 1.0, 0.0
-    for clause in query.positive:
+    for clause in query.clauses:
         alternatives = []
         for option in clause.alternatives:
             option_share = 1.0
@@ -360,7 +373,8 @@ def _shares(query: Query, filters: Filters) -> tuple[float, float]:
                 option_share *= one
                 entries += one
             alternatives.append(option_share)
-        share *= min(1.0, sum(alternatives))
+        clause_share = min(1.0, sum(alternatives))
+        share *= (1.0 - clause_share) if clause.negated else clause_share
     required, years = _filter_lexemes(filters)
     for lexeme in required:
         share *= freqs.get(lexeme, 0.0)
@@ -372,10 +386,17 @@ def _shares(query: Query, filters: Filters) -> tuple[float, float]:
     return share, entries
 
 
+def _has_phrase(query: Query) -> bool:
+    """Whether ``query`` holds a phrase (of two words or more; searched or excluded): the one part
+    of a query the GIN index cannot answer alone (it keeps no positions), whose matches are a part
+    of its words' that the statistics do not tell."""
+    return compile_tsquery(query, phrases=False) != compile_tsquery(query)
+
+
 def _windowed(query: Query) -> bool:
-    """Whether a bitmap search of ``query`` takes a window (``_window_start``): not a phrase or an
-    exclusion, whose matches are a part of their words' that the statistics do not tell."""
-    return compile_tsquery(query, phrases=False, negations=False) == compile_tsquery(query)
+    """Whether a bitmap search of ``query`` takes a window (``_window``): not a phrase. Words and
+    exclusions of words have a share the statistics tell (``_shares``)."""
+    return not _has_phrase(query)
 
 
 def _plan(query: Query, filters: Filters) -> tuple[bool, float]:
@@ -398,9 +419,9 @@ def _candidates(query: Query, filters: Filters, sort: str) -> list[tuple]:
     On PostgreSQL the scan is chosen here, not left to the planner, which prices reading a row's
     ``tsvector`` from TOAST at nothing: a backward scan of the narrow table's key for words and
     filters common enough (``_backward_is_cheaper``), the GIN bitmap over a window of the newest
-    articles otherwise (``_window_start``)."""
+    articles otherwise (``_window``)."""
     with transaction.atomic(), connection.cursor() as cursor:
-        since = None
+        window = None
         if connection.vendor == "postgresql":
             cursor.execute(f"SET LOCAL work_mem = '{SEARCH_WORK_MEM}'")
             # one process: under load, parallel workers only add their start to a search's time
@@ -410,11 +431,11 @@ def _candidates(query: Query, filters: Filters, sort: str) -> list[tuple]:
             # planned with whatever the settings say later
             cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
             backward, share = _plan(query, filters)
-            since = None if backward else _window_start(cursor, share)  # read from the key: before the next line
+            window = None if backward else _window(cursor, share)  # read from the key: before the next line
             cursor.execute(f"SET LOCAL {'enable_bitmapscan' if backward else 'enable_indexscan'} = off")
-        cursor.execute(*_candidate_sql(query, filters, since=since))
+        cursor.execute(*_candidate_sql(query, filters, window=window))
         rows = cursor.fetchall()
-        if since is not None and len(rows) < CANDIDATES:  # the window held too few: all the articles
+        if window is not None and len(rows) < CANDIDATES:  # the window held too few: all the articles
             cursor.execute(*_candidate_sql(query, filters))
             rows = cursor.fetchall()
     if sort == "date":
@@ -425,7 +446,9 @@ def _candidates(query: Query, filters: Filters, sort: str) -> list[tuple]:
 
 
 # PostgreSQL: an article's search row (migration 0003): its words, weights A/B/C as in FTS5's
-# ranking, then its filter values as lexemes of their own, then one padding lexeme of 2,000 "~"
+# ranking, then its filter values as lexemes of their own, then the block of ids it lies in
+# (``block:<id >> BLOCK_BITS>``, migration 0007: the window of newest articles is a set of those
+# lexemes, ANDed inside the GIN index), then one padding lexeme of 2,000 "~"
 # (never a word: queries hold letters and digits only) that takes every vector past PostgreSQL's
 # ~2 kB threshold for storing a value out of line; lz4 compresses it to a few bytes. Set-based: a
 # SQL function per row cost twice as much at import. Each article's terms are read by its key
@@ -444,7 +467,8 @@ _SEARCH_ROWS = """
             SELECT t.kind || ':' || t.value FROM library_articleterm t
             WHERE t.article_id = a.id AND (t.kind || '') IN ('type', 'mesh')
         ) || ARRAY[
-            'lang:' || a.language, 'journal:' || a.journal_abbrev, 'year:' || a.year::text, repeat('~', 2000)
+            'lang:' || a.language, 'journal:' || a.journal_abbrev, 'year:' || a.year::text,
+            'block:' || (a.id >> {block_bits})::text, repeat('~', 2000)
         ], NULL))
     FROM library_article a
     WHERE a.deleted_at IS NULL {articles}
@@ -459,7 +483,7 @@ def index(article_ids: list[int]) -> None:
     if connection.vendor != "postgresql" or not article_ids:
         return
     with connection.cursor() as cursor:
-        cursor.execute(_SEARCH_ROWS.format(articles="AND a.id = ANY(%s)"), [list(article_ids)])
+        cursor.execute(_SEARCH_ROWS.format(articles="AND a.id = ANY(%s)", block_bits=BLOCK_BITS), [list(article_ids)])
 
 
 def index_all() -> None:
@@ -469,7 +493,7 @@ def index_all() -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE library_articleterm")
-        cursor.execute(_SEARCH_ROWS.format(articles=""))
+        cursor.execute(_SEARCH_ROWS.format(articles="", block_bits=BLOCK_BITS))
         cursor.execute("ANALYZE library_search")
 
 

@@ -198,10 +198,13 @@ def test_the_share_of_words_and_filters_comes_from_the_statistics(monkeypatch, d
     assert share(parse("patients"), Filters(year_from=2015, year_to=2016)) == pytest.approx(0.03)
     assert share(parse("patients"), Filters(year_from=1990, year_to=2016)) == pytest.approx(0.6)  # long: not lexemes
     assert share(parse("metformin"), Filters()) == 0.0  # too rare for the statistics
+    assert share(parse("patients -cancer"), Filters()) == pytest.approx(0.54)  # an exclusion: the rest
+    assert share(parse("patients -cell*"), Filters()) == pytest.approx(0.45)
     # the posting lists the GIN index merges: every word's and filter value's, in articles
     assert library_search._shares(parse("patients cancer"), Filters())[1] == pytest.approx(0.7)
     assert library_search._shares(parse("cell*"), Filters(language="eng"))[1] == pytest.approx(1.15)
     assert library_search._shares(parse("patients"), Filters(year_from=2015, year_to=2016))[1] == pytest.approx(0.65)
+    assert library_search._shares(parse("patients -cancer"), Filters())[1] == pytest.approx(0.7)  # both lists
 
 
 @pytest.mark.parametrize(
@@ -224,73 +227,133 @@ def test_the_backward_scan_is_taken_where_it_reads_less(monkeypatch, articles, s
     assert library_search._backward_is_cheaper(share, entries) is backward
 
 
-def test_a_phrase_or_an_exclusion_takes_no_window(monkeypatch, db):
-    """Their matches are a part of their words' the statistics cannot tell: no window, so the
-    bitmap fetches every match of the words, which the choice of scan counts ("cancer -mice":
-    267,000 rows fetched, or 4,500 read backwards)."""
+def test_a_phrase_takes_no_window_an_exclusion_does(monkeypatch, db):
+    """A phrase's matches are a part of its words' the statistics cannot tell: no window, so the
+    bitmap fetches every match of the words, which the choice of scan counts ("heart failure" at
+    a share of 0.268: 267,000 rows fetched, or 4,500 read backwards). An exclusion of words is
+    answered by the index and its share is told by the statistics: a window, as for words."""
     from cordee.library import search as library_search
 
     monkeypatch.setattr(library_search, "_search_rows", lambda: 1_000_000.0)
     monkeypatch.setattr(library_search, "_shares", lambda query, filters: (0.268, 0.268))
     assert library_search._plan(parse("cancer"), Filters()) == (False, 0.268)  # the bitmap, a window
-    assert library_search._plan(parse("cancer -mice"), Filters()) == (True, 0.0)
+    assert library_search._plan(parse("cancer -mice"), Filters()) == (False, 0.268)
+    assert library_search._plan(parse('cancer -"heart failure"'), Filters()) == (True, 0.0)
     assert library_search._plan(parse('"heart failure"'), Filters()) == (True, 0.0)
     monkeypatch.setattr(library_search, "_shares", lambda query, filters: (0.0068, 0.3))
     assert library_search._plan(parse('"heart failure"'), Filters()) == (False, 0.0)  # rare: the bitmap
 
 
-def test_the_window_of_newest_articles(monkeypatch, shared_articles):
-    """PostgreSQL: the GIN bitmap fetches the newest CANDIDATES × WINDOW_MARGIN / share articles'
-    rows (ids with gaps counted), none where that is half the table or the share is unknown."""
+@pytest.fixture
+def small_blocks(monkeypatch, shared_articles):
+    """PostgreSQL: the shared articles' search rows written again with blocks of 4 ids (a million
+    articles' windows span a few of 8,192; the ~790 test articles would all lie in one), and
+    ``CANDIDATES`` 10, so that windows are taken and some hold too few matches."""
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's window (FTS5 streams its doclists backwards)")
     from cordee.library import search as library_search
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*), min(article_id), max(article_id) FROM library_search")
-        rows, low, high = cursor.fetchone()
-        monkeypatch.setattr(library_search, "_search_rows", lambda: float(rows))
-        monkeypatch.setattr(library_search, "CANDIDATES", 10)
-        start = library_search._window_start(cursor, 0.5)  # the newest 40 rows' worth of ids
-        assert start == int(high - 40 * (high - low + 1) / rows)
-        cursor.execute("SELECT count(*) FROM library_search WHERE article_id > %s", [start])
-        assert 30 <= cursor.fetchone()[0] <= 50
-        assert library_search._window_start(cursor, 0.0) is None
-        assert library_search._window_start(cursor, 40 / rows) is None  # half the table: none
-
-
-def test_a_window_finds_the_newest_matches_or_is_left(monkeypatch, shared_articles):
-    """PostgreSQL: with a bound small enough for windows to be tried (10 candidates), the bitmap
-    over the window finds what the bitmap over every article finds (the newest 10 matches), and
-    searches again without it where the window held fewer (a share estimated too high)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL's window (FTS5 streams its doclists backwards)")
-    from cordee.library import search as library_search
-
+    monkeypatch.setattr(library_search, "BLOCK_BITS", 2)
     monkeypatch.setattr(library_search, "CANDIDATES", 10)
+    library_search.index_all()  # inside the test's transaction: rolled back with it
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM library_search")
         rows = cursor.fetchone()[0]
     monkeypatch.setattr(library_search, "_search_rows", lambda: float(rows))  # not analysed in the tests
+    return rows
+
+
+def test_the_window_of_newest_articles(small_blocks):
+    """PostgreSQL: the GIN bitmap reads the blocks of ids holding the newest CANDIDATES ×
+    WINDOW_MARGIN / share articles (ids with gaps counted); none where that is half the table, more
+    than MAX_BLOCKS blocks, or the share is unknown. Every row holds its own block's lexeme."""
+    from cordee.library import search as library_search
+
+    rows = small_blocks
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(article_id), max(article_id) FROM library_search")
+        low, high = cursor.fetchone()
+        first, last = library_search._window(cursor, 0.5)  # the newest 40 rows' worth of ids
+        assert (first, last) == (int(high - 40 * (high - low + 1) / rows) >> 2, high >> 2)
+        cursor.execute(
+            "SELECT count(*) FROM library_search WHERE article_id >= %s AND article_id < %s",
+            [first << 2, (last + 1) << 2],
+        )
+        assert 30 <= cursor.fetchone()[0] <= 54  # and up to 3 more ids at each end of the blocks
+        cursor.execute(
+            "SELECT count(*) FROM library_search WHERE NOT search_vector @@ "
+            "quote_literal('block:' || (article_id >> 2)::text)::tsquery"
+        )
+        assert cursor.fetchone()[0] == 0
+        assert library_search._window(cursor, 0.0) is None
+        assert library_search._window(cursor, 40 / rows) is None  # half the table: none
+        assert library_search._window(cursor, 0.1) is not None  # 200 rows of ids: about 50 blocks
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(library_search, "MAX_BLOCKS", 40)
+            assert library_search._window(cursor, 0.1) is None
+
+
+def test_a_window_finds_the_newest_matches_or_is_left(monkeypatch, small_blocks):
+    """PostgreSQL: with windows tried (10 candidates, blocks of 4 ids), the bitmap over the window's
+    blocks finds what the bitmap over every article finds (the newest 10 matches), and searches
+    again without it where the window held fewer (a share estimated too high)."""
+    from cordee.library import search as library_search
+
     cases = [(text, options) for text, options in CASES if "sort" not in options]
+    searches: list[bool] = []  # one per candidate search: whether it named blocks
+
+    def record(execute, sql, params, many, context):
+        if "FROM library_search s" in sql:
+            searches.append(any("block:" in str(p) for p in params or ()))
+        return execute(sql, params, many, context)
 
     def found(chosen) -> list:
         monkeypatch.setattr(library_search, "_plan", lambda query, filters: chosen)
-        return [_run(text, dict(options, sort="relevance")) for text, options in cases]
+        searches.clear()
+        with connection.execute_wrapper(record):
+            return [_run(text, dict(options, sort="relevance")) for text, options in cases]
 
-    with recorded_sql() as statements:
-        everywhere = found((False, 0.0))  # no share known: no window
-    assert not any("s.article_id > %s" in s for s in statements)
-    with recorded_sql() as statements:
-        assert found((False, 0.06)) == everywhere  # windows of 333 rows' ids (the table: ~790)
-        windowed = [s for s in statements if "s.article_id > %s" in s]
-        searches = [s for s in statements if "FROM library_search s" in s]
-        assert windowed
-        statements.clear()
-        assert found((False, 0.4)) == everywhere  # windows of 50 rows: most hold too few matches
-        again = [s for s in statements if "FROM library_search s" in s]
-        assert len(again) > len([s for s in statements if "s.article_id > %s" in s])  # searched again
-    assert len(windowed) <= len(searches)
+    everywhere = found((False, 0.0))  # no share known: no window
+    assert searches and not any(searches)
+    assert found((False, 0.12)) == everywhere  # windows of 167 rows of ids, ~42 blocks (the table: ~790)
+    assert any(searches)
+    assert found((False, 0.4)) == everywhere  # windows of 50 rows: most hold too few matches
+    assert searches.count(False) > 0 and searches.count(True) > 0  # some searched again without
+
+
+def test_migration_0007_writes_each_rows_block(shared_articles):
+    """PostgreSQL: migration 0007 adds the block lexeme to the rows written before it (and takes it
+    away backwards); the searches find the same articles with or without it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's search rows (SQLite's library_search stays empty)")
+    import importlib
+
+    migration = importlib.import_module("cordee.library.migrations.0007_postgres_search_blocks")
+    from cordee.library import search as library_search
+
+    assert migration.BLOCK_BITS == library_search.BLOCK_BITS
+    assert f">> {migration.BLOCK_BITS})" in migration.ADD and f">> {migration.BLOCK_BITS})" in migration.REMOVE
+    cases = [(text, options) for text, options in CASES if "sort" not in options][:12]
+    before = [_run(text, options) for text, options in cases]
+
+    def blocks() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FILTER (WHERE search_vector @@ quote_literal('block:' || "  # noqa: S608  # a constant
+                f"(article_id >> {migration.BLOCK_BITS})::text)::tsquery), count(*) FROM library_search"
+            )
+            return cursor.fetchone()
+
+    held, rows = blocks()
+    assert held == rows > 700  # written by the store with it
+    with connection.cursor() as cursor:
+        cursor.execute(migration.REMOVE)
+    assert blocks() == (0, rows)
+    assert [_run(text, options) for text, options in cases] == before
+    with connection.cursor() as cursor:
+        cursor.execute(migration.ADD)
+    assert blocks() == (rows, rows)
+    assert [_run(text, options) for text, options in cases] == before
 
 
 def test_filter_values_are_lexemes_of_their_own(demo_articles):
