@@ -192,19 +192,21 @@ def _facets(filters: Filters) -> tuple[str, list[str], list[int]]:
     return " & ".join(parts), where, values
 
 
-def _candidate_sql(query: Query, filters: Filters, *, window: tuple[int, int] | None = None) -> tuple[str, list]:
+def _candidate_sql(query: Query, filters: Filters, *, window: Window | None = None) -> tuple[str, list]:
     """At most ``CANDIDATES`` matches, the last imported first, each with its score (lower is better).
 
     The bound is what keeps a very common word cheap: both engines stream the matches in id order
     (FTS5 walks its doclists backwards, PostgreSQL the narrow table's key backwards or the GIN
     bitmap) and stop after ``CANDIDATES``; only those are scored and sorted. A query with fewer
     matches than that (most of them) is ranked exactly. PostgreSQL: ``window`` keeps to the
-    articles of those blocks of ids (``_window``), one GIN query with the words and filters."""
+    newest articles (``_window``): its blocks' lexemes in the GIN query, or the key's range."""
     if connection.vendor == "postgresql":
         facets, where, values = _facets(filters)
-        if window is not None:
-            blocks = "(" + " | ".join(_lexeme(f"block:{b}") for b in range(window[0], window[1] + 1)) + ")"
+        if window is not None and window.by_blocks:
+            blocks = "(" + " | ".join(_lexeme(f"block:{b}") for b in range(window.first, window.last + 1)) + ")"
             facets = f"{facets} & {blocks}" if facets else blocks
+        elif window is not None:
+            where, values = [*where, "s.article_id > %s"], [*values, window.since]
         condition = "s.search_vector @@ (to_tsquery('english', %s)" + (" && %s::tsquery)" if facets else ")")
         tail = "".join(f" AND {w}" for w in where)
         tsquery = compile_tsquery(query)
@@ -264,41 +266,63 @@ def _kept(key: str, read: Callable[[], Any]) -> Any:
 # what it then fetches is bounded by the window (``_window``), so it is not counted.
 _ROW_US = 3.5
 _POSTING_US = 0.056
-_FETCH_US = 0.7  # the GIN bitmap without a window (a phrase, an exclusion): each match's row fetched
+_FETCH_US = 0.7  # the GIN bitmap without a window (a phrase): each match's row fetched
 # The window of newest articles a bitmap search fetches from: this many times the rows expected
 # to hold CANDIDATES matches (the statistics' share is an estimate; a window that holds too few
 # matches is searched again without it).
 WINDOW_MARGIN = 2
 # Each search row holds the lexeme of its block of 2 ** BLOCK_BITS ids (``block:122`` for ids
 # 999,424–1,007,615; migration 0007 wrote them with the same size, so changing it means rewriting
-# every row: ``library_reindex``). A window of more blocks than MAX_BLOCKS is not taken: ORing that
-# many posting lists would cost what the window saves.
+# every row: ``library_reindex``). A window of up to MAX_BLOCKS blocks is searched by their
+# lexemes, a longer one by the key's range (``_window``).
 BLOCK_BITS = 13
-MAX_BLOCKS = 64
+MAX_BLOCKS = 8
 
 
 def _backward_is_cheaper(share: float, entries: float, *, windowed: bool = True) -> bool:
     """Whether the backward scan reads less than the GIN bitmap, for words and filters matching
-    ``share`` of the articles whose posting lists hold ``entries`` × the articles in all; a bitmap
-    without a window (``windowed=False``) also fetches every match."""
+    ``share`` of the articles whose posting lists hold ``entries`` × the articles in all: never
+    where the bitmap's window is a few blocks; a bitmap without a window (``windowed=False``) also
+    fetches every match."""
     if share <= 0:
         return False
     articles = _search_rows()
+    span = CANDIDATES * WINDOW_MARGIN / share
+    if windowed and span < articles / 2 and span < (MAX_BLOCKS - 1) << BLOCK_BITS:
+        # a window of a few blocks (``_window``): ~0.1 µs an id of it, where the backward scan
+        # reads half as many rows at 3.5 µs each ("patients": 1.5 against 6 ms at a million)
+        return False
     bitmap = _POSTING_US * articles * entries + (0.0 if windowed else _FETCH_US * articles * share)
     return CANDIDATES * _ROW_US / share < bitmap
 
 
-def _window(cursor: Any, share: float) -> tuple[int, int] | None:
-    """PostgreSQL, the GIN bitmap: the first and last blocks of ids (``BLOCK_BITS``) holding the
-    newest ``CANDIDATES × WINDOW_MARGIN / share`` articles, or None where that is most of the
-    table, more than ``MAX_BLOCKS`` blocks, or the share is unknown.
+@dataclass(frozen=True)
+class Window:
+    """The newest articles a bitmap search keeps to: the ids after ``since``, and the blocks of
+    ids (``BLOCK_BITS``) from ``first`` to ``last`` that hold them."""
+
+    since: int
+    first: int
+    last: int
+
+    @property
+    def by_blocks(self) -> bool:
+        """Whether the window is few enough blocks to be ANDed as lexemes inside the GIN query."""
+        return self.last - self.first < MAX_BLOCKS
+
+
+def _window(cursor: Any, share: float) -> Window | None:
+    """PostgreSQL, the GIN bitmap: the window of the newest ``CANDIDATES × WINDOW_MARGIN / share``
+    articles, or None where that is most of the table or the share is unknown.
 
     The bitmap holds every match; fetching each one's row to keep the newest CANDIDATES was half
-    of a common word's search (72,730 rows for "treatment outcome", 55 of 74 ms), and ANDing the
-    bitmap with the key's range still merged the words' whole posting lists (28 ms of "risk
-    factors"' 34 at a million articles). The window is now a set of block lexemes ANDed inside
-    the GIN query: GIN's fast scan walks the blocks' short posting lists and skips the words'
-    along them (5 ms). The newest CANDIDATES matches are the same either way when the window holds
+    of a common word's search (72,730 rows for "treatment outcome", 55 of 74 ms). A window of a
+    few blocks is ANDed inside the GIN query as their lexemes: GIN's fast scan walks the blocks'
+    short posting lists and skips the words' along them (28 of the 34 ms of "risk factors" at a
+    million articles went to merging the words' whole lists; 5 ms in 5 blocks). Its cost grows with
+    the window's articles times its blocks (each article of the blocks checked against the
+    query: 48 blocks took 234 ms), so a longer window is the key's range ANDed with the bitmap
+    after the merge. The newest CANDIDATES matches are the same either way when the window holds
     that many; ``_candidates`` searches again without it otherwise."""
     articles = _search_rows()
     if share <= 0 or articles <= 0:
@@ -311,8 +335,7 @@ def _window(cursor: Any, share: float) -> tuple[int, int] | None:
     if high is None:
         return None
     since = int(high - span * (high - low + 1) / articles)  # ids with gaps (withdrawn articles) included
-    first, last = max(since, 0) >> BLOCK_BITS, high >> BLOCK_BITS
-    return (first, last) if last - first < MAX_BLOCKS else None
+    return Window(since, max(since + 1, 0) >> BLOCK_BITS, high >> BLOCK_BITS)
 
 
 def _search_rows() -> float:
@@ -488,12 +511,19 @@ def index(article_ids: list[int]) -> None:
 
 def index_all() -> None:
     """PostgreSQL: the search rows of every live article in one statement (``library_reindex``,
-    a corpus loaded in bulk), then the statistics the plan choice reads."""
+    a corpus loaded in bulk), then the statistics the plan choice reads. Rows rewritten are put
+    back in the order of their ids (``CLUSTER``, the table locked meanwhile): the window's GIN scan
+    steps through the posting lists in the order of the rows."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE library_articleterm")
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM library_search)")
+        rewritten = cursor.fetchone()[0]
         cursor.execute(_SEARCH_ROWS.format(articles="", block_bits=BLOCK_BITS))
+        if rewritten:  # rows updated where the table had room: in the key's order again (``_window``)
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # CLUSTER refuses pending key checks
+            cursor.execute("CLUSTER library_search USING library_search_pkey")
         cursor.execute("ANALYZE library_search")
 
 

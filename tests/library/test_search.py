@@ -208,23 +208,28 @@ def test_the_share_of_words_and_filters_comes_from_the_statistics(monkeypatch, d
 
 
 @pytest.mark.parametrize(
-    "articles, share, entries, backward",
+    "articles, share, entries, windowed, backward",
     [
-        (1_000_000, 0.69, 0.69, True),  # "patients": 1,740 rows read backwards, or 690,000 entries merged
-        (1_000_000, 0.068, 0.52, False),  # "treatment outcome": 17,600 rows, or 520,000 entries
-        (1_000_000, 0.53, 0.53, True),  # "cell*"
-        (1_000_000, 0.27, 0.27, False),  # "cancer"
-        (1_000_000, 0.18, 0.96, True),  # "patients cancer": two long lists
-        (100_000, 0.69, 0.69, False),  # a smaller library: the lists are shorter
-        (1_000_000, 0.0, 0.3, False),  # unknown (too rare for the statistics): the bitmap
-        (-1, 0.5, 0.5, False),  # never analysed
+        # a window of a few blocks of ids: the bitmap, whatever the words
+        (1_000_000, 0.69, 0.69, True, False),  # "patients": 3,500 ids in a block, or 1,740 rows read backwards
+        (1_000_000, 0.53, 0.53, True, False),  # "cell*"
+        (1_000_000, 0.18, 0.96, True, False),  # "patients cancer": two long lists
+        (1_000_000, 0.068, 0.52, True, False),  # "treatment outcome": 35,000 ids, 5 blocks
+        # a longer window (the key's range after the merge), or none (a phrase): what each reads
+        (10_000_000, 0.03, 0.9, True, True),  # 80,000 ids: 40,000 rows, or 9 million entries merged
+        (10_000_000, 0.03, 0.06, True, False),  # two rarer words: 600,000 entries
+        (1_000_000, 0.69, 0.69, False, True),  # a phrase of common words: 1,740 rows, or 690,000 fetched
+        (1_000_000, 0.0068, 0.3, False, False),  # "heart failure": 176,000 rows, or 300,000 entries
+        (100_000, 0.069, 0.069, False, False),  # a smaller library: the lists are shorter
+        (1_000_000, 0.0, 0.3, True, False),  # unknown (too rare for the statistics): the bitmap
+        (-1, 0.5, 0.5, True, False),  # never analysed
     ],
 )
-def test_the_backward_scan_is_taken_where_it_reads_less(monkeypatch, articles, share, entries, backward):
+def test_the_backward_scan_is_taken_where_it_reads_less(monkeypatch, articles, share, entries, windowed, backward):
     from cordee.library import search as library_search
 
     monkeypatch.setattr(library_search, "_search_rows", lambda: float(max(articles, 0)))
-    assert library_search._backward_is_cheaper(share, entries) is backward
+    assert library_search._backward_is_cheaper(share, entries, windowed=windowed) is backward
 
 
 def test_a_phrase_takes_no_window_an_exclusion_does(monkeypatch, db):
@@ -264,22 +269,21 @@ def small_blocks(monkeypatch, shared_articles):
 
 
 def test_the_window_of_newest_articles(small_blocks):
-    """PostgreSQL: the GIN bitmap reads the blocks of ids holding the newest CANDIDATES ×
-    WINDOW_MARGIN / share articles (ids with gaps counted); none where that is half the table, more
-    than MAX_BLOCKS blocks, or the share is unknown. Every row holds its own block's lexeme."""
+    """PostgreSQL: the GIN bitmap keeps to the newest CANDIDATES × WINDOW_MARGIN / share articles
+    (ids with gaps counted), by the blocks of ids holding them (a few) or the key's range (more
+    than MAX_BLOCKS); none where that is half the table or the share is unknown. Every row holds
+    its own block's lexeme."""
     from cordee.library import search as library_search
 
     rows = small_blocks
     with connection.cursor() as cursor:
         cursor.execute("SELECT min(article_id), max(article_id) FROM library_search")
         low, high = cursor.fetchone()
-        first, last = library_search._window(cursor, 0.5)  # the newest 40 rows' worth of ids
-        assert (first, last) == (int(high - 40 * (high - low + 1) / rows) >> 2, high >> 2)
-        cursor.execute(
-            "SELECT count(*) FROM library_search WHERE article_id >= %s AND article_id < %s",
-            [first << 2, (last + 1) << 2],
-        )
-        assert 30 <= cursor.fetchone()[0] <= 54  # and up to 3 more ids at each end of the blocks
+        window = library_search._window(cursor, 0.5)  # the newest 40 rows' worth of ids
+        assert window.since == int(high - 40 * (high - low + 1) / rows)
+        assert (window.first, window.last) == ((window.since + 1) >> 2, high >> 2)
+        cursor.execute("SELECT count(*) FROM library_search WHERE article_id > %s", [window.since])
+        assert 30 <= cursor.fetchone()[0] <= 50
         cursor.execute(
             "SELECT count(*) FROM library_search WHERE NOT search_vector @@ "
             "quote_literal('block:' || (article_id >> 2)::text)::tsquery"
@@ -287,24 +291,27 @@ def test_the_window_of_newest_articles(small_blocks):
         assert cursor.fetchone()[0] == 0
         assert library_search._window(cursor, 0.0) is None
         assert library_search._window(cursor, 40 / rows) is None  # half the table: none
-        assert library_search._window(cursor, 0.1) is not None  # 200 rows of ids: about 50 blocks
+        assert not window.by_blocks  # ~10 blocks of 4 ids: more than 8
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(library_search, "MAX_BLOCKS", 40)
-            assert library_search._window(cursor, 0.1) is None
+            patch.setattr(library_search, "MAX_BLOCKS", 16)
+            assert window.by_blocks
 
 
-def test_a_window_finds_the_newest_matches_or_is_left(monkeypatch, small_blocks):
-    """PostgreSQL: with windows tried (10 candidates, blocks of 4 ids), the bitmap over the window's
-    blocks finds what the bitmap over every article finds (the newest 10 matches), and searches
-    again without it where the window held fewer (a share estimated too high)."""
+@pytest.mark.parametrize("max_blocks", [64, 0], ids=["blocks", "key-range"])
+def test_a_window_finds_the_newest_matches_or_is_left(monkeypatch, small_blocks, max_blocks):
+    """PostgreSQL: with windows tried (10 candidates, blocks of 4 ids), the bitmap over the window
+    (its blocks' lexemes, or the key's range) finds what the bitmap over every article finds (the
+    newest 10 matches), and searches again without it where the window held fewer (a share
+    estimated too high)."""
     from cordee.library import search as library_search
 
+    monkeypatch.setattr(library_search, "MAX_BLOCKS", max_blocks)
     cases = [(text, options) for text, options in CASES if "sort" not in options]
-    searches: list[bool] = []  # one per candidate search: whether it named blocks
+    searches: list[bool] = []  # one per candidate search: whether it kept to a window
 
     def record(execute, sql, params, many, context):
         if "FROM library_search s" in sql:
-            searches.append(any("block:" in str(p) for p in params or ()))
+            searches.append(any("block:" in str(p) for p in params or ()) or "s.article_id > %s" in sql)
         return execute(sql, params, many, context)
 
     def found(chosen) -> list:
