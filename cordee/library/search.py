@@ -192,8 +192,12 @@ def _facets(filters: Filters) -> tuple[str, list[str], list[int]]:
     return " & ".join(parts), where, values
 
 
-def _candidate_sql(query: Query, filters: Filters, *, window: Window | None = None) -> tuple[str, list]:
-    """At most ``CANDIDATES`` matches, the last imported first, each with its score (lower is better).
+def _candidate_sql(
+    query: Query, filters: Filters, *, window: Window | None = None, ranked: bool = True
+) -> tuple[str, list]:
+    """At most ``CANDIDATES`` matches, the last imported first, each with its score (lower is better;
+    0 for all where ``ranked`` is false: the date order needs none, and scoring reads every
+    candidate's vector again, from TOAST on PostgreSQL, and merges FTS5's doclists again for bm25).
 
     The bound is what keeps a very common word cheap: both engines stream the matches in id order
     (FTS5 walks its doclists backwards, PostgreSQL the narrow table's key backwards or the GIN
@@ -227,14 +231,15 @@ def _candidate_sql(query: Query, filters: Filters, *, window: Window | None = No
                 f"WHERE {condition}{tail} ORDER BY s.article_id DESC LIMIT %s"
             )
             params = [tsquery, *([facets] if facets else []), *values, CANDIDATES]
+        score = "-ts_rank(c.search_vector, to_tsquery('english', %s))" if ranked else "0"
         sql = (  # the narrow table has what the order needs: library_article is not read
-            "SELECT c.article_id, c.year, c.month, c.pmid, "  # noqa: S608  # fixed fragments
-            f"-ts_rank(c.search_vector, to_tsquery('english', %s)) FROM ({inner}) c"
+            f"SELECT c.article_id, c.year, c.month, c.pmid, {score} FROM ({inner}) c"  # noqa: S608  # fixed fragments
         )
-        return sql, [tsquery, *params]
+        return sql, [*([tsquery] if ranked else []), *params]
     where, params = _filter_sql(filters)
+    score = "bm25(library_article_fts, 10.0, 1.0, 3.0)" if ranked else "0"
     sql = (
-        f"SELECT {_COLUMNS}, bm25(library_article_fts, 10.0, 1.0, 3.0) FROM library_article_fts f "  # noqa: S608
+        f"SELECT {_COLUMNS}, {score} FROM library_article_fts f "  # noqa: S608
         # the article's key and filter columns from their narrow index (migration 0004), not its wide row
         "JOIN library_article a INDEXED BY library_article_search_key ON a.id = f.rowid "
         f"WHERE library_article_fts MATCH %s AND {' AND '.join(where)} "
@@ -366,6 +371,23 @@ def _lexeme_shares() -> dict[str, float]:
     return dict(_kept("lexemes", read))
 
 
+def _year_shares() -> dict[int, float]:
+    """PostgreSQL's statistics of ``library_search.year``: the share of articles of each common
+    year. The lexemes' statistics keep only the commonest thousand (down to ~3 % of the articles
+    at a million), which leaves out every year, so a year filter's window was never sized."""
+
+    def read() -> dict[int, float]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT most_common_vals::text::int[], most_common_freqs FROM pg_stats "
+                "WHERE tablename = 'library_search' AND attname = 'year'"
+            )
+            row = cursor.fetchone()
+        return dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
+
+    return dict(_kept("years", read))
+
+
 def _shares(query: Query, filters: Filters) -> tuple[float, float]:
     """The share of articles the words and filters match, and the sum of the shares of every lexeme
     they name (the length of the posting lists the GIN index merges, in articles), from the
@@ -403,7 +425,8 @@ def _shares(query: Query, filters: Filters) -> tuple[float, float]:
         share *= freqs.get(lexeme, 0.0)
         entries += freqs.get(lexeme, 0.0)
     if years:
-        year_share = sum(freqs.get(year, 0.0) for year in years)
+        by_column = _year_shares()  # a year too rare for the lexemes' statistics (3 % at a million)
+        year_share = sum(freqs.get(year) or by_column.get(int(year[5:]), 0.0) for year in years)
         share *= min(1.0, year_share)
         entries += year_share
     return share, entries
@@ -456,10 +479,11 @@ def _candidates(query: Query, filters: Filters, sort: str) -> list[tuple]:
             backward, share = _plan(query, filters)
             window = None if backward else _window(cursor, share)  # read from the key: before the next line
             cursor.execute(f"SET LOCAL {'enable_bitmapscan' if backward else 'enable_indexscan'} = off")
-        cursor.execute(*_candidate_sql(query, filters, window=window))
+        ranked = sort != "date"
+        cursor.execute(*_candidate_sql(query, filters, window=window, ranked=ranked))
         rows = cursor.fetchall()
         if window is not None and len(rows) < CANDIDATES:  # the window held too few: all the articles
-            cursor.execute(*_candidate_sql(query, filters))
+            cursor.execute(*_candidate_sql(query, filters, ranked=ranked))
             rows = cursor.fetchall()
     if sort == "date":
         rows.sort(key=_date_key)

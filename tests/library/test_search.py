@@ -197,6 +197,10 @@ def test_the_share_of_words_and_filters_comes_from_the_statistics(monkeypatch, d
     assert share(parse("patients"), Filters(publication_type="Review", language="eng")) == pytest.approx(0.054)
     assert share(parse("patients"), Filters(year_from=2015, year_to=2016)) == pytest.approx(0.03)
     assert share(parse("patients"), Filters(year_from=1990, year_to=2016)) == pytest.approx(0.6)  # long: not lexemes
+    # years too rare for the lexemes' statistics: the year column's
+    monkeypatch.setattr(library_search, "_year_shares", lambda: {2015: 0.5, 2017: 0.25, 2018: 0.1})
+    assert share(parse("patients"), Filters(year_from=2015, year_to=2016)) == pytest.approx(0.03)  # the lexemes'
+    assert share(parse("patients"), Filters(year_from=2017, year_to=2019)) == pytest.approx(0.21)
     assert share(parse("metformin"), Filters()) == 0.0  # too rare for the statistics
     assert share(parse("patients -cancer"), Filters()) == pytest.approx(0.54)  # an exclusion: the rest
     assert share(parse("patients -cell*"), Filters()) == pytest.approx(0.45)
@@ -326,6 +330,42 @@ def test_a_window_finds_the_newest_matches_or_is_left(monkeypatch, small_blocks,
     assert any(searches)
     assert found((False, 0.4)) == everywhere  # windows of 50 rows: most hold too few matches
     assert searches.count(False) > 0 and searches.count(True) > 0  # some searched again without
+
+
+def test_the_year_shares_come_from_the_year_columns_statistics(monkeypatch, shared_articles):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's statistics (SQLite's FTS5 has one plan)")
+    from cordee.library import search as library_search
+
+    monkeypatch.setattr(library_search, "_KEPT", {})  # not what an earlier test's database said
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE library_search")
+        cursor.execute("SELECT year, count(*) FROM library_search WHERE year IS NOT NULL GROUP BY year")
+        counts = dict(cursor.fetchall())
+        cursor.execute("SELECT count(*) FROM library_search")
+        rows = cursor.fetchone()[0]
+    shares = library_search._year_shares()
+    common = max(counts, key=counts.get)
+    assert shares[common] == pytest.approx(counts[common] / rows, rel=0.01)  # every row sampled
+
+
+def test_the_date_order_scores_nothing(shared_articles):
+    """A search sorted by date leaves the ranking function out (bm25 merges FTS5's doclists again;
+    ts_rank reads each candidate's vector again from TOAST) and finds the same articles in the
+    same order as the candidates ranked then sorted by date."""
+    from cordee.library import search as library_search
+
+    def statements_of(sort: str) -> tuple[list[int], str]:
+        with recorded_sql() as statements:
+            ids = [a.id for a in search("heart failure", sort=sort, limit=100).articles]
+        return ids, " ".join(s for s in statements if "LIMIT" in s)
+
+    by_date, sql = statements_of("date")
+    assert by_date and "bm25" not in sql and "ts_rank" not in sql
+    _, sql = statements_of("relevance")
+    assert "bm25" in sql or "ts_rank" in sql
+    rows = library_search._candidates(parse("heart failure"), Filters(), "relevance")
+    assert by_date == [row[0] for row in sorted(rows, key=library_search._date_key)][:100]
 
 
 def test_migration_0007_writes_each_rows_block(shared_articles):
