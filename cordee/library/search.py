@@ -284,6 +284,15 @@ BLOCK_BITS = 13
 MAX_BLOCKS = 8
 
 
+def _window_span(share: float, articles: float) -> float | None:
+    """How many of the newest articles a bitmap's window holds (``CANDIDATES × WINDOW_MARGIN /
+    share``), or None where that is half the table or more, or the share or the size is unknown."""
+    if share <= 0 or articles <= 0:
+        return None
+    span = CANDIDATES * WINDOW_MARGIN / share
+    return span if span < articles / 2 else None
+
+
 def _backward_is_cheaper(share: float, entries: float, *, windowed: bool = True, prefix: bool = False) -> bool:
     """Whether the backward scan reads less than the GIN bitmap, for words and filters matching
     ``share`` of the articles whose posting lists hold ``entries`` × the articles in all: never
@@ -292,8 +301,8 @@ def _backward_is_cheaper(share: float, entries: float, *, windowed: bool = True,
     if share <= 0:
         return False
     articles = _search_rows()
-    span = CANDIDATES * WINDOW_MARGIN / share
-    if windowed and not prefix and span < articles / 2 and span < (MAX_BLOCKS - 1) << BLOCK_BITS:
+    span = _window_span(share, articles)
+    if windowed and not prefix and span is not None and span < (MAX_BLOCKS - 1) << BLOCK_BITS:
         # a window of a few blocks (``_window``): ~0.1 µs an id of it, where the backward scan
         # reads half as many rows at 3.5 µs each ("patients": 1.5 against 6 ms at a million). Not
         # for a prefix: GIN gathers every item of the lexemes it starts before anything else
@@ -332,10 +341,8 @@ def _window(cursor: Any, share: float) -> Window | None:
     after the merge. The newest CANDIDATES matches are the same either way when the window holds
     that many; ``_candidates`` searches again without it otherwise."""
     articles = _search_rows()
-    if share <= 0 or articles <= 0:
-        return None
-    span = CANDIDATES * WINDOW_MARGIN / share
-    if span >= articles / 2:
+    span = _window_span(share, articles)
+    if span is None:
         return None
     cursor.execute("SELECT min(article_id), max(article_id) FROM library_search")  # both from the key
     low, high = cursor.fetchone()
@@ -357,37 +364,34 @@ def _search_rows() -> float:
     return float(_kept("rows", read))
 
 
-def _lexeme_shares() -> dict[str, float]:
-    """PostgreSQL's own statistics (``ANALYZE``) of the commonest lexemes of ``library_search``
-    (words and filter values) and the share of articles holding each."""
+def _common_values(key: str, column: str, values: str, freqs: str) -> dict[Any, float]:
+    """PostgreSQL's own statistics (``ANALYZE``) of a column of ``library_search``: its commonest
+    values (``values``, cast) and the share of articles holding each (``freqs``), kept ten minutes."""
 
-    def read() -> dict[str, float]:
+    def read() -> dict[Any, float]:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
-                "WHERE tablename = 'library_search' AND attname = 'search_vector'"
+                f"SELECT {values}, {freqs} FROM pg_stats "  # noqa: S608  # the callers' fixed column names
+                "WHERE tablename = 'library_search' AND attname = %s",
+                [column],
             )
             row = cursor.fetchone()
         return dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
 
-    return dict(_kept("lexemes", read))
+    return dict(_kept(key, read))
+
+
+def _lexeme_shares() -> dict[str, float]:
+    """The commonest lexemes of ``library_search`` (words and filter values) and the share of
+    articles holding each."""
+    return _common_values("lexemes", "search_vector", "most_common_elems::text::text[]", "most_common_elem_freqs")
 
 
 def _year_shares() -> dict[int, float]:
-    """PostgreSQL's statistics of ``library_search.year``: the share of articles of each common
-    year. The lexemes' statistics keep only the commonest thousand (down to ~3 % of the articles
-    at a million), which leaves out every year, so a year filter's window was never sized."""
-
-    def read() -> dict[int, float]:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT most_common_vals::text::int[], most_common_freqs FROM pg_stats "
-                "WHERE tablename = 'library_search' AND attname = 'year'"
-            )
-            row = cursor.fetchone()
-        return dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
-
-    return dict(_kept("years", read))
+    """The share of articles of each common year of ``library_search``. The lexemes' statistics
+    keep only the commonest thousand (down to ~3 % of the articles at a million), which leaves out
+    every year, so a year filter's window was never sized."""
+    return _common_values("years", "year", "most_common_vals::text::int[]", "most_common_freqs")
 
 
 def _shares(query: Query, filters: Filters) -> tuple[float, float]:
@@ -441,17 +445,12 @@ def _has_phrase(query: Query) -> bool:
     return compile_tsquery(query, phrases=False) != compile_tsquery(query)
 
 
-def _windowed(query: Query) -> bool:
-    """Whether a bitmap search of ``query`` takes a window (``_window``): not a phrase. Words and
-    exclusions of words have a share the statistics tell (``_shares``)."""
-    return not _has_phrase(query)
-
-
 def _plan(query: Query, filters: Filters) -> tuple[bool, float]:
     """PostgreSQL: whether the backward scan is the cheaper for this search, and the share of
-    articles a window is sized by (0 for none)."""
+    articles a window is sized by (0 for none: a phrase; words and exclusions of words have a share
+    the statistics tell)."""
     share, entries = _shares(query, filters)
-    windowed = _windowed(query)
+    windowed = not _has_phrase(query)
     prefix = any(clause.prefix for clause in query.positive)
     return _backward_is_cheaper(share, entries, windowed=windowed, prefix=prefix), share if windowed else 0.0
 
