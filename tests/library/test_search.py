@@ -381,6 +381,30 @@ def test_the_date_order_scores_nothing(shared_articles):
     assert by_date == [row[0] for row in sorted(rows, key=library_search._date_key)][:100]
 
 
+def test_a_phrase_is_scored_on_the_vector_it_was_checked_on(shared_articles):
+    """PostgreSQL: a phrase's candidates (the vector read once for the check and the score) are
+    the articles whose vector holds the phrase, each with ts_rank of its own vector, as computed
+    directly on the table; the French bridge's alternative phrase too."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's search rows (SQLite ranks with bm25)")
+    from cordee.library import search as library_search
+
+    for text in ('"heart failure"', "insuffisance cardiaque"):
+        query = parse(text)
+        tsquery = library_search.compile_tsquery(query)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT article_id, -ts_rank(search_vector, to_tsquery('english', %s)) FROM library_search "
+                "WHERE search_vector @@ to_tsquery('english', %s)",
+                [tsquery, tsquery],
+            )
+            expected = dict(cursor.fetchall())
+        rows = library_search._candidates(query, Filters(), "relevance")
+        assert 0 < len(expected) < library_search.CANDIDATES
+        assert {row[0]: row[4] for row in rows} == pytest.approx(expected)
+        assert [row[4] for row in rows] == sorted(row[4] for row in rows)
+
+
 def test_migration_0007_writes_each_rows_block(shared_articles):
     """PostgreSQL: migration 0007 adds the block lexeme to the rows written before it (and takes it
     away backwards); the searches find the same articles with or without it."""
