@@ -145,11 +145,23 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
             return
         await handler(content)
 
-    async def decode_json(self, text_data: str) -> Any:
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        """A text frame is JSON; a binary frame is not part of the protocol: an error, not a crash."""
+        if text_data is None:
+            await self._error("bad_request")
+            return
+        await self.receive_json(await self.decode_json(text_data), **kwargs)
+
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
         try:
-            return await super().decode_json(text_data)
-        except ValueError:
+            return events.decode(text_data)
+        except ValueError:  # not JSON (orjson also refuses lone surrogates): a bad request
             return None
+
+    @classmethod
+    async def encode_json(cls, content: Any) -> str:
+        return events.encode(content)
 
     async def _close_when_session_times_out(self) -> None:
         """Close the socket when its session ends by time (idle or maximum age), not at the next frame.
@@ -195,18 +207,17 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
             await self._error(result.code, result.message, key=key, conversation=request.conversation_id)
             return
         message = result.message
-        await self.send_json(
-            {
-                "type": "ack",
-                "key": key,
-                "conversation": message.conversation_id,
-                "id": message.pk,
-                "seq": message.seq,
-                "rev_seq": message.rev_seq,
-                "duplicate": result.duplicate,
-                "message": result.payload,
-            }
-        )
+        head = {
+            "type": "ack",
+            "key": key,
+            "conversation": message.conversation_id,
+            "id": message.pk,
+            "seq": message.seq,
+            "rev_seq": message.rev_seq,
+            "duplicate": result.duplicate,
+        }
+        payload_json = result.payload_json if result.payload_json is not None else events.encode(result.payload)
+        await self.send(text_data=events.ack_frame(head, payload_json))
 
     async def on_open(self, content: dict[str, Any]) -> None:
         try:

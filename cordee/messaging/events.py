@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
@@ -87,14 +88,29 @@ def conversation_state(conversation: Conversation) -> dict[str, Any]:
     }
 
 
-def _frame(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+def encode(frame: Any) -> str:
+    """A frame's JSON text (orjson: compact, UTF-8 as is, several times quicker than ``json``).
+    Integer keys become strings as ``json`` would make them."""
+    return orjson.dumps(frame, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def message_event(payload: dict[str, Any], *, origin: str | None = None) -> Event:
+def decode(text: str | bytes) -> Any:
+    """A client frame; ``ValueError`` (orjson's error is one) for text that is not JSON."""
+    return orjson.loads(text)
+
+
+def ack_frame(head: dict[str, Any], payload_json: str) -> str:
+    """``head`` with the message's already encoded payload as its last member, ``message``."""
+    return f'{encode(head)[:-1]},"message":{payload_json}}}'
+
+
+def message_event(payload: dict[str, Any], *, origin: str | None = None, payload_json: str | None = None) -> Event:
     """A message for the conversation's sockets, its frames encoded once here rather than per socket:
     the full message for sockets that opened the thread, a notice without the text for the others.
-    ``origin`` is the channel of the socket that sent it, which has it in its ack already."""
+    ``origin`` is the channel of the socket that sent it, which has it in its ack already;
+    ``payload_json``, the payload already encoded (the sender's ack carries the same text)."""
+    if payload_json is None:
+        payload_json = encode(payload)
     notice = {k: payload[k] for k in ("conversation", "id", "seq", "rev_seq", "sender", "sender_name", "urgent")}
     notice |= {"type": "notice", "edited": payload["edited"], "deleted": payload["deleted"]}
     event = {
@@ -102,9 +118,9 @@ def message_event(payload: dict[str, Any], *, origin: str | None = None) -> Even
         "origin": origin,
         "conversation": payload["conversation"],
         "mentions": payload["mentions"],
-        "full": _frame({"type": "message", "message": payload}),
-        "notice": _frame(notice | {"mentioned": False}),
-        "notice_mentioned": _frame(notice | {"mentioned": True}),
+        "full": f'{{"type":"message","message":{payload_json}}}',
+        "notice": encode(notice | {"mentioned": False}),
+        "notice_mentioned": encode(notice | {"mentioned": True}),
     }
     return conversation_group(payload["conversation"]), event
 
@@ -129,7 +145,7 @@ def relay_event(
     conversation's group (``conversation``; ``users``: only those users' sockets there)."""
     return {
         "type": "msg.relay",
-        "text": _frame(frame),
+        "text": encode(frame),
         "conversation": conversation,
         "users": None if users is None else sorted(set(users)),
     }

@@ -6,6 +6,8 @@ another thread.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 
@@ -85,11 +87,36 @@ def test_send_is_acknowledged_after_commit_and_reaches_the_other_member(alice, b
         assert (ack["seq"], stored.seq, ack["key"]) == (3, 3, key)
         live = await receive_type(b, "message")
         assert live["message"]["body"] == "<b>hello</b>" and live["message"]["seq"] == 3
+        assert ack["message"] == live["message"]  # the ack carries the payload encoded once for both
+        assert set(ack) == {"type", "key", "conversation", "id", "seq", "rev_seq", "duplicate", "message"}
+        assert (ack["conversation"], ack["rev_seq"], ack["duplicate"]) == (direct.pk, 3, False)
         await a.disconnect()
         await b.disconnect()
 
     run(scenario)
     assert AuditEntry.objects.filter(action="message.sent", actor_id=alice.pk).count() == 1
+
+
+def test_frames_that_are_not_json_get_an_error_and_the_socket_stays(alice, threads):
+    direct = threads["direct"]
+    cookie = session_cookie(alice)
+
+    async def scenario():
+        a, _ = await connected(cookie)
+        for text in ["{not json", " ", "[1, 2", '{"type": "send", "body": "\\ud800"}', "NaN", '"\\ud800"']:
+            await a.send_to(text_data=text)
+            assert (await receive_type(a, "error"))["code"] == "bad_request"
+        await a.send_to(bytes_data=b'{"type": "ping"}')  # the protocol is text frames only
+        assert (await receive_type(a, "error"))["code"] == "bad_request"
+        body = "accentué \u00e9 \U0001f600 <script>"
+        frame = {"type": "send", "conversation": direct.pk, "key": new_key(), "body": body}
+        await a.send_to(text_data=json.dumps(frame))
+        ack = await receive_type(a, "ack")
+        assert ack["message"]["body"] == body.strip()
+        await a.disconnect()
+
+    run(scenario)
+    assert Message.objects.filter(conversation=direct).count() == 3
 
 
 def test_resend_with_the_same_key_is_not_duplicated(alice, threads):

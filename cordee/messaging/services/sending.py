@@ -102,6 +102,7 @@ class SendResult:
     duplicate: bool = False  # a resend: the stored message, nothing new
     notify_user_ids: list[int] = field(default_factory=list)
     origin: str | None = None
+    payload_json: str | None = None  # the payload encoded once for the event, reused by the socket's ack
 
 
 CARD_KINDS = ("reference",)
@@ -375,7 +376,9 @@ def after_send(results: list[SendResult | SendError]) -> list[events.Event]:
     returned for the caller to publish from its event loop; inside one, both wait for its commit.
     """
     stored = [r for r in results if isinstance(r, SendResult) and not r.duplicate]
-    to_publish = [events.message_event(r.payload, origin=r.origin) for r in stored]
+    for r in stored:
+        r.payload_json = events.encode(r.payload)
+    to_publish = [events.message_event(r.payload, origin=r.origin, payload_json=r.payload_json) for r in stored]
     notify = sorted({uid for r in stored for uid in r.notify_user_ids})
     senders: dict[int, set[int]] = {}
     for r in stored:
