@@ -43,7 +43,10 @@ REPETITIONS = 3
 # named: production leaves uvicorn's ``--ws auto``, which is this sans-I/O one since uvicorn 0.50;
 # until 2026-12-07 the bench named ``websockets``, the deprecated legacy protocol that production
 # no longer ran (~25 % more of the baseline's CPU a message).
-UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio", "--ws-per-message-deflate", "false"]
+UVICORN_FLAGS = [
+    *("--loop", "uvloop", "--http", "httptools"),
+    *("--ws", "websockets-sansio", "--ws-per-message-deflate", "false"),
+]
 PG = ("127.0.0.1", 5432)
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
 # What a run creates on the shared servers is named after it, and only that is removed at its end:

@@ -93,8 +93,12 @@ def entry_values(
     category: str = AuditEntry.Category.SECURITY,
     details: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
+    memo: dict[Any, Any] | None = None,
 ) -> dict[str, Any]:
-    """The columns of one entry, hashed content included; its place in the chain comes at append."""
+    """The columns of one entry, hashed content included; its place in the chain comes at append.
+
+    ``memo`` (a dict shared by the entries of one batch): an actor's display copy and a request's
+    address and user agent are worked out once per batch, not once per entry."""
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
     if target is not None:
@@ -102,14 +106,25 @@ def entry_values(
         target_id = target_id or target.pk
         if not target_display and getattr(target, "kind", None) != PATIENT_KIND:
             target_display = str(target)  # a patient's account is named by its id only
-    ip, user_agent = _client(request)
+    if memo is None:
+        ip, user_agent = _client(request)
+        display = actor_display(actor)
+    else:
+        client = memo.get(("client", id(request)))
+        if client is None:
+            client = memo[("client", id(request))] = (_client(request), request)  # kept: its id stays its own
+        ip, user_agent = client[0]
+        shown = memo.get(("actor", id(actor)))
+        if shown is None:
+            shown = memo[("actor", id(actor))] = (actor_display(actor), actor)
+        display = dict(shown[0])  # each entry its own copy
     values: dict[str, Any] = {
         "created_at": (at or timezone.now()).astimezone(dt.UTC),
         "category": str(category),
         "action": _text(action, 64),
         "outcome": str(outcome),
         "actor_id": getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None,
-        "actor_display": actor_display(actor),
+        "actor_display": display,
         "target_type": _text(target_type, 40),
         "target_id": _text(str(target_id), 64),
         "target_display": _text(target_display, 200),
@@ -149,7 +164,8 @@ def record_many(entries: list[dict[str, Any]]) -> int:
             record(**entry)
         return len(entries)
     if entries:
-        _append([entry_values(**entry) for entry in entries])
+        memo: dict[Any, Any] = {}
+        _append([entry_values(**entry, memo=memo) for entry in entries])
     return len(entries)
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.sessions import InstanceSessionWrapper
 from django.http import Http404
 
 from cordee.messaging import events, extensions, sockets
@@ -63,6 +64,12 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
         for conversation_id in await database_sync_to_async(sockets.visible_ids)(user):
             await self._subscribe(conversation_id)
         await self.accept()
+        # Channels' session wrapper only acts on HTTP responses (it saves the session and sets its
+        # cookie there), yet reads the lazy session twice per frame sent: frames go straight out.
+        base_send: Any = getattr(self, "base_send", None)  # set by Channels in __call__ (untyped there)
+        wrapper = getattr(base_send, "__self__", None)
+        if isinstance(wrapper, InstanceSessionWrapper) and wrapper.save_message_types == ["http.response.start"]:
+            self.base_send = wrapper.real_send
         self.watchdog = asyncio.create_task(self._close_when_session_times_out())
         extra: dict[str, Any] = {}
         for on_ready in extensions.ready_handlers():  # e.g. the calls in progress the user may join

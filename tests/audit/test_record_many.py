@@ -68,3 +68,28 @@ def test_nothing_to_append_writes_nothing():
     with CaptureQueriesContext(connection) as ctx:
         assert services.record_many([]) == 0
     assert ctx.captured_queries == []
+
+
+def test_a_batch_of_several_actors_and_addresses_records_each_its_own(rf, personas):
+    """The batch works out each actor's display copy and each request's address once (a memo by
+    object): entries of different people and sockets must still each carry their own, as
+    ``record`` would have written them one by one."""
+    alice, bob = personas["alice"], personas["bob"]
+    from_alice = rf.get("/", REMOTE_ADDR="192.0.2.10", HTTP_USER_AGENT="Firefox")
+    from_bob = rf.get("/", REMOTE_ADDR="2001:db8::0:1", HTTP_USER_AGENT="Safari")
+    order = [(alice, from_alice), (bob, from_bob), (alice, from_alice), (bob, None), (None, from_bob)]
+    services.record_many([{"action": "test.batch", "actor": a, "request": r} for a, r in order])
+    one_by_one = [services.entry_values("test.batch", actor=a, request=r) for a, r in order]
+    batch = AuditEntry.objects.filter(action="test.batch").order_by("seq")
+    rows = list(batch.values("actor_id", "actor_display", "ip", "user_agent"))
+    assert [(row["ip"], row["user_agent"]) for row in rows] == [
+        ("192.0.2.10", "Firefox"),
+        ("2001:db8::1", "Safari"),
+        ("192.0.2.10", "Firefox"),
+        (None, ""),
+        ("2001:db8::1", "Safari"),
+    ]
+    assert [row["actor_display"] for row in rows] == [values["actor_display"] for values in one_by_one]
+    assert rows[0]["actor_display"]["name"] != rows[1]["actor_display"]["name"]
+    assert [row["actor_id"] for row in rows] == [alice.pk, bob.pk, alice.pk, bob.pk, None]
+    assert verify_chain().ok

@@ -238,8 +238,8 @@ def _store(reqs: list[SendRequest]) -> list[SendResult | SendError]:
 def _write(accepted: list[_Accepted], *, alone: bool) -> list[tuple[int, SendResult | SendError]]:
     """Number, insert, mark and audit the accepted sends: the statements of the module docstring."""
     now = timezone.now()
-    counts = Counter(a.conversation.pk for a in accepted)
-    replies = {a.conversation.pk for a in accepted if is_patient_reply(a.req.user, a.conversation)}
+    counts = Counter(a.conversation.id for a in accepted)
+    replies = {a.conversation.id for a in accepted if is_patient_reply(a.req.user, a.conversation)}
     last = statements.allocate_seqs(counts, patient_reply_ids=replies, now=now)
     if len(last) != len(counts):  # closed to replies (or removed) since it was read
         if not alone:
@@ -249,14 +249,15 @@ def _write(accepted: list[_Accepted], *, alone: bool) -> list[tuple[int, SendRes
     next_seq = {pk: last[pk] - count + 1 for pk, count in counts.items()}
     messages = []
     for a in accepted:
-        seq = next_seq[a.conversation.pk]
-        next_seq[a.conversation.pk] += 1
+        conversation_id = a.conversation.id
+        seq = next_seq[conversation_id]
+        next_seq[conversation_id] = seq + 1
         messages.append(
-            Message(
-                conversation=a.owner,
+            _new_message(
+                a.owner,
+                a.req.user,
                 seq=seq,
                 rev_seq=seq,
-                sender=a.req.user,
                 body=a.req.body,
                 urgent=a.req.urgent,
                 mentions=a.req.mentions,
@@ -273,7 +274,7 @@ def _write(accepted: list[_Accepted], *, alone: bool) -> list[tuple[int, SendRes
                 raise _RetryAlone
     senders: dict[int, set[int]] = {}
     for a in accepted:
-        senders.setdefault(a.conversation.pk, set()).add(a.req.user.pk)
+        senders.setdefault(a.conversation.id, set()).add(a.req.user.id)
     marked = statements.mark_notice_pending(senders, now)
     audit.record_many([_audit_entry(a, message) for a, message in zip(accepted, messages, strict=True)])
     if signals.messages_stored.has_listeners(Message):
@@ -282,9 +283,25 @@ def _write(accepted: list[_Accepted], *, alone: bool) -> list[tuple[int, SendRes
     results: list[tuple[int, SendResult | SendError]] = []
     for a, message in zip(accepted, messages, strict=True):
         payload = events.message_payload(message, sender_name=a.req.user.display_name, attachments=a.attachments)
-        notify = marked.pop(a.conversation.pk, [])
+        notify = marked.pop(a.conversation.id, [])
         results.append((a.index, SendResult(message, payload, notify_user_ids=notify, origin=a.req.origin)))
     return results
+
+
+_MESSAGE_ATTNAMES = [field.attname for field in Message._meta.concrete_fields]
+_MESSAGE_CONVERSATION = Message._meta.get_field("conversation")
+_MESSAGE_SENDER = Message._meta.get_field("sender")
+
+
+def _new_message(conversation: Conversation, sender: User, **values: Any) -> Message:
+    """An unsaved message built by Django's positional path (quicker than keyword arguments, which
+    try every field against them), its conversation and sender cached as the descriptors cache them.
+    ``values`` by attribute name; the fields not given are None."""
+    values["conversation_id"], values["sender_id"] = conversation.id, sender.id
+    message = Message(*[values.get(name) for name in _MESSAGE_ATTNAMES])  # type: ignore[misc]  # django-stubs: keywords only
+    _MESSAGE_CONVERSATION.set_cached_value(message, conversation)
+    _MESSAGE_SENDER.set_cached_value(message, sender)
+    return message
 
 
 def _audit_entry(a: _Accepted, message: Message) -> dict[str, Any]:
