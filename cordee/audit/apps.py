@@ -7,6 +7,9 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit"
 
     def ready(self) -> None:
+        from cordee.db import pgquery
+
+        pgquery.install()  # PostgreSQL: the long batched statements' placeholders converted once
         # The checkpoint signing key and the entries' MAC key must be there before anything is
         # audited: with DEBUG off a missing or unreadable key stops the start-up here (in DEBUG it
         # is created, loudly).
