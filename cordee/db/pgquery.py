@@ -41,7 +41,7 @@ def _cursor_class() -> type | None:
     cached = lru_cache(maxsize=CACHE_SIZE)(split)
     small = _queries.MAX_CACHED_STATEMENT_PARAMS
 
-    class CachingQuery(base):  # type: ignore[misc, valid-type]
+    class CachingQuery(base):  # type: ignore[misc, valid-type]  # a class from a variable (psycopg version checked above)
         def convert(self, query: Any, vars: Any) -> None:
             if vars is not None and isinstance(query, str | bytes):
                 raw = self._ensure_bytes(query)
@@ -51,7 +51,7 @@ def _cursor_class() -> type | None:
                     return
             super().convert(query, vars)
 
-    class CachingCursor(ServerBindingCursor):  # type: ignore[misc, valid-type]
+    class CachingCursor(ServerBindingCursor):  # type: ignore[misc, valid-type]  # Django defines it only under psycopg 3
         _query_cls = CachingQuery
 
     CachingCursor.cache = cached  # type: ignore[attr-defined]  # (tests: cache_info)
