@@ -17,7 +17,7 @@ module fails if an upgrade moves it, and then the cursor stays psycopg's own.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.db.backends.signals import connection_created
@@ -27,7 +27,8 @@ MAX_BYTES = 65536
 CACHE_SIZE = 128
 
 
-def _cursor_class() -> type | None:
+@cache
+def caching_cursor() -> type | None:
     """The cursor class, or None where psycopg's internals are not the ones this was written for."""
     try:
         from django.db.backends.postgresql.base import ServerBindingCursor
@@ -56,15 +57,6 @@ def _cursor_class() -> type | None:
 
     CachingCursor.cache = cached  # type: ignore[attr-defined]  # (tests: cache_info)
     return CachingCursor
-
-
-_built: list[type | None] = []
-
-
-def caching_cursor() -> type | None:
-    if not _built:
-        _built.append(_cursor_class())
-    return _built[0]
 
 
 def _on_connection(sender: Any, connection: Any, **kwargs: Any) -> None:

@@ -224,7 +224,7 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
             "duplicate": result.duplicate,
         }
         payload_json = result.payload_json if result.payload_json is not None else events.encode(result.payload)
-        await self.send(text_data=events.ack_frame(head, payload_json))
+        await self.send(text_data=events.with_message(head, payload_json))
 
     async def on_open(self, content: dict[str, Any]) -> None:
         try:

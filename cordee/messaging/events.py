@@ -99,8 +99,9 @@ def decode(text: str | bytes) -> Any:
     return orjson.loads(text)
 
 
-def ack_frame(head: dict[str, Any], payload_json: str) -> str:
-    """``head`` with the message's already encoded payload as its last member, ``message``."""
+def with_message(head: dict[str, Any], payload_json: str) -> str:
+    """The frame ``head`` with the message's already encoded payload as its last member, ``message``
+    (the full frame of the event and the sender's ack carry the same text)."""
     return f'{encode(head)[:-1]},"message":{payload_json}}}'
 
 
@@ -118,7 +119,7 @@ def message_event(payload: dict[str, Any], *, origin: str | None = None, payload
         "origin": origin,
         "conversation": payload["conversation"],
         "mentions": payload["mentions"],
-        "full": f'{{"type":"message","message":{payload_json}}}',
+        "full": with_message({"type": "message"}, payload_json),
         "notice": encode(notice | {"mentioned": False}),
         "notice_mentioned": encode(notice | {"mentioned": True}),
     }
