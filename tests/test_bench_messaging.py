@@ -44,10 +44,11 @@ def _check(entry: dict, smoke: dict) -> None:
 
 
 def test_smoke_embedded_default_and_baseline():
+    """The baseline, Cordée, and the floor (Cordée's store behind the baseline's socket, floor.py)."""
     sqlite_run_only("the benchmark on the embedded default")
     bench = _bench()
-    report = bench.run(bench.SMOKE, only=["baseline", "sqlite-1"], repetitions=1)
-    for name in ("baseline", "sqlite-1"):
+    report = bench.run(bench.SMOKE, only=["baseline", "sqlite-1", "floor-sqlite"], repetitions=1)
+    for name in ("baseline", "sqlite-1", "floor-sqlite"):
         _check(report["configurations"][name], bench.SMOKE)
 
 

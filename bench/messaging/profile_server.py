@@ -95,13 +95,13 @@ async def _load(servers: run.Servers, seconds: float, out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", action="append", help="configuration name (repeatable); default: all Cordée ones")
+    parser.add_argument("--only", action="append", help="configuration (repeatable); default: all but the baseline")
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     if shutil.which("py-spy") is None and not (Path(sys.executable).parent / "py-spy").exists():
         sys.exit("py-spy is missing: make install-dev installs it")
     for config in run.CONFIGS:
-        if config["app"] != "cordee" or (args.only and config["name"] not in args.only):
+        if config["app"] == "baseline" or (args.only and config["name"] not in args.only):
             continue
         reason = run._skip_reason(config)
         if reason:

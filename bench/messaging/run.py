@@ -185,7 +185,8 @@ class Servers:
             app = "bench.messaging.baseline:app"
         else:
             self.world = self._seed(self.counts["users"], self.counts["group"])
-            app = "cordee.asgi:application"
+            # floor.py: Cordée's store path behind the baseline's bare socket (what Channels costs)
+            app = "bench.messaging.floor:app" if self.config["app"] == "floor" else "cordee.asgi:application"
         self.ports = [_free_port() for _ in range(self.config["processes"])]
         for port in self.ports:
             command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
@@ -280,6 +281,7 @@ CONFIGS = [
     {"name": "sqlite-1", "app": "cordee", "postgres": False, "processes": 1},
     {"name": "postgres-redis-1", "app": "cordee", "postgres": True, "processes": 1},
     {"name": "postgres-redis-2", "app": "cordee", "postgres": True, "processes": 2},
+    {"name": "floor-sqlite", "app": "floor", "postgres": False, "processes": 1},
 ]
 
 # (path in a repetition's result, lower is better?) for the medians and ratios
