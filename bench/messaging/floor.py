@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import defaultdict
-from http.cookies import SimpleCookie
 from importlib import import_module
 from typing import Any
 
@@ -29,11 +28,13 @@ django.setup(set_prefix=False)  # as cordee.asgi does, before the models are imp
 
 from asgiref.sync import sync_to_async  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.http.cookie import parse_cookie  # noqa: E402
 
 from cordee.accounts.models import User  # noqa: E402
 from cordee.asgi import application as cordee_application  # noqa: E402
 from cordee.messaging import events, sockets  # noqa: E402
 from cordee.messaging.batcher import batcher  # noqa: E402
+from cordee.messaging.consumers import ack_text  # noqa: E402
 from cordee.messaging.services.sending import SendError, SendRequest  # noqa: E402
 
 _sockets: dict[int, set[Any]] = defaultdict(set)  # conversation id → the sockets of its members
@@ -41,14 +42,11 @@ _sockets: dict[int, set[Any]] = defaultdict(set)  # conversation id → the sock
 
 def _who(scope: dict[str, Any]) -> tuple[User, set[int]] | None:
     """The signed-in user of the session cookie and the conversations they see (at connect only)."""
-    cookies = SimpleCookie()
-    for name, value in scope.get("headers") or []:
-        if name == b"cookie":
-            cookies.load(value.decode("latin-1"))
-    morsel = cookies.get(settings.SESSION_COOKIE_NAME)
-    if morsel is None:
+    header = next((value for name, value in scope.get("headers") or [] if name == b"cookie"), b"")
+    session_key = parse_cookie(header.decode("latin-1")).get(settings.SESSION_COOKIE_NAME)  # as Channels reads it
+    if session_key is None:
         return None
-    session = import_module(settings.SESSION_ENGINE).SessionStore(morsel.value)
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     user_id = session.get("_auth_user_id")
     user = User.objects.select_related("professional").filter(pk=user_id).first() if user_id else None
     return (user, sockets.visible_ids(user)) if user is not None else None
@@ -133,7 +131,5 @@ async def _send_and_ack(socket: _Socket, user: User, request: Any, frame: dict[s
         text = events.encode({"type": "error", "code": result.code, "key": frame.get("key")})
         await socket.send({"type": "websocket.send", "text": text})
         return
-    message = result.message
-    head = {"type": "ack", "key": frame.get("key"), "conversation": message.conversation_id, "id": message.pk}
-    head |= {"seq": message.seq, "rev_seq": message.rev_seq, "duplicate": result.duplicate}
-    await socket.send({"type": "websocket.send", "text": events.with_message(head, result.payload_json or "{}")})
+    key = frame.get("key") if isinstance(frame.get("key"), str) else None
+    await socket.send({"type": "websocket.send", "text": ack_text(key, result)})  # the consumer's own ack

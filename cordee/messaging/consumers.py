@@ -36,10 +36,26 @@ from django.http import Http404
 from cordee.messaging import events, extensions, sockets
 from cordee.messaging.batcher import batcher
 from cordee.messaging.receivers import session_tag
-from cordee.messaging.services.sending import SendError, SendRequest
+from cordee.messaging.services.sending import SendError, SendRequest, SendResult
 
 UNAUTHORISED = 4401
 logger = logging.getLogger(__name__)
+
+
+def ack_text(key: str | None, result: SendResult) -> str:
+    """The sender's ``ack`` frame: the stored message's numbers, and the message itself."""
+    message = result.message
+    head = {
+        "type": "ack",
+        "key": key,
+        "conversation": message.conversation_id,
+        "id": message.pk,
+        "seq": message.seq,
+        "rev_seq": message.rev_seq,
+        "duplicate": result.duplicate,
+    }
+    payload_json = result.payload_json if result.payload_json is not None else events.encode(result.payload)
+    return events.with_message(head, payload_json)
 
 
 class MessagingConsumer(AsyncJsonWebsocketConsumer):
@@ -213,18 +229,7 @@ class MessagingConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(result, SendError):
             await self._error(result.code, result.message, key=key, conversation=request.conversation_id)
             return
-        message = result.message
-        head = {
-            "type": "ack",
-            "key": key,
-            "conversation": message.conversation_id,
-            "id": message.pk,
-            "seq": message.seq,
-            "rev_seq": message.rev_seq,
-            "duplicate": result.duplicate,
-        }
-        payload_json = result.payload_json if result.payload_json is not None else events.encode(result.payload)
-        await self.send(text_data=events.with_message(head, payload_json))
+        await self.send(text_data=ack_text(key, result))
 
     async def on_open(self, content: dict[str, Any]) -> None:
         try:
